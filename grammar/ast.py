@@ -1,0 +1,401 @@
+"""The typed AST of the kernel language.
+
+Every node is a frozen dataclass that checks its own shape on construction, so an
+ill-formed node cannot be built; edit with `dataclasses.replace`. Expressions
+carry their type in `ty` (None only between parsing and checking). Source
+positions ride along in `pos` and take no part in equality, so a parsed program
+equals the same program built by a strategy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Union
+
+from .ops import ARITH_OPS, ATOMICS, AUG_OPS, BOOL_OPS, COMPARE_OPS
+from .types import COMPONENT_NAMES, ArrayType, DType
+
+
+class ASTError(ValueError):
+    """A node was built with an impossible shape (a bug of the caller)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    line: int
+    column: int
+
+
+def _pos() -> Pos | None:
+    return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ASTError(message)
+
+
+# ----------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal. Negative numbers are `Neg(Const)`, so literals are >= 0."""
+
+    value: int | float
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(not isinstance(self.value, bool), "bool literals are not part of the language")
+        _require(self.value >= 0, f"literal {self.value!r} is negative; use Neg")
+        _require(math.isfinite(self.value), f"literal {self.value!r} is not finite")
+        if self.ty is not None:
+            _require(self.ty.is_numeric, f"literal of non-numeric type {self.ty}")
+            _require(
+                isinstance(self.value, float) == self.ty.is_float,
+                f"literal {self.value!r} does not match its type {self.ty}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A parameter, local, loop variable or while counter."""
+
+    id: str
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Tid:
+    """`tid()`: the index of the running thread (int32)."""
+
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Len:
+    """`len(a)`: the length of an array parameter (int32)."""
+
+    array: str
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayRead:
+    """`a[index]`: an element of an array parameter."""
+
+    array: str
+    index: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """`v.x` (attr=True) or `v[0]` (attr=False): a component of a vector."""
+
+    value: Expr
+    index: int
+    attr: bool = True
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.index < len(COMPONENT_NAMES), f"component index {self.index} out of range")
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str
+    left: Expr
+    right: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.op in ARITH_OPS, f"unknown arithmetic operator {self.op!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str
+    left: Expr
+    right: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.op in COMPARE_OPS, f"unknown comparison {self.op!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    """`a and b`, `a or b`; both short-circuit, as in Python."""
+
+    op: str
+    left: Expr
+    right: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.op in BOOL_OPS, f"unknown boolean operator {self.op!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    operand: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Ternary:
+    """`then if cond else orelse`."""
+
+    cond: Expr
+    then: Expr
+    orelse: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A math builtin (see ops.BUILTINS) or a helper function."""
+
+    func: str
+    args: tuple[Expr, ...]
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    """`int32(e)`, `float32(e)`, ...: conversion between numeric types (truncating)."""
+
+    to: DType
+    operand: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.to.is_numeric, f"cannot cast to {self.to}")
+        _require(not isinstance(self.operand, Const), "a cast of a literal is a typed literal: use Const")
+
+
+@dataclass(frozen=True, slots=True)
+class Construct:
+    """`vec3(a, b, c)`, `mat33(...)`: a vector or matrix from float32 components."""
+
+    of: DType
+    args: tuple[Expr, ...]
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.of.is_vector or self.of.is_matrix, f"cannot construct {self.of}")
+        _require(len(self.args) == self.of.length, f"{self.of} takes {self.of.length} components")
+
+
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct]
+Target = Union[Name, ArrayRead, Component]
+
+# ------------------------------------------------------------------ statements
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`x = e` (declares x on first assignment), `a[i] = e`, `v.x = e`."""
+
+    target: Target
+    value: Expr
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _check_target(self.target)
+
+
+@dataclass(frozen=True, slots=True)
+class AugAssign:
+    target: Target
+    op: str
+    value: Expr
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _check_target(self.target)
+        _require(self.op in AUG_OPS, f"unknown augmented operator {self.op!r}")
+
+
+def _check_target(target: object) -> None:
+    _require(isinstance(target, (Name, ArrayRead, Component)), f"cannot assign to {type(target).__name__}")
+    if isinstance(target, Component):
+        _require(isinstance(target.value, Name), "only components of a local vector can be assigned")
+
+
+@dataclass(frozen=True, slots=True)
+class Atomic:
+    """`atomic_add(a, index, value)` and sub/min/max, as a statement."""
+
+    op: str
+    array: str
+    index: Expr
+    value: Expr
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.op in ATOMICS, f"unknown atomic {self.op!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CallStmt:
+    """A helper called for its side effects."""
+
+    call: Call
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Elif:
+    cond: Expr
+    body: tuple[Stmt, ...]
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    cond: Expr
+    body: tuple[Stmt, ...]
+    elifs: tuple[Elif, ...] = ()
+    orelse: tuple[Stmt, ...] | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class For:
+    """`for var in range(bound)`: bound is an int literal or `clamp(e, 0, K)`."""
+
+    var: str
+    bound: Expr
+    body: tuple[Stmt, ...]
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class While:
+    """A while loop with a bounded counter, printed as
+
+        counter = 0
+        while counter < limit [and cond]:
+            counter += 1
+            body
+    """
+
+    counter: str
+    limit: int
+    cond: Expr | None
+    body: tuple[Stmt, ...]
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.limit >= 0, "a while limit is a non-negative literal")
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    value: Expr
+    pos: Pos | None = _pos()
+
+
+Stmt = Union[Assign, AugAssign, Atomic, CallStmt, If, For, While, Break, Continue, Return]
+
+# ----------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    ty: DType | ArrayType
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Func:
+    """A helper (`@func`), callable from kernels and later helpers."""
+
+    name: str
+    params: tuple[Param, ...]
+    ret: DType
+    body: tuple[Stmt, ...]
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Kernel:
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Helpers (in definition order) and kernels; printed helpers first."""
+
+    funcs: tuple[Func, ...]
+    kernels: tuple[Kernel, ...]
+
+    def __post_init__(self) -> None:
+        _require(len(self.kernels) >= 1, "a program has at least one kernel")
+
+
+# ------------------------------------------------------------------- traversal
+
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct)
+STMT_TYPES = (Assign, AugAssign, Atomic, CallStmt, If, For, While, Break, Continue, Return)
+
+
+def children(node: object) -> tuple[object, ...]:
+    """The direct sub-expressions, statements and clauses of a node, in order."""
+    out: list[object] = []
+    for name in node.__dataclass_fields__:  # type: ignore[attr-defined]
+        if name in ("pos", "ty"):
+            continue
+        value = getattr(node, name)
+        if isinstance(value, tuple):
+            out.extend(v for v in value if not isinstance(v, (str, int, float)))
+        elif isinstance(value, EXPR_TYPES + STMT_TYPES + (Elif, Param, Func, Kernel)):
+            out.append(value)
+    return tuple(out)
+
+
+def walk(node: object):
+    """Every node under `node`, itself first (pre-order)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))

@@ -1,0 +1,449 @@
+"""The type checker: untyped (or typed) AST -> typed AST, or a CheckError.
+
+It enforces what makes a program a member of the language: strict typing (no
+implicit conversions), array roles (the race-freedom rules), bounded loops,
+block scoping, read-only loop variables and parameters, helper call order (no
+recursion) and where side-effecting helpers may be called. Undefined behaviour
+inside the value ranges is the generator's to exclude (guards); the checker
+only enforces what a type system can see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from . import ast as A
+from .errors import CheckError
+from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result
+from .types import BOOL, F32, I32, TYPES, VEC3, ArrayType, DType, Role
+
+LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    ty: DType
+    kind: str
+
+
+def check(program: A.Program, file: str = "<string>") -> A.Program:
+    """Type-check `program`; return it with every expression's `ty` filled in."""
+    return _Checker(file).program(program)
+
+
+class _Checker:
+    def __init__(self, file: str):
+        self.file = file
+        self.funcs: dict[str, A.Func] = {}
+        self.effectful: set[str] = set()
+
+    def error(self, node, rule: str, message: str) -> CheckError:
+        pos = getattr(node, "pos", None)
+        return CheckError(message, rule=rule, line=pos.line if pos else None, column=pos.column if pos else None, file=self.file)
+
+    # -- definitions
+
+    def program(self, program: A.Program) -> A.Program:
+        seen: set[str] = set()
+        funcs = []
+        for func in program.funcs:
+            self.check_name(func, func.name, seen)
+            checked = self.definition(func)
+            self.funcs[func.name] = checked
+            funcs.append(checked)
+        kernels = []
+        for kernel in program.kernels:
+            self.check_name(kernel, kernel.name, seen)
+            kernels.append(self.definition(kernel))
+        return A.Program(tuple(funcs), tuple(kernels))
+
+    def check_name(self, node, name: str, seen: set[str]) -> None:
+        if name in seen:
+            raise self.error(node, "duplicate-name", f"{name!r} is defined twice")
+        if name in BUILTINS or name in RESERVED or name in TYPES:
+            raise self.error(node, "duplicate-name", f"{name!r} is a builtin of the language")
+        seen.add(name)
+
+    def definition(self, node: A.Func | A.Kernel):
+        self.in_kernel = isinstance(node, A.Kernel)
+        self.current = node.name
+        self.has_effect = False
+        self.arrays: dict[str, ArrayType] = {}
+        self.scopes: list[dict[str, Symbol]] = [{}]
+        names: set[str] = set()
+        for param in node.params:
+            self.check_name(param, param.name, names)
+            if param.name in self.funcs:
+                raise self.error(param, "duplicate-name", f"parameter {param.name!r} shadows a helper")
+            if isinstance(param.ty, ArrayType):
+                if not self.in_kernel and param.ty.role is not Role.ACC:
+                    raise self.error(param, "helper-array", "helpers take arrays only in the Acc role")
+                self.arrays[param.name] = param.ty
+            else:
+                self.scopes[0][param.name] = Symbol(param.ty, PARAM)
+        self.loops = 0
+        body = node.body
+        if isinstance(node, A.Func):
+            if not body or not isinstance(body[-1], A.Return):
+                raise self.error(node, "return", f"helper {node.name!r} must end with a return statement")
+            self.ret = node.ret
+        checked = self.block(body, top=True)
+        if isinstance(node, A.Func):
+            if self.has_effect:
+                self.effectful.add(node.name)
+            return replace(node, body=checked)
+        return replace(node, body=checked)
+
+    # -- scopes
+
+    def lookup(self, name: str) -> Symbol | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def block(self, stmts, top: bool = False) -> tuple:
+        self.scopes.append({})
+        try:
+            out = []
+            for index, stmt in enumerate(stmts):
+                if isinstance(stmt, A.Return) and not (top and index == len(stmts) - 1 and not self.in_kernel):
+                    raise self.error(stmt, "return", "return may only end a helper's body")
+                out.append(self.stmt(stmt))
+            return tuple(out)
+        finally:
+            self.scopes.pop()
+
+    # -- statements
+
+    def stmt(self, stmt):
+        method = getattr(self, "stmt_" + type(stmt).__name__)
+        return method(stmt)
+
+    def stmt_Assign(self, stmt: A.Assign):
+        value = self.expr(stmt.value, effect_ok=isinstance(stmt.target, A.Name))
+        target = stmt.target
+        if isinstance(target, A.Name):
+            symbol = self.lookup(target.id)
+            if target.id in self.arrays:
+                raise self.error(stmt, "read-only", f"array {target.id!r} cannot be assigned; store to an element")
+            if symbol is None:
+                if target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES:
+                    raise self.error(target, "duplicate-name", f"{target.id!r} names a function or type")
+                kind = THREAD if isinstance(value, A.Tid) else LOCAL
+                if value.ty == BOOL:
+                    raise self.error(stmt, "type-mismatch", "bool values are for conditions only; locals cannot hold them")
+                self.scopes[-1][target.id] = Symbol(value.ty, kind)
+                return replace(stmt, target=replace(target, ty=value.ty), value=value)
+            self.writable(target, symbol)
+            if symbol.ty != value.ty:
+                raise self.error(stmt, "type-mismatch", f"{target.id!r} is {symbol.ty}, cannot assign {value.ty}")
+            return replace(stmt, target=replace(target, ty=symbol.ty), value=value)
+        checked = self.store_target(target)
+        if checked.ty != value.ty:
+            raise self.error(stmt, "type-mismatch", f"cannot store {value.ty} into {checked.ty}")
+        return replace(stmt, target=checked, value=value)
+
+    def stmt_AugAssign(self, stmt: A.AugAssign):
+        value = self.expr(stmt.value)
+        target = stmt.target
+        if isinstance(target, A.Name):
+            symbol = self.lookup(target.id)
+            if symbol is None:
+                raise self.error(target, "unknown-name", f"{target.id!r} is not defined")
+            self.writable(target, symbol)
+            checked = replace(target, ty=symbol.ty)
+        else:
+            if isinstance(target, A.ArrayRead):
+                role = self.array_of(target).role
+                if role is not Role.INOUT:
+                    raise self.error(stmt, "role", f"{stmt.op} reads {target.array!r}, which is {role.value}: only InOut arrays are read and written")
+            checked = self.store_target(target)
+        result = binop_result(stmt.op[0], checked.ty, value.ty)
+        if result != checked.ty:
+            raise self.error(stmt, "operand-types", f"{checked.ty} {stmt.op} {value.ty} is not defined")
+        return replace(stmt, target=checked, value=value)
+
+    def writable(self, node, symbol: Symbol) -> None:
+        if symbol.kind != LOCAL:
+            raise self.error(node, "read-only", f"{node.id!r} is a {symbol.kind} and cannot be assigned")
+
+    def store_target(self, target):
+        if isinstance(target, A.ArrayRead):
+            array = self.array_of(target)
+            if array.role in (Role.IN, Role.ACC):
+                how = "read-only" if array.role is Role.IN else "written only through atomics"
+                raise self.error(target, "role", f"{target.array!r} is {array.role.value} ({how})")
+            index = self.expr(target.index)
+            if not self.is_thread_index(index):
+                raise self.error(target.index, "race", f"{target.array!r} is written only at the thread's own index (tid())")
+            return replace(target, index=index, ty=array.elem)
+        # a component of a local vector
+        name = target.value
+        symbol = self.lookup(name.id)
+        if symbol is None:
+            raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
+        self.writable(name, symbol)
+        if not symbol.ty.is_vector:
+            raise self.error(target, "component", f"{name.id!r} is {symbol.ty}, not a vector")
+        if target.index >= symbol.ty.length:
+            raise self.error(target, "component", f"{symbol.ty} has no component {target.index}")
+        return replace(target, value=replace(name, ty=symbol.ty), ty=F32)
+
+    def stmt_Atomic(self, stmt: A.Atomic):
+        array = self.arrays.get(stmt.array)
+        if array is None:
+            raise self.error(stmt, "unknown-name", f"{stmt.array!r} is not an array parameter")
+        if array.role is not Role.ACC:
+            raise self.error(stmt, "role", f"atomics write Acc arrays only; {stmt.array!r} is {array.role.value}")
+        index = self.expr(stmt.index)
+        if not (self.is_thread_index(index) or self.is_guarded(index, stmt.array) or index == A.Const(0, I32)):
+            raise self.error(stmt.index, "index", "an atomic's index is 0, the thread index, or clamp(e, 0, len(a) - 1)")
+        value = self.expr(stmt.value)
+        if value.ty != array.elem:
+            raise self.error(stmt.value, "type-mismatch", f"atomic_{stmt.op} on {array.elem} array with {value.ty} value")
+        if stmt.op in ("min", "max") and not array.elem.is_numeric:
+            raise self.error(stmt, "operand-types", f"atomic_{stmt.op} takes scalar arrays")
+        if not (array.elem.is_numeric or array.elem.is_vector):
+            raise self.error(stmt, "operand-types", f"atomics on {array.elem} arrays are not part of the language")
+        self.has_effect = True
+        return replace(stmt, index=index, value=value)
+
+    def stmt_CallStmt(self, stmt: A.CallStmt):
+        call = self.expr(stmt.call, effect_ok=True)
+        if not isinstance(call, A.Call) or call.func not in self.funcs:
+            raise self.error(stmt, "expression-statement", "only helper calls and atomics can stand as statements")
+        return replace(stmt, call=call)
+
+    def stmt_If(self, stmt: A.If):
+        cond = self.condition(stmt.cond)
+        body = self.block(stmt.body)
+        elifs = tuple(replace(e, cond=self.condition(e.cond), body=self.block(e.body)) for e in stmt.elifs)
+        orelse = None if stmt.orelse is None else self.block(stmt.orelse)
+        return replace(stmt, cond=cond, body=body, elifs=elifs, orelse=orelse)
+
+    def stmt_For(self, stmt: A.For):
+        bound = self.expr(stmt.bound)
+        if not self.is_trip_bound(bound):
+            raise self.error(stmt.bound, "loop-bound", f"a loop bound is an int literal <= {MAX_TRIP} or clamp(e, 0, K) with K <= {MAX_TRIP}")
+        self.fresh(stmt, stmt.var)
+        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR)})
+        self.loops += 1
+        try:
+            body = self.block(stmt.body)
+        finally:
+            self.loops -= 1
+            self.scopes.pop()
+        return replace(stmt, bound=bound, body=body)
+
+    def stmt_While(self, stmt: A.While):
+        if stmt.limit > MAX_TRIP:
+            raise self.error(stmt, "while-bound", f"a while limit is at most {MAX_TRIP}")
+        self.fresh(stmt, stmt.counter)
+        self.scopes[-1][stmt.counter] = Symbol(I32, COUNTER)
+        cond = None if stmt.cond is None else self.condition(stmt.cond)
+        self.loops += 1
+        try:
+            body = self.block(stmt.body)
+        finally:
+            self.loops -= 1
+        return replace(stmt, cond=cond, body=body)
+
+    def fresh(self, node, name: str) -> None:
+        if self.lookup(name) is not None or name in self.arrays or name in self.funcs or name in BUILTINS or name in TYPES or name in RESERVED:
+            raise self.error(node, "duplicate-name", f"{name!r} is already defined; a loop variable or counter needs a fresh name")
+
+    def stmt_Break(self, stmt):
+        if not self.loops:
+            raise self.error(stmt, "loop-control", "break outside a loop")
+        return stmt
+
+    def stmt_Continue(self, stmt):
+        if not self.loops:
+            raise self.error(stmt, "loop-control", "continue outside a loop")
+        return stmt
+
+    def stmt_Return(self, stmt: A.Return):
+        value = self.expr(stmt.value, effect_ok=True)
+        if value.ty != self.ret:
+            raise self.error(stmt, "type-mismatch", f"helper returns {self.ret}, not {value.ty}")
+        return replace(stmt, value=value)
+
+    # -- index and bound shapes
+
+    def is_thread_index(self, index) -> bool:
+        if isinstance(index, A.Tid):
+            return True
+        if isinstance(index, A.Name):
+            symbol = self.lookup(index.id)
+            return symbol is not None and symbol.kind == THREAD
+        return False
+
+    @staticmethod
+    def is_guarded(index, array: str) -> bool:
+        """`clamp(e, 0, len(array) - 1)`: in bounds whatever e is."""
+        return (
+            isinstance(index, A.Call)
+            and index.func == "clamp"
+            and len(index.args) == 3
+            and index.args[0].ty == I32
+            and index.args[1] == A.Const(0, I32)
+            and index.args[2] == A.BinOp("-", A.Len(array, I32), A.Const(1, I32), I32)
+        )
+
+    @staticmethod
+    def is_trip_bound(bound) -> bool:
+        if isinstance(bound, A.Const):
+            return bound.ty == I32 and bound.value <= MAX_TRIP
+        return (
+            isinstance(bound, A.Call)
+            and bound.func == "clamp"
+            and len(bound.args) == 3
+            and bound.args[0].ty == I32
+            and bound.args[1] == A.Const(0, I32)
+            and isinstance(bound.args[2], A.Const)
+            and bound.args[2].ty == I32
+            and bound.args[2].value <= MAX_TRIP
+        )
+
+    def array_of(self, node: A.ArrayRead) -> ArrayType:
+        array = self.arrays.get(node.array)
+        if array is None:
+            raise self.error(node, "unknown-name", f"{node.array!r} is not an array parameter")
+        return array
+
+    # -- expressions
+
+    def condition(self, expr):
+        checked = self.expr(expr)
+        if checked.ty != BOOL:
+            raise self.error(expr, "condition-type", f"a condition must be bool, not {checked.ty}")
+        return checked
+
+    def expr(self, expr, effect_ok: bool = False):
+        method = getattr(self, "expr_" + type(expr).__name__)
+        checked = method(expr)
+        if isinstance(checked, A.Call) and checked.func in self.effectful:
+            self.has_effect = True
+            if not effect_ok:
+                raise self.error(expr, "effect-position", f"{checked.func!r} has side effects: call it as a statement or as the whole value of an assignment")
+        return checked
+
+    def expr_Const(self, e: A.Const):
+        return e if e.ty is not None else replace(e, ty=F32 if isinstance(e.value, float) else I32)
+
+    def expr_Name(self, e: A.Name):
+        symbol = self.lookup(e.id)
+        if symbol is None:
+            if e.id in self.arrays:
+                raise self.error(e, "operand-types", f"array {e.id!r} is used as a value; index it")
+            raise self.error(e, "unknown-name", f"{e.id!r} is not defined")
+        return replace(e, ty=symbol.ty)
+
+    def expr_Tid(self, e: A.Tid):
+        if not self.in_kernel:
+            raise self.error(e, "tid-outside-kernel", "tid() is only available in kernels")
+        return replace(e, ty=I32)
+
+    def expr_Len(self, e: A.Len):
+        if e.array not in self.arrays:
+            raise self.error(e, "unknown-name", f"{e.array!r} is not an array parameter")
+        return replace(e, ty=I32)
+
+    def expr_ArrayRead(self, e: A.ArrayRead):
+        array = self.array_of(e)
+        index = self.expr(e.index)
+        if array.role in (Role.OUT, Role.ACC):
+            raise self.error(e, "role", f"{e.array!r} is {array.role.value} and cannot be read")
+        if array.role is Role.INOUT and not self.is_thread_index(index):
+            raise self.error(e.index, "race", f"{e.array!r} is InOut: read only at the thread's own index")
+        if not (self.is_thread_index(index) or self.is_guarded(index, e.array)):
+            raise self.error(e.index, "index", f"read {e.array!r} at the thread index or at clamp(e, 0, len({e.array}) - 1)")
+        return replace(e, index=index, ty=array.elem)
+
+    def expr_Component(self, e: A.Component):
+        value = self.expr(e.value)
+        if not value.ty.is_vector:
+            raise self.error(e, "component", f"components are taken of vectors, not {value.ty}")
+        if e.index >= value.ty.length:
+            raise self.error(e, "component", f"{value.ty} has no component {e.index}")
+        return replace(e, value=value, ty=F32)
+
+    def expr_BinOp(self, e: A.BinOp):
+        left, right = self.expr(e.left), self.expr(e.right)
+        result = binop_result(e.op, left.ty, right.ty) if left.ty != BOOL and right.ty != BOOL else None
+        if result is None:
+            raise self.error(e, "operand-types", f"{left.ty} {e.op} {right.ty} is not defined")
+        return replace(e, left=left, right=right, ty=result)
+
+    def expr_Compare(self, e: A.Compare):
+        left, right = self.expr(e.left), self.expr(e.right)
+        if compare_result(left.ty, right.ty) is None:
+            raise self.error(e, "operand-types", f"cannot compare {left.ty} with {right.ty}")
+        return replace(e, left=left, right=right, ty=BOOL)
+
+    def expr_BoolOp(self, e: A.BoolOp):
+        return replace(e, left=self.condition(e.left), right=self.condition(e.right), ty=BOOL)
+
+    def expr_Not(self, e: A.Not):
+        return replace(e, operand=self.condition(e.operand), ty=BOOL)
+
+    def expr_Neg(self, e: A.Neg):
+        operand = self.expr(e.operand)
+        ty = operand.ty
+        if not ((ty.is_numeric and ty.signed) or ty.is_vector):
+            raise self.error(e, "operand-types", f"cannot negate {ty}")
+        return replace(e, operand=operand, ty=ty)
+
+    def expr_Ternary(self, e: A.Ternary):
+        cond = self.condition(e.cond)
+        then, orelse = self.expr(e.then), self.expr(e.orelse)
+        if then.ty != orelse.ty or then.ty == BOOL:
+            raise self.error(e, "type-mismatch", f"ternary branches are {then.ty} and {orelse.ty}")
+        return replace(e, cond=cond, then=then, orelse=orelse, ty=then.ty)
+
+    def expr_Call(self, e: A.Call):
+        args = tuple(self.expr(a) for a in e.args) if e.func not in self.funcs else None
+        if e.func in BUILTINS:
+            op = BUILTINS[e.func]
+            types = tuple(a.ty for a in args)
+            result = op.result(types)
+            if result is None:
+                shown = ", ".join(str(t) for t in types)
+                raise self.error(e, "operand-types", f"{e.func}({shown}) is not defined")
+            return replace(e, args=args, ty=result)
+        func = self.funcs.get(e.func)
+        if func is None:
+            if e.func == self.current:
+                raise self.error(e, "recursion", f"{e.func!r} calls itself; helpers may call only helpers defined before them")
+            raise self.error(e, "unknown-function", f"{e.func!r} is not a builtin or a helper defined before this point")
+        if len(e.args) != len(func.params):
+            raise self.error(e, "call-arity", f"{e.func} takes {len(func.params)} arguments, got {len(e.args)}")
+        checked = []
+        for arg, param in zip(e.args, func.params):
+            if isinstance(param.ty, ArrayType):
+                if not isinstance(arg, A.Name) or self.arrays.get(arg.id) != param.ty:
+                    raise self.error(arg, "type-mismatch", f"{e.func} takes an {param.ty} array for {param.name!r}")
+                checked.append(arg)
+                continue
+            value = self.expr(arg)
+            if value.ty != param.ty:
+                raise self.error(arg, "type-mismatch", f"{e.func} takes {param.ty} for {param.name!r}, got {value.ty}")
+            checked.append(value)
+        return replace(e, args=tuple(checked), ty=func.ret)
+
+    def expr_Cast(self, e: A.Cast):
+        operand = self.expr(e.operand)
+        if not operand.ty.is_numeric or operand.ty == e.to:
+            raise self.error(e, "operand-types", f"cannot cast {operand.ty} to {e.to}")
+        return replace(e, operand=operand, ty=e.to)
+
+    def expr_Construct(self, e: A.Construct):
+        args = tuple(self.expr(a) for a in e.args)
+        for arg in args:
+            if arg.ty != F32:
+                raise self.error(arg, "type-mismatch", f"{e.of} components are float32, not {arg.ty}")
+        return replace(e, args=args, ty=e.of)
+
+
+__all__ = ["check", "VEC3"]

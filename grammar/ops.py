@@ -1,0 +1,217 @@
+"""The table of the DSL's operations: one entry per builtin and operator.
+
+Each entry says what the operation is called in the DSL, which argument types it
+takes and what it returns, how a generator keeps its arguments inside the
+domain, how Warp and JAX spell it, and what it computes (a NumPy function, the
+reference semantics). Strategies draw from this table, the checker types calls
+with it, and renderers and the reference interpreter look names up in it.
+
+The input ranges at the bottom are the contract between generated programs and
+whoever runs them: the guards in generated programs assume inputs inside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .types import BOOL, F32, F64, I32, I64, MAT33, U32, VEC2, VEC3, VEC4, DType
+
+FLOATS = (F32, F64)
+INTS = (I32, I64, U32)
+SIGNED = (F32, F64, I32, I64)
+NUMERIC = FLOATS + INTS
+VECTORS = (VEC2, VEC3, VEC4)
+
+
+@dataclass(frozen=True, slots=True)
+class ArgGuard:
+    """How a generator wraps one argument to keep an operation defined.
+
+    kind: "abs" -> abs(a); "abs_plus_one" -> abs(a) + 1; "clamp" -> clamp(a, lo, hi).
+    """
+
+    kind: str
+    lo: float = 0.0
+    hi: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    name: str
+    rule: str  # the weights rule whose alternative this is
+    signatures: tuple[tuple[tuple[DType, ...], DType], ...]
+    warp: str
+    jax: str
+    reference: Callable[..., np.ndarray]
+    guards: tuple[ArgGuard | None, ...] = ()
+
+    def result(self, args: tuple[DType, ...]) -> DType | None:
+        for params, result in self.signatures:
+            if params == args:
+                return result
+        return None
+
+    def arities(self) -> set[int]:
+        return {len(p) for p, _ in self.signatures}
+
+
+def _same(types: tuple[DType, ...], arity: int) -> tuple[tuple[tuple[DType, ...], DType], ...]:
+    return tuple(((t,) * arity, t) for t in types)
+
+
+def _sign(x):
+    return np.where(x < 0, -1, 1).astype(x.dtype)
+
+
+def _normalize(v):
+    n = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+    safe = np.where(n > 0, n, 1)
+    return np.where(n > 0, v / safe, 0).astype(v.dtype)
+
+
+_ABS = ArgGuard("abs")
+_ABS1 = ArgGuard("abs_plus_one")
+_EXP_RANGE = ArgGuard("clamp", -10.0, 10.0)
+_UNIT = ArgGuard("clamp", -1.0, 1.0)
+
+
+def _unary_float(name: str, ref, guard: ArgGuard | None = None, jax: str | None = None) -> Op:
+    return Op(name, "float_call", _same(FLOATS, 1), f"wp.{name}", jax or f"jnp.{name}", ref, (guard,))
+
+
+BUILTINS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        _unary_float("sin", np.sin),
+        _unary_float("cos", np.cos),
+        _unary_float("tan", np.tan),
+        _unary_float("tanh", np.tanh),
+        _unary_float("sinh", np.sinh, _EXP_RANGE),
+        _unary_float("cosh", np.cosh, _EXP_RANGE),
+        _unary_float("exp", np.exp, _EXP_RANGE),
+        _unary_float("log", np.log, _ABS1),
+        _unary_float("log2", np.log2, _ABS1),
+        _unary_float("log10", np.log10, _ABS1),
+        _unary_float("sqrt", np.sqrt, _ABS),
+        _unary_float("asin", np.arcsin, _UNIT, "jnp.arcsin"),
+        _unary_float("acos", np.arccos, _UNIT, "jnp.arccos"),
+        _unary_float("atan", np.arctan, jax="jnp.arctan"),
+        _unary_float("floor", np.floor),
+        _unary_float("ceil", np.ceil),
+        Op("abs", "float_call", _same(SIGNED, 1) + _same(VECTORS, 1), "wp.abs", "jnp.abs", np.abs, (None,)),
+        # DSL semantics follow Warp: sign(0) is 1.
+        Op("sign", "float_call", _same(SIGNED, 1), "wp.sign", "sign", _sign, (None,)),
+        Op("min", "float_call", _same(NUMERIC, 2), "wp.min", "jnp.minimum", np.minimum, (None, None)),
+        Op("max", "float_call", _same(NUMERIC, 2), "wp.max", "jnp.maximum", np.maximum, (None, None)),
+        Op(
+            "clamp",
+            "float_call",
+            _same(NUMERIC, 3),
+            "wp.clamp",
+            "clamp",
+            lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+            (None, None, None),
+        ),
+        Op(
+            "pow",
+            "float_call",
+            _same(FLOATS, 2),
+            "wp.pow",
+            "jnp.power",
+            np.power,
+            (_ABS, ArgGuard("clamp", 0.0, 4.0)),
+        ),
+        Op("atan2", "float_call", _same(FLOATS, 2), "wp.atan2", "jnp.arctan2", np.arctan2, (None, None)),
+        Op(
+            "dot",
+            "vector_call",
+            tuple(((v, v), F32) for v in VECTORS),
+            "wp.dot",
+            "jnp.dot",
+            lambda a, b: np.sum(a * b, axis=-1),
+        ),
+        Op(
+            "cross",
+            "vector_call",
+            (((VEC3, VEC3), VEC3),),
+            "wp.cross",
+            "jnp.cross",
+            lambda a, b: np.cross(a, b),
+        ),
+        Op(
+            "length",
+            "vector_call",
+            tuple(((v,), F32) for v in VECTORS),
+            "wp.length",
+            "length",
+            lambda v: np.sqrt(np.sum(v * v, axis=-1)),
+        ),
+        # DSL semantics follow Warp: the zero vector normalizes to zero.
+        Op(
+            "normalize",
+            "vector_call",
+            tuple(((v,), v) for v in VECTORS),
+            "wp.normalize",
+            "normalize",
+            _normalize,
+        ),
+    )
+}
+
+# Functions of the language that are not math builtins: they have their own
+# AST nodes, so helpers may not take these names either.
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max"})
+
+ATOMICS = {"add": "atomic_add", "sub": "atomic_sub", "min": "atomic_min", "max": "atomic_max"}
+
+ARITH_OPS = ("+", "-", "*", "/", "//", "%", "@")
+COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
+BOOL_OPS = ("and", "or")
+AUG_OPS = ("+=", "-=", "*=", "/=")
+
+
+def binop_result(op: str, left: DType, right: DType) -> DType | None:
+    """The type of `left op right`, or None when the operands do not fit."""
+    if op in ("+", "-"):
+        if left == right and (left.is_numeric or left.is_vector or left.is_matrix):
+            return left
+        return None
+    if op == "*":
+        if left == right and left.is_numeric:
+            return left
+        if left == F32 and (right.is_vector or right.is_matrix):
+            return right
+        if right == F32 and (left.is_vector or left.is_matrix):
+            return left
+        return None
+    if op == "/":
+        if left == right and left.is_float:
+            return left
+        if right == F32 and left.is_vector:
+            return left
+        return None
+    if op == "//":
+        return left if left == right and left.is_int else None
+    if op == "%":
+        return left if left == right and left.is_numeric else None
+    if op == "@":
+        return VEC3 if (left, right) == (MAT33, VEC3) else None
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def compare_result(left: DType, right: DType) -> DType | None:
+    return BOOL if left == right and left.is_numeric else None
+
+
+# The contract between a generated program and its inputs: guards in generated
+# programs are chosen so that no operation leaves its domain for inputs drawn
+# from these ranges, on launches of at most MAX_LAUNCH threads.
+INPUT_FLOAT_RANGE = (-4.0, 4.0)
+INPUT_INT_RANGE = (-64, 64)
+INPUT_UINT_RANGE = (0, 64)
+MAX_LAUNCH = 1 << 16
+# Loops never run more often than this per loop, by construction and by check.
+MAX_TRIP = 64

@@ -1,0 +1,396 @@
+"""Text -> AST: the Lark parser for grammar/kernel.lark and the tree builder.
+
+`parse(text)` returns a checked, typed Program; `parse_untyped` stops before the
+checker. The builder resolves what the grammar leaves open: whether `a[e]` is an
+array element or a vector component (arrays are parameters, so the enclosing
+definition's parameters decide), which calls are casts, constructors or typed
+literals, and the folding of `c = 0; while c < L: c += 1; ...` into one While.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.indenter import Indenter
+
+from . import ast as A
+from .errors import ParseError
+from .types import COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType
+
+GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
+
+# Which AST class each grammar rule builds (aliases included). A rule may build
+# more than one class when only the enclosing definition can tell which.
+RULE_NODES: dict[str, tuple[type, ...]] = {
+    "start": (A.Program,),
+    "func_def": (A.Func,),
+    "kernel_def": (A.Kernel,),
+    "params": (),
+    "param": (A.Param,),
+    "array_type": (),
+    "type_name": (),
+    "suite": (),
+    "assign": (A.Assign,),
+    "aug_assign": (A.AugAssign,),
+    "call_stmt": (A.CallStmt, A.Atomic),
+    "break_stmt": (A.Break,),
+    "continue_stmt": (A.Continue,),
+    "return_stmt": (A.Return,),
+    "pass_stmt": (),
+    "if_stmt": (A.If,),
+    "elif_clause": (A.Elif,),
+    "else_clause": (),
+    "for_stmt": (A.For,),
+    "while_stmt": (A.While,),
+    "ternary": (A.Ternary,),
+    "or_op": (A.BoolOp,),
+    "and_op": (A.BoolOp,),
+    "not_op": (A.Not,),
+    "compare": (A.Compare,),
+    "bin_op": (A.BinOp,),
+    "neg": (A.Neg,),
+    "subscript": (A.ArrayRead, A.Component),
+    "attribute": (A.Component,),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const),
+    "args": (),
+    "int_lit": (A.Const,),
+    "float_lit": (A.Const,),
+    "name": (A.Name,),
+}
+
+
+class _KernelIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        GRAMMAR_PATH.read_text(),
+        parser="lalr",
+        postlex=_KernelIndenter(),
+        maybe_placeholders=True,
+        propagate_positions=True,
+    )
+
+
+def grammar_rules() -> set[str]:
+    """The rule names (aliases included) of kernel.lark, for the rule<->node test."""
+    names = set()
+    for rule in _lark().rules:
+        names.add(rule.alias or rule.origin.name)
+    return {str(n) for n in names if not str(n).startswith("_")}
+
+
+def parse_untyped(text: str, file: str = "<string>") -> A.Program:
+    """Parse without type checking; expression types stay None."""
+    try:
+        tree = _lark().parse(text if text.endswith("\n") else text + "\n")
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, file) from None
+    return _Builder(file).program(tree)
+
+
+def parse(text: str, file: str = "<string>") -> A.Program:
+    """Parse and check: the typed Program, or a DSLError naming file:line:col."""
+    from .checker import check
+
+    return check(parse_untyped(text, file), file)
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ParseError:
+    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+    if isinstance(exc, UnexpectedCharacters):
+        got = repr(text[exc.pos_in_stream]) if exc.pos_in_stream < len(text) else "end of file"
+        message = f"unexpected character {got}"
+    elif isinstance(exc, UnexpectedToken):
+        token = exc.token
+        if token.type == "$END":
+            message = "unexpected end of file"
+        elif token.type in ("_INDENT", "_DEDENT"):
+            message = "unexpected indentation"
+        else:
+            message = f"unexpected {str(token)!r}"
+        expected = sorted(e for e in exc.expected if not e.startswith("_"))
+        if expected and len(expected) <= 8:
+            message += f" (expected one of {', '.join(expected)})"
+    elif isinstance(exc, UnexpectedEOF):
+        message = "unexpected end of file"
+    else:  # pragma: no cover - lark has no other kinds
+        message = str(exc).splitlines()[0]
+    if line is None or line < 0:
+        line, column = text.count("\n") + 1, 1
+    return ParseError(message, rule="syntax", line=line, column=column, file=file)
+
+
+class _Builder:
+    """Builds untyped AST nodes from a Lark tree, one definition at a time."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.arrays: set[str] = set()
+
+    def error(self, message: str, node: Tree | Token | None, rule: str = "syntax") -> ParseError:
+        pos = self.pos(node)
+        return ParseError(message, rule=rule, line=pos.line if pos else None, column=pos.column if pos else None, file=self.file)
+
+    @staticmethod
+    def pos(node: Tree | Token | None) -> A.Pos | None:
+        if isinstance(node, Token):
+            return A.Pos(node.line, node.column)
+        if isinstance(node, Tree) and not node.meta.empty:
+            return A.Pos(node.meta.line, node.meta.column)
+        return None
+
+    # -- definitions
+
+    def program(self, tree: Tree) -> A.Program:
+        funcs, kernels = [], []
+        for child in tree.children:
+            if child is None:
+                continue
+            (funcs if child.data == "func_def" else kernels).append(self.definition(child))
+        if not kernels:
+            raise ParseError("a program needs at least one @kernel", rule="no-kernel", line=1, column=1, file=self.file)
+        return A.Program(tuple(funcs), tuple(kernels))
+
+    def definition(self, tree: Tree) -> A.Func | A.Kernel:
+        if tree.data == "func_def":
+            name, params, ret, suite = tree.children
+        else:
+            name, params, suite = tree.children
+            ret = None
+        built = tuple(self.param(p) for p in params.children if p is not None) if params else ()
+        self.arrays = {p.name for p in built if isinstance(p.ty, ArrayType)}
+        body = self.suite(suite)
+        if ret is None:
+            return A.Kernel(str(name), built, body, pos=self.pos(tree))
+        return A.Func(str(name), built, self.type_name(ret), body, pos=self.pos(tree))
+
+    def param(self, tree: Tree) -> A.Param:
+        name, ty = tree.children
+        if ty.data == "array_type":
+            role, elem = ty.children
+            elem_ty = self.type_name(elem)
+            if not (elem_ty.is_numeric or elem_ty.is_vector or elem_ty.is_matrix):
+                raise self.error(f"arrays of {elem_ty} are not part of the language", elem, "unknown-type")
+            return A.Param(str(name), ArrayType(elem_ty, ROLES[str(role)]), pos=self.pos(tree))
+        return A.Param(str(name), self.type_name(ty), pos=self.pos(tree))
+
+    def type_name(self, tree: Tree):
+        token = tree.children[0]
+        ty = TYPES.get(str(token))
+        if ty is None or ty.name == "bool":
+            raise self.error(f"unknown type {str(token)!r} (expected one of {', '.join(sorted(t for t in TYPES if t != 'bool'))})", token, "unknown-type")
+        return ty
+
+    # -- statements
+
+    def suite(self, tree: Tree) -> tuple:
+        out: list = []
+        for child in tree.children:
+            stmt = self.stmt(child)
+            if stmt is None:
+                continue
+            if isinstance(stmt, _RawWhile):
+                stmt = self.fold_while(stmt, out)
+            out.append(stmt)
+        return tuple(out)
+
+    def stmt(self, tree: Tree):
+        kind = tree.data
+        pos = self.pos(tree)
+        if kind == "pass_stmt":
+            return None
+        if kind == "assign":
+            target, value = tree.children
+            return A.Assign(self.target(target), self.expr(value), pos=pos)
+        if kind == "aug_assign":
+            target, op, value = tree.children
+            return A.AugAssign(self.target(target), str(op), self.expr(value), pos=pos)
+        if kind == "call_stmt":
+            call = self.expr(tree.children[0])
+            if isinstance(call, _RawAtomic):
+                return call.node
+            if not isinstance(call, A.Call):
+                raise self.error("only helper calls and atomics can stand as statements", tree, "expression-statement")
+            return A.CallStmt(call, pos=pos)
+        if kind == "break_stmt":
+            return A.Break(pos=pos)
+        if kind == "continue_stmt":
+            return A.Continue(pos=pos)
+        if kind == "return_stmt":
+            return A.Return(self.expr(tree.children[0]), pos=pos)
+        if kind == "if_stmt":
+            cond, suite, *rest = tree.children
+            elifs, orelse = [], None
+            for clause in rest:
+                if clause is None:
+                    continue
+                if clause.data == "elif_clause":
+                    elifs.append(A.Elif(self.expr(clause.children[0]), self.suite(clause.children[1]), pos=self.pos(clause)))
+                else:
+                    orelse = self.suite(clause.children[0])
+            return A.If(self.expr(cond), self.suite(suite), tuple(elifs), orelse, pos=pos)
+        if kind == "for_stmt":
+            var, bound, suite = tree.children
+            return A.For(str(var), self.expr(bound), self.suite(suite), pos=pos)
+        if kind == "while_stmt":
+            cond, suite = tree.children
+            return _RawWhile(self.expr(cond), self.suite(suite), tree)
+        raise self.error(f"unexpected statement {kind}", tree)  # pragma: no cover
+
+    def fold_while(self, raw: "_RawWhile", before: list) -> A.While:
+        where = raw.tree
+        # The bound is the leftmost operand of an `and` chain: `c < L and rest`.
+        chain, rest = raw.cond, None
+        rights = []
+        while isinstance(chain, A.BoolOp) and chain.op == "and":
+            rights.append(chain.right)
+            chain = chain.left
+        for right in reversed(rights):
+            rest = right if rest is None else A.BoolOp("and", rest, right)
+        shape = "a while loop is `c = 0` then `while c < LIMIT [and cond]:` with `c += 1` first in its body"
+        if not (
+            isinstance(chain, A.Compare)
+            and chain.op == "<"
+            and isinstance(chain.left, A.Name)
+            and isinstance(chain.right, A.Const)
+            and isinstance(chain.right.value, int)
+        ):
+            raise self.error(shape, where, "while-bound")
+        counter = chain.left.id
+        init = before[-1] if before else None
+        if not (
+            isinstance(init, A.Assign)
+            and init.target == A.Name(counter)
+            and isinstance(init.value, A.Const)
+            and init.value.value == 0
+            and isinstance(init.value.value, int)
+        ):
+            raise self.error(f"{shape}; `{counter} = 0` must come right before the loop", where, "while-bound")
+        body = raw.body
+        step = body[0] if body else None
+        if not (
+            isinstance(step, A.AugAssign)
+            and step.target == A.Name(counter)
+            and step.op == "+="
+            and isinstance(step.value, A.Const)
+            and step.value.value == 1
+            and not isinstance(step.value.value, float)
+        ):
+            raise self.error(f"{shape}; `{counter} += 1` must be the loop's first statement", where, "while-bound")
+        before.pop()
+        return A.While(counter, chain.right.value, rest, body[1:], pos=init.pos)
+
+    def target(self, tree: Tree):
+        node = self.expr(tree)
+        if not isinstance(node, (A.Name, A.ArrayRead, A.Component)):
+            raise self.error("cannot assign to this expression", tree, "assign-target")
+        if isinstance(node, A.Component) and not isinstance(node.value, A.Name):
+            raise self.error("only components of a local vector can be assigned", tree, "assign-target")
+        return node
+
+    # -- expressions
+
+    def expr(self, tree):
+        kind = tree.data
+        pos = self.pos(tree)
+        ch = tree.children
+        if kind == "name":
+            return A.Name(str(ch[0]), pos=pos)
+        if kind == "int_lit":
+            return A.Const(int(ch[0]), I32, pos=pos)
+        if kind == "float_lit":
+            return A.Const(float(ch[0]), F32, pos=pos)
+        if kind == "bin_op":
+            return A.BinOp(str(ch[1]), self.expr(ch[0]), self.expr(ch[2]), pos=pos)
+        if kind == "compare":
+            return A.Compare(str(ch[1]), self.expr(ch[0]), self.expr(ch[2]), pos=pos)
+        if kind in ("or_op", "and_op"):
+            return A.BoolOp(kind[:-3], self.expr(ch[0]), self.expr(ch[1]), pos=pos)
+        if kind == "not_op":
+            return A.Not(self.expr(ch[0]), pos=pos)
+        if kind == "neg":
+            return A.Neg(self.expr(ch[0]), pos=pos)
+        if kind == "ternary":
+            then, cond, orelse = ch
+            return A.Ternary(self.expr(cond), self.expr(then), self.expr(orelse), pos=pos)
+        if kind == "subscript":
+            base, index = ch
+            if base.data == "name" and str(base.children[0]) in self.arrays:
+                return A.ArrayRead(str(base.children[0]), self.expr(index), pos=pos)
+            if index.data != "int_lit":
+                raise self.error("a vector component index is an integer literal", index, "component")
+            return self.component(self.expr(base), int(index.children[0]), False, index, pos)
+        if kind == "attribute":
+            base, attr = ch
+            letter = str(attr)
+            if len(letter) != 1 or letter not in COMPONENT_NAMES:
+                raise self.error(f"unknown component {letter!r} (expected x, y, z or w)", attr, "component")
+            return self.component(self.expr(base), COMPONENT_NAMES.index(letter), True, attr, pos)
+        if kind == "call":
+            return self.call(tree)
+        raise self.error(f"unexpected expression {kind}", tree)  # pragma: no cover
+
+    def component(self, value, index: int, attr: bool, where, pos):
+        if index >= len(COMPONENT_NAMES):
+            raise self.error(f"component index {index} out of range", where, "component")
+        return A.Component(value, index, attr, pos=pos)
+
+    def call(self, tree: Tree):
+        name_token, args_tree = tree.children
+        name = str(name_token)
+        pos = self.pos(tree)
+        args = [self.expr(a) for a in args_tree.children if a is not None] if args_tree else []
+        if name == "tid":
+            if args:
+                raise self.error("tid() takes no arguments", tree, "call-arity")
+            return A.Tid(pos=pos)
+        if name == "len":
+            if len(args) != 1 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
+                raise self.error("len() takes one array parameter", tree, "call-arity")
+            return A.Len(args[0].id, pos=pos)
+        if name.startswith("atomic_"):
+            op = name[len("atomic_"):]
+            if op not in ("add", "sub", "min", "max"):
+                raise self.error(f"unknown atomic {name!r}", tree, "unknown-function")
+            if len(args) != 3 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
+                raise self.error(f"{name}(array, index, value) takes an array parameter and two values", tree, "call-arity")
+            return _RawAtomic(A.Atomic(op, args[0].id, args[1], args[2], pos=pos))
+        ty = TYPES.get(name)
+        if ty is not None and name != "bool":
+            if ty.is_vector or ty.is_matrix:
+                if len(args) != ty.length:
+                    raise self.error(f"{name}() takes {ty.length} components, got {len(args)}", tree, "call-arity")
+                return A.Construct(ty, tuple(args), pos=pos)
+            if len(args) != 1:
+                raise self.error(f"{name}() takes one argument", tree, "call-arity")
+            (arg,) = args
+            if isinstance(arg, A.Const):
+                value = float(arg.value) if ty.is_float else int(arg.value)
+                return A.Const(value, ty, pos=pos)
+            return A.Cast(ty, arg, pos=pos)
+        return A.Call(name, tuple(args), pos=pos)
+
+
+class _RawWhile:
+    __slots__ = ("cond", "body", "tree")
+
+    def __init__(self, cond, body, tree):
+        self.cond, self.body, self.tree = cond, body, tree
+
+
+class _RawAtomic:
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node

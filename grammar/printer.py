@@ -1,0 +1,144 @@
+"""AST -> DSL text. `parse(print_program(p)) == p` for every checked program.
+
+Each expression adds its own parentheses from a precedence table (the same
+levels as kernel.lark); statements are indented four spaces a level.
+"""
+
+from __future__ import annotations
+
+from . import ast as A
+from .types import COMPONENT_NAMES, F32, I32
+
+INDENT = "    "
+
+# Binding strength, loosest first, mirroring the expression rules of kernel.lark.
+TERNARY, OR, AND, NOT, COMPARE, SUM, PRODUCT, UNARY, POSTFIX = range(1, 10)
+_ARITH_PREC = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "//": PRODUCT, "%": PRODUCT, "@": PRODUCT}
+
+
+def print_program(program: A.Program) -> str:
+    parts = [print_definition(d) for d in program.funcs + program.kernels]
+    return "\n\n".join(parts) + "\n"
+
+
+def print_definition(node: A.Func | A.Kernel) -> str:
+    params = ", ".join(f"{p.name}: {p.ty}" for p in node.params)
+    if isinstance(node, A.Func):
+        head = f"@func\ndef {node.name}({params}) -> {node.ret}:"
+    else:
+        head = f"@kernel\ndef {node.name}({params}):"
+    return head + "\n" + "\n".join(_block(node.body, 1))
+
+
+def print_stmt(stmt, level: int = 0) -> str:
+    return "\n".join(_stmt(stmt, level))
+
+
+def _block(stmts, level: int) -> list[str]:
+    if not stmts:
+        return [INDENT * level + "pass"]
+    lines: list[str] = []
+    for stmt in stmts:
+        lines.extend(_stmt(stmt, level))
+    return lines
+
+
+def _stmt(stmt, level: int) -> list[str]:
+    pad = INDENT * level
+    if isinstance(stmt, A.Assign):
+        return [f"{pad}{print_expr(stmt.target)} = {print_expr(stmt.value)}"]
+    if isinstance(stmt, A.AugAssign):
+        return [f"{pad}{print_expr(stmt.target)} {stmt.op} {print_expr(stmt.value)}"]
+    if isinstance(stmt, A.Atomic):
+        return [f"{pad}atomic_{stmt.op}({stmt.array}, {print_expr(stmt.index)}, {print_expr(stmt.value)})"]
+    if isinstance(stmt, A.CallStmt):
+        return [pad + print_expr(stmt.call)]
+    if isinstance(stmt, A.Break):
+        return [pad + "break"]
+    if isinstance(stmt, A.Continue):
+        return [pad + "continue"]
+    if isinstance(stmt, A.Return):
+        return [f"{pad}return {print_expr(stmt.value)}"]
+    if isinstance(stmt, A.If):
+        lines = [f"{pad}if {print_expr(stmt.cond)}:"] + _block(stmt.body, level + 1)
+        for clause in stmt.elifs:
+            lines += [f"{pad}elif {print_expr(clause.cond)}:"] + _block(clause.body, level + 1)
+        if stmt.orelse is not None:
+            lines += [f"{pad}else:"] + _block(stmt.orelse, level + 1)
+        return lines
+    if isinstance(stmt, A.For):
+        return [f"{pad}for {stmt.var} in range({print_expr(stmt.bound)}):"] + _block(stmt.body, level + 1)
+    if isinstance(stmt, A.While):
+        cond = f"{stmt.counter} < {stmt.limit}"
+        if stmt.cond is not None:
+            cond += " and " + print_expr(stmt.cond, NOT)
+        inner = INDENT * (level + 1)
+        return [f"{pad}{stmt.counter} = 0", f"{pad}while {cond}:", f"{inner}{stmt.counter} += 1"] + (
+            _block(stmt.body, level + 1) if stmt.body else []
+        )
+    raise TypeError(f"cannot print {type(stmt).__name__}")
+
+
+def _literal(node: A.Const) -> str:
+    text = repr(node.value)
+    if node.ty in (None, F32, I32):
+        return text
+    return f"{node.ty}({text})"
+
+
+def _prec(node) -> int:
+    if isinstance(node, A.Ternary):
+        return TERNARY
+    if isinstance(node, A.BoolOp):
+        return OR if node.op == "or" else AND
+    if isinstance(node, A.Not):
+        return NOT
+    if isinstance(node, A.Compare):
+        return COMPARE
+    if isinstance(node, A.BinOp):
+        return _ARITH_PREC[node.op]
+    if isinstance(node, A.Neg):
+        return UNARY
+    return POSTFIX
+
+
+def print_expr(node, min_prec: int = 0) -> str:
+    text = _expr(node)
+    return f"({text})" if _prec(node) < min_prec else text
+
+
+def _expr(node) -> str:
+    if isinstance(node, A.Const):
+        return _literal(node)
+    if isinstance(node, A.Name):
+        return node.id
+    if isinstance(node, A.Tid):
+        return "tid()"
+    if isinstance(node, A.Len):
+        return f"len({node.array})"
+    if isinstance(node, A.ArrayRead):
+        return f"{node.array}[{print_expr(node.index)}]"
+    if isinstance(node, A.Component):
+        base = print_expr(node.value, POSTFIX)
+        return f"{base}.{COMPONENT_NAMES[node.index]}" if node.attr else f"{base}[{node.index}]"
+    if isinstance(node, A.BinOp):
+        prec = _ARITH_PREC[node.op]
+        return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"
+    if isinstance(node, A.Compare):
+        return f"{print_expr(node.left, SUM)} {node.op} {print_expr(node.right, SUM)}"
+    if isinstance(node, A.BoolOp):
+        prec = _prec(node)
+        return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"
+    if isinstance(node, A.Not):
+        return f"not {print_expr(node.operand, NOT)}"
+    if isinstance(node, A.Neg):
+        return f"-{print_expr(node.operand, UNARY)}"
+    if isinstance(node, A.Ternary):
+        return f"{print_expr(node.then, OR)} if {print_expr(node.cond, OR)} else {print_expr(node.orelse, TERNARY)}"
+    if isinstance(node, A.Call):
+        return f"{node.func}({', '.join(print_expr(a) for a in node.args)})"
+    if isinstance(node, A.Cast):
+        return f"{node.to}({print_expr(node.operand)})"
+    if isinstance(node, A.Construct):
+        return f"{node.of}({', '.join(print_expr(a) for a in node.args)})"
+    raise TypeError(f"cannot print {type(node).__name__}")
