@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.indenter import Indenter
+from lark.indenter import DedentError, Indenter
 
 from . import ast as A
 from .errors import ParseError
@@ -70,6 +70,20 @@ class _KernelIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
+    def handle_NL(self, token: Token):
+        try:
+            yield from super().handle_NL(token)
+        except DedentError:
+            raise _BadDedent(token) from None
+
+
+class _BadDedent(Exception):
+    """A line dedents to a column no enclosing block starts at; `token` is its newline."""
+
+    def __init__(self, token: Token):
+        super().__init__("unindent does not match any outer indentation level")
+        self.token = token
+
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
@@ -96,6 +110,10 @@ def parse_untyped(text: str, file: str = "<string>") -> A.Program:
         tree = _lark().parse(text if text.endswith("\n") else text + "\n")
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, file) from None
+    except _BadDedent as exc:
+        # The newline token ends where the badly indented line's first token starts.
+        line, column = exc.token.end_line, exc.token.end_column
+        raise ParseError(str(exc), rule="syntax", line=line, column=column, file=file) from None
     return _Builder(file).program(tree)
 
 
@@ -113,10 +131,19 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ParseError:
         message = f"unexpected character {got}"
     elif isinstance(exc, UnexpectedToken):
         token = exc.token
-        if token.type == "$END":
+        if token.type in ("$END", "_INDENT", "_DEDENT"):
+            # These tokens borrow the position of the token before them (the
+            # last token, or the newline before an indented line): report
+            # where that token ends, i.e. where the end of file or the
+            # indented line's first token is.
+            if token.end_line is not None:
+                line, column = token.end_line, token.end_column
+        if token.type == "$END" or (token.type == "_DEDENT" and not text[token.end_pos or 0:].strip()):
             message = "unexpected end of file"
         elif token.type in ("_INDENT", "_DEDENT"):
             message = "unexpected indentation"
+        elif token.type == "_NL":
+            message = "unexpected end of line"
         else:
             message = f"unexpected {str(token)!r}"
         expected = sorted(e for e in exc.expected if not e.startswith("_"))

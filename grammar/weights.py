@@ -1,0 +1,197 @@
+"""Weights profiles: what to generate, as named data (TOML under grammar/weights/).
+
+A profile names every choice point of the generator exactly as default.toml
+does; an unknown or missing name, a negative weight or a limit beyond the hard
+caps is a WeightsError that names the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import DSLError
+from .ops import MAX_TRIP
+
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+DEFAULT_PATH = WEIGHTS_DIR / "default.toml"
+
+# Hard caps, whatever a profile says: they keep every draw small and fast.
+HARD_LIMITS = {"expr_depth": 6, "block_depth": 5, "loop_depth": 3, "max_statements": 200, "max_trip": MAX_TRIP}
+HARD_LENGTHS = {
+    "helpers": 4,
+    "helper_params": 4,
+    "helper_statements": 8,
+    "kernel_statements": 40,
+    "block_statements": 10,
+    "elifs": 6,
+    "in_arrays": 6,
+    "out_arrays": 4,
+    "inout_arrays": 4,
+    "acc_arrays": 4,
+    "scalar_params": 6,
+    "expr_depth": 6,
+}
+
+
+class WeightsError(DSLError):
+    """A weights profile that is not valid."""
+
+    def __init__(self, message: str, *, file: str, key: str | None = None, line: int | None = None, column: int | None = None):
+        super().__init__(f"[{key}]: {message}" if key else message, rule="weights", line=line, column=column, file=file)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A validated profile. Hashable, so strategies can be cached per profile."""
+
+    name: str
+    limits: tuple[tuple[str, int], ...]
+    swarm_enabled: bool
+    swarm: tuple[tuple[str, float], ...]
+    lengths: tuple[tuple[str, tuple[tuple[int, float], ...]], ...]
+    rules: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+    _index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index["limits"] = dict(self.limits)
+        self._index["swarm"] = dict(self.swarm)
+        self._index["lengths"] = {k: v for k, v in self.lengths}
+        self._index["rules"] = {k: v for k, v in self.rules}
+
+    def limit(self, name: str) -> int:
+        return self._index["limits"][name]
+
+    def length(self, name: str) -> tuple[tuple[int, float], ...]:
+        return self._index["lengths"][name]
+
+    def rule(self, name: str) -> tuple[tuple[str, float], ...]:
+        return self._index["rules"][name]
+
+    def feature_probability(self, name: str) -> float:
+        return self._index["swarm"][name]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.swarm)
+
+    def alternatives(self) -> list[tuple[str, str]]:
+        """Every (rule, alternative) of the profile, positive weight or not."""
+        return [(rule, alt) for rule, alts in self.rules for alt, _ in alts]
+
+
+def load_weights(path: str | Path | None = None) -> Weights:
+    """Load and validate a profile; None means the shipped default."""
+    if path is None:
+        return default_weights()
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights profile: {exc.strerror}", file=str(path)) from None
+    return parse_weights(text, str(path))
+
+
+@lru_cache(maxsize=1)
+def default_weights() -> Weights:
+    return parse_weights(DEFAULT_PATH.read_text(), str(DEFAULT_PATH))
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    return tomllib.loads(DEFAULT_PATH.read_text())
+
+
+def parse_weights(text: str, file: str = "<weights>") -> Weights:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError carries its position only in the message.
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(found[1]), int(found[2])) if found else (None, None)
+        message = str(exc)[: found.start()] if found else str(exc)
+        raise WeightsError(f"not valid TOML: {message}", file=file, line=line, column=column) from None
+    schema = _schema()
+    _same_keys(data, schema, file, "")
+
+    limits = []
+    for key, value in data["limits"].items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise WeightsError(f"{key} must be a non-negative integer, got {value!r}", file=file, key="limits")
+        if value > HARD_LIMITS[key]:
+            raise WeightsError(f"{key} = {value} is above the hard cap {HARD_LIMITS[key]}", file=file, key="limits")
+        limits.append((key, value))
+    if dict(limits)["max_trip"] < 1:
+        raise WeightsError("max_trip must be at least 1", file=file, key="limits")
+
+    swarm = data["swarm"]
+    if not isinstance(swarm["enabled"], bool):
+        raise WeightsError("enabled must be true or false", file=file, key="swarm")
+    probabilities = []
+    for key, value in swarm.items():
+        if key == "enabled":
+            continue
+        if not _number(value) or not 0 <= value <= 1:
+            raise WeightsError(f"{key} must be a probability in [0, 1], got {value!r}", file=file, key="swarm")
+        probabilities.append((key, float(value)))
+
+    lengths = []
+    for key, table in data["lengths"].items():
+        entries = []
+        for count, weight in table.items():
+            if not count.isdigit():
+                raise WeightsError(f"{key}: {count!r} is not a count", file=file, key="lengths")
+            if int(count) > HARD_LENGTHS[key]:
+                raise WeightsError(f"{key}: count {count} is above the hard cap {HARD_LENGTHS[key]}", file=file, key="lengths")
+            entries.append((int(count), _weight(weight, file, f"lengths.{key}", count)))
+        if not any(w > 0 for _, w in entries):
+            raise WeightsError(f"{key}: no count has a positive weight", file=file, key="lengths")
+        lengths.append((key, tuple(sorted(entries))))
+
+    rules = []
+    for rule, table in data["rules"].items():
+        entries = tuple((alt, _weight(w, file, f"rules.{rule}", alt)) for alt, w in table.items())
+        if not any(w > 0 for _, w in entries):
+            raise WeightsError("no alternative has a positive weight", file=file, key=f"rules.{rule}")
+        rules.append((rule, entries))
+
+    return Weights(
+        name=Path(file).stem,
+        limits=tuple(limits),
+        swarm_enabled=swarm["enabled"],
+        swarm=tuple(probabilities),
+        lengths=tuple(lengths),
+        rules=tuple(rules),
+    )
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _weight(value, file: str, key: str, name: str) -> float:
+    if not _number(value) or value < 0:
+        raise WeightsError(f"{name}: a weight is a non-negative number, got {value!r}", file=file, key=key)
+    return float(value)
+
+
+def _same_keys(data: dict, schema: dict, file: str, path: str) -> None:
+    """The profile has exactly the tables and keys of default.toml (lengths' counts excepted)."""
+    for key in data:
+        if key not in schema:
+            where = path or "top level"
+            raise WeightsError(f"unknown name {key!r} (expected one of {', '.join(schema)})", file=file, key=where)
+    for key in schema:
+        if key not in data:
+            raise WeightsError(f"missing {key!r}", file=file, key=path or "top level")
+    for key, value in schema.items():
+        sub = f"{path}.{key}" if path else key
+        if isinstance(value, dict):
+            if not isinstance(data[key], dict):
+                raise WeightsError("must be a table", file=file, key=sub)
+            if path == "lengths":
+                continue  # counts are free, validated above
+            _same_keys(data[key], value, file, sub)
