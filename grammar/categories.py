@@ -30,16 +30,16 @@ CATEGORIES = (
 # Most specific first: a program's primary label is the first one it has.
 PRIMARY_ORDER = (
     "nested_loop",
-    "multi_conditional",
     "nested_branch",
+    "multi_conditional",
     "compound",
     "reduction",
     "vector",
     "loop",
     "branch",
+    "scalar_array",
     "unary",
     "multi_statement",
-    "scalar_array",
     "elementwise",
 )
 

@@ -59,6 +59,23 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
     "name": (A.Name,),
+    # Inlined (`?`) rules: where they match one child they pass it through and
+    # build nothing of their own (their other alternatives are aliased above,
+    # except `ternary`'s, which builds a `ternary` tree).
+    "definition": (),
+    "stmt": (),
+    "simple_stmt": (),
+    "target": (),
+    "expr": (),
+    "or_expr": (),
+    "and_expr": (),
+    "not_expr": (),
+    "comparison": (),
+    "sum": (),
+    "product": (),
+    "unary": (),
+    "postfix": (),
+    "atom": (),
 }
 
 

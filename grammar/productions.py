@@ -1,0 +1,204 @@
+"""Which (rule, alternative) choice points of the weights a program exercises.
+
+Read off the AST itself, independently of the generator, so that coverage
+figures measure what programs contain, not what the generator believes it did.
+The names are those of the profile's [rules.*] tables.
+"""
+
+from __future__ import annotations
+
+from . import ast as A
+from .ops import BUILTINS
+from .types import ArrayType
+
+_BINOP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
+_COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_AUG_NAMES = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+
+
+def productions(program: A.Program) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    helpers = {f.name for f in program.funcs}
+    for definition in program.funcs + program.kernels:
+        _Walker(found, definition, helpers).run()
+    return found
+
+
+class _Walker:
+    def __init__(self, found: set, definition, helpers: set[str]):
+        self.found = found
+        self.definition = definition
+        self.helpers = helpers
+        self.params = {p.name for p in definition.params if not isinstance(p.ty, ArrayType)}
+        self.arrays = {p.name: p.ty for p in definition.params if isinstance(p.ty, ArrayType)}
+        self.loop_vars: set[str] = set()
+        self.threads: set[str] = set()
+        self.declared: set[str] = set()
+
+    def add(self, rule: str, alt: str) -> None:
+        self.found.add((rule, alt))
+
+    def run(self) -> None:
+        d = self.definition
+        for p in d.params:
+            self.add("value_type", (p.ty.elem if isinstance(p.ty, ArrayType) else p.ty).name)
+        if isinstance(d, A.Func):
+            effectful = any(isinstance(p.ty, ArrayType) for p in d.params)
+            self.add("helper_kind", "effectful" if effectful else "pure")
+        self.block(d.body)
+
+    def block(self, stmts) -> None:
+        for stmt in stmts:
+            self.stmt(stmt)
+
+    def stmt(self, s) -> None:
+        add = self.add
+        if isinstance(s, A.Assign):
+            t = s.target
+            if isinstance(t, A.Name):
+                if isinstance(s.value, A.Tid):
+                    self.threads.add(t.id)
+                elif t.id in self.declared:
+                    add("statement", "reassign")
+                else:
+                    self.declared.add(t.id)
+                    add("statement", "assign")
+                    add("value_type", s.value.ty.name)
+            elif isinstance(t, A.ArrayRead):
+                add("statement", "store")
+            else:
+                add("statement", "component_assign")
+                add("component_style", "attr" if t.attr else "index")
+            self.expr(s.value)
+        elif isinstance(s, A.AugAssign):
+            add("statement", "aug_assign")
+            t = s.target
+            add("aug_target", "local" if isinstance(t, A.Name) else "array" if isinstance(t, A.ArrayRead) else "component")
+            if isinstance(t, A.Component):
+                add("component_style", "attr" if t.attr else "index")
+            add("aug_op", _AUG_NAMES[s.op])
+            self.expr(s.value)
+        elif isinstance(s, A.Atomic):
+            add("statement", "atomic")
+            add("atomic_op", s.op)
+            add("atomic_index", self.index_kind(s.index, zero_ok=True))
+            self.expr(s.index)
+            self.expr(s.value)
+        elif isinstance(s, A.CallStmt):
+            add("statement", "call")
+            self.expr(s.call)
+        elif isinstance(s, A.If):
+            add("statement", "if")
+            add("if_form", "if_elif" if s.elifs else "if_else" if s.orelse is not None else "if")
+            self.expr(s.cond)
+            self.block(s.body)
+            for clause in s.elifs:
+                self.expr(clause.cond)
+                self.block(clause.body)
+            self.block(s.orelse or ())
+        elif isinstance(s, A.For):
+            add("statement", "for")
+            add("for_bound", "constant" if isinstance(s.bound, A.Const) else "dynamic")
+            self.expr(s.bound)
+            self.loop_vars.add(s.var)
+            self.block(s.body)
+        elif isinstance(s, A.While):
+            add("statement", "while")
+            add("while_form", "plain" if s.cond is None else "conditional")
+            self.loop_vars.add(s.counter)
+            if s.cond is not None:
+                self.expr(s.cond)
+            self.block(s.body)
+        elif isinstance(s, A.Break):
+            add("statement", "break")
+        elif isinstance(s, A.Continue):
+            add("statement", "continue")
+        elif isinstance(s, A.Return):
+            self.expr(s.value)
+
+    def index_kind(self, index, zero_ok: bool = False) -> str:
+        if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in self.threads):
+            return "thread"
+        if zero_ok and isinstance(index, A.Const):
+            return "zero"
+        return "guarded"
+
+    def expr(self, e) -> None:
+        for node in A.walk(e):
+            if hasattr(node, "ty") and node.ty is not None:
+                self.node(node)
+
+    def node(self, n) -> None:
+        ty = n.ty
+        if isinstance(n, A.ArrayRead):
+            self.add("read_index", self.index_kind(n.index))
+        if isinstance(n, A.Component):
+            self.add("component_style", "attr" if n.attr else "index")
+        if isinstance(n, A.Compare):
+            self.add("bool_expr", "compare")
+            self.add("compare_op", _COMPARE_NAMES[n.op])
+            return
+        if isinstance(n, A.BoolOp):
+            self.add("bool_expr", n.op)
+            return
+        if isinstance(n, A.Not):
+            self.add("bool_expr", "not")
+            return
+        if isinstance(n, A.Const):
+            if ty.is_float:
+                v = n.value
+                kind = "zero" if v == 0 else "one" if v == 1 else "tiny" if v < 0.01 else "large" if v >= 10 else "small"
+                self.add("float_literal", kind)
+            else:
+                v = n.value
+                self.add("int_literal", "zero" if v == 0 else "one" if v == 1 else "small" if v <= 16 else "large")
+        rule = "float_expr" if ty.is_float else "int_expr" if ty.is_int else "vector_expr" if ty.is_vector else "matrix_expr"
+        self.add(rule, self.expr_kind(n, rule))
+        if isinstance(n, A.BinOp) and n.op != "@":
+            if ty.is_float:
+                self.add("float_binop", _BINOP_NAMES[n.op])
+            elif ty.is_int:
+                self.add("int_binop", _BINOP_NAMES[n.op])
+            elif n.left.ty == n.right.ty:
+                self.add("vector_binop", _BINOP_NAMES[n.op])
+        if isinstance(n, A.Call) and n.func in BUILTINS and BUILTINS[n.func].rule == "float_call":
+            self.add("int_call" if ty.is_int else "float_call", n.func)
+
+    def expr_kind(self, n, rule: str) -> str:
+        if isinstance(n, A.Const):
+            return "const"
+        if isinstance(n, A.Name):
+            if n.id in self.params:
+                return "param"
+            if n.id in self.threads:
+                return "tid"
+            if n.id in self.loop_vars:
+                return "loop_var"
+            return "local"
+        if isinstance(n, A.Tid):
+            return "tid"
+        if isinstance(n, A.Len):
+            return "len"
+        if isinstance(n, A.ArrayRead):
+            return "array_read"
+        if isinstance(n, A.BinOp):
+            if n.op == "@":
+                return "matvec"
+            if rule in ("vector_expr", "matrix_expr") and n.left.ty != n.right.ty:
+                return "scale"
+            return "binop"
+        if isinstance(n, A.Call):
+            if n.func in self.helpers:
+                return "helper_call"
+            if n.func in ("dot", "length", "cross", "normalize"):
+                return n.func
+            return "call"
+        if isinstance(n, A.Ternary):
+            return "ternary"
+        if isinstance(n, A.Neg):
+            return "neg"
+        if isinstance(n, A.Cast):
+            return "cast"
+        if isinstance(n, A.Component):
+            return "component"
+        return "construct"
