@@ -897,9 +897,9 @@ def _clamp(expr: A.Expr, bounds: Interval, ty: DType) -> A.Call:
 
 def _int_binop(op: str, left, li: Interval, right, ri: Interval, ty: DType):
     if not ty.signed:
-        if op in ("//", "%"):
+        if op in ("//", "%") and ri[0] <= 0:
             right = A.Call("max", (right, A.Const(1, ty)), ty)
-            ri = (max(ri[0], 1), max(ri[1], 1))
+            ri = (1, max(ri[1], 1))
         iv = _unsigned_result(op, li, ri)
         return A.BinOp(op, left, right, ty), iv
     if op in ("+", "-"):

@@ -1,0 +1,251 @@
+"""The `synth` command line.
+
+User errors (bad options, unparsable DSL, broken weights) print one line naming
+the problem and its place, and exit with code 2; a bug of ours keeps its
+traceback. Long work shows a progress bar on a terminal and nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+from grammar import DSLError, parse, print_program
+from grammar.categories import CATEGORIES, classify
+from grammar.weights import DEFAULT_PATH, Weights, load_weights
+
+from . import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A user error that is not a DSLError: printed as one line, exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (DSLError, UsageError) as exc:
+        print(f"synth: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("synth: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `synth sample | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synth", description="Grammar-based fuzzer and synthesizer for GPU-kernel compilers.")
+    parser.add_argument("--version", action="version", version=f"kernel-synth {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sample = commands.add_parser("sample", help="draw programs and print them (or write one .kernel file each)")
+    _draw_options(sample, default_n=5)
+    sample.add_argument("--out", type=Path, metavar="DIR", help="write one .kernel file per program into DIR")
+    sample.set_defaults(run=cmd_sample)
+
+    stats = commands.add_parser("stats", help="the distribution a weights profile produces")
+    _draw_options(stats, default_n=1000)
+    stats.add_argument("--json", action="store_true", help="print the summary as JSON")
+    stats.set_defaults(run=cmd_stats)
+
+    check = commands.add_parser("check", help="parse and type-check DSL files")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.set_defaults(run=cmd_check)
+
+    weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
+    weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
+    weights.set_defaults(run=cmd_weights)
+    return parser
+
+
+def _draw_options(parser: argparse.ArgumentParser, default_n: int) -> None:
+    parser.add_argument("--n", type=_count, default=default_n, help=f"how many programs (default {default_n})")
+    parser.add_argument("--seed", type=int, default=0, help="the seed: same seed, same programs (default 0)")
+    parser.add_argument("--category", choices=CATEGORIES, metavar="C", help=f"every program has category C: {', '.join(CATEGORIES)}")
+    parser.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML); default: the shipped default.toml")
+    swarm = parser.add_mutually_exclusive_group()
+    swarm.add_argument("--swarm", dest="swarm", action="store_true", default=None, help="switch optional features off per program")
+    swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--n must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--n must not be negative, got {value}")
+    return value
+
+
+def _weights(args) -> Weights:
+    return load_weights(args.weights)
+
+
+@contextmanager
+def _progress(total: int, label: str):
+    """A progress bar on stderr when it is a terminal; a no-op advance otherwise."""
+    if not sys.stderr.isatty() or total < 50:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
+def _header(args, weights: Weights, index: int) -> str:
+    versions = ", ".join(f"{lib} {_version(lib)}" for lib in ("hypothesis", "lark"))
+    lines = [
+        f"# kernel-synth {__version__}",
+        f"# seed {args.seed}, index {index}, weights {weights.name}, swarm {_swarm_label(args, weights)}",
+        f"# category {args.category or 'any'}",
+        f"# {versions}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _swarm_label(args, weights: Weights) -> str:
+    return "on" if (weights.swarm_enabled if args.swarm is None else args.swarm) else "off"
+
+
+def _version(lib: str) -> str:
+    try:
+        return metadata.version(lib)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_sample(args) -> int:
+    from grammar.sampling import draw_program
+
+    weights = _weights(args)
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {args.out}: cannot create directory: {exc.strerror}") from None
+    written = 0
+    try:
+        with _progress(args.n, "sampling") as advance:
+            for index in range(args.n):
+                program = draw_program(args.seed, index, weights, args.category, args.swarm)
+                label = classify(program)
+                text = _header(args, weights, index) + f"# categories {', '.join(sorted(label.categories)) or '-'}; primary {label.primary}\n"
+                text += print_program(program)
+                if args.out is None:
+                    sys.stdout.write(("\n" if index else "") + text)
+                else:
+                    _write_atomic(args.out / f"s{args.seed}_{index:06d}.kernel", text)
+                written += 1
+                advance()
+    except KeyboardInterrupt:
+        where = f" into {args.out}" if args.out is not None else ""
+        print(f"synth: interrupted after {written} programs{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.out is not None:
+        print(f"wrote {written} programs to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from grammar.sampling import draw_program
+    from grammar.stats import StatsCollector
+
+    weights = _weights(args)
+    collector = StatsCollector(weights)
+    with _progress(args.n, "drawing") as advance:
+        for index in range(args.n):
+            collector.add(draw_program(args.seed, index, weights, args.category, args.swarm))
+            advance()
+    summary = collector.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    _print_stats(summary, weights)
+    return 0
+
+
+def _print_stats(summary: dict, weights: Weights) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    n = max(summary["n"], 1)
+    table = Table(title=f"{summary['n']} programs, weights {weights.name}")
+    table.add_column("category")
+    table.add_column("has it", justify="right")
+    table.add_column("primary", justify="right")
+    for name in CATEGORIES:
+        has, primary = summary["categories"][name], summary["primary"][name]
+        table.add_row(name, f"{has} ({100 * has / n:.1f}%)", f"{primary} ({100 * primary / n:.1f}%)")
+    console = Console()
+    console.print(table)
+    cov = summary["productions"]
+    console.print(f"productions covered: {cov['covered']} of {cov['total']}")
+    if cov["missing"]:
+        console.print("never drawn: " + ", ".join(cov["missing"]))
+    console.print(f"AST nodes: mean {summary['ast_nodes']['mean']}, max {summary['ast_nodes']['max']}")
+
+
+def cmd_check(args) -> int:
+    failures = 0
+    for path in args.files:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            print(f"{path}: error: cannot read: {exc.strerror}", file=sys.stderr)
+            failures += 1
+            continue
+        except UnicodeDecodeError:
+            print(f"{path}: error: not a UTF-8 text file", file=sys.stderr)
+            failures += 1
+            continue
+        try:
+            program = parse(text, str(path))
+        except DSLError as exc:
+            print(str(exc), file=sys.stderr)
+            failures += 1
+            continue
+        kernels = ", ".join(k.name for k in program.kernels)
+        print(f"{path}: ok ({len(program.funcs)} helpers; kernels {kernels})")
+    return EXIT_USAGE if failures else 0
+
+
+def cmd_weights(args) -> int:
+    if args.weights is None:
+        sys.stdout.write(DEFAULT_PATH.read_text())
+        return 0
+    load_weights(args.weights)
+    sys.stdout.write(args.weights.read_text())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
