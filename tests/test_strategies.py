@@ -1,0 +1,194 @@
+"""Properties of the program strategies: well-typed, round-trippable, bounded,
+guarded, category-complete, reproducible, and steerable by weights and swarm."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from grammar import ast as A
+from grammar import check, parse, print_program
+from grammar.categories import CATEGORIES, classify
+from grammar.ops import MAX_TRIP
+from grammar.productions import productions
+from grammar.sampling import draw_program, draw_programs
+from grammar.stats import summarize
+from grammar.strategies import programs
+from grammar.types import ArrayType
+from grammar.weights import default_weights, parse_weights, DEFAULT_PATH
+
+FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+def _profile(edit) -> object:
+    return parse_weights(edit(DEFAULT_PATH.read_text()), "edited.toml")
+
+
+@FAST
+@given(programs())
+def test_generated_programs_type_check_and_round_trip(program):
+    assert check(program) == program  # the checker accepts it and infers the same types
+    text = print_program(program)
+    assert parse(text) == program
+    assert print_program(parse(text)) == text
+
+
+@FAST
+@given(programs(swarm=False))
+def test_programs_without_swarm_round_trip(program):
+    assert parse(print_program(program)) == program
+
+
+def _nesting(stmts, kinds) -> int:
+    deepest = 0
+    for stmt in stmts:
+        own = 1 if isinstance(stmt, kinds) else 0
+        inner = 0
+        for body in _bodies(stmt):
+            inner = max(inner, _nesting(body, kinds))
+        deepest = max(deepest, own + inner)
+    return deepest
+
+
+def _bodies(stmt):
+    if isinstance(stmt, A.If):
+        return [stmt.body, *(c.body for c in stmt.elifs), stmt.orelse or ()]
+    if isinstance(stmt, (A.For, A.While)):
+        return [stmt.body]
+    return []
+
+
+def _statements(stmts) -> int:
+    return sum(1 + sum(_statements(b) for b in _bodies(s)) for s in stmts)
+
+
+def _trip(stmt) -> int:
+    if isinstance(stmt, A.While):
+        return stmt.limit
+    bound = stmt.bound
+    return bound.value if isinstance(bound, A.Const) else bound.args[2].value
+
+
+@FAST
+@given(programs())
+def test_programs_stay_inside_the_profile_limits(program):
+    weights = default_weights()
+    for definition in program.funcs + program.kernels:
+        assert _nesting(definition.body, (A.If, A.For, A.While)) <= weights.limit("block_depth")
+        assert _nesting(definition.body, (A.For, A.While)) <= weights.limit("loop_depth")
+        # the budget may be overrun by the closing output write and the tid line only
+        assert _statements(definition.body) <= weights.limit("max_statements") + 2
+        for node in A.walk(definition):
+            if isinstance(node, (A.For, A.While)):
+                assert 1 <= _trip(node) <= weights.limit("max_trip") <= MAX_TRIP
+
+
+def _guards_hold(node) -> None:
+    """The syntactic shape of every domain guard the generator promises."""
+    if isinstance(node, A.Call):
+        if node.func == "sqrt":
+            assert node.args[0] == A.Call("abs", node.args[0].args, node.ty)
+        if node.func in ("log", "log2", "log10"):
+            arg = node.args[0]
+            assert isinstance(arg, A.BinOp) and arg.op == "+" and isinstance(arg.left, A.Call) and arg.left.func == "abs"
+        if node.func in ("asin", "acos", "exp", "sinh", "cosh"):
+            assert isinstance(node.args[0], A.Call) and node.args[0].func == "clamp"
+    if isinstance(node, A.BinOp) and node.op in ("/", "%") and node.ty.is_float:
+        right = node.right
+        literal = isinstance(right, A.Const) and right.value != 0
+        guarded = isinstance(right, A.BinOp) and right.op == "+" and isinstance(right.left, A.Call) and right.left.func == "abs"
+        assert literal or guarded, node
+    if isinstance(node, A.Cast) and node.to.is_int and node.operand.ty.is_float:
+        assert isinstance(node.operand, A.Call) and node.operand.func == "clamp"
+
+
+@FAST
+@given(programs())
+def test_math_domains_divisions_and_float_casts_are_guarded(program):
+    for definition in program.funcs + program.kernels:
+        for node in A.walk(definition):
+            _guards_hold(node)
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_category_is_always_present(category):
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(programs(category=category))
+    def run(program):
+        assert category in classify(program).categories
+        assert parse(print_program(program)) == program
+
+    run()
+
+
+def test_same_seed_same_programs_different_seed_different_programs():
+    first = [print_program(p) for p in draw_programs(20, seed=11)]
+    again = [print_program(p) for p in draw_programs(20, seed=11)]
+    other = [print_program(p) for p in draw_programs(20, seed=12)]
+    assert first == again
+    assert sum(a != b for a, b in zip(first, other)) >= 18
+    assert len(set(first)) >= 18  # programs within a seed differ too
+
+
+def test_a_weight_of_zero_switches_an_alternative_off():
+    no_loops = _profile(lambda t: t.replace("for = 2\n", "for = 0\n").replace("while = 1\n", "while = 0\n"))
+    for index in range(60):
+        program = draw_program(5, index, no_loops)
+        assert ("statement", "for") not in productions(program)
+        assert ("statement", "while") not in productions(program)
+
+
+def test_weights_steer_the_distribution():
+    def loop_share(weights) -> float:
+        summary = summarize(draw_programs(150, 3, weights), weights)
+        return summary["categories"]["loop"] / summary["n"]
+
+    loopy = _profile(lambda t: t.replace("for = 2\n", "for = 20\n"))
+    assert loop_share(loopy) > loop_share(default_weights()) + 0.15
+
+
+def test_swarm_switches_whole_features_off_per_program():
+    # With a feature's probability at 0 it never appears; at 1 (and swarm off) it does.
+    never = _profile(lambda t: t.replace("branches = 0.6", "branches = 0.0").replace("ternaries = 0.4", "ternaries = 0.0"))
+    for index in range(60):
+        assert "branch" not in classify(draw_program(9, index, never, swarm=True)).categories
+    with_branches = sum("branch" in classify(draw_program(9, i, never, swarm=False)).categories for i in range(60))
+    assert with_branches > 20
+    # Swarm makes feature mixes vary: some programs lack features others have.
+    mixes = {frozenset(classify(p).categories) for p in draw_programs(80, 4, swarm=True)}
+    assert len(mixes) > 15
+
+
+def test_strategies_are_built_once_and_cached():
+    assert programs() is programs()
+    assert programs(category="loop") is programs(category="loop")
+    assert programs(category="loop") is not programs(category="branch")
+
+
+def test_unknown_category_is_an_invalid_argument():
+    from hypothesis.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="unknown category"):
+        programs(category="loops")
+
+
+def test_every_kernel_writes_an_output_and_arrays_have_roles():
+    for program in draw_programs(80, 21):
+        kernel = program.kernels[0]
+        writes = [
+            n
+            for n in A.walk(kernel)
+            if isinstance(n, A.Atomic) or (isinstance(n, A.Assign) and isinstance(n.target, A.ArrayRead)) or isinstance(n, A.CallStmt)
+        ]
+        assert writes
+        assert all(isinstance(p.ty, ArrayType) or p.ty.is_numeric or p.ty.is_vector or p.ty.is_matrix for p in kernel.params)
+
+
+def test_default_profile_distribution_meets_the_targets():
+    """Acceptance: at n=5000, every category is the primary label of >= 3% of
+    programs and every grammar alternative is drawn at least once."""
+    summary = summarize(draw_programs(5000, seed=0))
+    n = summary["n"]
+    for category, count in summary["primary"].items():
+        assert count / n >= 0.03, (category, count)
+    assert summary["productions"]["covered"] == summary["productions"]["total"], summary["productions"]["missing"]
