@@ -18,7 +18,7 @@ from .ast import Program
 from .strategies import programs
 from .weights import Weights, default_weights
 
-BUFFER_BYTES = 8192
+BUFFER_BYTES = 16384
 MAX_ATTEMPTS = 50
 
 

@@ -40,6 +40,10 @@ U32_MAX = (1 << 32) - 1
 FLOAT_TO_INT_LIMIT = 1.0e6
 # Int atomics from every thread of the largest launch must not overflow int32.
 ATOMIC_INT_LIMIT = INT_SAFE // MAX_LAUNCH
+# Past this many choices a program only closes its open constructs: it keeps
+# every draw well inside Hypothesis's buffer and under a second, whatever the
+# profile's limits say.
+DRAW_CAP = 1500
 
 Interval = tuple[int, int]
 
@@ -78,7 +82,8 @@ class _Gen:
     """One program's generation: every choice goes through `self.integer`."""
 
     def __init__(self, integer, weights: Weights, features: frozenset[str], category: str | None):
-        self.integer = integer
+        self._integer = integer
+        self.draws = 0
         self.w = weights
         self.features = features
         self.category = category
@@ -89,6 +94,15 @@ class _Gen:
         self.max_trip = weights.limit("max_trip")
 
     # -- choices
+
+    def integer(self, lo: int, hi: int) -> int:
+        self.draws += 1
+        return self._integer(lo, hi)
+
+    @property
+    def exhausted(self) -> bool:
+        """Past the draw cap: finish with leaves and simple statements only."""
+        return self.draws > DRAW_CAP
 
     def choose(self, rule: str, allowed=None) -> str:
         options = [
@@ -243,7 +257,7 @@ class _Gen:
             while forced and positions and positions[0] == index:
                 positions.pop(0)
                 body.extend(self.seed(forced.pop(0)))
-            if index < count:
+            if index < count and not (made and self.exhausted):
                 body.extend(self.statement())
                 made += 1
         if not ctx.wrote:
@@ -300,6 +314,8 @@ class _Gen:
     def statement(self, simple_only: bool = False) -> list:
         ctx = self.ctx
         ctx.budget -= 1
+        if self.exhausted:
+            ctx.budget = min(ctx.budget, 0)
         allowed = {"assign", "reassign", "aug_assign", "component_assign"}
         if ctx.in_kernel:
             allowed |= {"store"}
@@ -362,6 +378,8 @@ class _Gen:
             n = count if count is not None else self.length("block_statements")
             seed_at = self.integer(0, max(n - 1, 0)) if inner else -1
             for index in range(max(n, 1)):
+                if index and self.exhausted and index != seed_at:
+                    continue
                 if index == seed_at:
                     out.extend(self.seed_inner(inner))
                     continue
@@ -575,6 +593,8 @@ class _Gen:
         return (expr, iv) if with_interval else expr
 
     def typed(self, ty: DType, depth: int):
+        if self.exhausted:
+            depth = 0
         if ty.is_int:
             return self.int_expr(ty, depth)
         if ty.is_float:

@@ -92,6 +92,8 @@ def load_weights(path: str | Path | None = None) -> Weights:
         text = path.read_text()
     except OSError as exc:
         raise WeightsError(f"cannot read weights profile: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise WeightsError("not a UTF-8 text file", file=str(path)) from None
     return parse_weights(text, str(path))
 
 

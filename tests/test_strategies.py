@@ -192,3 +192,29 @@ def test_default_profile_distribution_meets_the_targets():
     for category, count in summary["primary"].items():
         assert count / n >= 0.03, (category, count)
     assert summary["productions"]["covered"] == summary["productions"]["total"], summary["productions"]["missing"]
+
+
+def test_the_largest_profile_the_hard_caps_allow_still_draws_small_programs():
+    """Hard caps hold whatever a profile asks: every draw succeeds (fits
+    Hypothesis's buffer) and stays a bounded size."""
+    text = DEFAULT_PATH.read_text()
+    for old, new in [
+        ("expr_depth = 3 ", "expr_depth = 6 "),
+        ("block_depth = 3", "block_depth = 5"),
+        ("loop_depth = 2", "loop_depth = 3"),
+        ("max_statements = 40", "max_statements = 200"),
+        ("max_trip = 8", "max_trip = 64"),
+        ("kernel_statements = { 1 = 5, 2 = 5, 3 = 4, 4 = 3, 5 = 2, 6 = 2, 8 = 1 }", "kernel_statements = { 40 = 1 }"),
+        ("block_statements = { 1 = 6, 2 = 3, 3 = 1 }", "block_statements = { 10 = 1 }"),
+        ("expr_depth = { 0 = 2, 1 = 4, 2 = 3, 3 = 2 }", "expr_depth = { 6 = 1 }"),
+        ("helpers = { 0 = 6, 1 = 3, 2 = 1 }", "helpers = { 4 = 1 }"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    biggest = parse_weights(text, "biggest.toml")
+    from grammar.stats import ast_size
+
+    for index in range(25):
+        program = draw_program(1, index, biggest, swarm=False)
+        assert ast_size(program) < 3000
+        assert parse(print_program(program)) == program
