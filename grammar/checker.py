@@ -26,6 +26,11 @@ class Symbol:
     kind: str
 
 
+def atomic_class(op: str) -> str:
+    """Atomics of one class commute with each other: add and sub, or min, or max."""
+    return "add" if op in ("add", "sub") else op
+
+
 def check(program: A.Program, file: str = "<string>") -> A.Program:
     """Type-check `program`; return it with every expression's `ty` filled in."""
     return _Checker(file).program(program)
@@ -36,6 +41,8 @@ class _Checker:
         self.file = file
         self.funcs: dict[str, A.Func] = {}
         self.effectful: set[str] = set()
+        # helper name -> {Acc parameter index: atomic classes used on it}
+        self.helper_atomics: dict[str, dict[int, set[str]]] = {}
 
     def error(self, node, rule: str, message: str) -> CheckError:
         pos = getattr(node, "pos", None)
@@ -68,6 +75,7 @@ class _Checker:
         self.in_kernel = isinstance(node, A.Kernel)
         self.current = node.name
         self.has_effect = False
+        self.atomic_classes: dict[str, set[str]] = {}
         self.arrays: dict[str, ArrayType] = {}
         self.scopes: list[dict[str, Symbol]] = [{}]
         names: set[str] = set()
@@ -91,6 +99,9 @@ class _Checker:
         if isinstance(node, A.Func):
             if self.has_effect:
                 self.effectful.add(node.name)
+            self.helper_atomics[node.name] = {
+                index: self.atomic_classes.get(p.name, set()) for index, p in enumerate(node.params) if isinstance(p.ty, ArrayType)
+            }
             return replace(node, body=checked)
         return replace(node, body=checked)
 
@@ -207,7 +218,15 @@ class _Checker:
         if not (array.elem.is_numeric or array.elem.is_vector):
             raise self.error(stmt, "operand-types", f"atomics on {array.elem} arrays are not part of the language")
         self.has_effect = True
+        self.use_atomic(stmt, stmt.array, {atomic_class(stmt.op)})
         return replace(stmt, index=index, value=value)
+
+    def use_atomic(self, node, array: str, classes: set[str]) -> None:
+        """Atomics of different classes on one array do not commute: a race."""
+        used = self.atomic_classes.setdefault(array, set())
+        used |= classes
+        if len(used) > 1:
+            raise self.error(node, "atomic-mix", f"{array!r} gets atomics of kinds {' and '.join(sorted(used))}; their order between threads would decide the result")
 
     def stmt_CallStmt(self, stmt: A.CallStmt):
         call = self.expr(stmt.call, effect_ok=True)
@@ -424,6 +443,7 @@ class _Checker:
             if isinstance(param.ty, ArrayType):
                 if not isinstance(arg, A.Name) or self.arrays.get(arg.id) != param.ty:
                     raise self.error(arg, "type-mismatch", f"{e.func} takes an {param.ty} array for {param.name!r}")
+                self.use_atomic(arg, arg.id, self.helper_atomics[e.func][len(checked)])
                 checked.append(arg)
                 continue
             value = self.expr(arg)

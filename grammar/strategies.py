@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from . import ast as A
 from .categories import CATEGORIES
+from .checker import atomic_class
 from .ops import BUILTINS, INPUT_INT_RANGE, INPUT_UINT_RANGE, MAX_LAUNCH
 from .types import BOOL, F32, F64, I32, I64, MAT33, TYPES, U32, VEC3, ArrayType, DType, Role
 from .weights import Weights, default_weights
@@ -70,6 +71,8 @@ class _Context:
     in_branch_of_loop: bool = False  # break/continue are allowed here
     budget: int = 40
     wrote: bool = False
+    # the atomic class ("add", "min" or "max") each Acc array is committed to
+    acc_class: dict[str, str] = field(default_factory=dict)
 
     def all_symbols(self):
         seen = {}
@@ -90,6 +93,7 @@ class _Gen:
         self.names: dict[str, int] = {}
         self.funcs: list[A.Func] = []
         self.effectful: set[str] = set()
+        self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
         self.off = _disabled_alternatives(features)
         self.max_trip = weights.limit("max_trip")
 
@@ -192,6 +196,7 @@ class _Gen:
             body.extend(self.statement(simple_only=True))
         body.append(A.Return(self.expr(ret, self.expr_depth())))
         func = A.Func(name, tuple(params), ret, tuple(body))
+        self.helper_acc[name] = dict(ctx.acc_class)
         if effectful or any(isinstance(s, A.CallStmt) for s in body):
             self.effectful.add(name)
         return func
@@ -487,7 +492,11 @@ class _Gen:
         ops = {"add", "sub"} | ({"min", "max"} if elem.is_numeric else set())
         if elem.is_int and elem.signed and not ctx.in_kernel:
             ops = {"min", "max"}  # a helper cannot know how often it is called
+        committed = ctx.acc_class.get(array)
+        if committed is not None:
+            ops = {op for op in ops if atomic_class(op) == committed}
         op = self.choose("atomic_op", ops)
+        ctx.acc_class[array] = atomic_class(op)
         indexes = {"zero", "guarded"} | ({"thread"} if ctx.in_kernel else set())
         how = self.choose("atomic_index", indexes)
         if how == "zero":
@@ -566,13 +575,16 @@ class _Gen:
                 continue
             if func.name in self.effectful and not statement:
                 continue
-            if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty) for p in func.params):
+            if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty, self.helper_acc[func.name].get(p.name)) for p in func.params):
                 out.append(func.name)
         return out
 
-    def array_for(self, ty: ArrayType) -> str | None:
+    def array_for(self, ty: ArrayType, atomic_class: str | None) -> str | None:
+        """A kernel array to pass for a helper's Acc parameter: same type, and
+        not committed to another class of atomics."""
         for name, array in self.ctx.arrays.items():
-            if array == ty:
+            committed = self.ctx.acc_class.get(name)
+            if array == ty and (committed is None or atomic_class is None or committed == atomic_class):
                 return name
         return None
 
@@ -581,7 +593,11 @@ class _Gen:
         args = []
         for p in func.params:
             if isinstance(p.ty, ArrayType):
-                args.append(A.Name(self.array_for(p.ty)))
+                atomic_class = self.helper_acc[name].get(p.name)
+                array = self.array_for(p.ty, atomic_class)
+                if atomic_class is not None:
+                    self.ctx.acc_class[array] = atomic_class
+                args.append(A.Name(array))
             else:
                 args.append(self.expr(p.ty, max(self.expr_depth() - 1, 0)))
         return A.Call(name, tuple(args), func.ret)

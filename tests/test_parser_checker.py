@@ -264,6 +264,10 @@ NEGATIVE = [
     ("tid-in-helper", "@func\ndef h(q: float32) -> float32:\n    t = float32(tid())\n    return t\n\n" + K("    pass"), "tid-outside-kernel", 3, 17),
     ("builtin-as-statement", K("    sin(f)"), "expression-statement", 4, 5),
     ("effect-in-binop", BUMP + K("    t = bump(a, f) + 1.0"), "effect-position", 9, 9),
+    # atomics of different classes on one array do not commute between threads
+    ("atomic-add-then-max", K("    atomic_add(a, 0, f)", "    atomic_max(a, 0, f)"), "atomic-mix", 5, 5),
+    ("atomic-min-then-max", K("    atomic_min(a, i, f)", "    atomic_max(a, i, f)"), "atomic-mix", 5, 5),
+    ("atomic-max-then-helper-add", BUMP + K("    atomic_max(a, 0, f)", "    bump(a, f)"), "atomic-mix", 10, 10),
     ("effect-in-argument", BUMP + K("    t = sin(bump(a, f))"), "effect-position", 9, 13),
     ("effect-in-store", BUMP + K("    o[i] = bump(a, f)"), "effect-position", 9, 12),
     ("effect-in-condition", BUMP + K("    if bump(a, f) > 0.0:", "        pass"), "effect-position", 9, 8),
