@@ -86,7 +86,8 @@ def _literal(node: A.Const) -> str:
     return f"{node.ty}({text})"
 
 
-def _prec(node) -> int:
+def precedence(node) -> int:
+    """How tightly an expression binds (TERNARY loosest .. POSTFIX tightest)."""
     if isinstance(node, A.Ternary):
         return TERNARY
     if isinstance(node, A.BoolOp):
@@ -104,7 +105,7 @@ def _prec(node) -> int:
 
 def print_expr(node, min_prec: int = 0) -> str:
     text = _expr(node)
-    return f"({text})" if _prec(node) < min_prec else text
+    return f"({text})" if precedence(node) < min_prec else text
 
 
 def _expr(node) -> str:
@@ -127,7 +128,7 @@ def _expr(node) -> str:
     if isinstance(node, A.Compare):
         return f"{print_expr(node.left, SUM)} {node.op} {print_expr(node.right, SUM)}"
     if isinstance(node, A.BoolOp):
-        prec = _prec(node)
+        prec = precedence(node)
         return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"
     if isinstance(node, A.Not):
         return f"not {print_expr(node.operand, NOT)}"
