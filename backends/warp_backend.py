@@ -1,0 +1,182 @@
+"""Warp backends: compile batches of programs as one Warp module, run on the CPU.
+
+`warp-cpu` compiles with Warp's own CPU compiler and runs; `warp-cuda` compiles
+through NVRTC (`wp.compile_aot_module(..., arch=...)`), which needs no GPU or
+driver, and runs only where a CUDA device exists. A failing batch is split: a
+codegen error that names its kernel removes that program at once, anything
+else is bisected, so one bad program costs O(log batch) extra compiles.
+
+This module does its work in the calling process; `backends.pool` runs it in
+worker processes, each with its own kernel cache, so that a crash or a hang
+costs only the worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grammar import ast as A
+
+from .errors import RenderError
+from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
+from .warp_render import HEADER, render_warp_batch
+
+_module_counter = itertools.count()
+_CULPRIT = re.compile(r'function "[A-Za-z_0-9]*?_p(\d+)"')
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one program on one backend."""
+
+    status: str  # ok | render_error | codegen_error | compile_error | run_error | crash | timeout
+    stage: str = ""  # render | codegen | compile | run
+    message: str = ""
+    outputs: dict[str, np.ndarray] | None = field(default=None, compare=False)
+    artifacts: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+_initialized: dict[str, object] = {}
+
+
+def init_warp(cache_dir: str | os.PathLike | None = None):
+    """Import and initialise Warp once per process, with its own kernel cache."""
+    if "wp" in _initialized:
+        return _initialized["wp"]
+    import warp as wp
+
+    wp.config.quiet = True
+    if cache_dir is not None:
+        wp.config.kernel_cache_dir = str(cache_dir)
+    wp.init()
+    _initialized["wp"] = wp
+    return wp
+
+
+def _import_source(source: str, workdir: Path):
+    name = f"ks_batch_{os.getpid()}_{next(_module_counter)}"
+    path = workdir / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+class WarpCompiler:
+    """Compiles (and on the CPU runs) batches of programs in this process."""
+
+    def __init__(self, target: str, workdir: str | os.PathLike, *, backward: bool = False, arch: int = 90, run: bool = True):
+        if target not in ("cpu", "cuda"):
+            raise ValueError(f"unknown Warp target {target!r}")
+        self.target = target
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.backward = backward
+        self.arch = arch
+        self.run_kernels = run
+        self.wp = init_warp(self.workdir / "kernel-cache")
+
+    # -- compile
+
+    def compile(self, programs: list[A.Program], launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(programs)
+        renderable = []
+        for index, program in enumerate(programs):
+            try:
+                render_warp_batch([program])
+            except RenderError as exc:
+                outcomes[index] = Outcome("render_error", "render", str(exc))
+                continue
+            except Exception as exc:  # a renderer crash is our bug too: keep its trace
+                outcomes[index] = Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
+                continue
+            renderable.append(index)
+        modules = self._compile_split(programs, renderable, outcomes)
+        for index, (module, names) in modules.items():
+            if self.run_kernels and self.target == "cpu":
+                outcomes[index] = self._run(module, names, programs[index], launch, seed)
+            else:
+                outcomes[index] = Outcome(OK, "compile")
+        return outcomes  # type: ignore[return-value]
+
+    def _compile_split(self, programs, indexes: list[int], outcomes) -> dict[int, tuple[object, dict]]:
+        """Compile `indexes` together; on failure remove the named culprit or bisect."""
+        if not indexes:
+            return {}
+        batch = [programs[i] for i in indexes]
+        source, names = render_warp_batch(batch)
+        options = f'wp.set_module_options({{"enable_backward": {self.backward}}})\n'
+        source = source.replace(HEADER, HEADER + options, 1)
+        try:
+            module = _import_source(source, self.workdir)
+            self._build(module)
+        except Exception as exc:
+            message = _message(exc)
+            stage = "codegen" if "Codegen" in type(exc).__name__ or "Error while parsing" in message else "compile"
+            if len(indexes) == 1:
+                outcomes[indexes[0]] = Outcome(f"{stage}_error", stage, message)
+                return {}
+            found = _CULPRIT.search(message)
+            if found and int(found[1]) < len(indexes):
+                culprit = indexes[int(found[1])]
+                outcomes[culprit] = Outcome(f"{stage}_error", stage, message)
+                return self._compile_split(programs, [i for i in indexes if i != culprit], outcomes)
+            half = len(indexes) // 2
+            done = self._compile_split(programs, indexes[:half], outcomes)
+            done.update(self._compile_split(programs, indexes[half:], outcomes))
+            return done
+        return {index: (module, names[k]) for k, index in enumerate(indexes)}
+
+    def _build(self, module) -> None:
+        wp = self.wp
+        if self.target == "cpu":
+            wp.load_module(module, device="cpu")
+        else:
+            wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot")
+
+    # -- run
+
+    def _run(self, module, names: dict[str, str], program: A.Program, launch: int, seed: int) -> Outcome:
+        wp = self.wp
+        kernel = program.kernels[0]
+        try:
+            values = make_inputs(kernel, launch, seed)
+            arrays = {}
+            args = []
+            for param in kernel.params:
+                value = values[param.name]
+                if isinstance(value, np.ndarray) and value.ndim >= 1 and hasattr(param.ty, "role"):
+                    dtype = getattr(wp, param.ty.elem.name)
+                    arrays[param.name] = wp.array(value, dtype=dtype, device="cpu")
+                    args.append(arrays[param.name])
+                elif hasattr(param.ty, "name") and (param.ty.is_vector or param.ty.is_matrix):
+                    args.append(getattr(wp, param.ty.name)(*np.asarray(value).reshape(-1).tolist()))
+                else:
+                    args.append(value.item() if hasattr(value, "item") else value)
+            wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device="cpu")
+            wp.synchronize()
+            outputs = {name: arrays[name].numpy().copy() for name in written_arrays(kernel)}
+        except Exception as exc:
+            return Outcome("run_error", "run", _message(exc))
+        return Outcome(OK, "run", outputs=outputs)

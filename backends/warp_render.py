@@ -1,0 +1,251 @@
+"""Program -> NVIDIA Warp source, built as a libcst module.
+
+Each AST node type maps to one builder through a table; an unknown node is a
+RenderError. Expressions add their own parentheses from the DSL's precedence
+table (the Python operators Warp accepts bind as the DSL's do). `suffix`
+renames every definition, so that many programs can share one Warp module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from grammar import ast as A
+from grammar.ops import BUILTINS
+from grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
+from grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
+
+from .errors import RenderError
+
+HEADER = "import warp as wp\n"
+
+_BINOPS = {
+    "+": cst.Add,
+    "-": cst.Subtract,
+    "*": cst.Multiply,
+    "/": cst.Divide,
+    "//": cst.FloorDivide,
+    "%": cst.Modulo,
+    "@": cst.MatrixMultiply,
+}
+_COMPARES = {
+    "<": cst.LessThan,
+    "<=": cst.LessThanEqual,
+    ">": cst.GreaterThan,
+    ">=": cst.GreaterThanEqual,
+    "==": cst.Equal,
+    "!=": cst.NotEqual,
+}
+_AUG = {"+=": cst.AddAssign, "-=": cst.SubtractAssign, "*=": cst.MultiplyAssign, "/=": cst.DivideAssign}
+
+
+def dotted(path: str) -> cst.BaseExpression:
+    """`wp.sin` -> Attribute(Name(wp), Name(sin))."""
+    head, *rest = path.split(".")
+    node: cst.BaseExpression = cst.Name(head)
+    for part in rest:
+        node = cst.Attribute(node, cst.Name(part))
+    return node
+
+
+def call(func: str | cst.BaseExpression, *args: cst.BaseExpression) -> cst.Call:
+    target = dotted(func) if isinstance(func, str) else func
+    return cst.Call(target, [cst.Arg(a) for a in args])
+
+
+def parens(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def type_expr(ty: DType | ArrayType) -> cst.BaseExpression:
+    if isinstance(ty, ArrayType):
+        return cst.Call(dotted("wp.array"), [cst.Arg(dotted(f"wp.{ty.elem.name}"), keyword=cst.Name("dtype"), equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))])
+    return dotted(f"wp.{ty.name}")
+
+
+def literal(node: A.Const) -> cst.BaseExpression:
+    text = repr(node.value)
+    number = cst.Float(text) if isinstance(node.value, float) else cst.Integer(text)
+    if node.ty in (F32, I32):
+        return number
+    return call(f"wp.{node.ty.name}", number)
+
+
+@dataclass
+class _Renderer:
+    suffix: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+
+    # -- definitions
+
+    def module(self, program: A.Program) -> cst.Module:
+        for definition in program.funcs + program.kernels:
+            self.names[definition.name] = definition.name + self.suffix
+        body = [self.definition(d, "wp.func") for d in program.funcs]
+        body += [self.definition(k, "wp.kernel") for k in program.kernels]
+        return cst.Module(body=body)
+
+    def definition(self, node: A.Func | A.Kernel, decorator: str) -> cst.FunctionDef:
+        params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty))) for p in node.params]
+        returns = cst.Annotation(type_expr(node.ret)) if isinstance(node, A.Func) else None
+        return cst.FunctionDef(
+            name=cst.Name(self.names[node.name]),
+            params=cst.Parameters(params=params),
+            body=self.block(node.body),
+            decorators=[cst.Decorator(dotted(decorator))],
+            returns=returns,
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+
+    def block(self, stmts) -> cst.IndentedBlock:
+        out: list[cst.BaseStatement] = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt))
+        return cst.IndentedBlock(body=out or [cst.SimpleStatementLine([cst.Pass()])])
+
+    # -- statements
+
+    def stmt(self, node) -> list[cst.BaseStatement]:
+        builder = _STATEMENTS.get(type(node))
+        if builder is None:
+            raise RenderError(f"Warp renderer: no rule for statement {type(node).__name__}")
+        return builder(self, node)
+
+    def assign(self, node: A.Assign):
+        value = self.expr(node.value)
+        if isinstance(node.target, A.Name) and isinstance(node.value, A.Const) and node.value.ty in (F32, I32):
+            # a typed constructor makes Warp declare a variable, not a constant
+            value = call(f"wp.{node.value.ty.name}", value)
+        return [_line(cst.Assign([cst.AssignTarget(self.expr(node.target))], value))]
+
+    def aug_assign(self, node: A.AugAssign):
+        return [_line(cst.AugAssign(self.expr(node.target), _AUG[node.op](), self.expr(node.value)))]
+
+    def atomic(self, node: A.Atomic):
+        return [_line(cst.Expr(call(f"wp.atomic_{node.op}", cst.Name(node.array), self.expr(node.index), self.expr(node.value))))]
+
+    def call_stmt(self, node: A.CallStmt):
+        return [_line(cst.Expr(self.expr(node.call)))]
+
+    def if_stmt(self, node: A.If):
+        orelse = None
+        if node.orelse is not None:
+            orelse = cst.Else(self.block(node.orelse))
+        for clause in reversed(node.elifs):
+            orelse = cst.If(self.expr(clause.cond), self.block(clause.body), orelse=orelse)
+        return [cst.If(self.expr(node.cond), self.block(node.body), orelse=orelse)]
+
+    def for_stmt(self, node: A.For):
+        return [cst.For(cst.Name(node.var), call("range", self.expr(node.bound)), self.block(node.body))]
+
+    def while_stmt(self, node: A.While):
+        counter = cst.Name(node.counter)
+        test: cst.BaseExpression = cst.Comparison(counter, [cst.ComparisonTarget(cst.LessThan(), cst.Integer(str(node.limit)))])
+        if node.cond is not None:
+            test = cst.BooleanOperation(test, cst.And(), self.expr(node.cond, NOT))
+        step = _line(cst.AugAssign(counter, cst.AddAssign(), cst.Integer("1")))
+        body = self.block(node.body)
+        real = [s for s in body.body if not (isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.Pass))]
+        return [
+            _line(cst.Assign([cst.AssignTarget(counter)], call("wp.int32", cst.Integer("0")))),
+            cst.While(test, cst.IndentedBlock(body=[step, *real])),
+        ]
+
+    def return_stmt(self, node: A.Return):
+        return [_line(cst.Return(self.expr(node.value)))]
+
+    # -- expressions
+
+    def expr(self, node, min_prec: int = 0) -> cst.BaseExpression:
+        builder = _EXPRESSIONS.get(type(node))
+        if builder is None:
+            raise RenderError(f"Warp renderer: no rule for expression {type(node).__name__}")
+        built = builder(self, node)
+        return parens(built) if precedence(node) < min_prec else built
+
+    def binop(self, node: A.BinOp):
+        prec = precedence(node)
+        return cst.BinaryOperation(self.expr(node.left, prec), _BINOPS[node.op](), self.expr(node.right, prec + 1))
+
+    def compare(self, node: A.Compare):
+        return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(_COMPARES[node.op](), self.expr(node.right, SUM))])
+
+    def bool_op(self, node: A.BoolOp):
+        prec = precedence(node)
+        op = cst.And() if node.op == "and" else cst.Or()
+        return cst.BooleanOperation(self.expr(node.left, prec), op, self.expr(node.right, prec + 1))
+
+    def builtin_or_helper(self, node: A.Call):
+        args = [self.expr(a) for a in node.args]
+        if node.func in BUILTINS:
+            return call(BUILTINS[node.func].warp, *args)
+        if node.func in self.names:
+            return call(self.names[node.func], *args)
+        raise RenderError(f"Warp renderer: unknown function {node.func!r}")
+
+
+def _line(small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([small])
+
+
+_STATEMENTS = {
+    A.Assign: _Renderer.assign,
+    A.AugAssign: _Renderer.aug_assign,
+    A.Atomic: _Renderer.atomic,
+    A.CallStmt: _Renderer.call_stmt,
+    A.If: _Renderer.if_stmt,
+    A.For: _Renderer.for_stmt,
+    A.While: _Renderer.while_stmt,
+    A.Break: lambda self, node: [_line(cst.Break())],
+    A.Continue: lambda self, node: [_line(cst.Continue())],
+    A.Return: _Renderer.return_stmt,
+}
+
+_EXPRESSIONS = {
+    A.Const: lambda self, n: literal(n),
+    A.Name: lambda self, n: cst.Name(n.id),
+    A.Tid: lambda self, n: call("wp.tid"),
+    A.Len: lambda self, n: cst.Subscript(cst.Attribute(cst.Name(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
+    A.ArrayRead: lambda self, n: cst.Subscript(cst.Name(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
+    A.Component: lambda self, n: (
+        cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(COMPONENT_NAMES[n.index]))
+        if n.attr
+        else cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
+    ),
+    A.BinOp: _Renderer.binop,
+    A.Compare: _Renderer.compare,
+    A.BoolOp: _Renderer.bool_op,
+    A.Not: lambda self, n: cst.UnaryOperation(cst.Not(), self.expr(n.operand, NOT)),
+    A.Neg: lambda self, n: cst.UnaryOperation(cst.Minus(), self.expr(n.operand, UNARY)),
+    A.Ternary: lambda self, n: cst.IfExp(self.expr(n.cond, OR), self.expr(n.then, OR), self.expr(n.orelse, TERNARY)),
+    A.Call: _Renderer.builtin_or_helper,
+    A.Cast: lambda self, n: call(f"wp.{n.to.name}", self.expr(n.operand)),
+    A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
+}
+
+assert COMPARE < SUM  # the comparison builder relies on operands binding tighter
+
+
+def render_warp_module(program: A.Program, suffix: str = "") -> cst.Module:
+    return _Renderer(suffix).module(program)
+
+
+def render_warp(program: A.Program, suffix: str = "") -> str:
+    """Warp source for `program`: an importable Python module."""
+    body = render_warp_module(program, suffix).code.lstrip("\n")
+    return HEADER + "\n\n" + body
+
+
+def render_warp_batch(programs: list[A.Program]) -> tuple[str, list[dict[str, str]]]:
+    """One Warp module holding many programs, definitions renamed `_p<k>`.
+
+    Returns the source and, per program, the map from DSL names to module names.
+    """
+    parts, names = [], []
+    for index, program in enumerate(programs):
+        renderer = _Renderer(f"_p{index}")
+        parts.append(renderer.module(program).code.lstrip("\n"))
+        names.append(dict(renderer.names))
+    return HEADER + "\n\n" + "\n\n".join(parts), names
