@@ -1,0 +1,519 @@
+"""The reference backend: a NumPy interpreter of the typed AST.
+
+This is the executable form of grammar/SEMANTICS.md and the ground truth for
+forward values. It runs the threads of a launch one after the other on copies
+of the inputs, evaluating every expression in its own type with NumPy scalars
+(np.float32 for float32, literals included; uint32 wraps modulo 2**32) and
+every builtin through `grammar.ops.BUILTINS[name].reference`.
+
+Values: scalars are NumPy scalars of their dtype, conditions are Python bools,
+vectors are float32 arrays of shape (k,), mat33 a float32 (3, 3) array. Vector
+values are never mutated in place: a component assignment replaces the local's
+array with a modified copy, and reading a vector element of an array copies
+it, so `u = v` and helper arguments behave as values.
+
+Anything the semantics leave undefined or the interpreter does not know (an
+out-of-bounds index, integer division by zero, signed overflow, an
+out-of-range or NaN float-to-int cast, an unknown node, a value of the wrong
+dtype) raises `ReferenceFailure`: the reference is never silently wrong.
+
+Imports only from `grammar`.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from grammar import ast as A
+from grammar.ops import BUILTINS
+from grammar.types import ArrayType, DType
+
+from .inputs import NUMPY_DTYPES, element_shape
+
+__all__ = ["ReferenceFailure", "run_reference"]
+
+
+class ReferenceFailure(Exception):
+    """The reference cannot give a defined result.
+
+    `rule` says why: "undefined" (the program leaves the language's defined
+    behaviour on these inputs: out-of-bounds index, integer division by zero,
+    signed overflow, invalid float-to-int cast), "input" (the launch inputs do not
+    fit the kernel), or "internal" (an unknown node or a value of the wrong type:
+    a bug of the interpreter or of the AST).
+    """
+
+    def __init__(self, message: str, rule: str = "internal"):
+        super().__init__(message)
+        self.rule = rule
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.args[0]}"
+
+
+# ------------------------------------------------------------------ type tables
+# Keyed by the type's name: DType is a frozen dataclass whose hash is recomputed
+# on every lookup, a string's is cached.
+
+SCALAR_TYPES: dict[str, type] = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "int32": np.int32,
+    "int64": np.int64,
+    "uint32": np.uint32,
+}
+_INT_LIMITS: dict[str, tuple[int, int]] = {
+    name: (int(np.iinfo(t).min), int(np.iinfo(t).max)) for name, t in SCALAR_TYPES.items() if np.issubdtype(t, np.integer)
+}
+_SIGNED_INTS = frozenset({"int32", "int64"})
+_FLOATS = frozenset({"float32", "float64"})
+_F32 = np.dtype(np.float32)
+_SHAPES: dict[str, tuple[int, ...]] = {"vec2": (2,), "vec3": (3,), "vec4": (4,), "mat33": (3, 3)}
+
+# Exact (Python int) versions of the operators that can overflow a signed type.
+_EXACT = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
+# NumPy's: `//` floors, `%` is fmod (truncated remainder, sign of the dividend).
+_NUMPY_OPS = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.true_divide,
+    "//": np.floor_divide,
+    "%": np.fmod,
+    "@": np.matmul,
+}
+_COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+_BREAK = "break"
+_CONTINUE = "continue"
+_RETURN = "return"
+
+
+def _has_type(value, ty: DType) -> bool:
+    name = ty.name
+    scalar = SCALAR_TYPES.get(name)
+    if scalar is not None:
+        return type(value) is scalar
+    if name == "bool":
+        return type(value) is bool
+    return type(value) is np.ndarray and value.dtype == _F32 and value.shape == _SHAPES.get(name)
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"ndarray {value.dtype}{list(value.shape)}"
+    return type(value).__name__
+
+
+# ------------------------------------------------------------------ interpreter
+
+
+class _Interpreter:
+    """One launch of one kernel. Thread state lives on the instance."""
+
+    def __init__(self, program: A.Program, n: int):
+        self.n = n
+        self.n_value = np.int32(n)
+        self.funcs = {f.name: f for f in program.funcs}
+        self.tid = np.int32(0)
+        self.frame: dict[str, object] = {}
+        self.arrays: dict[str, np.ndarray] = {}
+        self.result: object = None
+        self.expr_table = {
+            A.Const: self.e_const,
+            A.Name: self.e_name,
+            A.Tid: self.e_tid,
+            A.Len: self.e_len,
+            A.ArrayRead: self.e_array_read,
+            A.Component: self.e_component,
+            A.BinOp: self.e_binop,
+            A.Compare: self.e_compare,
+            A.BoolOp: self.e_boolop,
+            A.Not: self.e_not,
+            A.Neg: self.e_neg,
+            A.Ternary: self.e_ternary,
+            A.Call: self.e_call,
+            A.Cast: self.e_cast,
+            A.Construct: self.e_construct,
+        }
+        self.stmt_table = {
+            A.Assign: self.s_assign,
+            A.AugAssign: self.s_aug_assign,
+            A.Atomic: self.s_atomic,
+            A.CallStmt: self.s_call,
+            A.If: self.s_if,
+            A.For: self.s_for,
+            A.While: self.s_while,
+            A.Break: self.s_break,
+            A.Continue: self.s_continue,
+            A.Return: self.s_return,
+        }
+
+    # -- driving
+
+    def run_kernel(self, kernel: A.Kernel, scalars: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+        for i in range(self.n):
+            self.tid = np.int32(i)
+            self.frame = dict(scalars)
+            signal = self.block(kernel.body)
+            if signal is not None:
+                raise ReferenceFailure(f"{signal} escaped kernel {kernel.name!r}")
+
+    def block(self, stmts) -> str | None:
+        table = self.stmt_table
+        for stmt in stmts:
+            try:
+                method = table[type(stmt)]
+            except KeyError:
+                raise ReferenceFailure(f"unknown statement {type(stmt).__name__}") from None
+            signal = method(stmt)
+            if signal is not None:
+                return signal
+        return None
+
+    def eval(self, e):
+        try:
+            method = self.expr_table[type(e)]
+        except KeyError:
+            raise ReferenceFailure(f"unknown expression {type(e).__name__}") from None
+        value = method(e)
+        if not _has_type(value, e.ty):
+            raise ReferenceFailure(f"{type(e).__name__} of type {e.ty} evaluated to {_describe(value)}")
+        return value
+
+    # -- expressions
+
+    def e_const(self, e: A.Const):
+        scalar = SCALAR_TYPES.get(e.ty.name) if e.ty is not None else None
+        if scalar is None:
+            raise ReferenceFailure(f"literal {e.value!r} of type {e.ty}")
+        limits = _INT_LIMITS.get(e.ty.name)
+        if limits is not None and not limits[0] <= e.value <= limits[1]:
+            raise ReferenceFailure(f"literal {e.value!r} does not fit {e.ty}", "undefined")
+        return scalar(e.value)
+
+    def e_name(self, e: A.Name):
+        try:
+            return self.frame[e.id]
+        except KeyError:
+            raise ReferenceFailure(f"{e.id!r} read before it is assigned") from None
+
+    def e_tid(self, e: A.Tid):
+        return self.tid
+
+    def e_len(self, e: A.Len):
+        if e.array not in self.arrays:
+            raise ReferenceFailure(f"len of unknown array {e.array!r}")
+        return self.n_value
+
+    def index(self, array: str, index_expr) -> tuple[np.ndarray, int]:
+        try:
+            data = self.arrays[array]
+        except KeyError:
+            raise ReferenceFailure(f"unknown array {array!r}") from None
+        index = self.eval(index_expr)
+        if not 0 <= index < data.shape[0]:
+            raise ReferenceFailure(f"index {int(index)} out of bounds of {array!r} (length {data.shape[0]})", "undefined")
+        return data, int(index)
+
+    def e_array_read(self, e: A.ArrayRead):
+        data, index = self.index(e.array, e.index)
+        value = data[index]
+        # a vector or matrix element is a view into the array: copy it (values!)
+        return value.copy() if type(value) is np.ndarray else value
+
+    def e_component(self, e: A.Component):
+        return self.eval(e.value)[e.index]
+
+    def e_binop(self, e: A.BinOp):
+        return self.arith(e.op, self.eval(e.left), self.eval(e.right), e.ty)
+
+    def arith(self, op: str, left, right, ty: DType):
+        """`left op right` in the operand type (ty is the result type)."""
+        name = ty.name
+        limits = _INT_LIMITS.get(name)
+        if limits is not None and op in ("//", "%") and right == 0:
+            raise ReferenceFailure(f"integer {op} by zero ({ty})", "undefined")
+        result = _NUMPY_OPS[op](left, right)
+        if name in _SIGNED_INTS and op in _EXACT:
+            exact = _EXACT[op](int(left), int(right))
+            if not limits[0] <= exact <= limits[1]:
+                raise ReferenceFailure(f"{ty} overflow: {int(left)} {op} {int(right)} = {exact}", "undefined")
+        return result
+
+    def e_compare(self, e: A.Compare):
+        return bool(_COMPARE[e.op](self.eval(e.left), self.eval(e.right)))
+
+    def e_boolop(self, e: A.BoolOp):
+        left = self.eval(e.left)
+        if e.op == "and":
+            return self.eval(e.right) if left else False
+        return True if left else self.eval(e.right)
+
+    def e_not(self, e: A.Not):
+        return not self.eval(e.operand)
+
+    def e_neg(self, e: A.Neg):
+        value = self.eval(e.operand)
+        limits = _INT_LIMITS.get(e.ty.name)
+        if limits is not None:
+            if e.ty.name not in _SIGNED_INTS:
+                raise ReferenceFailure(f"negation of {e.ty}")
+            if -int(value) > limits[1]:
+                raise ReferenceFailure(f"{e.ty} overflow: -({int(value)})", "undefined")
+        return -value
+
+    def e_ternary(self, e: A.Ternary):
+        return self.eval(e.then) if self.eval(e.cond) else self.eval(e.orelse)
+
+    def e_call(self, e: A.Call):
+        op = BUILTINS.get(e.func)
+        if op is not None:
+            args = [self.eval(a) for a in e.args]
+            value = op.reference(*args)
+            if type(value) is np.ndarray and value.ndim == 0:
+                value = value[()]  # a 0-d result (np.where, ...) is a scalar
+            return value
+        return self.call_helper(e)
+
+    def call_helper(self, e: A.Call):
+        func = self.funcs.get(e.func)
+        if func is None:
+            raise ReferenceFailure(f"unknown function {e.func!r}")
+        if len(e.args) != len(func.params):
+            raise ReferenceFailure(f"{e.func} takes {len(func.params)} arguments, got {len(e.args)}")
+        frame: dict[str, object] = {}
+        arrays: dict[str, np.ndarray] = {}
+        for param, arg in zip(func.params, e.args):
+            if isinstance(param.ty, ArrayType):
+                # by reference: the caller's own array object
+                if not isinstance(arg, A.Name) or arg.id not in self.arrays:
+                    raise ReferenceFailure(f"{e.func}: array argument {param.name!r} is not an array of the caller")
+                arrays[param.name] = self.arrays[arg.id]
+            else:
+                # by value: values are never mutated in place, no copy needed
+                frame[param.name] = self.eval(arg)
+        saved = self.frame, self.arrays
+        self.frame, self.arrays, self.result = frame, arrays, None
+        try:
+            signal = self.block(func.body)
+            result = self.result
+        finally:
+            self.frame, self.arrays = saved
+            self.result = None
+        if signal != _RETURN:
+            raise ReferenceFailure(f"helper {e.func!r} ended without return")
+        return result
+
+    def e_cast(self, e: A.Cast):
+        value = self.eval(e.operand)
+        to = e.to.name
+        target = SCALAR_TYPES.get(to)
+        if target is None or e.operand.ty.name not in SCALAR_TYPES:
+            raise ReferenceFailure(f"cast from {e.operand.ty} to {e.to}")
+        limits = _INT_LIMITS.get(to)
+        if limits is not None and e.operand.ty.name in _FLOATS:
+            truncated = np.trunc(value)
+            # compare as Python numbers: exact, whatever the float type
+            if not (np.isfinite(truncated) and limits[0] <= float(truncated) <= limits[1]):
+                raise ReferenceFailure(f"cast of {value!r} to {e.to} is out of range", "undefined")
+            return truncated.astype(target)
+        # int -> int wraps (two's complement), int -> float rounds to nearest,
+        # float -> float rounds
+        return value.astype(target)
+
+    def e_construct(self, e: A.Construct):
+        values = [self.eval(a) for a in e.args]
+        return np.array(values, dtype=np.float32).reshape(element_shape(e.of))
+
+    # -- statements
+
+    def store(self, target, value) -> None:
+        """Assign `value` (already of the target's type) to a Name, element or component."""
+        kind = type(target)
+        if kind is A.Name:
+            self.frame[target.id] = value
+        elif kind is A.ArrayRead:
+            data, index = self.index(target.array, target.index)
+            self.check_element(data, value, target.array)
+            data[index] = value
+        elif kind is A.Component:
+            name = target.value.id
+            vector = self.frame.get(name)
+            if type(vector) is not np.ndarray or vector.ndim != 1 or not 0 <= target.index < vector.shape[0]:
+                raise ReferenceFailure(f"component {target.index} of {name!r}, which holds {_describe(vector)}")
+            vector = vector.copy()  # copy on write: u = v; u.x = ... leaves v alone
+            vector[target.index] = value
+            self.frame[name] = vector
+        else:
+            raise ReferenceFailure(f"cannot assign to {kind.__name__}")
+
+    @staticmethod
+    def check_element(data: np.ndarray, value, array: str) -> None:
+        if type(value) is np.ndarray:
+            ok = value.dtype == data.dtype and value.shape == data.shape[1:]
+        else:
+            ok = data.ndim == 1 and value.dtype == data.dtype
+        if not ok:
+            raise ReferenceFailure(f"storing {_describe(value)} into {array!r} ({data.dtype}{list(data.shape)})")
+
+    def s_assign(self, stmt: A.Assign):
+        value = self.eval(stmt.value)
+        if not _has_type(value, stmt.target.ty):
+            raise ReferenceFailure(f"assigning {_describe(value)} to a target of type {stmt.target.ty}")
+        self.store(stmt.target, value)
+
+    def s_aug_assign(self, stmt: A.AugAssign):
+        # `t op= e` is `t = t op e`, with the target's place evaluated as a read
+        # first (an element index is tid or a thread-index name: no side effects)
+        current = self.eval(stmt.target)
+        value = self.eval(stmt.value)
+        result = self.arith(stmt.op[0], current, value, stmt.target.ty)
+        if not _has_type(result, stmt.target.ty):
+            raise ReferenceFailure(f"{stmt.op} on {stmt.target.ty} gave {_describe(result)}")
+        self.store(stmt.target, result)
+
+    def s_atomic(self, stmt: A.Atomic):
+        data, index = self.index(stmt.array, stmt.index)
+        value = self.eval(stmt.value)
+        self.check_element(data, value, stmt.array)
+        old = data[index]
+        if stmt.op in ("add", "sub"):
+            elem = stmt.value.ty
+            new = self.arith("+" if stmt.op == "add" else "-", old, value, elem)
+        elif stmt.op == "min":
+            new = np.minimum(old, value)
+        elif stmt.op == "max":
+            new = np.maximum(old, value)
+        else:
+            raise ReferenceFailure(f"unknown atomic {stmt.op!r}")
+        data[index] = new
+
+    def s_call(self, stmt: A.CallStmt):
+        if stmt.call.func not in self.funcs:
+            raise ReferenceFailure(f"{stmt.call.func!r} called as a statement is not a helper")
+        self.call_helper(stmt.call)
+
+    def s_if(self, stmt: A.If):
+        if self.eval(stmt.cond):
+            return self.block(stmt.body)
+        for clause in stmt.elifs:
+            if self.eval(clause.cond):
+                return self.block(clause.body)
+        if stmt.orelse is not None:
+            return self.block(stmt.orelse)
+        return None
+
+    def s_for(self, stmt: A.For):
+        bound = int(self.eval(stmt.bound))  # evaluated once
+        frame = self.frame
+        for j in range(bound):
+            frame[stmt.var] = np.int32(j)
+            signal = self.block(stmt.body)
+            if signal is _BREAK:
+                break
+            if signal is _RETURN:
+                return signal
+        return None
+
+    def s_while(self, stmt: A.While):
+        frame = self.frame
+        counter = 0
+        frame[stmt.counter] = np.int32(0)
+        while counter < stmt.limit and (stmt.cond is None or self.eval(stmt.cond)):
+            counter += 1
+            frame[stmt.counter] = np.int32(counter)
+            signal = self.block(stmt.body)
+            if signal is _BREAK:
+                break
+            if signal is _RETURN:
+                return signal
+        return None
+
+    def s_break(self, stmt):
+        return _BREAK
+
+    def s_continue(self, stmt):
+        return _CONTINUE
+
+    def s_return(self, stmt: A.Return):
+        self.result = self.eval(stmt.value)
+        return _RETURN
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def _launch_value(param: A.Param, value, n: int):
+    """A copy of one input, checked against the parameter's type."""
+    ty = param.ty
+    if isinstance(ty, ArrayType):
+        expected = np.dtype(NUMPY_DTYPES[ty.elem.name])
+        shape = (n,) + element_shape(ty.elem)
+        if not isinstance(value, np.ndarray) or value.dtype != expected or value.shape != shape:
+            raise ReferenceFailure(f"array {param.name!r} must be {expected}{list(shape)}, got {_describe(value)}", "input")
+        return np.array(value, copy=True)
+    if ty.is_vector or ty.is_matrix:
+        array = np.asarray(value)
+        if array.dtype != _F32 or array.shape != element_shape(ty):
+            raise ReferenceFailure(f"{param.name!r} must be a float32 {ty}, got {_describe(value)}", "input")
+        return array.copy()
+    scalar = SCALAR_TYPES.get(ty.name)
+    if scalar is None:
+        raise ReferenceFailure(f"parameter {param.name!r} of type {ty}", "input")
+    if type(value) is scalar:
+        return value
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype == np.dtype(scalar):
+        return value[()]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if ty.is_float:
+            return scalar(value)  # rounds, as a literal does
+        limits = _INT_LIMITS[ty.name]
+        if isinstance(value, int) and limits[0] <= value <= limits[1]:
+            return scalar(value)
+    raise ReferenceFailure(f"{param.name!r} must be {ty}, got {value!r} ({_describe(value)})", "input")
+
+
+def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: int) -> dict[str, np.ndarray]:
+    """Run kernel `kernel_name` (default: the first) for threads 0..n-1, one after
+    the other, on copies of `inputs`; return every array parameter's final value."""
+    if kernel_name is None:
+        kernel = program.kernels[0]
+    else:
+        matches = [k for k in program.kernels if k.name == kernel_name]
+        if not matches:
+            raise ReferenceFailure(f"no kernel named {kernel_name!r}", "input")
+        kernel = matches[0]
+    if n < 0:
+        raise ReferenceFailure(f"launch of {n} threads", "input")
+    scalars: dict[str, object] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for param in kernel.params:
+        if param.name not in inputs:
+            raise ReferenceFailure(f"no input for parameter {param.name!r}", "input")
+        value = _launch_value(param, inputs[param.name], n)
+        if isinstance(param.ty, ArrayType):
+            arrays[param.name] = value
+        else:
+            scalars[param.name] = value
+    interpreter = _Interpreter(program, n)
+    with np.errstate(all="ignore"):  # inf and nan are values; overflow and /0 of ints are checked
+        try:
+            interpreter.run_kernel(kernel, scalars, arrays)
+        except ReferenceFailure:
+            raise
+        except RecursionError as exc:
+            raise ReferenceFailure(f"recursion: {exc}") from exc
+        except Exception as exc:  # a NumPy or Python error we did not foresee: loud, typed
+            raise ReferenceFailure(f"{type(exc).__name__}: {exc}") from exc
+    return dict(arrays)
