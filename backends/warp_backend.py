@@ -79,6 +79,53 @@ def _import_source(source: str, workdir: Path):
     return module
 
 
+_FUNCTION_START = re.compile(r'^(?:static|extern "C" __global__)[^;{]*?\b(\w+)\($')
+
+
+def _functions(source: str) -> dict[str, str]:
+    """Top-level functions of Warp's generated C++/CUDA, by name."""
+    functions: dict[str, str] = {}
+    lines = source.splitlines()
+    start = None
+    for number, line in enumerate(lines):
+        if start is None:
+            found = _FUNCTION_START.match(line)
+            if found:
+                start, name = number, found[1]
+        elif line == "}":
+            functions[name] = "\n".join(lines[start : number + 1]) + "\n"
+            start = None
+    return functions
+
+
+def extract_ir(source: str, position: int, target: str, program: A.Program) -> dict[str, str]:
+    """Forward and backward code of program `position` of a batch module:
+    its helpers' functions (and their adjoints) followed by its kernels'."""
+    if not source:
+        return {}
+    functions = _functions(source)
+    tag = f"_p{position}_"
+    helpers = [f"{f.name}{tag}" for f in program.funcs]
+    kernels = [f"{k.name}{tag}" for k in program.kernels]
+    extension = "cpp" if target == "cpu" else "cu"
+    out = {}
+    for direction in ("forward", "backward"):
+        parts = []
+        for name, text in functions.items():
+            is_adjoint = name.startswith("adj_")
+            base = name[4:] if is_adjoint else name
+            if any(base.startswith(h) for h in helpers) and is_adjoint == (direction == "backward"):
+                parts.append(text)
+            elif any(name.startswith(k) for k in kernels) and name.endswith(f"_kernel_{direction}"):
+                parts.append(text)
+        if parts and (direction == "forward" or any(n.endswith("_kernel_backward") for n in functions)):
+            text = "\n".join(parts)
+            for definition in program.funcs + program.kernels:  # undo the batch renaming
+                text = text.replace(f"{definition.name}_p{position}", definition.name)
+            out[f"{direction}.{extension}"] = text
+    return out
+
+
 def _message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
@@ -113,12 +160,28 @@ class WarpCompiler:
                 continue
             renderable.append(index)
         modules = self._compile_split(programs, renderable, outcomes)
-        for index, (module, names) in modules.items():
+        sources: dict[str, str] = {}
+        for index, (module, names, position) in modules.items():
+            if module.__name__ not in sources:
+                sources[module.__name__] = self._generated_source(module)
+            artifacts = extract_ir(sources[module.__name__], position, self.target, programs[index])
             if self.run_kernels and self.target == "cpu":
-                outcomes[index] = self._run(module, names, programs[index], launch, seed)
+                outcome = self._run(module, names, programs[index], launch, seed)
             else:
-                outcomes[index] = Outcome(OK, "compile")
+                outcome = Outcome(OK, "compile")
+            outcomes[index] = Outcome(outcome.status, outcome.stage, outcome.message, outcome.outputs, artifacts)
         return outcomes  # type: ignore[return-value]
+
+    def _generated_source(self, module) -> str:
+        """The C++ (CPU) or CUDA source Warp generated for a compiled module."""
+        if self.target == "cpu":
+            pattern = f"**/wp_{module.__name__}_*/*.cpp"
+            root = Path(self.wp.config.kernel_cache_dir)
+        else:
+            pattern = f"wp_{module.__name__}_*.cu"
+            root = self.workdir / "aot"
+        found = sorted(root.glob(pattern))
+        return found[-1].read_text() if found else ""
 
     def _compile_split(self, programs, indexes: list[int], outcomes) -> dict[int, tuple[object, dict]]:
         """Compile `indexes` together; on failure remove the named culprit or bisect."""
@@ -146,7 +209,7 @@ class WarpCompiler:
             done = self._compile_split(programs, indexes[:half], outcomes)
             done.update(self._compile_split(programs, indexes[half:], outcomes))
             return done
-        return {index: (module, names[k]) for k, index in enumerate(indexes)}
+        return {index: (module, names[k], k) for k, index in enumerate(indexes)}
 
     def _build(self, module) -> None:
         wp = self.wp
