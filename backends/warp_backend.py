@@ -243,3 +243,11 @@ class WarpCompiler:
         except Exception as exc:
             return Outcome("run_error", "run", _message(exc))
         return Outcome(OK, "run", outputs=outputs)
+
+
+def warp_cpu(workdir, **options) -> WarpCompiler:
+    return WarpCompiler("cpu", workdir, **options)
+
+
+def warp_cuda(workdir, **options) -> WarpCompiler:
+    return WarpCompiler("cuda", workdir, **options)
