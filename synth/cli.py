@@ -65,6 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     check.set_defaults(run=cmd_check)
 
+    render = commands.add_parser("render", help="render a DSL file as Warp or JAX source")
+    render.add_argument("file", type=Path, metavar="FILE")
+    render.add_argument("--target", choices=("warp", "jax"), default="warp", help="which source to write (default warp)")
+    render.set_defaults(run=cmd_render)
+
+    compile_ = commands.add_parser("compile", help="compile DSL files with a backend; report per-file status")
+    compile_.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    compile_.add_argument("--backend", default="warp-cpu", metavar="B", help="warp-cpu (default), warp-cuda, jax-cpu, jax-cuda")
+    compile_.add_argument("--ir", type=Path, metavar="DIR", help="write <name>.<backend>.{forward,backward}.<ext> files into DIR")
+    compile_.add_argument("--backward", action="store_true", help="compile the backward (adjoint) pass too")
+    compile_.add_argument("--json", action="store_true", help='print {"results": [{"file", "status", "signature"}]}')
+    compile_.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)")
+    compile_.add_argument("--timeout", type=float, default=120.0, help="seconds a batch may take before its worker is killed")
+    compile_.set_defaults(run=cmd_compile)
+
     weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
     weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
     weights.set_defaults(run=cmd_weights)
@@ -89,6 +104,27 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"--n must not be negative, got {value}")
     return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _read_program(path: Path):
+    """Parse a DSL file; UsageError for an unreadable file, DSLError for bad text."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a UTF-8 text file") from None
+    return parse(text, str(path))
 
 
 def _weights(args) -> Weights:
@@ -236,6 +272,76 @@ def cmd_check(args) -> int:
         kernels = ", ".join(k.name for k in program.kernels)
         print(f"{path}: ok ({len(program.funcs)} helpers; kernels {kernels})")
     return EXIT_USAGE if failures else 0
+
+
+def cmd_render(args) -> int:
+    from backends.errors import RenderError
+
+    program = _read_program(args.file)
+    try:
+        if args.target == "warp":
+            from backends.warp_render import render_warp
+
+            source = render_warp(program)
+        else:
+            try:
+                from backends.jax_render import render_jax
+            except ImportError:
+                raise UsageError("the JAX renderer is not available (backends.jax_render is missing)") from None
+            source = render_jax(program)
+    except RenderError as exc:
+        raise UsageError(f"{args.file}: cannot render for {args.target}: {exc}") from None
+    sys.stdout.write(source)
+    return 0
+
+
+def cmd_compile(args) -> int:
+    from backends.pool import BatchPool
+    from backends.registry import BackendUnavailable, get_backend
+    from backends.signature import signature
+
+    try:
+        backend = get_backend(args.backend)
+    except BackendUnavailable as exc:
+        raise UsageError(f"--backend: {exc}") from None
+    if args.ir is not None:
+        try:
+            args.ir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--ir {args.ir}: cannot create directory: {exc.strerror}") from None
+    results: list[dict] = []
+    programs, paths = [], []
+    for path in args.files:
+        try:
+            programs.append(_read_program(path))
+            paths.append(path)
+        except (DSLError, UsageError) as exc:
+            print(f"synth: error: {exc}", file=sys.stderr)
+            results.append({"file": str(path), "status": "parse_error", "signature": None, "message": str(exc)})
+    bad_input = bool(results)
+    outcomes = []
+    if programs:
+        options = {"backward": args.backward}
+        with _progress(len(programs), f"compiling ({args.backend})") as advance:
+            with BatchPool(backend.factory, options, workers=args.workers, timeout=args.timeout) as pool:
+                outcomes = pool.run(programs, batch_size=16, on_result=lambda index, outcome: advance())
+    for path, outcome in zip(paths, outcomes):
+        sig = None if outcome.ok else signature(args.backend, outcome.stage, outcome.message)
+        results.append({"file": str(path), "status": outcome.status, "signature": sig, "message": outcome.message.splitlines()[0] if outcome.message else ""})
+        if args.ir is not None:
+            for kind, text in outcome.artifacts.items():
+                _write_atomic(args.ir / f"{path.stem}.{args.backend}.{kind}", text)
+    if args.json:
+        print(json.dumps({"results": results}, indent=2))
+    else:
+        for row in results:
+            if row["status"] == "ok":
+                print(f"{row['file']}: ok")
+            elif row["status"] != "parse_error":
+                print(f"{row['file']}: {row['status']}: {row['signature']}")
+    if bad_input:
+        return EXIT_USAGE
+    return 0 if all(r["status"] == "ok" for r in results) else 1
 
 
 def cmd_weights(args) -> int:
