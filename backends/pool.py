@@ -42,6 +42,7 @@ STARTUP_TIMEOUT = 300.0
 
 
 def _worker_main(conn, factory: str, options: dict, workdir: str) -> None:
+    os.dup2(2, 1)  # compilers chat on stdout; the parent's stdout is for results
     try:
         backend = load_factory(factory)(workdir=workdir, **options)
     except Exception as exc:

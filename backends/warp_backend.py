@@ -61,6 +61,7 @@ def init_warp(cache_dir: str | os.PathLike | None = None):
     import warp as wp
 
     wp.config.quiet = True
+    wp.config.log_level = wp.LOG_WARNING  # no per-module timing lines on stdout
     if cache_dir is not None:
         wp.config.kernel_cache_dir = str(cache_dir)
     wp.init()
@@ -133,7 +134,16 @@ def _message(exc: BaseException) -> str:
 class WarpCompiler:
     """Compiles (and on the CPU runs) batches of programs in this process."""
 
-    def __init__(self, target: str, workdir: str | os.PathLike, *, backward: bool = False, arch: int = 90, run: bool = True):
+    def __init__(
+        self,
+        target: str,
+        workdir: str | os.PathLike,
+        *,
+        backward: bool = False,
+        arch: int = 90,
+        run: bool = True,
+        optimization_level: int | None = None,
+    ):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown Warp target {target!r}")
         self.target = target
@@ -142,6 +152,11 @@ class WarpCompiler:
         self.backward = backward
         self.arch = arch
         self.run_kernels = run
+        # One compile configuration per process: a debug or -O0 NVRTC build can
+        # corrupt later modules in the same process (Warp's tracker).
+        self.options = {"enable_backward": backward}
+        if optimization_level is not None:
+            self.options["optimization_level"] = optimization_level
         self.wp = init_warp(self.workdir / "kernel-cache")
 
     # -- compile
@@ -189,7 +204,7 @@ class WarpCompiler:
             return {}
         batch = [programs[i] for i in indexes]
         source, names = render_warp_batch(batch)
-        options = f'wp.set_module_options({{"enable_backward": {self.backward}}})\n'
+        options = f"wp.set_module_options({self.options!r})\n"
         source = source.replace(HEADER, HEADER + options, 1)
         try:
             module = _import_source(source, self.workdir)
