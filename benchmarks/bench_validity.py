@@ -1,0 +1,105 @@
+"""Validity of generated programs on every backend available here.
+
+    python benchmarks/bench_validity.py --n 1000 --seed 0 [--launch 16] [--workers 2]
+
+Draws N programs, compiles them on each backend present (warp-cpu compiled and
+run; warp-cuda compiled through NVRTC, run only where a GPU exists; jax-cpu and
+jax-cuda when the JAX backend is importable; the NumPy reference), and prints
+the share compiled per backend and the share of programs whose forward outputs
+agree across the runnable backends (warp-cpu, jax-cpu, reference) within
+tolerance. Every failure and every disagreement is listed with its program:
+each one is either a compiler finding or a bug of ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+
+from grammar import print_program
+from grammar.sampling import draw_programs
+from backends.compare import compare_outputs
+from backends.pool import BatchPool
+from backends.registry import BACKENDS
+
+
+def _available() -> list[str]:
+    names = ["reference"]
+    if importlib.util.find_spec("warp"):
+        names += ["warp-cpu", "warp-cuda"]
+    if importlib.util.find_spec("jax") and importlib.util.find_spec("backends.jax_backend"):
+        names += ["jax-cpu", "jax-cuda"]
+    return names
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--launch", type=int, default=16, help="threads per launch")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--backends", default=",".join(_available()))
+    parser.add_argument("--json", metavar="FILE", help="write the figures and every failure as JSON")
+    args = parser.parse_args()
+
+    programs = list(draw_programs(args.n, args.seed))
+    backends = args.backends.split(",")
+    results = {}
+    for name in backends:
+        start = time.perf_counter()
+        with BatchPool(BACKENDS[name].factory, {}, workers=args.workers, timeout=300) as pool:
+            results[name] = pool.run(programs, batch_size=25, launch=args.launch, seed=args.seed)
+        elapsed = time.perf_counter() - start
+        ok = sum(o.ok for o in results[name])
+        print(f"{name:10s} compiled {ok}/{args.n} = {100 * ok / args.n:.2f}%   ({elapsed:.0f} s)", flush=True)
+
+    runnable = [b for b in ("reference", "warp-cpu", "jax-cpu") if b in results]
+    agree = 0
+    disagreements = []
+    for index, program in enumerate(programs):
+        outcomes = {b: results[b][index] for b in runnable}
+        if not all(o.ok and o.outputs is not None for o in outcomes.values()):
+            continue
+        base = outcomes[runnable[0]].outputs
+        found = {b: compare_outputs(base, o.outputs) for b, o in outcomes.items() if b != runnable[0]}
+        found = {b: m for b, m in found.items() if m}
+        if found:
+            disagreements.append((index, found))
+        else:
+            agree += 1
+    print(f"forward agreement across {', '.join(runnable)}: {agree}/{args.n} = {100 * agree / args.n:.2f}%  (target >= 99%)")
+    for name in backends:
+        share = sum(o.ok for o in results[name]) / args.n
+        print(f"  {name}: {'PASS' if share >= 0.995 else 'FAIL'} compile share (target >= 99.5%)")
+
+    failures = [(b, i, o) for b in backends for i, o in enumerate(results[b]) if not o.ok]
+    for backend, index, outcome in failures:
+        print(f"\n=== {backend}: program {index} {outcome.status}: {outcome.message.splitlines()[0] if outcome.message else ''}")
+        print(print_program(programs[index]))
+    for index, found in disagreements:
+        print(f"\n=== disagreement, program {index}:")
+        for backend, mismatches in found.items():
+            print(f"  {runnable[0]} vs {backend}: " + "; ".join(str(m) for m in mismatches[:3]))
+        print(print_program(programs[index]))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(
+                {
+                    "n": args.n,
+                    "compiled": {b: sum(o.ok for o in results[b]) for b in backends},
+                    "agree": agree,
+                    "failures": [{"backend": b, "index": i, "status": o.status, "message": o.message} for b, i, o in failures],
+                    "disagreements": [{"index": i, "backends": {b: [str(x) for x in m] for b, m in f.items()}} for i, f in disagreements],
+                },
+                handle,
+                indent=2,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
