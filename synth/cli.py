@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="draw programs and print them (or write one .kernel file each)")
     _draw_options(sample, default_n=5)
-    sample.add_argument("--out", type=Path, metavar="DIR", help="write one .kernel file per program into DIR")
+    sample.add_argument("--out", type=Path, metavar="DIR", help="write one file per program into DIR")
+    sample.add_argument("--format", choices=("dsl", "warp", "jax"), default="dsl", help="print the DSL (default) or the rendered Warp or JAX source")
     sample.set_defaults(run=cmd_sample)
 
     stats = commands.add_parser("stats", help="the distribution a weights profile produces")
@@ -195,11 +196,12 @@ def cmd_sample(args) -> int:
                 program = draw_program(args.seed, index, weights, args.category, args.swarm)
                 label = classify(program)
                 text = _header(args, weights, index) + f"# categories {', '.join(sorted(label.categories)) or '-'}; primary {label.primary}\n"
-                text += print_program(program)
+                text += _render(program, args.format)
                 if args.out is None:
                     sys.stdout.write(("\n" if index else "") + text)
                 else:
-                    _write_atomic(args.out / f"s{args.seed}_{index:06d}.kernel", text)
+                    suffix = "kernel" if args.format == "dsl" else "py"
+                    _write_atomic(args.out / f"s{args.seed}_{index:06d}.{suffix}", text)
                 written += 1
                 advance()
     except KeyboardInterrupt:
@@ -274,23 +276,32 @@ def cmd_check(args) -> int:
     return EXIT_USAGE if failures else 0
 
 
-def cmd_render(args) -> int:
+def _render(program, target: str) -> str:
+    """DSL text, or Warp/JAX source; a RenderError becomes a UsageError."""
     from backends.errors import RenderError
 
-    program = _read_program(args.file)
+    if target == "dsl":
+        return print_program(program)
     try:
-        if args.target == "warp":
+        if target == "warp":
             from backends.warp_render import render_warp
 
-            source = render_warp(program)
-        else:
-            try:
-                from backends.jax_render import render_jax
-            except ImportError:
-                raise UsageError("the JAX renderer is not available (backends.jax_render is missing)") from None
-            source = render_jax(program)
+            return render_warp(program)
+        try:
+            from backends.jax_render import render_jax
+        except ImportError:
+            raise UsageError("the JAX renderer is not available (backends.jax_render is missing)") from None
+        return render_jax(program)
     except RenderError as exc:
-        raise UsageError(f"{args.file}: cannot render for {args.target}: {exc}") from None
+        raise UsageError(f"cannot render for {target}: {exc}") from None
+
+
+def cmd_render(args) -> int:
+    program = _read_program(args.file)
+    try:
+        source = _render(program, args.target)
+    except UsageError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
     sys.stdout.write(source)
     return 0
 

@@ -1,0 +1,79 @@
+"""`synth render` and `synth compile`, the comparison rule and error signatures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backends.compare import compare_outputs
+from backends.signature import normalise, signature
+from synth.cli import main
+
+HERE = Path(__file__).parent
+SKETCH = HERE / "programs" / "valid" / "design_sketch.kernel"
+CONTROL = HERE / "programs" / "valid" / "control.kernel"
+
+
+def test_render_warp_prints_the_golden(capsys):
+    assert main(["render", str(SKETCH), "--target", "warp"]) == 0
+    assert capsys.readouterr().out == (HERE / "golden" / "warp" / "design_sketch.py").read_text()
+
+
+def test_render_a_bad_file_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.kernel"
+    bad.write_text("@kernel\ndef k(o: Out[array[float32]]):\n    o[0] = 1.0\n")
+    assert main(["render", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"synth: error: {bad}:3:7: race: 'o' is written only at the thread's own index (tid())"]
+
+
+def test_compile_unknown_backend_is_exit_2(capsys):
+    assert main(["compile", str(SKETCH), "--backend", "warp-gpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown backend 'warp-gpu'" in err
+
+
+@pytest.mark.compiler
+def test_compile_reports_per_file_status_and_writes_ir(tmp_path, capsys):
+    bad = tmp_path / "bad.kernel"
+    bad.write_text("@kernel\ndef k(o: Out[array[float32]]):\n    o[0] = 1.0\n")
+    code = main(["compile", str(SKETCH), str(CONTROL), str(bad), "--backend", "warp-cpu", "--ir", str(tmp_path / "ir"), "--json", "--backward", "--workers", "1"])
+    captured = capsys.readouterr()
+    assert code == 2  # one input did not parse; the others still ran
+    rows = {Path(r["file"]).name: r for r in json.loads(captured.out)["results"]}
+    assert rows["design_sketch.kernel"]["status"] == "ok"
+    assert rows["control.kernel"]["status"] == "ok"
+    assert rows["bad.kernel"]["status"] == "parse_error"
+    assert f"{bad}:3:7: race:" in captured.err
+    written = sorted(p.name for p in (tmp_path / "ir").iterdir())
+    assert written == [
+        "control.warp-cpu.backward.cpp",
+        "control.warp-cpu.forward.cpp",
+        "design_sketch.warp-cpu.backward.cpp",
+        "design_sketch.warp-cpu.forward.cpp",
+    ]
+    forward = (tmp_path / "ir" / "design_sketch.warp-cpu.forward.cpp").read_text()
+    assert "k0_" in forward and "cpu_kernel_forward" in forward and "soft_" in forward
+    assert "_p0" not in forward  # batch renaming is undone
+    assert "cpu_kernel_backward" in (tmp_path / "ir" / "design_sketch.warp-cpu.backward.cpp").read_text()
+
+
+def test_compare_outputs_tolerates_rounding_not_errors():
+    want = {"o": np.array([1.0, np.nan, np.inf, 100.0], dtype=np.float32), "n": np.array([1, 2], dtype=np.int32)}
+    assert compare_outputs(want, {"o": want["o"] * np.float32(1 + 1e-6), "n": want["n"].copy()}) == []
+    got = {"o": np.array([1.0, np.nan, -np.inf, 101.0], dtype=np.float32), "n": np.array([1, 3], dtype=np.int32)}
+    found = {(m.array, m.index) for m in compare_outputs(want, got)}
+    assert found == {("o", (2,)), ("o", (3,)), ("n", (1,))}
+    assert compare_outputs(want, {"o": want["o"]})[0].array == "n"
+
+
+def test_signatures_strip_names_numbers_and_paths():
+    a = 'WarpCodegenError: Error while parsing function "k0_p3" at /tmp/x/ks_batch_1_2.py:7:\n    o[i] = v12\n;Type mismatch for v12: int32 vs float32 at column 14'
+    b = 'WarpCodegenError: Error while parsing function "k4_p0" at /tmp/y/ks_batch_9_9.py:12:\n    o[i] = v3\n;Type mismatch for v3: int32 vs float32 at column 2'
+    assert normalise(a) == normalise(b)
+    assert "v12" not in normalise(a) and "/tmp" not in normalise(a)
+    assert signature("warp-cpu", "codegen", a).startswith("warp-cpu:codegen:")
+    assert normalise("worker exited with code -6") == normalise("worker exited with code -11")
