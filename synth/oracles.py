@@ -1,0 +1,68 @@
+"""Oracles: from an Outcome (and the reference's) to a Finding with a signature.
+
+A finding is one of: renderer error (ours), codegen or native compile error,
+crash, timeout, forward mismatch with the reference. Its signature (backend,
+oracle, normalised message or mismatch class) decides its bucket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from backends.compare import compare_outputs
+from backends.signature import signature
+from backends.warp_backend import Outcome
+
+ORACLES = ("compile", "crash", "timeout", "forward")
+# Which oracle judges each non-ok status.
+STATUS_ORACLE = {
+    "render_error": "render",
+    "codegen_error": "compile",
+    "compile_error": "compile",
+    "crash": "crash",
+    "run_error": "crash",
+    "timeout": "timeout",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    backend: str
+    oracle: str
+    stage: str
+    signature: str
+    message: str
+
+
+def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: frozenset[str]) -> Finding | None:
+    """The finding this outcome is, if any, under the enabled oracles."""
+    if not outcome.ok:
+        oracle = STATUS_ORACLE.get(outcome.status, "crash")
+        if oracle != "render" and oracle not in oracles:
+            return None
+        return Finding(backend, oracle, outcome.stage, signature(backend, outcome.stage, outcome.message), outcome.message)
+    if "forward" not in oracles or reference is None or not reference.ok or outcome.outputs is None:
+        return None
+    mismatches = compare_outputs(reference.outputs, outcome.outputs)
+    if not mismatches:
+        return None
+    first = mismatches[0]
+    kind = mismatch_class(first.expected, first.got, reference.outputs[first.array].dtype)
+    detail = "; ".join(str(m) for m in mismatches[:3])
+    return Finding(backend, "forward", "run", f"{backend}:forward:{kind}", f"forward mismatch with the reference: {detail}")
+
+
+def mismatch_class(expected, got, dtype) -> str:
+    """A coarse name for how two values differ, stable across programs."""
+    if np.issubdtype(dtype, np.integer):
+        return "int-value"
+    e, g = float(expected), float(got)
+    if np.isnan(e) != np.isnan(g):
+        return "nan"
+    if np.isinf(e) != np.isinf(g) or (np.isinf(e) and e != g):
+        return "inf"
+    if np.sign(e) != np.sign(g):
+        return "float-sign"
+    return "float-value"
