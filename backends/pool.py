@@ -24,7 +24,7 @@ from pathlib import Path
 
 from grammar import Program, parse, print_program
 
-from .warp_backend import Outcome
+from .outcome import Outcome
 
 _CONTEXT = mp.get_context("spawn")
 

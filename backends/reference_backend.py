@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .reference import ReferenceFailure, run_reference
-from .warp_backend import Outcome
+from .outcome import Outcome
 
 
 class ReferenceBackend:

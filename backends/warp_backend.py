@@ -19,7 +19,6 @@ import os
 import re
 import sys
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,27 +27,12 @@ from grammar import ast as A
 
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
+from .outcome import OK, Outcome
 from .warp_render import HEADER, render_warp_batch
 
 _module_counter = itertools.count()
 _CULPRIT = re.compile(r'function "[A-Za-z_0-9]*?_p(\d+)"')
 
-OK = "ok"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one program on one backend."""
-
-    status: str  # ok | render_error | codegen_error | compile_error | run_error | crash | timeout
-    stage: str = ""  # render | codegen | compile | run
-    message: str = ""
-    outputs: dict[str, np.ndarray] | None = field(default=None, compare=False)
-    artifacts: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == OK
 
 
 _initialized: dict[str, object] = {}

@@ -13,7 +13,7 @@ import numpy as np
 
 from backends.compare import compare_outputs
 from backends.signature import signature
-from backends.warp_backend import Outcome
+from backends.outcome import Outcome
 
 ORACLES = ("compile", "crash", "timeout", "forward")
 # Which oracle judges each non-ok status.

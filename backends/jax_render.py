@@ -1,0 +1,1058 @@
+"""Program -> JAX source, built as a libcst module; and a runner for it.
+
+The rendered module is plain JAX a person could have written:
+
+- `import jax`, `import jax.numpy as jnp`, `from jax import lax`; x64 switched on
+  at import when the program uses float64 or int64 (everything else names its
+  dtype, so 32-bit values stay 32-bit either way);
+- a prelude with only the helpers the program needs, for what JAX spells
+  differently from the DSL (`sign(0) == 1`, `clamp`, `length`, `normalize` of
+  the zero vector);
+- one pure function per DSL helper. A helper whose atomics reach an Acc
+  parameter takes that array's per-thread contributions and returns
+  `(value, contributions...)` updated;
+- one function per kernel, with the kernel's name and parameters, taking full
+  arrays and scalars and returning `{array name: new array}` for every Out,
+  InOut and Acc array. Inside, `thread(tid)` runs one thread under `jax.vmap`:
+  it returns its own element of each Out/InOut array and, per Acc array that
+  gets atomics, a full-length array of its contributions (zeros updated with
+  `.at[k].add` for add/sub, the min/max identity updated with `.at[k].min/max`),
+  which the kernel sums (or mins/maxes) over threads into the original.
+
+Control flow is data flow. Statements run under a mask (None at the top of a
+definition: always on): `if/elif/else` compute one mask per clause and every
+assignment inside is `x = jnp.where(mask, new, x)`; loops are `lax.fori_loop`
+over their static trip count with the locals they assign carried, dynamic
+bounds `range(clamp(e, 0, K))` and while conditions masking iterations off;
+`break` sets a carried flag and `continue` a per-iteration one, and the mask is
+re-derived after any statement that may have run them. A local declared inside
+a masked block is assigned plainly: it is only visible there, and every effect
+it has is masked. Both sides of a condition, `and`/`or` and `x if c else y`
+are always evaluated (`jnp.logical_and`, `jnp.where`): the language's guards
+make every operand safe to evaluate, so short-circuiting never changes a
+defined result.
+
+Literals stay Python literals (weakly typed: they take the other operand's
+dtype) wherever an operand beside them has a dtype; anywhere else they are
+spelled `jnp.float32(0.5)` etc. The same holds for a `fori_loop` index.
+
+Each AST node type maps to one builder through a table; an unknown node is a
+RenderError. Every builder returns or emits libcst nodes; parentheses come from
+the precedence of the Python expression built.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+
+import libcst as cst
+import numpy as np
+
+from grammar import ast as A
+from grammar.checker import atomic_class
+from grammar.ops import BUILTINS
+from grammar.printer import print_expr
+from grammar.types import ArrayType, DType, Role
+
+from .errors import RenderError
+
+__all__ = ["render_jax", "render_jax_module", "run_jax"]
+
+# Binding strength of the Python expressions emitted, loosest first.
+COMPARE, BIT_OR, BIT_AND, SUM, PRODUCT, UNARY, POSTFIX = range(1, 8)
+
+_BINOPS = {
+    "+": (cst.Add, SUM),
+    "-": (cst.Subtract, SUM),
+    "*": (cst.Multiply, PRODUCT),
+    "/": (cst.Divide, PRODUCT),
+    "@": (cst.MatrixMultiply, PRODUCT),
+}
+_FUNCTION_BINOPS = {"//": "jnp.floor_divide", "%": "jnp.fmod"}  # floors; truncates (C's fmod)
+_COMPARES = {
+    "<": cst.LessThan,
+    "<=": cst.LessThanEqual,
+    ">": cst.GreaterThan,
+    ">=": cst.GreaterThanEqual,
+    "==": cst.Equal,
+    "!=": cst.NotEqual,
+}
+_AUG = {"+=": ("+", cst.AddAssign), "-=": ("-", cst.SubtractAssign), "*=": ("*", cst.MultiplyAssign), "/=": ("/", cst.DivideAssign)}
+_OPERATOR_PREC = {
+    cst.Add: SUM,
+    cst.Subtract: SUM,
+    cst.Multiply: PRODUCT,
+    cst.Divide: PRODUCT,
+    cst.MatrixMultiply: PRODUCT,
+    cst.FloorDivide: PRODUCT,
+    cst.Modulo: PRODUCT,
+    cst.BitAnd: BIT_AND,
+    cst.BitOr: BIT_OR,
+}
+
+# The fixed prelude: helpers for what the DSL defines and JAX spells otherwise.
+# Emitted only when used, in this order.
+_PRELUDE = {
+    "sign": '''
+def sign(x):
+    """-1 where x < 0, else 1: sign(0) == 1, as in Warp."""
+    return jnp.where(x < 0, -1, 1).astype(x.dtype)
+''',
+    "clamp": '''
+def clamp(x, lo, hi):
+    return jnp.minimum(jnp.maximum(x, lo), hi)
+''',
+    "length": '''
+def length(v):
+    return jnp.sqrt(jnp.sum(v * v, axis=-1))
+''',
+    "normalize": '''
+def normalize(v):
+    """v / length(v); the zero vector normalizes to zero, as in Warp."""
+    n = length(v)
+    return jnp.where(n > 0, v / jnp.where(n > 0, n, 1), 0)
+''',
+}
+_PRELUDE_NEEDS = {"normalize": ("length",)}
+_IMPORTS = ("import jax", "import jax.numpy as jnp", "from jax import lax")
+_X64 = 'jax.config.update("jax_enable_x64", True)'
+
+# Names the rendered module defines or imports: a DSL identifier spelled like
+# one of these (or like a Python keyword) is renamed.
+_MODULE_NAMES = frozenset({"jax", "jnp", "lax", *_PRELUDE})
+
+
+# --------------------------------------------------------------- libcst helpers
+
+
+def dotted(path: str) -> cst.BaseExpression:
+    """`jnp.sin` -> Attribute(Name(jnp), Name(sin))."""
+    head, *rest = path.split(".")
+    node: cst.BaseExpression = cst.Name(head)
+    for part in rest:
+        node = cst.Attribute(node, cst.Name(part))
+    return node
+
+
+def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
+    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    return cst.Arg(value, keyword=cst.Name(name), equal=tight)
+
+
+def call(func: str | cst.BaseExpression, *args: cst.BaseExpression, **keywords: cst.BaseExpression) -> cst.Call:
+    target = dotted(func) if isinstance(func, str) else func
+    return cst.Call(target, [cst.Arg(a) for a in args] + [_keyword(k, v) for k, v in keywords.items()])
+
+
+def prec(node: cst.BaseExpression) -> int:
+    if getattr(node, "lpar", None):
+        return POSTFIX
+    if isinstance(node, cst.Comparison):
+        return COMPARE
+    if isinstance(node, cst.BinaryOperation):
+        return _OPERATOR_PREC[type(node.operator)]
+    if isinstance(node, cst.UnaryOperation):
+        return UNARY
+    return POSTFIX
+
+
+def wrap(node: cst.BaseExpression, min_prec: int) -> cst.BaseExpression:
+    """`node`, parenthesized when it binds looser than `min_prec`."""
+    if prec(node) >= min_prec:
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def binary(left: cst.BaseExpression, operator: cst.BaseBinaryOp, right: cst.BaseExpression) -> cst.BinaryOperation:
+    level = _OPERATOR_PREC[type(operator)]
+    return cst.BinaryOperation(wrap(left, level), operator, wrap(right, level + 1))
+
+
+def compare(left: cst.BaseExpression, operator: cst.BaseCompOp, right: cst.BaseExpression) -> cst.Comparison:
+    return cst.Comparison(wrap(left, COMPARE + 1), [cst.ComparisonTarget(operator, wrap(right, COMPARE + 1))])
+
+
+def unary(operator: cst.BaseUnaryOp, operand: cst.BaseExpression) -> cst.UnaryOperation:
+    # `-(-x)` rather than `--x`
+    level = POSTFIX if isinstance(operand, cst.UnaryOperation) else UNARY
+    return cst.UnaryOperation(operator, wrap(operand, level))
+
+
+def subscript(value: cst.BaseExpression, index: cst.BaseExpression) -> cst.Subscript:
+    return cst.Subscript(wrap(value, POSTFIX), [cst.SubscriptElement(cst.Index(index))])
+
+
+def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> cst.Call:
+    return call(cst.Attribute(wrap(value, POSTFIX), cst.Name(name)), *args)
+
+
+def at(value: cst.BaseExpression, index: cst.BaseExpression, op: str, arg: cst.BaseExpression) -> cst.Call:
+    """`value.at[index].op(arg)`."""
+    return method(subscript(cst.Attribute(wrap(value, POSTFIX), cst.Name("at")), index), op, arg)
+
+
+def conjunction(parts: list[cst.BaseExpression]) -> cst.BaseExpression:
+    node = parts[0]
+    for part in parts[1:]:
+        node = binary(node, cst.BitAnd(), part)
+    return node
+
+
+def names_tuple(names: list[str], parens: bool) -> cst.BaseExpression:
+    elements = [cst.Element(cst.Name(n)) for n in names]
+    if parens or len(names) < 2:
+        return cst.Tuple(elements)
+    return cst.Tuple(elements, lpar=[], rpar=[])
+
+
+def line(small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([small])
+
+
+def assign(target: str | cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    node = cst.Name(target) if isinstance(target, str) else target
+    return line(cst.Assign([cst.AssignTarget(node)], value))
+
+
+def literal(value: int | float) -> cst.BaseExpression:
+    text = repr(value)
+    return cst.Float(text) if isinstance(value, float) else cst.Integer(text)
+
+
+def jnp_dtype(ty: DType) -> cst.BaseExpression:
+    return dotted(f"jnp.{'float32' if ty.is_vector or ty.is_matrix else ty.name}")
+
+
+def _false() -> cst.Call:
+    return call("jnp.array", cst.Name("False"))
+
+
+def _true() -> cst.Call:
+    return call("jnp.array", cst.Name("True"))
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def _exits(stmt) -> set[str]:
+    """Which of break/continue `stmt` may run for the innermost enclosing loop."""
+    if isinstance(stmt, A.Break):
+        return {"break"}
+    if isinstance(stmt, A.Continue):
+        return {"continue"}
+    if isinstance(stmt, A.If):
+        found: set[str] = set()
+        for body in _if_bodies(stmt):
+            for inner in body:
+                found |= _exits(inner)
+        return found
+    return set()  # a nested loop's break/continue are its own
+
+
+def _block_exits(stmts) -> set[str]:
+    found: set[str] = set()
+    for stmt in stmts:
+        found |= _exits(stmt)
+    return found
+
+
+def _if_bodies(stmt: A.If):
+    yield stmt.body
+    for clause in stmt.elifs:
+        yield clause.body
+    if stmt.orelse is not None:
+        yield stmt.orelse
+
+
+def _statements(stmts):
+    """Every statement in `stmts`, nested ones included (pre-order)."""
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, A.If):
+            for body in _if_bodies(stmt):
+                yield from _statements(body)
+        elif isinstance(stmt, (A.For, A.While)):
+            yield from _statements(stmt.body)
+
+
+def _effect_call(stmt) -> A.Call | None:
+    """The helper call a statement makes at its top, if any (the only place a
+    helper with atomics may be called)."""
+    if isinstance(stmt, A.CallStmt):
+        return stmt.call
+    if isinstance(stmt, (A.Assign, A.Return)) and isinstance(stmt.value, A.Call) and stmt.value.func not in BUILTINS:
+        return stmt.value
+    return None
+
+
+def _identifiers(program: A.Program) -> set[str]:
+    found: set[str] = set()
+    for node in A.walk(program):
+        for attr in ("name", "id", "var", "counter", "array"):
+            value = getattr(node, attr, None)
+            if isinstance(value, str):
+                found.add(value)
+    return found
+
+
+def _uses_64_bits(program: A.Program) -> bool:
+    for node in A.walk(program):
+        for attr in ("ty", "to", "of"):
+            ty = getattr(node, attr, None)
+            if isinstance(ty, ArrayType):
+                ty = ty.elem
+            if isinstance(ty, DType) and ty.bits == 64:
+                return True
+    return False
+
+
+# ------------------------------------------------------------------ rendering
+
+
+@dataclass
+class _Value:
+    """A rendered expression; `weak` when it has no dtype of its own (a Python
+    literal or a fori_loop index) and takes the other operand's."""
+
+    node: cst.BaseExpression
+    weak: bool = False
+    literal: bool = False  # a Python number, not a JAX value at all
+
+
+@dataclass
+class _Loop:
+    broken: str | None  # carried: the loop is over for this thread (break, or the while condition failed)
+    continued: str | None  # per iteration: `continue` ran
+
+
+@dataclass
+class _Renderer:
+    program: A.Program
+    prelude: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        dsl_names = _identifiers(self.program)
+        self.taken: set[str] = set(dsl_names) | _MODULE_NAMES
+        self.names: dict[str, str] = {}
+        for name in sorted(dsl_names):
+            if keyword.iskeyword(name) or name in _MODULE_NAMES:
+                renamed = name + "_"
+                while renamed in self.taken:
+                    renamed += "_"
+                self.taken.add(renamed)
+                self.names[name] = renamed
+        self.funcs = {f.name: f for f in self.program.funcs}
+        # helper -> {Acc parameter: atomic class} for the parameters its atomics reach
+        self.updates: dict[str, dict[str, str]] = {}
+        for func in self.program.funcs:
+            self.updates[func.name] = self.atomic_classes(func.body)
+
+    def py(self, name: str) -> str:
+        return self.names.get(name, name)
+
+    def atomic_classes(self, body) -> dict[str, str]:
+        """Array -> atomic class, for the arrays `body`'s atomics reach (helpers included)."""
+        classes: dict[str, str] = {}
+        for stmt in _statements(body):
+            if isinstance(stmt, A.Atomic):
+                classes.setdefault(stmt.array, atomic_class(stmt.op))
+            call_node = _effect_call(stmt)
+            if call_node is not None and call_node.func in self.updates:
+                func = self.funcs[call_node.func]
+                for arg, param in zip(call_node.args, func.params):
+                    if param.name in self.updates[call_node.func]:
+                        classes.setdefault(arg.id, self.updates[call_node.func][param.name])
+        return classes
+
+    def effectful(self, node) -> bool:
+        return isinstance(node, A.Call) and bool(self.updates.get(node.func))
+
+    # -- per-definition state
+
+    def begin(self) -> None:
+        self.local: set[str] = set()
+        self.counters: dict[str, int] = {}
+        self.scopes: list[dict[str, bool]] = [{}]  # DSL name -> weak (a loop index)
+        self.mask: str | None = None
+        self.loop: _Loop | None = None
+        self.out: list[cst.BaseStatement] = []
+        self.comment_next: list[str] = []
+        # DSL array -> (role, Python name of the full array, Python name of this thread's element or contributions)
+        self.arrays: dict[str, tuple[Role, str, str | None]] = {}
+        self.classes: dict[str, str] = {}
+        self.returns: list[str] = []
+
+    def fresh(self, base: str, numbered: bool = False) -> str:
+        """A Python name no DSL identifier and no earlier fresh name uses."""
+        if not numbered and base not in self.taken and base not in self.local:
+            self.local.add(base)
+            return base
+        k = self.counters.get(base, 0)
+        sep = "" if numbered else "_"
+        while True:
+            k += 1
+            name = f"{base}{sep}{k}"
+            if name not in self.taken and name not in self.local:
+                self.counters[base] = k
+                self.local.add(name)
+                return name
+
+    def fixed(self, base: str) -> str:
+        """A name reused by every nested function (`carry`, `_`), unless the DSL took it."""
+        name = base
+        while name in self.taken:
+            name += "_"
+        return name
+
+    def emit(self, stmt: cst.BaseStatement) -> None:
+        if self.comment_next:
+            comments = [cst.EmptyLine(comment=cst.Comment("# " + text)) for text in self.comment_next]
+            stmt = stmt.with_changes(leading_lines=[*stmt.leading_lines, *comments])
+            self.comment_next = []
+        self.out.append(stmt)
+
+    def comment(self, text: str) -> None:
+        self.comment_next.append(text)
+
+    def declared(self, name: str) -> bool:
+        return any(name in scope for scope in self.scopes)
+
+    def weak_name(self, name: str) -> bool:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return False
+
+    def element(self, array: str) -> str:
+        role, _, var = self.arrays[array]
+        if var is None:
+            raise RenderError(f"JAX renderer: array {array!r} ({role.value}) has no per-thread value")
+        return var
+
+    def acc_value(self, array: str) -> cst.Name:
+        """What stands for an Acc array inside a thread: its contributions, or
+        the array itself when nothing writes it."""
+        _, full, var = self.arrays[array]
+        return cst.Name(var or full)
+
+    # -- definitions
+
+    def module(self) -> cst.Module:
+        definitions = [self.helper(f) for f in self.program.funcs]
+        definitions += [self.kernel(k) for k in self.program.kernels]
+        body: list[cst.BaseStatement] = [cst.parse_statement(s) for s in _IMPORTS]
+        if _uses_64_bits(self.program):
+            body.append(cst.parse_statement(_X64).with_changes(leading_lines=[cst.EmptyLine()]))
+        used = set(self.prelude)
+        for name in list(used):
+            used.update(_PRELUDE_NEEDS.get(name, ()))
+        for name in _PRELUDE:
+            if name in used:
+                (fn,) = cst.parse_module(_PRELUDE[name].lstrip("\n")).body
+                body.append(fn.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
+        for fn in definitions:
+            body.append(fn.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()]))
+        return cst.Module(body=body)
+
+    def helper(self, func: A.Func) -> cst.FunctionDef:
+        self.begin()
+        params = []
+        for p in func.params:
+            params.append(self.py(p.name))
+            if isinstance(p.ty, ArrayType):
+                # an Acc parameter holds the caller's contributions to that array
+                self.arrays[p.name] = (Role.ACC, self.py(p.name), self.py(p.name))
+            else:
+                self.scopes[0][p.name] = False
+        self.classes = dict(self.updates[func.name])
+        self.returns = [self.py(p.name) for p in func.params if p.name in self.updates[func.name]]
+        self.block(func.body)
+        return self.function(self.py(func.name), params, self.out)
+
+    def kernel(self, kernel: A.Kernel) -> cst.FunctionDef:
+        self.begin()
+        self.classes = self.atomic_classes(kernel.body)
+        for p in kernel.params:
+            if not isinstance(p.ty, ArrayType):
+                self.scopes[0][p.name] = False
+        outer: list[cst.BaseStatement] = []
+        thread, tid = self.fresh("thread"), "tid"  # tid is reserved by the DSL
+        returned: list[tuple[A.Param, str]] = []  # (array, what the thread returns for it)
+        for p in kernel.params:
+            if not isinstance(p.ty, ArrayType):
+                continue
+            full = self.py(p.name)
+            role = p.ty.role
+            if role is Role.IN or (role is Role.ACC and p.name not in self.classes):
+                self.arrays[p.name] = (role, full, None)
+                continue
+            if role is Role.ACC:
+                var = self.fresh(f"{full}_contrib")
+                kind = self.classes[p.name]
+                self.emit(assign(var, self.identity(kind, p.ty.elem, cst.Name(full))))
+            else:
+                var = self.fresh(f"{full}_i")
+                if role is Role.OUT:  # Out arrays start at zero
+                    init = call("jnp.zeros", subscript(cst.Attribute(cst.Name(full), cst.Name("shape")), cst.Slice(cst.Integer("1"), None)), cst.Attribute(cst.Name(full), cst.Name("dtype")))
+                else:
+                    init = subscript(cst.Name(full), cst.Name(tid))
+                self.emit(assign(var, init))
+            self.arrays[p.name] = (role, full, var)
+            returned.append((p, var))
+        self.block(kernel.body)
+        if returned:
+            self.emit(line(cst.Return(self.targets([var for _, var in returned]))))
+        thread_def = self.function(thread, [tid], self.out)
+        outer.append(thread_def)
+        if not returned:
+            outer.append(line(cst.Return(cst.Dict([]))).with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment("# the kernel writes no array"))]))
+            return self.function(self.py(kernel.name), [self.py(p.name) for p in kernel.params], outer)
+        results = []
+        for p, _ in returned:
+            suffix = "_contribs" if p.ty.role is Role.ACC else "_new"
+            results.append(self.fresh(self.py(p.name) + suffix))
+        first_array = next(self.py(p.name) for p in kernel.params if isinstance(p.ty, ArrayType))
+        threads = call("jnp.arange", subscript(cst.Attribute(cst.Name(first_array), cst.Name("shape")), cst.Integer("0")), dtype=dotted("jnp.int32"))
+        run = call(call("jax.vmap", cst.Name(thread)), threads)
+        outer.append(assign(self.targets(results), run))
+        entries = []
+        for p in kernel.params:
+            if not isinstance(p.ty, ArrayType) or p.ty.role is Role.IN:
+                continue
+            full = cst.Name(self.py(p.name))
+            found = [r for (q, _), r in zip(returned, results) if q is p]
+            if not found:  # an Acc array no atomic reaches
+                value: cst.BaseExpression = full
+            elif p.ty.role is not Role.ACC:
+                value = cst.Name(found[0])
+            else:
+                value = self.combine(self.classes[p.name], full, cst.Name(found[0]))
+            entries.append(cst.DictElement(cst.SimpleString(f'"{p.name}"'), value))
+        outer.append(line(cst.Return(cst.Dict(entries))))
+        return self.function(self.py(kernel.name), [self.py(p.name) for p in kernel.params], outer)
+
+    @staticmethod
+    def targets(names: list[str]) -> cst.BaseExpression:
+        """`a, b` (or `a` alone) as an assignment target or returned value."""
+        return cst.Name(names[0]) if len(names) == 1 else names_tuple(names, parens=False)
+
+    @staticmethod
+    def function(name: str, params: list[str], body: list[cst.BaseStatement]) -> cst.FunctionDef:
+        return cst.FunctionDef(
+            name=cst.Name(name),
+            params=cst.Parameters(params=[cst.Param(cst.Name(p)) for p in params]),
+            body=cst.IndentedBlock(body=body or [line(cst.Pass())]),
+        )
+
+    @staticmethod
+    def identity(kind: str, elem: DType, like: cst.BaseExpression) -> cst.Call:
+        """An array like `like` holding the identity of the atomic class."""
+        if kind == "add":
+            return call("jnp.zeros_like", like)
+        if elem.is_float:
+            bound: cst.BaseExpression = dotted("jnp.inf")
+        else:
+            bound = cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("max" if kind == "min" else "min"))
+        if kind == "max" and elem.is_float:
+            bound = unary(cst.Minus(), bound)
+        return call("jnp.full_like", like, bound)
+
+    @staticmethod
+    def combine(kind: str, base: cst.BaseExpression, contribs: cst.BaseExpression) -> cst.BaseExpression:
+        """`base` with the contributions of every thread (axis 0) applied."""
+        if kind == "add":
+            total = call("jnp.sum", contribs, axis=cst.Integer("0"), dtype=cst.Attribute(base, cst.Name("dtype")))
+            return binary(base, cst.Add(), total)
+        return call(f"jnp.{kind}imum", base, call(f"jnp.{kind}", contribs, axis=cst.Integer("0")))
+
+    # -- statements
+
+    def block(self, stmts) -> None:
+        """Render `stmts` in a new DSL scope, under the current mask."""
+        mask = self.mask
+        self.scopes.append({})
+        try:
+            for index, stmt in enumerate(stmts):
+                self.stmt(stmt)
+                if isinstance(stmt, (A.Break, A.Continue)):
+                    break  # the rest of the block never runs
+                exits = _exits(stmt)
+                if exits and index + 1 < len(stmts):
+                    self.after_exit(exits)
+        finally:
+            self.scopes.pop()
+            self.mask = mask
+
+    def after_exit(self, exits: set[str]) -> None:
+        """Mask off the threads that left the iteration in the statement just rendered."""
+        parts = [cst.Name(self.mask)] if self.mask else []
+        if "break" in exits:
+            parts.append(unary(cst.BitInvert(), cst.Name(self.loop.broken)))
+        if "continue" in exits:
+            parts.append(unary(cst.BitInvert(), cst.Name(self.loop.continued)))
+        self.mask = self.fresh("mask", numbered=True)
+        self.emit(assign(self.mask, conjunction(parts)))
+
+    def stmt(self, node) -> None:
+        builder = _STATEMENTS.get(type(node))
+        if builder is None:
+            raise RenderError(f"JAX renderer: no rule for statement {type(node).__name__}")
+        builder(self, node)
+
+    def update(self, name: str, value: _Value, ty: DType) -> None:
+        """`name = value` under the current mask."""
+        if self.mask is None:
+            self.emit(assign(name, self.harden(value, ty)))
+        else:
+            self.emit(assign(name, call("jnp.where", cst.Name(self.mask), value.node, cst.Name(name))))
+
+    def store(self, target, value: _Value, ty: DType) -> None:
+        if isinstance(target, A.Name):
+            name = self.py(target.id)
+            if not self.declared(target.id):
+                self.scopes[-1][target.id] = False
+                self.emit(assign(name, self.harden(value, ty)))
+            else:
+                self.update(name, value, ty)
+        elif isinstance(target, A.ArrayRead):
+            self.update(self.element(target.array), value, ty)
+        elif isinstance(target, A.Component):
+            vector = cst.Name(self.py(target.value.id))
+            index = cst.Integer(str(target.index))
+            new = value.node
+            if self.mask is not None:
+                new = call("jnp.where", cst.Name(self.mask), new, subscript(vector, index))
+            self.emit(assign(vector.value, at(vector, index, "set", new)))
+        else:
+            raise RenderError(f"JAX renderer: cannot assign to {type(target).__name__}")
+
+    def s_assign(self, node: A.Assign) -> None:
+        if self.effectful(node.value):
+            direct = None
+            target = node.target
+            if isinstance(target, A.Name) and (self.mask is None or not self.declared(target.id)):
+                # `x, acc_contrib = helper(acc_contrib, ...)`
+                direct = self.py(target.id)
+                if not self.declared(target.id):
+                    self.scopes[-1][target.id] = False
+            result = self.helper_call(node.value, direct)
+            if result == direct:
+                return
+            value = _Value(cst.Name(result))
+        else:
+            value = self.expr(node.value)
+        self.store(node.target, value, node.value.ty)
+
+    def s_aug_assign(self, node: A.AugAssign) -> None:
+        op, aug = _AUG[node.op]
+        target = node.target
+        if isinstance(target, A.Component):
+            current = A.Component(A.Name(target.value.id, ty=target.value.ty), target.index, target.attr, ty=target.ty)
+            self.store(target, self.expr(A.BinOp(op, current, node.value, ty=target.ty)), target.ty)
+            return
+        name = self.py(target.id) if isinstance(target, A.Name) else self.element(target.array)
+        value = self.expr(node.value)
+        if self.mask is None:
+            self.emit(line(cst.AugAssign(cst.Name(name), aug(), value.node)))
+        else:
+            self.update(name, _Value(binary(cst.Name(name), _BINOPS[op][0](), value.node)), target.ty)
+
+    def s_atomic(self, node: A.Atomic) -> None:
+        var = self.acc_value(node.array).value
+        index = self.expr(node.index).node
+        kind = atomic_class(node.op)
+        if node.op == "sub":  # `-v` wraps for uint32 only when v has its dtype
+            value = unary(cst.Minus(), self.strong(node.value))
+        else:  # `.at[k].add(v)` casts v to the array's dtype
+            value = self.expr(node.value).node
+        if kind == "add":
+            if self.mask is not None:
+                value = call("jnp.where", cst.Name(self.mask), value, cst.Integer("0"))
+            self.emit(assign(var, at(cst.Name(var), index, "add", value)))
+            return
+        updated = at(cst.Name(var), index, node.op, value)
+        if self.mask is not None:
+            updated = call("jnp.where", cst.Name(self.mask), updated, cst.Name(var))
+        self.emit(assign(var, updated))
+
+    def s_call(self, node: A.CallStmt) -> None:
+        if self.effectful(node.call):
+            self.helper_call(node.call, None, value_needed=False)
+        else:  # no effect: kept for fidelity, XLA drops it
+            self.emit(line(cst.Expr(self.expr(node.call).node)))
+
+    def helper_call(self, node: A.Call, result: str | None, value_needed: bool = True) -> str:
+        """Call a helper whose atomics reach Acc arrays; commit its contributions
+        under the current mask. Returns the name holding the call's value:
+        `result` when given (a name the caller may assign unmasked)."""
+        func = self.funcs[node.func]
+        updates = self.updates[node.func]
+        args: list[cst.BaseExpression] = []
+        updated: list[str] = []  # DSL array per returned contribution
+        for arg, param in zip(node.args, func.params):
+            if not isinstance(param.ty, ArrayType):
+                args.append(self.strong(arg))
+                continue
+            current = self.acc_value(arg.id)
+            if param.name in updates and arg.id in updated:
+                # the same array twice: this parameter starts from the identity,
+                # and the two results are combined below
+                args.append(self.identity(updates[param.name], param.ty.elem, current))
+            else:
+                args.append(current)
+            if param.name in updates:
+                updated.append(arg.id)
+        if result is not None:
+            value = result
+        else:
+            value = self.fresh("ret", numbered=True) if value_needed else self.fixed("_")
+        if self.mask is None and len(set(updated)) == len(updated):
+            targets = [value] + [self.acc_value(a).value for a in updated]
+            self.emit(assign(names_tuple(targets, parens=False), call(self.py(node.func), *args)))
+            return value
+        temps = [self.fresh(self.acc_value(a).value, numbered=True) for a in updated]
+        self.emit(assign(names_tuple([value] + temps, parens=False), call(self.py(node.func), *args)))
+        for array in dict.fromkeys(updated):
+            parts = [cst.Name(t) for t, a in zip(temps, updated) if a == array]
+            kind = self.classes[array]
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = binary(combined, cst.Add(), part) if kind == "add" else call(f"jnp.{kind}imum", combined, part)
+            var = self.acc_value(array).value
+            if self.mask is not None:
+                combined = call("jnp.where", cst.Name(self.mask), combined, cst.Name(var))
+            self.emit(assign(var, combined))
+        return value
+
+    def s_return(self, node: A.Return) -> None:
+        if self.effectful(node.value):
+            value: cst.BaseExpression = cst.Name(self.helper_call(node.value, None))
+        else:
+            value = self.strong(node.value)
+        if self.returns:
+            value = cst.Tuple([cst.Element(value)] + [cst.Element(cst.Name(r)) for r in self.returns], lpar=[], rpar=[])
+        self.emit(line(cst.Return(value)))
+
+    def s_if(self, node: A.If) -> None:
+        outer = self.mask
+        taken: list[str] = []
+        clauses = [("if", node.cond, node.body)] + [("elif", c.cond, c.body) for c in node.elifs]
+        if node.orelse is not None:
+            clauses.append(("else", None, node.orelse))
+        for word, cond, body in clauses:
+            self.comment(f"{word} {print_expr(cond)}:" if cond is not None else "else:")
+            parts: list[cst.BaseExpression] = [cst.Name(outer)] if outer else []
+            parts += [unary(cst.BitInvert(), cst.Name(t)) for t in taken]
+            if cond is not None:
+                parts.append(self.strong(cond))
+            mask = self.fresh("mask", numbered=True)
+            self.emit(assign(mask, conjunction(parts)))
+            taken.append(mask)
+            self.mask = mask
+            self.block(body)
+            self.mask = outer
+
+    def carried(self, body) -> list[str]:
+        """The Python names a loop body assigns that live outside it."""
+        found: dict[str, None] = {}
+        for stmt in _statements(body):
+            if isinstance(stmt, (A.Assign, A.AugAssign)):
+                target = stmt.target
+                if isinstance(target, A.Component):
+                    target = target.value
+                if isinstance(target, A.Name) and self.declared(target.id):
+                    found[self.py(target.id)] = None
+                elif isinstance(target, A.ArrayRead):
+                    found[self.element(target.array)] = None
+            if isinstance(stmt, A.Atomic):
+                found[self.acc_value(stmt.array).value] = None
+            call_node = _effect_call(stmt)
+            if call_node is not None and self.effectful(call_node):
+                func = self.funcs[call_node.func]
+                for arg, param in zip(call_node.args, func.params):
+                    if param.name in self.updates[call_node.func]:
+                        found[self.acc_value(arg.id).value] = None
+        return list(found)
+
+    def s_for(self, node: A.For) -> None:
+        self.comment(f"for {node.var} in range({print_expr(node.bound)}):")
+        bound = None
+        if isinstance(node.bound, A.Const):
+            trips = node.bound.value
+        else:
+            trips = node.bound.args[2].value  # clamp(e, 0, K)
+            bound = self.fresh("bound", numbered=True)
+            self.emit(assign(bound, self.strong(node.bound)))
+        var = self.py(node.var)
+        exits = _block_exits(node.body)
+        broken = self.fresh("broken", numbered=True) if "break" in exits else None
+        if broken:
+            self.emit(assign(broken, _false()))
+        mask_parts = [unary(cst.BitInvert(), cst.Name(broken))] if broken else []
+        if bound:
+            mask_parts.append(compare(cst.Name(var), cst.LessThan(), cst.Name(bound)))
+        carried = self.carried(node.body) + ([broken] if broken else [])
+        self.loop_function(self.fresh(f"for_{var}"), var, node.var, trips, carried, exits, broken, mask_parts, node.body)
+
+    def s_while(self, node: A.While) -> None:
+        counter = self.py(node.counter)
+        self.scopes[-1][node.counter] = False
+        self.emit(assign(counter, call("jnp.int32", cst.Integer("0"))))
+        cond = f" and {print_expr(node.cond)}" if node.cond is not None else ""
+        self.comment(f"while {node.counter} < {node.limit}{cond}:")
+        exits = _block_exits(node.body)
+        stopped = self.fresh("stopped", numbered=True) if (node.cond is not None or "break" in exits) else None
+        if stopped:
+            self.emit(assign(stopped, _false()))
+        carried = [counter] + [c for c in self.carried(node.body) if c != counter] + ([stopped] if stopped else [])
+
+        def prologue() -> None:
+            if node.cond is not None:
+                # the loop ends the first time its condition fails
+                if isinstance(node.cond, A.Not):
+                    fails = self.strong(node.cond.operand)
+                else:
+                    fails = unary(cst.BitInvert(), self.strong(node.cond))
+                self.emit(assign(stopped, binary(cst.Name(stopped), cst.BitOr(), fails)))
+
+        def first() -> None:
+            if self.mask is None:
+                self.emit(line(cst.AugAssign(cst.Name(counter), cst.AddAssign(), cst.Integer("1"))))
+            else:
+                self.update(counter, _Value(binary(cst.Name(counter), cst.Add(), cst.Integer("1"))), None)
+
+        mask_parts = [unary(cst.BitInvert(), cst.Name(stopped))] if stopped else []
+        self.loop_function(self.fresh(f"while_{counter}"), self.fixed("_"), None, node.limit, carried, exits, stopped, mask_parts, node.body, prologue, first)
+
+    def loop_function(self, name, index, dsl_index, trips, carried, exits, broken, mask_parts, body, prologue=None, first=None) -> None:
+        """`def name(index, carry): ...` and the fori_loop that runs it."""
+        saved = (self.out, self.mask, self.loop, self.comment_next)
+        outer_mask = self.mask
+        self.out, self.comment_next = [], []
+        carry = carried[0] if len(carried) == 1 else self.fixed("carry")
+        if len(carried) > 1:
+            self.emit(assign(names_tuple(carried, parens=False), cst.Name(carry)))
+        continued = self.fresh("continued", numbered=True) if "continue" in exits else None
+        if continued:
+            self.emit(assign(continued, _false()))
+        self.loop = _Loop(broken, continued)
+        self.scopes.append({dsl_index: True} if dsl_index else {})
+        try:
+            if prologue:
+                prologue()
+            parts = ([cst.Name(outer_mask)] if outer_mask else []) + mask_parts
+            if parts:
+                self.mask = self.fresh("mask", numbered=True)
+                self.emit(assign(self.mask, conjunction(parts)))
+            if first:
+                first()
+            self.block(body)
+        finally:
+            self.scopes.pop()
+        self.emit(line(cst.Return(self.targets(carried) if carried else cst.Tuple([]))))
+        params = [index, carry if carried else self.fixed("carry")]
+        function = self.function(name, params, self.out)
+        self.out, self.mask, self.loop, self.comment_next = saved
+        self.emit(function)
+        init = cst.Name(carried[0]) if len(carried) == 1 else names_tuple(carried, parens=True)
+        loop = call("lax.fori_loop", cst.Integer("0"), cst.Integer(str(trips)), cst.Name(name), init)
+        if carried:
+            self.out.append(assign(self.targets(carried), loop))
+        else:
+            self.out.append(line(cst.Expr(loop)))
+
+    def s_break(self, node: A.Break) -> None:
+        self.exit_flag(self.loop.broken)
+
+    def s_continue(self, node: A.Continue) -> None:
+        self.exit_flag(self.loop.continued)
+
+    def exit_flag(self, flag: str | None) -> None:
+        if self.loop is None or flag is None:
+            raise RenderError("JAX renderer: break/continue outside a loop")
+        value = _true() if self.mask is None else binary(cst.Name(flag), cst.BitOr(), cst.Name(self.mask))
+        self.emit(assign(flag, value))
+
+    # -- expressions
+
+    def expr(self, node) -> _Value:
+        builder = _EXPRESSIONS.get(type(node))
+        if builder is None:
+            raise RenderError(f"JAX renderer: no rule for expression {type(node).__name__}")
+        return builder(self, node)
+
+    @staticmethod
+    def harden(value: _Value, ty: DType | None) -> cst.BaseExpression:
+        """`value` with a dtype of its own: `jnp.float32(0.5)` for a literal."""
+        if not value.weak:
+            return value.node
+        if ty is None:
+            raise RenderError("JAX renderer: a weakly typed value of unknown type")
+        return call(jnp_dtype(ty), value.node)
+
+    def strong(self, node) -> cst.BaseExpression:
+        return self.harden(self.expr(node), node.ty)
+
+    def operands(self, *nodes) -> list[cst.BaseExpression]:
+        """Rendered operands of one operation: when all are weak the first gets
+        its dtype spelled out, and the rest follow it."""
+        values = [self.expr(n) for n in nodes]
+        if values and all(v.weak for v in values):
+            values[0] = _Value(self.harden(values[0], nodes[0].ty))
+        return [v.node for v in values]
+
+    def e_const(self, node: A.Const) -> _Value:
+        return _Value(literal(node.value), weak=True, literal=True)
+
+    def e_name(self, node: A.Name) -> _Value:
+        return _Value(cst.Name(self.py(node.id)), weak=self.weak_name(node.id))
+
+    def e_len(self, node: A.Len) -> _Value:
+        _, full, var = self.arrays[node.array]
+        shape = subscript(cst.Attribute(cst.Name(full), cst.Name("shape")), cst.Integer("0"))
+        return _Value(call("jnp.int32", shape))
+
+    def e_array_read(self, node: A.ArrayRead) -> _Value:
+        role, full, _ = self.arrays[node.array]
+        if role is Role.IN:
+            return _Value(subscript(cst.Name(full), self.expr(node.index).node))
+        if role is Role.INOUT:  # read only at the thread's own index: its current element
+            return _Value(cst.Name(self.element(node.array)))
+        raise RenderError(f"JAX renderer: {node.array!r} is {role.value} and cannot be read")
+
+    def e_component(self, node: A.Component) -> _Value:
+        return _Value(subscript(self.strong(node.value), cst.Integer(str(node.index))))
+
+    def e_binop(self, node: A.BinOp) -> _Value:
+        left, right = self.operands(node.left, node.right)
+        if node.op in _FUNCTION_BINOPS:
+            return _Value(call(_FUNCTION_BINOPS[node.op], left, right))
+        operator, _ = _BINOPS[node.op]
+        return _Value(binary(left, operator(), right))
+
+    def e_compare(self, node: A.Compare) -> _Value:
+        # the result is bool whatever the operands' dtypes: only two Python
+        # numbers need one spelled out, so that the result is a JAX value
+        left, right = self.expr(node.left), self.expr(node.right)
+        if left.literal and right.literal:
+            left = _Value(self.harden(left, node.left.ty))
+        return _Value(compare(left.node, _COMPARES[node.op](), right.node))
+
+    def e_bool_op(self, node: A.BoolOp) -> _Value:
+        # both operands are evaluated: guards make each safe, so not short-circuiting changes nothing
+        return _Value(call(f"jnp.logical_{node.op}", self.strong(node.left), self.strong(node.right)))
+
+    def e_not(self, node: A.Not) -> _Value:
+        return _Value(call("jnp.logical_not", self.strong(node.operand)))
+
+    def e_neg(self, node: A.Neg) -> _Value:
+        value = self.expr(node.operand)
+        return _Value(unary(cst.Minus(), value.node), weak=value.weak, literal=value.literal)
+
+    def e_ternary(self, node: A.Ternary) -> _Value:
+        then, orelse = self.operands(node.then, node.orelse)
+        return _Value(call("jnp.where", self.strong(node.cond), then, orelse))
+
+    def e_call(self, node: A.Call) -> _Value:
+        if node.func in BUILTINS:
+            spelling = BUILTINS[node.func].jax
+            if "." not in spelling:
+                self.prelude.add(spelling)
+            return _Value(call(spelling, *self.operands(*node.args)))
+        func = self.funcs.get(node.func)
+        if func is None:
+            raise RenderError(f"JAX renderer: unknown function {node.func!r}")
+        if self.effectful(node):
+            raise RenderError(f"JAX renderer: helper {node.func!r} has atomics and is called inside an expression")
+        args = []
+        for arg, param in zip(node.args, func.params):
+            args.append(self.acc_value(arg.id) if isinstance(param.ty, ArrayType) else self.strong(arg))
+        return _Value(call(self.py(node.func), *args))
+
+    def e_cast(self, node: A.Cast) -> _Value:
+        value = self.expr(node.operand)
+        operand = self.harden(value, node.operand.ty) if value.literal else value.node
+        if node.operand.ty.is_float and node.to.is_int:  # truncate toward zero
+            operand = call("jnp.trunc", operand)
+        return _Value(method(operand, "astype", jnp_dtype(node.to)))
+
+    def e_construct(self, node: A.Construct) -> _Value:
+        values = [self.expr(a).node for a in node.args]
+        if node.of.is_matrix:  # row-major
+            rows = [cst.List([cst.Element(v) for v in values[r * 3 : r * 3 + 3]]) for r in range(3)]
+            data = cst.List([cst.Element(r) for r in rows])
+        else:
+            data = cst.List([cst.Element(v) for v in values])
+        return _Value(call("jnp.array", data, dtype=dotted("jnp.float32")))
+
+
+_STATEMENTS = {
+    A.Assign: _Renderer.s_assign,
+    A.AugAssign: _Renderer.s_aug_assign,
+    A.Atomic: _Renderer.s_atomic,
+    A.CallStmt: _Renderer.s_call,
+    A.If: _Renderer.s_if,
+    A.For: _Renderer.s_for,
+    A.While: _Renderer.s_while,
+    A.Break: _Renderer.s_break,
+    A.Continue: _Renderer.s_continue,
+    A.Return: _Renderer.s_return,
+}
+
+_EXPRESSIONS = {
+    A.Const: _Renderer.e_const,
+    A.Name: _Renderer.e_name,
+    A.Tid: lambda self, node: _Value(cst.Name("tid")),
+    A.Len: _Renderer.e_len,
+    A.ArrayRead: _Renderer.e_array_read,
+    A.Component: _Renderer.e_component,
+    A.BinOp: _Renderer.e_binop,
+    A.Compare: _Renderer.e_compare,
+    A.BoolOp: _Renderer.e_bool_op,
+    A.Not: _Renderer.e_not,
+    A.Neg: _Renderer.e_neg,
+    A.Ternary: _Renderer.e_ternary,
+    A.Call: _Renderer.e_call,
+    A.Cast: _Renderer.e_cast,
+    A.Construct: _Renderer.e_construct,
+}
+
+
+def render_jax_module(program: A.Program) -> cst.Module:
+    return _Renderer(program).module()
+
+
+def render_jax(program: A.Program) -> str:
+    """JAX source for `program`: an importable Python module."""
+    return render_jax_module(program).code
+
+
+def kernel_function_name(program: A.Program, kernel_name: str) -> str:
+    """The Python name of a kernel's function in the rendered module (the
+    kernel's own name unless it is a Python keyword or a module-level name)."""
+    return _Renderer(program).py(kernel_name)
+
+
+# ------------------------------------------------------------------ running
+
+
+def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = None) -> dict[str, np.ndarray]:
+    """Render `program`, jit one kernel (the first unless named) and launch it
+    over `n` threads; returns {array name: NumPy array} for every Out, InOut
+    and Acc array. `inputs` is what `backends.inputs.make_inputs` gives."""
+    import jax
+
+    kernel = program.kernels[0] if kernel_name is None else next((k for k in program.kernels if k.name == kernel_name), None)
+    if kernel is None:
+        raise KeyError(f"no kernel named {kernel_name!r}")
+    for p in kernel.params:
+        if isinstance(p.ty, ArrayType) and np.shape(inputs[p.name])[:1] != (n,):
+            raise ValueError(f"array {p.name!r} has shape {np.shape(inputs[p.name])}, not a launch of {n}")
+    source = render_jax(program)
+    namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
+    exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
+    function = jax.jit(namespace[kernel_function_name(program, kernel.name)])
+    args = [np.asarray(inputs[p.name]) for p in kernel.params]
+    outputs = function(*args)
+    return {name: np.asarray(value) for name, value in outputs.items()}
