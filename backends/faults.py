@@ -2,17 +2,24 @@
 
 It wraps warp-cpu, and any batch holding a program with a marker literal
 misbehaves the way broken compilers do: 777.0 aborts the process (as a
-segfault or an assertion in a native compiler would), 888.0 hangs. Used by
-tests of worker isolation and, later, of the campaign's oracles.
+segfault or an assertion in a native compiler would), 888.0 hangs.
+
+Faults on constructs are chosen through the environment, so that a test can
+aim them without touching the registry: KERNEL_SYNTH_FAULTS="crash:atan2,wrong:floor"
+aborts on any program calling atan2 and returns a wrong value for any program
+calling floor (its first float output is off by one), the way a miscompiled
+builtin would.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 from grammar import ast as A
 
+from .outcome import Outcome
 from .warp_backend import WarpCompiler
 
 ABORT_MARK = 777.0
@@ -27,13 +34,48 @@ def _has_literal(program: A.Program, value: float) -> bool:
     return False
 
 
+FAULTS_VARIABLE = "KERNEL_SYNTH_FAULTS"
+
+
+def _calls(program: A.Program, name: str) -> bool:
+    return any(isinstance(n, A.Call) and n.func == name for d in program.funcs + program.kernels for n in A.walk(d))
+
+
+def _faults() -> list[tuple[str, str]]:
+    spec = os.environ.get(FAULTS_VARIABLE, "")
+    return [tuple(part.split(":", 1)) for part in spec.split(",") if ":" in part]
+
+
 class FaultyCompiler(WarpCompiler):
     def __init__(self, workdir, **options):
         super().__init__("cpu", workdir, **options)
+        self.faults = _faults()
 
     def compile(self, programs, launch=32, seed=0):
         if any(_has_literal(p, ABORT_MARK) for p in programs):
             os.abort()
         if any(_has_literal(p, HANG_MARK) for p in programs):
             time.sleep(3600)
-        return super().compile(programs, launch=launch, seed=seed)
+        for kind, name in self.faults:
+            if kind == "crash" and any(_calls(p, name) for p in programs):
+                os.abort()
+        outcomes = super().compile(programs, launch=launch, seed=seed)
+        return [self._wrong(p, o) for p, o in zip(programs, outcomes)]
+
+    def _wrong(self, program, outcome: Outcome) -> Outcome:
+        if not outcome.ok or outcome.outputs is None:
+            return outcome
+        if not any(kind == "wrong" and _calls(program, name) for kind, name in self.faults):
+            return outcome
+        outputs = dict(outcome.outputs)
+        for name, values in outputs.items():
+            if values.dtype.kind == "f" and values.size:
+                values = values.copy()
+                values.reshape(-1)[0] += 1
+                outputs[name] = values
+                break
+        return replace(outcome, outputs=outputs)
+
+
+def faulty_warp_cpu(workdir, **options) -> FaultyCompiler:
+    return FaultyCompiler(workdir, **options)

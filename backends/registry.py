@@ -30,6 +30,7 @@ BACKENDS: dict[str, BackendInfo] = {
         BackendInfo("warp-cuda", "backends.warp_backend:warp_cuda", "warp", "cu", "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU"),
         BackendInfo("jax-cpu", "backends.jax_backend:jax_cpu", "jax", "mlir", "StableHLO forward and grad, XLA-compiled and run on the CPU"),
         BackendInfo("jax-cuda", "backends.jax_backend:jax_cuda", "jax", "mlir", "StableHLO for CUDA by cross-platform lowering (no GPU needed)"),
+        BackendInfo("faulty-warp-cpu", "backends.faults:faulty_warp_cpu", "warp", "cpp", "warp-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness"),
         BackendInfo("reference", "backends.reference_backend:reference", "numpy", "", "the NumPy interpreter of the DSL: the ground truth"),
     )
 }

@@ -81,6 +81,19 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--timeout", type=float, default=120.0, help="seconds a batch may take before its worker is killed")
     compile_.set_defaults(run=cmd_compile)
 
+    fuzz = commands.add_parser("fuzz", help="a fuzz campaign: draw, compile, judge, shrink, store findings in a corpus")
+    fuzz.add_argument("--budget", type=_duration, required=True, help="how long: 90s, 10m, 1h, 1h30m")
+    fuzz.add_argument("--backend", type=_backend_list, default=("warp-cpu",), metavar="B[,B2...]", help="backends to fuzz (default warp-cpu)")
+    fuzz.add_argument("--seed", type=int, default=0, help="the seed (default 0): the same seed draws the same programs")
+    fuzz.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
+    fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
+    fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
+    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="compile,crash,timeout,forward (default: all)")
+    fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
+    fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
+    fuzz.add_argument("--batch-size", type=_positive, default=16, help="programs per batch (default 16)")
+    fuzz.set_defaults(run=cmd_fuzz)
+
     weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
     weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
     weights.set_defaults(run=cmd_weights)
@@ -105,6 +118,38 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"--n must not be negative, got {value}")
     return value
+
+
+def _duration(text: str) -> float:
+    from .budget import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _backend_list(text: str) -> tuple[str, ...]:
+    from backends.registry import BACKENDS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for name in names:
+        if name not in BACKENDS or name == "reference":
+            known = ", ".join(b for b in BACKENDS if b != "reference")
+            raise argparse.ArgumentTypeError(f"unknown backend {name!r} (expected one of {known})")
+    if not names:
+        raise argparse.ArgumentTypeError("no backend named")
+    return names
+
+
+def _oracle_list(text: str) -> frozenset[str]:
+    from .oracles import ORACLES
+
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(names - set(ORACLES))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown oracle {unknown[0]!r} (expected some of {', '.join(ORACLES)})")
+    return names
 
 
 def _positive(text: str) -> int:
@@ -353,6 +398,36 @@ def cmd_compile(args) -> int:
     if bad_input:
         return EXIT_USAGE
     return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+def cmd_fuzz(args) -> int:
+    from backends.registry import BackendUnavailable
+
+    from .campaign import Campaign, CampaignConfig, CampaignError
+    from .oracles import ORACLES
+    from .progress import CampaignDisplay
+
+    config = CampaignConfig(
+        budget=args.budget,
+        backends=args.backend,
+        seed=args.seed,
+        workers=args.workers,
+        corpus=args.corpus,
+        weights=_weights(args),
+        oracles=args.oracles if args.oracles is not None else frozenset(ORACLES),
+        resume=args.resume,
+        batch_size=args.batch_size,
+    )
+    try:
+        with CampaignDisplay(config) as display:
+            campaign = Campaign(config, on_event=display.event)
+            summary = campaign.run()
+    except (BackendUnavailable, CampaignError) as exc:
+        raise UsageError(str(exc)) from None
+    display.print_summary(summary)
+    if args.json is not None:
+        _write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
+    return 0
 
 
 def cmd_weights(args) -> int:
