@@ -258,7 +258,7 @@ class Campaign:
             "backend": finding.backend,
             "error": finding.message.strip().splitlines()[-1][:300] if finding.message.strip() else "",
             "versions": self.versions,
-            "seed": f"{self.state.seed}, index {index}, weights {self.weights.name}",
+            "seed": f"{self.state.seed}, index {index}, weights {self.weights.name}, launch {self.config.launch}",
             "size": size,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--batch-size", type=_positive, default=16, help="programs per batch (default 16)")
     fuzz.set_defaults(run=cmd_fuzz)
 
+    replay = commands.add_parser("replay", help="re-run corpus cases: still failing, fixed, or changed signature")
+    replay.add_argument("paths", nargs="+", type=Path, metavar="DIR", help="corpus directories or .kernel files")
+    replay.add_argument("--backend", metavar="B", help="replay on B instead of each case's own backend")
+    replay.add_argument("--json", type=Path, metavar="FILE", help="write every case's result as JSON")
+    replay.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    replay.set_defaults(run=cmd_replay)
+
     weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
     weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
     weights.set_defaults(run=cmd_weights)
@@ -428,6 +435,42 @@ def cmd_fuzz(args) -> int:
     if args.json is not None:
         _write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
     return 0
+
+
+def cmd_replay(args) -> int:
+    from backends.registry import BackendUnavailable, get_backend
+
+    from .corpus import find_cases
+    from .replay import STILL_FAILING, UNREADABLE, replay
+
+    for path in args.paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+    if args.backend is not None:
+        try:
+            get_backend(args.backend)
+        except BackendUnavailable as exc:
+            raise UsageError(f"--backend: {exc}") from None
+    cases = find_cases(args.paths)
+    try:
+        with _progress(len(cases), "replaying") as advance:
+            results = replay(args.paths, args.backend, args.workers, on_result=lambda r: advance())
+    except BackendUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    for result in results:
+        if result.status == UNREADABLE:
+            print(result.message, file=sys.stderr)
+        else:
+            extra = f" (now {result.got})" if result.status == "changed" else ""
+            print(f"{result.path}: {result.status}{extra}")
+    counts = {s: sum(r.status == s for r in results) for s in ("still_failing", "fixed", "changed", "unreadable")}
+    print(", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()), file=sys.stderr)
+    if args.json is not None:
+        rows = [vars(r) for r in results]
+        _write_atomic(args.json, json.dumps({"results": rows, "counts": counts}, indent=2) + "\n")
+    if counts[UNREADABLE]:
+        return EXIT_USAGE
+    return 1 if counts[STILL_FAILING] else 0
 
 
 def cmd_weights(args) -> int:
