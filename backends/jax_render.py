@@ -17,7 +17,9 @@ The rendered module is plain JAX a person could have written:
   it returns its own element of each Out/InOut array and, per Acc array that
   gets atomics, a full-length array of its contributions (zeros updated with
   `.at[k].add` for add/sub, the min/max identity updated with `.at[k].min/max`),
-  which the kernel sums (or mins/maxes) over threads into the original.
+  which the kernel sums (or mins/maxes) over threads into the original. An
+  Acc array so costs n * n elements per launch: right for differential
+  launches of tens or hundreds of threads, not for ops.MAX_LAUNCH.
 
 Control flow is data flow. Statements run under a mask (None at the top of a
 definition: always on): `if/elif/else` compute one mask per clause and every
@@ -121,6 +123,7 @@ _X64 = 'jax.config.update("jax_enable_x64", True)'
 # Names the rendered module defines or imports: a DSL identifier spelled like
 # one of these (or like a Python keyword) is renamed.
 _MODULE_NAMES = frozenset({"jax", "jnp", "lax", *_PRELUDE})
+_WEAK_INT_MAX = 2**31 - 1
 
 
 # --------------------------------------------------------------- libcst helpers
@@ -202,8 +205,27 @@ def conjunction(parts: list[cst.BaseExpression]) -> cst.BaseExpression:
 def names_tuple(names: list[str], parens: bool) -> cst.BaseExpression:
     elements = [cst.Element(cst.Name(n)) for n in names]
     if parens or len(names) < 2:
-        return cst.Tuple(elements)
-    return cst.Tuple(elements, lpar=[], rpar=[])
+        return spread(cst.Tuple(elements))
+    return spread(cst.Tuple(elements, lpar=[], rpar=[]))
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+SPREAD_WIDTH = 72  # a tuple or dict longer than this gets one element per line
+
+
+def _newline(indent: str) -> cst.ParenthesizedWhitespace:
+    return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True, last_line=cst.SimpleWhitespace(indent))
+
+
+def spread(node: cst.Tuple | cst.Dict) -> cst.Tuple | cst.Dict:
+    """`node` one element per line (with a trailing comma) when it is long."""
+    if len(_EMPTY_MODULE.code_for_node(node)) <= SPREAD_WIDTH or not node.elements:
+        return node
+    last = len(node.elements) - 1
+    elements = [e.with_changes(comma=cst.Comma(whitespace_after=_newline("" if k == last else "    "))) for k, e in enumerate(node.elements)]
+    if isinstance(node, cst.Dict):
+        return node.with_changes(elements=elements, lbrace=cst.LeftCurlyBrace(whitespace_after=_newline("    ")))
+    return node.with_changes(elements=elements, lpar=[cst.LeftParen(whitespace_after=_newline("    "))], rpar=[cst.RightParen()])
 
 
 def line(small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
@@ -529,7 +551,7 @@ class _Renderer:
             else:
                 value = self.combine(self.classes[p.name], full, cst.Name(found[0]))
             entries.append(cst.DictElement(cst.SimpleString(f'"{p.name}"'), value))
-        outer.append(line(cst.Return(cst.Dict(entries))))
+        outer.append(line(cst.Return(spread(cst.Dict(entries)))))
         return self.function(self.py(kernel.name), [self.py(p.name) for p in kernel.params], outer)
 
     @staticmethod
@@ -903,6 +925,9 @@ class _Renderer:
         return [v.node for v in values]
 
     def e_const(self, node: A.Const) -> _Value:
+        if isinstance(node.value, int) and node.value > _WEAK_INT_MAX:
+            # JAX refuses a Python int beyond int32 beside a 32-bit operand
+            return _Value(call(jnp_dtype(node.ty), literal(node.value)))
         return _Value(literal(node.value), weak=True, literal=True)
 
     def e_name(self, node: A.Name) -> _Value:

@@ -1,0 +1,95 @@
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def size(a, v):
+    return v + jnp.int32(a.shape[0]).astype(jnp.float32)
+
+
+def deep(a, v):
+    a = a.at[0].add(v)
+    return size(a, v), a
+
+
+def outer(a, v):
+    u = v
+    # for k in range(3):
+    broken1 = jnp.array(False)
+    def for_k(k, carry):
+        u, a, broken1 = carry
+        mask1 = ~broken1
+        # if u > 1.0:
+        mask2 = mask1 & (u > 1.0)
+        broken1 = broken1 | mask2
+        mask3 = mask1 & ~broken1
+        ret1, a1 = deep(a, u)
+        a = jnp.where(mask3, a1, a)
+        u = jnp.where(mask3, ret1, u)
+        u = jnp.where(mask3, u * 0.5, u)
+        return u, a, broken1
+    u, a, broken1 = lax.fori_loop(0, 3, for_k, (u, a, broken1))
+    ret2, a = deep(a, u)
+    return ret2, a
+
+
+def nesting(x, o, a, b, lambda_):
+    def thread(tid):
+        o_i = jnp.zeros(o.shape[1:], o.dtype)
+        a_contrib = jnp.zeros_like(a)
+        i = tid
+        jnp_ = x[i] + lambda_
+        # for k in range(3):
+        def for_k(k, carry):
+            jnp_, a_contrib = carry
+            c = jnp.int32(0)
+            # while c < 4:
+            stopped1 = jnp.array(False)
+            def while_c(_, carry):
+                c, jnp_, stopped1 = carry
+                continued1 = jnp.array(False)
+                mask1 = ~stopped1
+                c = jnp.where(mask1, c + 1, c)
+                # if c == 2:
+                mask2 = mask1 & (c == 2)
+                continued1 = continued1 | mask2
+                mask3 = mask1 & ~continued1
+                jnp_ = jnp.where(mask3, jnp_ + 1.0, jnp_)
+                # if jnp > 3.0:
+                mask4 = mask3 & (jnp_ > 3.0)
+                stopped1 = stopped1 | mask4
+                return c, jnp_, stopped1
+            c, jnp_, stopped1 = lax.fori_loop(0, 4, while_c, (c, jnp_, stopped1))
+            # if k == 1:
+            mask5 = k == 1
+            ret1, a_contrib1 = outer(a_contrib, jnp_)
+            a_contrib = jnp.where(mask5, a_contrib1, a_contrib)
+            jnp_ = jnp.where(mask5, ret1, jnp_)
+            # else:
+            mask6 = ~mask5
+            jnp_ = jnp.where(mask6, size(b, jnp_), jnp_)
+            return jnp_, a_contrib
+        jnp_, a_contrib = lax.fori_loop(0, 3, for_k, (jnp_, a_contrib))
+        o_i = jnp_
+        return o_i, a_contrib
+    o_new, a_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
+    return {
+        "o": o_new,
+        "a": a + jnp.sum(a_contribs, axis=0, dtype=a.dtype),
+        "b": b,
+    }
+
+
+def no_arrays(s, t):
+    def thread(tid):
+        v = s * t.astype(jnp.float32)
+    # the kernel writes no array
+    return {}
+
+
+def only_in(x):
+    def thread(tid):
+        i = tid
+        v = x[i]
+    # the kernel writes no array
+    return {}

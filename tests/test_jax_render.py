@@ -1,0 +1,501 @@
+"""The JAX renderer: golden output on hand-written programs of every construct,
+hand-computed results of running them, source that Python parses and libcst
+round-trips for generated programs, and agreement with the reference
+interpreter on generated programs (when the reference is importable).
+
+Regenerate the goldens with `UPDATE_GOLDEN=1 pytest tests/test_jax_render.py`
+and review the diff."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import libcst as cst
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from backends.errors import RenderError
+from backends.inputs import make_inputs, written_arrays
+from backends.jax_render import _Renderer, render_jax, run_jax
+from grammar import parse, print_program
+from grammar.strategies import programs
+
+GOLDEN = Path(__file__).parent / "golden" / "jax"
+f32, f64, i32, i64, u32 = np.float32, np.float64, np.int32, np.int64, np.uint32
+
+PROGRAMS = {
+    "roles": """
+# Helpers (one reaching two Acc arrays, one called with the same Acc array
+# twice), every array role, atomics add/sub/min/max, casts both ways, `//` and
+# `%` on negative ints.
+@func
+def tally(hits: Acc[array[int32]], low: Acc[array[float32]], k: int32, v: float32) -> int32:
+    atomic_add(hits, 0, 1)
+    atomic_min(low, clamp(k, 0, len(low) - 1), v)
+    return k * 2
+
+@func
+def twice(a: Acc[array[float32]], b: Acc[array[float32]], v: float32) -> float32:
+    atomic_add(a, 0, v)
+    atomic_add(b, 0, v)
+    return v
+
+@func
+def half(v: float32) -> float32:
+    return v * 0.5
+
+@kernel
+def roles(x: In[array[float32]], q: In[array[int32]], o: Out[array[int32]],
+          y: InOut[array[float32]], hits: Acc[array[int32]], low: Acc[array[float32]],
+          high: Acc[array[int32]], total: Acc[array[float32]], s: float32):
+    i = tid()
+    k = q[i] // 3
+    r = q[i] % 3
+    d = tally(hits, low, k, x[i])
+    o[i] = d + r
+    y[i] += half(x[i]) * s
+    atomic_max(high, 0, int32(x[i]))
+    atomic_add(total, i, x[i])
+    atomic_sub(total, 0, float32(r))
+    if x[i] > 0.0:
+        z = twice(total, total, x[i])
+        y[i] -= z
+""",
+    "branches": """
+# if/elif/else chains, nested ifs, and/or/not, ternaries, and an Acc helper
+# called in one branch only: its atomics count only where that branch runs.
+@func
+def bump(cnt: Acc[array[int32]], v: float32) -> float32:
+    atomic_add(cnt, 0, 1)
+    return v + 1.0
+
+@kernel
+def branches(x: In[array[float32]], o: Out[array[float32]], tag: Out[array[int32]],
+             cnt: Acc[array[int32]]):
+    i = tid()
+    t = x[i]
+    if t > 2.0:
+        t = bump(cnt, t)
+        tag[i] = 1
+    elif t > 0.0 and not t > 1.0:
+        tag[i] = 2
+        if i % 2 == 0:
+            t = -t
+    elif t < -1.0 or t == 0.0:
+        tag[i] = 3
+    else:
+        tag[i] = 4
+        t = t * 2.0
+    o[i] = t if t >= 0.0 else -t * 10.0
+""",
+    "loops": """
+# A literal for loop with continue and break, a nested loop with a dynamic
+# bound, an empty range, loop-carried locals, and a bounded while loop with a
+# condition, continue and break.
+@kernel
+def loops(x: In[array[int32]], o: Out[array[int32]], w: Out[array[int32]], n: int32):
+    i = tid()
+    acc = 0
+    for k in range(5):
+        if k == 1:
+            continue
+        if k == 4 and i > 1:
+            break
+        acc += k
+        for j in range(clamp(n, 0, 3)):
+            acc += x[i] * j
+    for z in range(0):
+        acc += 100
+    m = x[i]
+    c = 0
+    while c < 10 and m > 1:
+        c += 1
+        if m % 2 == 0:
+            m = m // 2
+            continue
+        if m > 20:
+            break
+        m = 3 * m + 1
+    o[i] = acc
+    w[i] = c * 100 + m
+""",
+    "vectors": """
+# vec2/vec3/mat33 values, component reads and (masked) component assignment,
+# construction, matrix-vector product, cross, dot, length, normalize (of the
+# zero vector too), scaling, a vector scalar parameter and vector atomics.
+@kernel
+def vectors(p: In[array[vec3]], m: In[array[mat33]], o: Out[array[vec3]],
+            lens: Out[array[float32]], uv: InOut[array[vec2]], acc: Acc[array[vec3]], d: vec3):
+    i = tid()
+    v = p[i]
+    if v.x > 0.0:
+        v.y = 5.0
+    v[2] += 1.0
+    w = m[i] @ v
+    o[i] = cross(v, d) + normalize(w - w) + w * 0.5
+    lens[i] = length(vec3(3.0, 4.0, 0.0)) * dot(v, d) + length(normalize(v))
+    q = uv[i]
+    q.x *= 2.0
+    uv[i] = q + vec2(0.0, v.z)
+    atomic_add(acc, 0, v)
+    atomic_sub(acc, i, d * 2.0)
+    ident = mat33(1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 3.0)
+    atomic_add(acc, clamp(1, 0, len(acc) - 1), ident @ vec3(1.0, 1.0, 1.0))
+""",
+    "numeric": """
+# float64, int64 and uint32 (wrapping), casts truncating toward zero, `//`
+# flooring, `%` truncating on ints and floats, sign(0) == 1, min/max/clamp,
+# typed literals.
+@kernel
+def numeric(x: In[array[float32]], a: In[array[int32]], u: In[array[uint32]],
+            f: Out[array[float64]], l: Out[array[int64]], w: Out[array[uint32]],
+            g: Out[array[float32]], h: Out[array[int32]]):
+    i = tid()
+    f[i] = float64(x[i]) * float64(0.5) + float64(a[i] // 4)
+    l[i] = int64(a[i]) * int64(100000000) + int64(x[i])
+    w[i] = u[i] - uint32(5)
+    g[i] = x[i] % 1.5 + sign(x[i] - x[i]) + float32(a[i] % 4)
+    h[i] = clamp(a[i], -3, 3) + min(a[i], 0) * max(i, 2) + int32(-x[i])
+""",
+    "nesting": """
+# A helper with a loop, break and Acc atomics through another helper; a
+# non-effectful helper taking an Acc array; a while loop inside a for loop;
+# effectful calls under a mask inside loops; names that are Python keywords or
+# module names; kernels that write no array.
+@func
+def size(a: Acc[array[float32]], v: float32) -> float32:
+    return v + float32(len(a))
+
+@func
+def deep(a: Acc[array[float32]], v: float32) -> float32:
+    atomic_add(a, 0, v)
+    return size(a, v)
+
+@func
+def outer(a: Acc[array[float32]], v: float32) -> float32:
+    u = v
+    for k in range(3):
+        if u > 1.0:
+            break
+        u = deep(a, u)
+        u *= 0.5
+    return deep(a, u)
+
+@kernel
+def nesting(x: In[array[float32]], o: Out[array[float32]], a: Acc[array[float32]],
+            b: Acc[array[float32]], lambda: float32):
+    i = tid()
+    jnp = x[i] + lambda
+    for k in range(3):
+        c = 0
+        while c < 4:
+            c += 1
+            if c == 2:
+                continue
+            jnp += 1.0
+            if jnp > 3.0:
+                break
+        if k == 1:
+            jnp = outer(a, jnp)
+        else:
+            jnp = size(b, jnp)
+    o[i] = jnp
+
+@kernel
+def no_arrays(s: float32, t: int32):
+    v = s * float32(t)
+
+@kernel
+def only_in(x: In[array[float32]]):
+    i = tid()
+    v = x[i]
+""",
+}
+
+
+def _parsed(name: str):
+    return parse(PROGRAMS[name], f"<{name}>")
+
+
+# ------------------------------------------------------------------- goldens
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_golden(name):
+    source = render_jax(_parsed(name))
+    golden = GOLDEN / f"{name}.py"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(source)
+    assert source == golden.read_text(), f"rendering changed; if intended, rerun with UPDATE_GOLDEN=1 and review {golden}"
+
+
+def test_prelude_holds_only_what_the_program_uses():
+    source = render_jax(_parsed("loops"))
+    assert "def clamp(" in source
+    assert "def sign(" not in source and "def normalize(" not in source
+    assert "jax_enable_x64" not in source
+    assert "jax_enable_x64" in render_jax(_parsed("numeric"))
+
+
+def test_keywords_and_module_names_are_renamed():
+    tree = ast.parse(render_jax(_parsed("nesting")))
+    nesting = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "nesting")
+    assert [a.arg for a in nesting.args.args] == ["x", "o", "a", "b", "lambda_"]
+    assert "jnp_" in {n.id for n in ast.walk(nesting) if isinstance(n, ast.Name)}
+
+
+# ------------------------------------------------------------------ execution
+
+
+def _check(out: dict, expected: dict) -> None:
+    assert set(out) == set(expected)
+    for name, want in expected.items():
+        got = out[name]
+        assert got.dtype == want.dtype, f"{name}: dtype {got.dtype}, expected {want.dtype}"
+        assert got.shape == want.shape, f"{name}: shape {got.shape}, expected {want.shape}"
+        if want.dtype.kind == "f":
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def _launch(name: str, kernel: str | None = None, **given) -> dict[str, np.ndarray]:
+    """Run with `given` inputs; the other arrays start at zero, as in backends.inputs."""
+    program = _parsed(name)
+    k = program.kernels[0] if kernel is None else next(k for k in program.kernels if k.name == kernel)
+    n = next(len(v) for v in given.values() if np.ndim(v) >= 1) if any(np.ndim(v) >= 1 for v in given.values()) else 4
+    zeros = make_inputs(k, n)
+    inputs = {p.name: given.get(p.name, zeros[p.name]) for p in k.params}
+    return run_jax(program, inputs, n, kernel)
+
+
+def test_run_roles():
+    out = _launch(
+        "roles",
+        x=np.array([1.5, -2.5, 3.0, -0.5], f32),
+        q=np.array([7, -7, 5, -1], i32),
+        y=np.array([1.0, 2.0, 3.0, 4.0], f32),
+        s=f32(2.0),
+    )
+    # k = q // 3 = [2, -3, 1, -1] (floors), r = q % 3 = [1, -1, 2, -1] (truncates)
+    # tally: hits[0] += 1 per thread; low[clamp(k)] = low[[2, 0, 1, 0]] min x; d = 2k
+    # y += x; high[0] = max(trunc x) = 3; total[i] += x, total[0] -= sum(r) = 1,
+    # then threads 0 and 2 (x > 0) add 2x to total[0] (4.5 * 2) and subtract x from y
+    _check(
+        out,
+        {
+            "o": np.array([5, -7, 4, -3], i32),
+            "y": np.array([1.0, -0.5, 3.0, 3.5], f32),
+            "hits": np.array([4, 0, 0, 0], i32),
+            "low": np.array([-2.5, 0.0, 0.0, 0.0], f32),
+            "high": np.array([3, 0, 0, 0], i32),
+            "total": np.array([9.5, -2.5, 3.0, -0.5], f32),
+        },
+    )
+
+
+def test_run_branches():
+    out = _launch("branches", x=np.array([3.0, 0.5, 0.5, -2.0, 0.0, 1.5], f32))
+    # thread 0 takes the bump branch (t = 4, one atomic); 1 and 2 the first elif
+    # (2 negates t, even index); 3 and 4 the second elif; 5 the else (t = 3)
+    _check(
+        out,
+        {
+            "o": np.array([4.0, 0.5, 5.0, 20.0, 0.0, 3.0], f32),
+            "tag": np.array([1, 2, 2, 3, 3, 4], i32),
+            "cnt": np.array([1, 0, 0, 0, 0, 0], i32),
+        },
+    )
+
+
+def test_run_loops():
+    out = _launch("loops", x=np.array([6, 3, 1, 27, 7], i32), n=i32(2))
+    # for: acc = sum over k in {0, 2, 3, 4} of k + x (k = 4 only for i <= 1)
+    # while: Collatz steps of x until 1, at most 10, stopping on an odd m > 20:
+    # 6 -> 1 in 8, 3 -> 1 in 7, 1 in 0, 27 breaks at once, 7 reaches 10 after 10
+    _check(
+        out,
+        {
+            "o": np.array([33, 21, 8, 86, 26], i32),
+            "w": np.array([801, 701, 1, 127, 1010], i32),
+        },
+    )
+
+
+def test_run_vectors():
+    swap = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 2]], f32)
+    out = _launch(
+        "vectors",
+        p=np.array([[1, 2, 3], [-1, 0, 4]], f32),
+        m=np.stack([np.eye(3, dtype=f32), swap]),
+        uv=np.array([[1, 2], [3, 4]], f32),
+        d=np.array([0, 0, 1], f32),
+    )
+    # thread 0: v = (1, 5, 4), w = v, cross(v, d) = (5, -1, 0)
+    # thread 1: v = (-1, 0, 5), w = (0, -1, 10), cross(v, d) = (0, 1, 0)
+    _check(
+        out,
+        {
+            "o": np.array([[5.5, 1.5, 2.0], [0.0, 0.5, 5.0]], f32),
+            "lens": np.array([21.0, 26.0], f32),
+            "uv": np.array([[2.0, 6.0], [6.0, 9.0]], f32),
+            "acc": np.array([[0.0, 5.0, 7.0], [2.0, 4.0, 4.0]], f32),
+        },
+    )
+
+
+def test_run_numeric():
+    out = _launch(
+        "numeric",
+        x=np.array([2.75, -2.75, 0.0, -1.5], f32),
+        a=np.array([7, -7, -1, 64], i32),
+        u=np.array([10, 3, 0, 5], u32),
+    )
+    _check(
+        out,
+        {
+            "f": np.array([2.375, -3.375, -1.0, 15.25], f64),
+            "l": np.array([700000002, -700000002, -100000000, 6399999999], i64),
+            "w": np.array([5, 2**32 - 2, 2**32 - 5, 0], u32),
+            "g": np.array([5.25, -3.25, 0.0, 1.0], f32),
+            "h": np.array([1, -15, -3, 4], i32),
+        },
+    )
+
+
+def test_run_nesting():
+    out = _launch("nesting", x=np.array([-10.0, 0.5], f32), **{"lambda": f32(0.0)})
+    # thread 0 calls outer(a, -2): its loop adds -2, 0 and 1, its return 1.5;
+    # thread 1 calls outer(a, 6.5), which breaks at once and adds 6.5
+    _check(
+        out,
+        {
+            "o": np.array([6.5, 11.5], f32),
+            "a": np.array([7.0, 0.0], f32),
+            "b": np.array([0.0, 0.0], f32),
+        },
+    )
+    assert _launch("nesting", "no_arrays", s=f32(1.0), t=i32(2)) == {}
+    assert _launch("nesting", "only_in", x=np.array([1.0, 2.0], f32)) == {}
+
+
+# ----------------------------------------------------------------- properties
+
+
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(programs())
+def test_rendered_source_parses_and_round_trips(program):
+    source = render_jax(program)
+    ast.parse(source)
+    assert cst.parse_module(source).code == source
+
+
+def test_unknown_nodes_are_render_errors():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Strange:
+        pos: None = None
+        ty: None = None
+
+    renderer = _Renderer(_parsed("loops"))
+    renderer.begin()
+    with pytest.raises(RenderError, match="Strange"):
+        renderer.stmt(Strange())
+    with pytest.raises(RenderError, match="Strange"):
+        renderer.expr(Strange())
+
+
+# --------------------------------------------------- agreement with the reference
+
+try:
+    from backends.reference import ReferenceFailure, run_reference
+except ImportError:  # pragma: no cover - the reference is written in parallel
+    run_reference = None
+
+
+def _same(got: np.ndarray, want: np.ndarray) -> bool:
+    if got.dtype != want.dtype or got.shape != want.shape:
+        return False
+    if want.dtype.kind == "f":
+        tolerance = dict(rtol=1e-4, atol=1e-5) if want.dtype == f32 else dict(rtol=1e-9, atol=1e-12)
+        return bool(np.allclose(got, want, equal_nan=True, **tolerance))  # equal infs compare equal
+    return bool(np.array_equal(got, want))
+
+
+def _agreement(count: int, seed: int = 0, n: int = 16) -> None:
+    from grammar.sampling import draw_program
+
+    disagreements, undefined = [], 0
+    for index in range(count):
+        program = draw_program(seed=seed, index=index)
+        kernel = program.kernels[0]
+        inputs = make_inputs(kernel, n)
+        try:
+            want = run_reference(program, kernel.name, inputs, n)
+        except ReferenceFailure as exc:
+            if exc.rule != "undefined":
+                disagreements.append(f"program {index}: the reference failed: {exc}\n{print_program(program)}")
+            undefined += 1
+            continue
+        try:
+            got = run_jax(program, inputs, n, kernel.name)
+        except Exception as exc:
+            disagreements.append(f"program {index}: JAX failed: {type(exc).__name__}: {exc}\n{print_program(program)}\n{render_jax(program)}")
+            continue
+        for name in written_arrays(kernel):
+            if not _same(got[name], want[name]):
+                disagreements.append(
+                    f"program {index}: {name} differs\n  jax:       {got[name]!r}\n  reference: {want[name]!r}\n{print_program(program)}"
+                )
+    for text in disagreements:
+        print(text)
+    assert not disagreements, f"{len(disagreements)} of {count} programs disagree with the reference ({undefined} undefined on their inputs)"
+
+
+def _every_op() -> "A.Program":
+    """One kernel storing every op-table signature, its arguments guarded into
+    the domain, to an Out array of its own (one jit for all of them)."""
+    from grammar import ast as A
+    from grammar import check
+    from grammar.ops import BUILTINS
+    from grammar.strategies import _apply_guard
+    from grammar.types import ArrayType, Role
+
+    params, body = [], [A.Assign(A.Name("i"), A.Tid())]
+    for case, (name, params_and_result) in enumerate((n, s) for n, op in BUILTINS.items() for s in op.signatures):
+        types, result = params_and_result
+        args = []
+        for k, ty in enumerate(types):
+            params.append(A.Param(f"a{case}_{k}", ArrayType(ty, Role.IN)))
+            read = A.ArrayRead(f"a{case}_{k}", A.Name("i"))
+            guard = BUILTINS[name].guards[k] if k < len(BUILTINS[name].guards) else None
+            args.append(_apply_guard(guard, read, ty) if ty.is_float else read)
+        params.append(A.Param(f"{name}{case}", ArrayType(result, Role.OUT)))
+        body.append(A.Assign(A.ArrayRead(f"{name}{case}", A.Name("i")), A.Call(name, tuple(args))))
+    return check(A.Program((), (A.Kernel("every_op", tuple(params), tuple(body)),)))
+
+
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+def test_every_op_signature_agrees_with_reference():
+    program = _every_op()
+    kernel = program.kernels[0]
+    inputs = make_inputs(kernel, 16)
+    got, want = run_jax(program, inputs, 16), run_reference(program, kernel.name, inputs, 16)
+    differ = [name for name in written_arrays(kernel) if not _same(got[name], want[name])]
+    assert not differ, "; ".join(f"{n}: jax {got[n]!r} reference {want[n]!r}" for n in differ)
+
+
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+def test_agrees_with_reference_on_generated_programs():
+    _agreement(10)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+def test_agrees_with_reference_on_many_generated_programs():
+    _agreement(100)
