@@ -1,0 +1,122 @@
+"""JAX backends: StableHLO of each program's forward function and of its grad.
+
+`jax-cpu` lowers with `jax.jit(...).lower`, compiles with XLA and runs on the
+CPU. `jax-cuda` lowers for CUDA with `jax.export` (cross-platform lowering, no
+GPU needed) and runs only where a CUDA device exists. JAX has no notion of a
+multi-kernel module, so programs are lowered one at a time; the worker pool
+still runs many per process.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+import numpy as np
+
+from grammar import ast as A
+from grammar.types import ArrayType
+
+from .errors import RenderError
+from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
+from .jax_render import kernel_function_name, render_jax
+from .outcome import OK, Outcome
+
+
+def _message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _is_float_param(param: A.Param) -> bool:
+    ty = param.ty.elem if isinstance(param.ty, ArrayType) else param.ty
+    return ty.is_float or ty.is_vector or ty.is_matrix
+
+
+class JaxCompiler:
+    def __init__(self, target: str, workdir=None, *, backward: bool = False, run: bool = True, **_ignored):
+        if target not in ("cpu", "cuda"):
+            raise ValueError(f"unknown JAX target {target!r}")
+        import jax
+
+        self.jax = jax
+        self.target = target
+        self.backward = backward
+        self.run_kernels = run and target == "cpu"
+
+    def compile(self, programs, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
+        return [self._one(p, launch, seed) for p in programs]
+
+    def _one(self, program: A.Program, launch: int, seed: int) -> Outcome:
+        jax = self.jax
+        kernel = program.kernels[0]
+        try:
+            source = render_jax(program)
+        except RenderError as exc:
+            return Outcome("render_error", "render", str(exc))
+        except Exception as exc:  # a renderer crash is our bug: keep its trace
+            return Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
+        try:
+            namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
+            exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
+            function = namespace[kernel_function_name(program, kernel.name)]
+        except Exception as exc:
+            return Outcome("render_error", "render", _message(exc))
+        inputs = make_inputs(kernel, launch, seed)
+        args = [np.asarray(inputs[p.name]) for p in kernel.params]
+        jitted = jax.jit(function)
+        artifacts: dict[str, str] = {}
+        try:
+            if self.target == "cpu":
+                lowered = jitted.lower(*args)
+                artifacts["forward.mlir"] = lowered.as_text()
+            else:
+                specs = [jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype) for a in args]
+                artifacts["forward.mlir"] = jax.export.export(jitted, platforms=["cuda"])(*specs).mlir_module()
+            if self.backward:
+                artifacts["backward.mlir"] = self._grad_ir(function, kernel, args)
+        except Exception as exc:
+            return Outcome("compile_error", "lower", _message(exc), artifacts=artifacts)
+        if self.target != "cpu":
+            return Outcome(OK, "compile", artifacts=artifacts)
+        try:
+            compiled = lowered.compile()
+        except Exception as exc:
+            return Outcome("compile_error", "compile", _message(exc), artifacts=artifacts)
+        if not self.run_kernels:
+            return Outcome(OK, "compile", artifacts=artifacts)
+        try:
+            result = compiled(*args)
+            outputs = {name: np.asarray(result[name]) for name in written_arrays(kernel)}
+        except Exception as exc:
+            return Outcome("run_error", "run", _message(exc), artifacts=artifacts)
+        return Outcome(OK, "run", outputs=outputs, artifacts=artifacts)
+
+    def _grad_ir(self, function, kernel: A.Kernel, args) -> str:
+        """StableHLO of d(sum of every float output)/d(every float input)."""
+        jax = self.jax
+        import jax.numpy as jnp
+
+        positions = tuple(k for k, p in enumerate(kernel.params) if _is_float_param(p))
+        outputs = [p.name for p in kernel.params if isinstance(p.ty, ArrayType) and _is_float_param(p) and p.name in written_arrays(kernel)]
+        if not positions or not outputs:
+            return ""
+
+        def loss(*values):
+            result = function(*values)
+            return sum(jnp.sum(result[name]) for name in outputs)
+
+        grad = jax.jit(jax.grad(loss, argnums=positions))
+        if self.target == "cpu":
+            return grad.lower(*args).as_text()
+        specs = [jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype) for a in args]
+        return jax.export.export(grad, platforms=["cuda"])(*specs).mlir_module()
+
+
+def jax_cpu(workdir=None, **options) -> JaxCompiler:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    return JaxCompiler("cpu", workdir, **options)
+
+
+def jax_cuda(workdir=None, **options) -> JaxCompiler:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")  # lowering for CUDA needs no CUDA device
+    return JaxCompiler("cuda", workdir, **options)
