@@ -77,3 +77,22 @@ def test_signatures_strip_names_numbers_and_paths():
     assert "v12" not in normalise(a) and "/tmp" not in normalise(a)
     assert signature("warp-cpu", "codegen", a).startswith("warp-cpu:codegen:")
     assert normalise("worker exited with code -6") == normalise("worker exited with code -11")
+
+
+def test_render_jax_prints_an_importable_module(capsys):
+    import ast as python_ast
+
+    assert main(["render", str(SKETCH), "--target", "jax"]) == 0
+    source = capsys.readouterr().out
+    tree = python_ast.parse(source)
+    assert any(isinstance(n, python_ast.FunctionDef) and n.name == "k0" for n in tree.body)
+    assert "jax.vmap" in source
+
+
+@pytest.mark.compiler
+def test_compile_jax_cpu_writes_stablehlo(tmp_path, capsys):
+    code = main(["compile", str(SKETCH), "--backend", "jax-cpu", "--backward", "--ir", str(tmp_path), "--workers", "1"])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == f"{SKETCH}: ok"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["design_sketch.jax-cpu.backward.mlir", "design_sketch.jax-cpu.forward.mlir"]
+    assert "stablehlo." in (tmp_path / "design_sketch.jax-cpu.forward.mlir").read_text()
