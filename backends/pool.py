@@ -16,6 +16,7 @@ import importlib
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -41,8 +42,30 @@ class PoolError(RuntimeError):
 STARTUP_TIMEOUT = 300.0
 
 
+WORKER_LOG = "worker.log"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def _worker_main(conn, factory: str, options: dict, workdir: str) -> None:
-    os.dup2(2, 1)  # compilers chat on stdout; the parent's stdout is for results
+    # Compilers chat on stdout and stderr (warnings about generated code); the
+    # parent's streams are for results, so both go to the worker's log, whose
+    # tail becomes part of a crash report.
+    log = os.open(os.path.join(workdir, WORKER_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
     try:
         backend = load_factory(factory)(workdir=workdir, **options)
     except Exception as exc:
@@ -159,10 +182,17 @@ class BatchPool:
 
     def _failed(self, worker: _Worker, status: str, queue, results, on_result) -> None:
         job = worker.job or []
-        code = worker.process.exitcode if status == "crash" else None
+        worker.process.join(timeout=5)  # reap it, so that its exit code is known
+        code = worker.process.exitcode
+        log = _tail(Path(worker.workdir) / WORKER_LOG)
         self._kill(worker)
         if len(job) == 1:
-            detail = f"worker exited with code {code}" if status == "crash" else "worker overran its time limit"
+            if status == "crash":
+                detail = f"worker killed by {_signal_name(-code)}" if code is not None and code < 0 else f"worker exited with code {code}"
+            else:
+                detail = "worker overran its time limit"
+            if log:
+                detail += "\n" + log
             results[job[0]] = Outcome(status, "compile", detail)
             if on_result:
                 on_result(job[0], results[job[0]])

@@ -37,6 +37,10 @@ from .oracles import ORACLES, Finding, judge
 STATE_VERSION = 1
 
 
+class _OutOfTime(Exception):
+    """The budget ran out in the middle of a shrink."""
+
+
 class CampaignError(Exception):
     """A campaign that cannot start as asked (a user error: exit code 2)."""
 
@@ -237,11 +241,12 @@ class Campaign:
         shrunk = self.shrink(finding, program, deadline)
         if shrunk is None:
             return
-        if not self.confirm(finding, shrunk):
+        confirmed = self.confirm(finding, shrunk)
+        if confirmed is None:
             state.unconfirmed += 1
             self.on_event("unconfirmed", {"signature": finding.signature})
             return
-        path = self.store(finding, shrunk, index, ast_size(program), ast_size(shrunk))
+        path = self.store(confirmed, shrunk, index, ast_size(program), ast_size(shrunk))
         if path != original:
             Path(original).unlink(missing_ok=True)
             Path(original).with_suffix(".py").unlink(missing_ok=True)
@@ -256,7 +261,7 @@ class Campaign:
             "oracle": finding.oracle,
             "stage": finding.stage,
             "backend": finding.backend,
-            "error": finding.message.strip().splitlines()[-1][:300] if finding.message.strip() else "",
+            "error": finding.message.strip().splitlines()[0][:300] if finding.message.strip() else "",
             "versions": self.versions,
             "seed": f"{self.state.seed}, index {index}, weights {self.weights.name}, launch {self.config.launch}",
             "size": size,
@@ -264,36 +269,44 @@ class Campaign:
         }
         return write_case(self.config.corpus, metadata, print_program(program), render_for(finding.backend, program))
 
-    def reproduces(self, finding: Finding, program: Program, pool: BatchPool) -> bool:
+    def rerun(self, finding: Finding, program: Program, pool: BatchPool) -> Finding | None:
+        """The finding `program` gives now, if it has `finding`'s signature."""
         outcome = pool.run([program], batch_size=1, launch=self.config.launch, seed=self.state.seed)[0]
         reference = None
         if finding.oracle == "forward":
             reference = self.reference.compile([program], launch=self.config.launch, seed=self.state.seed)[0]
         again = judge(finding.backend, outcome, reference, self.config.oracles)
-        return again is not None and again.signature == finding.signature
+        return again if again is not None and again.signature == finding.signature else None
 
     def shrink(self, finding: Finding, program: Program, deadline: float) -> Program | None:
         self.shrinking = finding.signature
         self.on_event("shrinking", {"signature": finding.signature})
         pool = self.pool(finding.backend)
+        best: list = []
 
         def interesting(candidate: Program) -> bool:
-            return time.monotonic() < deadline and self.reproduces(finding, candidate, pool)
+            if time.monotonic() >= deadline:
+                raise _OutOfTime
+            return self.rerun(finding, candidate, pool) is not None
 
         try:
-            result = shrink(program, interesting, max_tests=self.config.shrink_tests)
-        except ValueError:  # it did not fail again: flaky, or out of time
+            result = shrink(program, interesting, max_tests=self.config.shrink_tests, on_progress=best.append)
+        except ValueError:  # it did not fail again: flaky
             return None
+        except _OutOfTime:  # keep the smallest program found so far
+            if not best:
+                return None
+            result = best[-1]
         finally:
             self.shrinking = None
         self.state.shrinks.append({"signature": finding.signature, "before": result.size_before, "after": result.size_after, "tests": result.tests})
         return result.program
 
-    def confirm(self, finding: Finding, program: Program) -> bool:
+    def confirm(self, finding: Finding, program: Program) -> Finding | None:
         """Replay in a fresh worker: only what fails again from scratch is stored."""
         info = get_backend(finding.backend)
         with BatchPool(info.factory, {}, workers=1, timeout=self.config.batch_timeout) as fresh:
-            return self.reproduces(finding, program, fresh)
+            return self.rerun(finding, program, fresh)
 
     # -- reporting
 

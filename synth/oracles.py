@@ -63,6 +63,4 @@ def mismatch_class(expected, got, dtype) -> str:
         return "nan"
     if np.isinf(e) != np.isinf(g) or (np.isinf(e) and e != g):
         return "inf"
-    if np.sign(e) != np.sign(g):
-        return "float-sign"
     return "float-value"

@@ -24,7 +24,7 @@ def test_crash_and_hang_are_isolated_and_other_results_survive(tmp_path):
     with BatchPool("backends.faults:FaultyCompiler", {"run": True}, workers=2, timeout=10, per_program=1) as pool:
         outcomes = pool.run(programs, batch_size=3)
     assert [o.status for o in outcomes] == ["ok", "crash", "ok", "ok", "timeout", "ok"]
-    assert "code -6" in outcomes[1].message  # SIGABRT
+    assert outcomes[1].message.startswith("worker killed by SIGABRT")
 
     direct = WarpCompiler("cpu", tmp_path / "direct").compile([programs[i] for i in (0, 2, 3, 5)])
     for index, expected in zip((0, 2, 3, 5), direct):
