@@ -101,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     replay.set_defaults(run=cmd_replay)
 
+    shrink_ = commands.add_parser("shrink", help="shrink a failing program from a file, keeping its signature")
+    shrink_.add_argument("file", type=Path, metavar="FILE")
+    shrink_.add_argument("--backend", default="warp-cpu", metavar="B", help="the backend it fails on (default warp-cpu)")
+    shrink_.add_argument("--budget", type=_duration, default=600.0, help="time limit for shrinking (default 10m)")
+    shrink_.add_argument("--out", type=Path, metavar="FILE", help="write the shrunk program here instead of stdout")
+    shrink_.add_argument("--launch", type=_positive, default=16, help="threads per launch for the forward oracle (default 16)")
+    shrink_.add_argument("--seed", type=int, default=0, help="the seed of the launch inputs (default 0)")
+    shrink_.set_defaults(run=cmd_shrink)
+
     weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
     weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
     weights.set_defaults(run=cmd_weights)
@@ -471,6 +480,42 @@ def cmd_replay(args) -> int:
     if counts[UNREADABLE]:
         return EXIT_USAGE
     return 1 if counts[STILL_FAILING] else 0
+
+
+def cmd_shrink(args) -> int:
+    import time
+
+    from backends.registry import BackendUnavailable
+
+    from .campaign import Campaign, CampaignConfig
+    from .oracles import ORACLES, judge
+
+    program = _read_program(args.file)
+    config = CampaignConfig(budget=args.budget, backends=(args.backend,), seed=args.seed, workers=1, launch=args.launch)
+    try:
+        campaign = Campaign(config)
+    except BackendUnavailable as exc:
+        raise UsageError(f"--backend: {exc}") from None
+    try:
+        outcome = campaign.pool(args.backend).run([program], batch_size=1, launch=args.launch, seed=args.seed)[0]
+        reference = campaign.reference.compile([program], launch=args.launch, seed=args.seed)[0]
+        finding = judge(args.backend, outcome, reference, frozenset(ORACLES))
+        if finding is None:
+            raise UsageError(f"{args.file}: does not fail on {args.backend}; nothing to shrink")
+        print(f"signature: {finding.signature}", file=sys.stderr)
+        shrunk = campaign.shrink(finding, program, time.monotonic() + args.budget)
+    finally:
+        campaign.close()
+    if shrunk is None:
+        raise UsageError(f"{args.file}: the failure did not reproduce while shrinking (flaky?)")
+    record = campaign.state.shrinks[-1]
+    print(f"shrunk {record['before']} -> {record['after']} AST nodes in {record['tests']} tests", file=sys.stderr)
+    text = f"# signature: {finding.signature}\n" + print_program(shrunk)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        _write_atomic(args.out, text)
+    return 0
 
 
 def cmd_weights(args) -> int:
