@@ -1,0 +1,159 @@
+"""The fuzz campaign end to end, on a backend with injected faults: found,
+shrunk, stored, replayed; resumable after SIGKILL; bad input rejected."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grammar import ast as A
+from grammar import parse
+from synth.budget import parse_duration
+from synth.cli import main
+from synth.corpus import find_cases, read_case
+
+FAULTS = {"KERNEL_SYNTH_FAULTS": "crash:atan2,wrong:floor"}
+
+
+def _synth(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "synth.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _kernel_statements(program: A.Program) -> int:
+    count = 0
+    for kernel in program.kernels:
+        stack = list(kernel.body)
+        while stack:
+            stmt = stack.pop()
+            count += 1
+            for name in ("body", "orelse"):
+                stack.extend(getattr(stmt, name, None) or ())
+            for clause in getattr(stmt, "elifs", ()):
+                stack.extend(clause.body)
+    return count
+
+
+@pytest.mark.compiler
+def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
+    corpus = tmp_path / "corpora"
+    run = _synth("fuzz", "--budget", "60s", "--backend", "faulty-warp-cpu", "--corpus", str(corpus), "--json", str(tmp_path / "summary.json"), env=FAULTS)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["wall_seconds"] <= 60 * 1.05 + 15  # the budget, plus closing the last shrink and workers
+    signatures = {b["signature"] for b in summary["buckets"]}
+    assert "faulty-warp-cpu:compile:worker killed by SIGABRT" in signatures  # the atan2 crash
+    assert "faulty-warp-cpu:forward:float-value" in signatures  # the floor miscompilation
+    for bucket in summary["buckets"]:
+        for path in bucket["corpus"]:
+            case = read_case(Path(path))
+            program = parse(case.text, path)
+            assert case.signature == bucket["signature"]
+            assert Path(path).with_suffix(".py").exists()  # the rendered source beside it
+            if "->" in case.metadata["size"]:  # shrunk and confirmed
+                assert _kernel_statements(program) <= 3, case.text
+                wanted = "atan2" if "crash" in case.metadata["oracle"] else "floor"
+                assert any(isinstance(n, A.Call) and n.func == wanted for n in A.walk(program.kernels[0]))
+    assert summary["shrink"]["count"] >= 2
+
+    replay = _synth("replay", str(corpus), "--json", str(tmp_path / "replay.json"), env=FAULTS)
+    assert replay.returncode == 1  # findings still fail
+    results = json.loads((tmp_path / "replay.json").read_text())
+    assert results["counts"]["still_failing"] == len(find_cases([corpus]))
+    fixed = _synth("replay", str(corpus), "--backend", "warp-cpu", "--json", str(tmp_path / "fixed.json"))
+    assert fixed.returncode == 0  # the real compiler has neither fault
+    assert json.loads((tmp_path / "fixed.json").read_text())["counts"]["fixed"] == len(find_cases([corpus]))
+
+
+@pytest.mark.compiler
+def test_sigkill_then_resume_loses_no_reported_finding(tmp_path):
+    corpus = tmp_path / "corpora"
+    state = corpus / ".campaign" / "state.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "synth.cli", "fuzz", "--budget", "5m", "--backend", "faulty-warp-cpu", "--corpus", str(corpus)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **FAULTS},
+    )
+    reported: list[str] = []
+    deadline = time.monotonic() + 200
+    try:
+        while time.monotonic() < deadline and not reported:
+            line = process.stderr.readline()
+            if line.startswith("new bucket:"):
+                reported.append(line.split("-> ")[1].strip())
+        time.sleep(2)  # kill it in the middle of what comes next (shrinking, a batch)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert reported, "no finding within 200 s"
+    before = json.loads(state.read_text())
+    cases = find_cases([corpus])
+    signatures = {read_case(p).signature for p in cases}
+    for path in reported:  # reported -> on disk, whatever the kill interrupted
+        bucket_dir = Path(path).parent
+        assert any(p.parent == bucket_dir for p in cases), path
+    for path in cases:
+        parse(path.read_text(), str(path))
+    assert not list(corpus.rglob("*.tmp"))
+
+    resumed = _synth("fuzz", "--budget", "20s", "--backend", "faulty-warp-cpu", "--corpus", str(corpus), "--resume", "--json", str(tmp_path / "s.json"), env=FAULTS)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = json.loads(state.read_text())
+    assert after["next_index"] > before["next_index"]
+    assert after["seed"] == before["seed"]
+    assert signatures <= {read_case(p).signature for p in find_cases([corpus])}
+    for path in find_cases([corpus]):
+        parse(path.read_text(), str(path))
+
+
+def test_durations():
+    assert parse_duration("90s") == 90
+    assert parse_duration("10m") == 600
+    assert parse_duration("1h30m") == 5400
+    for bad in ("", "10", "1m1h", "5x", "0s"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["fuzz", "--budget", "ten minutes"], "not a duration"),
+        (["fuzz", "--budget", "1m", "--backend", "warp-gpu"], "unknown backend 'warp-gpu'"),
+        (["fuzz", "--budget", "1m", "--oracles", "forward,speed"], "unknown oracle 'speed'"),
+    ],
+)
+def test_bad_fuzz_options_exit_2(args, words, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_resume_without_state_is_exit_2(tmp_path, capsys):
+    assert main(["fuzz", "--budget", "10s", "--corpus", str(tmp_path), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no campaign state" in err
+
+
+def test_replay_reports_unparsable_cases_and_runs_the_rest(tmp_path, capsys):
+    bad = tmp_path / "warp-cpu" / "x" / "bad.kernel"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("# kernel-synth corpus case\n# signature: warp-cpu:compile:x\n# backend: warp-cpu\n@kernel\ndef k(:\n")
+    assert main(["replay", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:5:7: syntax:" in err
