@@ -115,8 +115,10 @@ class _Renderer:
 
     def assign(self, node: A.Assign):
         value = self.expr(node.value)
-        if isinstance(node.target, A.Name) and isinstance(node.value, A.Const) and node.value.ty in (F32, I32):
-            # a typed constructor makes Warp declare a variable, not a constant
+        if isinstance(node.target, A.Name) and _literal_value(node.value) and node.value.ty in (F32, I32):
+            # Warp treats a local assigned a literal (or its negation) as a
+            # constant and refuses to reassign it in a dynamic loop; a typed
+            # constructor declares a variable instead (what Warp documents).
             value = call(f"wp.{node.value.ty.name}", value)
         return [_line(cst.Assign([cst.AssignTarget(self.expr(node.target))], value))]
 
@@ -184,6 +186,12 @@ class _Renderer:
         if node.func in self.names:
             return call(self.names[node.func], *args)
         raise RenderError(f"Warp renderer: unknown function {node.func!r}")
+
+
+def _literal_value(node) -> bool:
+    while isinstance(node, A.Neg):
+        node = node.operand
+    return isinstance(node, A.Const)
 
 
 def _line(small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
