@@ -1,0 +1,49 @@
+"""The shipped regression corpora, one test per case.
+
+A case that no longer fails (fixed) passes; one that fails with another
+signature (changed) fails; one that still fails as recorded is an expected
+failure, so that this suite stays green while a known compiler bug is open.
+Set KERNEL_SYNTH_STRICT_CORPORA=1 to make still-failing cases fail instead, as
+a compiler's own CI would want.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from grammar import parse
+from synth.corpus import find_cases, read_case
+
+ROOT = Path(__file__).resolve().parents[1] / "corpora"
+CASES = find_cases([ROOT]) if ROOT.exists() else []
+STRICT = os.environ.get("KERNEL_SYNTH_STRICT_CORPORA") == "1"
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_case_parses_and_describes_itself(path):
+    case = read_case(path)
+    parse(case.text, str(path))
+    for key in ("signature", "oracle", "backend", "versions", "seed", "size", "date"):
+        assert case.metadata.get(key), f"{path}: header lacks {key}"
+
+
+@pytest.mark.compiler
+@pytest.mark.parametrize("path", CASES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_case_replays(path):
+    from backends.registry import BACKENDS
+    from synth.replay import CHANGED, STILL_FAILING, replay
+
+    case = read_case(path)
+    library = BACKENDS[case.backend].library
+    if importlib.util.find_spec(library) is None:
+        pytest.skip(f"{case.backend} needs {library}")
+    (result,) = replay([path], workers=1)
+    if result.status == CHANGED:
+        pytest.fail(f"signature changed: recorded {result.expected}, now {result.got}")
+    if result.status == STILL_FAILING and not STRICT:
+        pytest.xfail(f"still failing: {result.expected}")
+    assert result.status != STILL_FAILING, f"still failing: {result.expected}"
