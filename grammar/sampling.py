@@ -38,15 +38,21 @@ def seed_bytes(seed: int, index: int, attempt: int = 0) -> bytes:
     return random.Random(f"kernel-synth:{seed}:{index}:{attempt}").randbytes(BUFFER_BYTES)
 
 
-def draw_program(seed: int, index: int, weights: Weights | None = None, category: str | None = None, swarm: bool | None = None) -> Program:
-    """Program `index` of `seed`: the same on every run."""
+def draw_buffer(seed: int, index: int, weights: Weights | None = None, category: str | None = None, swarm: bool | None = None) -> tuple[bytes, Program]:
+    """The Hypothesis input that draws program `index` of `seed`, and the program."""
     fuzz, box = _runner(weights or default_weights(), category, swarm)
     for attempt in range(MAX_ATTEMPTS):
         box.clear()
-        fuzz(seed_bytes(seed, index, attempt))
+        buffer = seed_bytes(seed, index, attempt)
+        fuzz(buffer)
         if box:
-            return box[0]
+            return buffer, box[0]
     raise RuntimeError(f"no program drawn for seed {seed} index {index} in {MAX_ATTEMPTS} attempts")
+
+
+def draw_program(seed: int, index: int, weights: Weights | None = None, category: str | None = None, swarm: bool | None = None) -> Program:
+    """Program `index` of `seed`: the same on every run."""
+    return draw_buffer(seed, index, weights, category, swarm)[1]
 
 
 def draw_programs(n: int, seed: int, weights: Weights | None = None, category: str | None = None, swarm: bool | None = None) -> Iterator[Program]:

@@ -59,6 +59,10 @@ class CampaignConfig:
     launch: int = 16
     shrink_per_bucket: int = 1
     shrink_tests: int = 400
+    # Hypothesis's own shrinker before the AST reducer. Off by default: on
+    # generated programs it spent 3x the oracle calls for the same final size
+    # (measured in the closing note of the campaign issue).
+    hypothesis_shrink: bool = False
     batch_timeout: float = 60.0
 
     @property
@@ -238,6 +242,8 @@ class Campaign:
         self.on_event("finding", {"signature": finding.signature, "new": new, "path": str(original)})
         if time.monotonic() >= deadline:
             return
+        if self.config.hypothesis_shrink:
+            program = self.hypothesis_phase(finding, program, index, deadline)
         shrunk = self.shrink(finding, program, deadline)
         if shrunk is None:
             return
@@ -301,6 +307,17 @@ class Campaign:
             self.shrinking = None
         self.state.shrinks.append({"signature": finding.signature, "before": result.size_before, "after": result.size_after, "tests": result.tests})
         return result.program
+
+    def hypothesis_phase(self, finding: Finding, program: Program, index: int, deadline: float) -> Program:
+        from shrink.hypothesis_phase import hypothesis_shrink
+
+        pool = self.pool(finding.backend)
+
+        def interesting(candidate: Program) -> bool:
+            return time.monotonic() < deadline and self.rerun(finding, candidate, pool) is not None
+
+        smaller, _ = hypothesis_shrink(self.state.seed, index, interesting, self.weights)
+        return smaller if smaller is not None and ast_size(smaller) < ast_size(program) else program
 
     def confirm(self, finding: Finding, program: Program) -> Finding | None:
         """Replay in a fresh worker: only what fails again from scratch is stored."""

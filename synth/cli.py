@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=16, help="programs per batch (default 16)")
+    fuzz.add_argument("--hypothesis-shrink", action="store_true", help="run Hypothesis's shrinker before the AST reducer (slower; see README)")
     fuzz.set_defaults(run=cmd_fuzz)
 
     replay = commands.add_parser("replay", help="re-run corpus cases: still failing, fixed, or changed signature")
@@ -433,6 +434,7 @@ def cmd_fuzz(args) -> int:
         oracles=args.oracles if args.oracles is not None else frozenset(ORACLES),
         resume=args.resume,
         batch_size=args.batch_size,
+        hypothesis_shrink=args.hypothesis_shrink,
     )
     try:
         with CampaignDisplay(config) as display:

@@ -424,3 +424,20 @@ def test_passes_are_arguments():
     result = shrink(program, calls_sin, passes=[delete_statements])
     assert print_program(result.program) == "@kernel\ndef k0(s0: float32):\n    v1 = sin(s0 + 1.0)\n"
     assert result.accepted == 1
+
+
+def test_hypothesis_phase_shrinks_a_generated_program_by_its_choices():
+    from grammar import ast as A
+    from grammar.sampling import draw_program
+    from grammar.stats import ast_size
+    from shrink.hypothesis_phase import hypothesis_shrink
+
+    def has_sin(program):
+        return any(isinstance(n, A.Call) and n.func == "sin" for d in program.funcs + program.kernels for n in A.walk(d))
+
+    index = next(k for k in range(200) if has_sin(draw_program(0, k)) and ast_size(draw_program(0, k)) > 60)
+    smaller, calls = hypothesis_shrink(0, index, has_sin, max_tests=60)
+    assert smaller is not None and has_sin(smaller)
+    assert ast_size(smaller) < ast_size(draw_program(0, index))
+    assert calls <= 60
+    assert hypothesis_shrink(0, index, lambda p: False, max_tests=5) == (None, 1)
