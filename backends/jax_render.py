@@ -57,6 +57,7 @@ from grammar.ops import BUILTINS
 from grammar.printer import print_expr
 from grammar.types import ArrayType, DType, Role
 
+from .cst_nodes import COMPARE_NODES, dotted
 from .errors import RenderError
 
 __all__ = ["render_jax", "render_jax_module", "run_jax"]
@@ -72,14 +73,6 @@ _BINOPS = {
     "@": (cst.MatrixMultiply, PRODUCT),
 }
 _FUNCTION_BINOPS = {"//": "jnp.floor_divide", "%": "jnp.fmod"}  # floors; truncates (C's fmod)
-_COMPARES = {
-    "<": cst.LessThan,
-    "<=": cst.LessThanEqual,
-    ">": cst.GreaterThan,
-    ">=": cst.GreaterThanEqual,
-    "==": cst.Equal,
-    "!=": cst.NotEqual,
-}
 _AUG = {"+=": ("+", cst.AddAssign), "-=": ("-", cst.SubtractAssign), "*=": ("*", cst.MultiplyAssign), "/=": ("/", cst.DivideAssign)}
 _OPERATOR_PREC = {
     cst.Add: SUM,
@@ -127,15 +120,6 @@ _WEAK_INT_MAX = 2**31 - 1
 
 
 # --------------------------------------------------------------- libcst helpers
-
-
-def dotted(path: str) -> cst.BaseExpression:
-    """`jnp.sin` -> Attribute(Name(jnp), Name(sin))."""
-    head, *rest = path.split(".")
-    node: cst.BaseExpression = cst.Name(head)
-    for part in rest:
-        node = cst.Attribute(node, cst.Name(part))
-    return node
 
 
 def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
@@ -962,7 +946,7 @@ class _Renderer:
         left, right = self.expr(node.left), self.expr(node.right)
         if left.literal and right.literal:
             left = _Value(self.harden(left, node.left.ty))
-        return _Value(compare(left.node, _COMPARES[node.op](), right.node))
+        return _Value(compare(left.node, COMPARE_NODES[node.op](), right.node))
 
     def e_bool_op(self, node: A.BoolOp) -> _Value:
         # both operands are evaluated: guards make each safe, so not short-circuiting changes nothing

@@ -17,6 +17,7 @@ from grammar.ops import BUILTINS
 from grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
 from grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
+from .cst_nodes import COMPARE_NODES, dotted
 from .errors import RenderError
 
 HEADER = "import warp as wp\n"
@@ -30,24 +31,7 @@ _BINOPS = {
     "%": cst.Modulo,
     "@": cst.MatrixMultiply,
 }
-_COMPARES = {
-    "<": cst.LessThan,
-    "<=": cst.LessThanEqual,
-    ">": cst.GreaterThan,
-    ">=": cst.GreaterThanEqual,
-    "==": cst.Equal,
-    "!=": cst.NotEqual,
-}
 _AUG = {"+=": cst.AddAssign, "-=": cst.SubtractAssign, "*=": cst.MultiplyAssign, "/=": cst.DivideAssign}
-
-
-def dotted(path: str) -> cst.BaseExpression:
-    """`wp.sin` -> Attribute(Name(wp), Name(sin))."""
-    head, *rest = path.split(".")
-    node: cst.BaseExpression = cst.Name(head)
-    for part in rest:
-        node = cst.Attribute(node, cst.Name(part))
-    return node
 
 
 def call(func: str | cst.BaseExpression, *args: cst.BaseExpression) -> cst.Call:
@@ -172,7 +156,7 @@ class _Renderer:
         return cst.BinaryOperation(self.expr(node.left, prec), _BINOPS[node.op](), self.expr(node.right, prec + 1))
 
     def compare(self, node: A.Compare):
-        return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(_COMPARES[node.op](), self.expr(node.right, SUM))])
+        return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(COMPARE_NODES[node.op](), self.expr(node.right, SUM))])
 
     def bool_op(self, node: A.BoolOp):
         prec = precedence(node)
