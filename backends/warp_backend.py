@@ -13,6 +13,7 @@ costs only the worker.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
@@ -109,6 +110,36 @@ def extract_ir(source: str, position: int, target: str, program: A.Program) -> d
                 text = text.replace(f"{definition.name}_p{position}", definition.name)
             out[f"{direction}.{extension}"] = text
     return out
+
+
+@contextlib.contextmanager
+def _captured_stderr(path: Path):
+    """Redirect file descriptor 2 (native compilers write there) into `path`;
+    yields a function returning what was written so far. The text is also
+    passed on to the real stderr afterwards."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: (sys.stderr.flush(), sink.seek(0), sink.read().decode(errors="replace"))[-1]
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            os.write(2, sink.read())
+
+
+_ERROR_LINE = re.compile(r"\berror\b[^:]*:\s*(.+)", re.IGNORECASE)
+
+
+def _first_error(text: str) -> str:
+    for line in text.splitlines():
+        found = _ERROR_LINE.search(line)
+        if found and "NVRTC_ERROR" not in line:
+            return found[1].strip()
+    return ""
 
 
 def _message(exc: BaseException) -> str:
@@ -211,11 +242,24 @@ class WarpCompiler:
         return {index: (module, names[k], k) for k, index in enumerate(indexes)}
 
     def _build(self, module) -> None:
+        """Compile `module`; a native compiler's first error joins the exception.
+
+        Warp raises "kernel build failed" and leaves the compiler's diagnostics
+        on stderr, so stderr is captured around the build: the first `error:`
+        line is what tells two native failures apart.
+        """
         wp = self.wp
-        if self.target == "cpu":
-            wp.load_module(module, device="cpu")
-        else:
-            wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot")
+        with _captured_stderr(self.workdir / "build-stderr.txt") as captured:
+            try:
+                if self.target == "cpu":
+                    wp.load_module(module, device="cpu")
+                else:
+                    wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot")
+            except Exception as exc:
+                error = _first_error(captured())
+                if error and "build failed" in str(exc):
+                    raise RuntimeError(f"{exc}: {error}") from exc
+                raise
 
     # -- run
 

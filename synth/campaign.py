@@ -32,7 +32,7 @@ from shrink import shrink
 
 from . import __version__
 from .corpus import write_atomic, write_case
-from .oracles import ORACLES, Finding, judge
+from .oracles import ORACLES, Finding, judge, recognised
 
 STATE_VERSION = 1
 
@@ -90,6 +90,7 @@ class State:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     shrinks: list[dict] = field(default_factory=list)
     unconfirmed: int = 0
+    unrecognised: int = 0  # findings whose signature no KNOWN_SIGNATURES entry explains
     elapsed: float = 0.0
 
     def to_json(self) -> dict:
@@ -103,6 +104,7 @@ class State:
             "buckets": {s: vars(b) for s, b in self.buckets.items()},
             "shrinks": self.shrinks,
             "unconfirmed": self.unconfirmed,
+            "unrecognised": self.unrecognised,
             "elapsed": self.elapsed,
         }
 
@@ -113,6 +115,7 @@ class State:
         state = cls(seed=data["seed"])
         for key in ("next_index", "programs", "compiled", "findings", "shrinks", "unconfirmed", "elapsed"):
             setattr(state, key, data[key])
+        state.unrecognised = data.get("unrecognised", 0)
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
 
@@ -229,6 +232,8 @@ class Campaign:
     def found(self, finding: Finding, program: Program, index: int, reference: Outcome | None, deadline: float) -> None:
         state = self.state
         state.findings[finding.oracle] = state.findings.get(finding.oracle, 0) + 1
+        if recognised(finding.signature) is None:
+            state.unrecognised += 1
         bucket = state.buckets.get(finding.signature)
         new = bucket is None
         if new:
@@ -335,6 +340,7 @@ class Campaign:
             "rate": state.programs / max(state.elapsed, 1e-9),
             "compiled": dict(state.compiled),
             "findings": sum(state.findings.values()),
+            "unrecognised": state.unrecognised,
             "buckets": len(state.buckets),
             "shrinking": self.shrinking,
             "left": max(deadline - time.monotonic(), 0.0),
@@ -354,9 +360,10 @@ class Campaign:
             "compiled": state.compiled,
             "findings": state.findings,
             "buckets": [
-                {"signature": b.signature, "backend": b.backend, "oracle": b.oracle, "hits": b.hits, "corpus": b.cases}
+                {"signature": b.signature, "backend": b.backend, "oracle": b.oracle, "hits": b.hits, "corpus": b.cases, "known": recognised(b.signature)}
                 for b in state.buckets.values()
             ],
+            "unrecognised": state.unrecognised,
             "shrink": {
                 "count": len(shrinks),
                 "median_ratio": ratios[len(ratios) // 2] if ratios else None,

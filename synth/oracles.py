@@ -7,6 +7,7 @@ oracle, normalised message or mismatch class) decides its bucket.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,33 @@ STATUS_ORACLE = {
     "run_error": "crash",
     "timeout": "timeout",
 }
+
+
+# Signatures already understood, with what they are (YARPGen's table of known
+# messages): a campaign shows live how many findings fall outside them, which is
+# where new bugs (or new mistakes of ours) are.
+KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
+    (
+        re.compile(r":codegen:Error mutating a constant <id> inside a dynamic loop"),
+        "documented Warp restriction on literal-initialised locals in dynamic loops; the renderer bridges it since it was found",
+    ),
+    (
+        re.compile(
+            r"^warp-(cpu|cuda):(compile:RuntimeError: (CPU|CUDA) kernel build failed with error code <n>: "
+            r"(no instance of overloaded function <q> matches the argument list|no matching function for call to <q>)"
+            r"|codegen:array_store\(\) value argument type)"
+        ),
+        "Warp bug: casting an unrolled loop variable retypes the loop variable itself (int64(j) makes later uses of j int64)",
+    ),
+)
+
+
+def recognised(signature: str) -> str | None:
+    """What a known signature is, or None for one nobody has looked at yet."""
+    for pattern, note in KNOWN_SIGNATURES:
+        if pattern.search(signature):
+            return note
+    return None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class CampaignDisplay:
         shrinking = f", shrinking {d['shrinking']}" if d.get("shrinking") else ""
         return (
             f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}; "
-            f"{d['findings']} findings in {d['buckets']} buckets{shrinking}; {d['left']:.0f}s left"
+            f"{d['findings']} findings in {d['buckets']} buckets ({d.get('unrecognised', 0)} unrecognised){shrinking}; {d['left']:.0f}s left"
         )
 
     def _panel(self):
@@ -78,7 +78,8 @@ class CampaignDisplay:
             file=out,
         )
         for bucket in summary["buckets"]:
-            print(f"  {bucket['hits']:5d}  {bucket['signature']}", file=out)
+            known = f"  [known: {bucket['known']}]" if bucket.get("known") else ""
+            print(f"  {bucket['hits']:5d}  {bucket['signature']}{known}", file=out)
             for path in bucket["corpus"]:
                 print(f"         {path}", file=out)
         shrink = summary["shrink"]

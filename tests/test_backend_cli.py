@@ -96,3 +96,28 @@ def test_compile_jax_cpu_writes_stablehlo(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == f"{SKETCH}: ok"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["design_sketch.jax-cpu.backward.mlir", "design_sketch.jax-cpu.forward.mlir"]
     assert "stablehlo." in (tmp_path / "design_sketch.jax-cpu.forward.mlir").read_text()
+
+
+@pytest.mark.compiler
+def test_native_compile_errors_carry_the_compilers_first_error(tmp_path, capsys):
+    """Warp bug found by the warp-cuda campaign (seed 2, index 768): casting an
+    unrolled loop variable retypes the variable itself, so the store of `j1`
+    into an int32 array gets an int64 value and the native compile fails. The
+    signature keeps the compiler's own first error, so that unrelated native
+    failures land in other buckets."""
+    from synth.oracles import recognised
+
+    case = tmp_path / "loopvar.kernel"
+    case.write_text(
+        "@kernel\n"
+        "def k0(out0: Out[array[int32]], out1: Out[array[int64]]):\n"
+        "    i = tid()\n"
+        "    for j1 in range(1):\n"
+        "        out0[i] = j1\n"
+        "        out1[i] = int64(j1)\n"
+    )
+    assert main(["compile", str(case), "--backend", "warp-cpu", "--json", "--workers", "1"]) == 1
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    assert row["status"] == "compile_error"
+    assert row["signature"] == "warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: no matching function for call to <q>"
+    assert recognised(row["signature"])
