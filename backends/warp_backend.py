@@ -166,13 +166,16 @@ class WarpCompiler:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.backward = backward
         self.arch = arch
-        self.run_kernels = run
         # One compile configuration per process: a debug or -O0 NVRTC build can
         # corrupt later modules in the same process (Warp's tracker).
         self.options = {"enable_backward": backward}
         if optimization_level is not None:
             self.options["optimization_level"] = optimization_level
         self.wp = init_warp(self.workdir / "kernel-cache")
+        # CUDA kernels run only where a device exists; elsewhere they are compiled only.
+        self.run_device = None
+        if run:
+            self.run_device = "cpu" if target == "cpu" else ("cuda:0" if self.wp.is_cuda_available() else None)
 
     # -- compile
 
@@ -195,7 +198,7 @@ class WarpCompiler:
             if module.__name__ not in sources:
                 sources[module.__name__] = self._generated_source(module)
             artifacts = extract_ir(sources[module.__name__], position, self.target, programs[index])
-            if self.run_kernels and self.target == "cpu":
+            if self.run_device is not None:
                 outcome = self._run(module, names, programs[index], launch, seed)
             else:
                 outcome = Outcome(OK, "compile")
@@ -274,13 +277,13 @@ class WarpCompiler:
                 value = values[param.name]
                 if isinstance(value, np.ndarray) and value.ndim >= 1 and hasattr(param.ty, "role"):
                     dtype = getattr(wp, param.ty.elem.name)
-                    arrays[param.name] = wp.array(value, dtype=dtype, device="cpu")
+                    arrays[param.name] = wp.array(value, dtype=dtype, device=self.run_device)
                     args.append(arrays[param.name])
                 elif hasattr(param.ty, "name") and (param.ty.is_vector or param.ty.is_matrix):
                     args.append(getattr(wp, param.ty.name)(*np.asarray(value).reshape(-1).tolist()))
                 else:
                     args.append(value.item() if hasattr(value, "item") else value)
-            wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device="cpu")
+            wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device=self.run_device)
             wp.synchronize()
             outputs = {name: arrays[name].numpy().copy() for name in written_arrays(kernel)}
         except Exception as exc:
