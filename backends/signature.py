@@ -21,14 +21,20 @@ _RULES = [
 ]
 
 
-def normalise(message: str) -> str:
-    """The first meaningful line of `message`, with the variable parts replaced."""
+def key_line(message: str) -> str:
+    """The line of an error message that says what went wrong."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     text = lines[0] if lines else ""
     # Warp's codegen errors put the reason after the echoed source line
     for line in lines:
         if line.startswith(";") or "Error" in line.split(":")[0]:
             text = line.lstrip(";")
+    return text
+
+
+def normalise(message: str) -> str:
+    """The key line of `message`, with the variable parts replaced."""
+    text = key_line(message)
     for pattern, placeholder in _RULES:
         text = pattern.sub(placeholder, text)
     return text.strip()[:200]

@@ -27,6 +27,7 @@ from grammar.weights import Weights, default_weights
 from backends.outcome import Outcome
 from backends.pool import BatchPool
 from backends.reference_backend import ReferenceBackend
+from backends.signature import key_line
 from backends.registry import get_backend
 from shrink import shrink
 
@@ -265,16 +266,19 @@ class Campaign:
         bucket.shrunk += 1
         self.save()
 
-    def store(self, finding: Finding, program: Program, index: int, size_before: int, size_after: int | None) -> Path:
+    def store(self, finding: Finding, program: Program, index: int | str, size_before: int, size_after: int | None) -> Path:
+        """Write a corpus case; `index` is the program's index in the seed, or
+        a description of where it came from (a file)."""
         size = f"{size_before} AST nodes (not shrunk)" if size_after is None else f"{size_before} -> {size_after} AST nodes"
+        origin = f"index {index}" if isinstance(index, int) else index
         metadata = {
             "signature": finding.signature,
             "oracle": finding.oracle,
             "stage": finding.stage,
             "backend": finding.backend,
-            "error": finding.message.strip().splitlines()[0][:300] if finding.message.strip() else "",
+            "error": key_line(finding.message)[:300],
             "versions": self.versions,
-            "seed": f"{self.state.seed}, index {index}, weights {self.weights.name}, launch {self.config.launch}",
+            "seed": f"{self.state.seed}, {origin}, weights {self.weights.name}, launch {self.config.launch}",
             "size": size,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     shrink_.add_argument("--backend", default="warp-cpu", metavar="B", help="the backend it fails on (default warp-cpu)")
     shrink_.add_argument("--budget", type=_duration, default=600.0, help="time limit for shrinking (default 10m)")
     shrink_.add_argument("--out", type=Path, metavar="FILE", help="write the shrunk program here instead of stdout")
+    shrink_.add_argument("--corpus", type=Path, metavar="DIR", help="also store the result as a corpus case under DIR, after a confirming replay in a fresh process")
     shrink_.add_argument("--launch", type=_positive, default=16, help="threads per launch for the forward oracle (default 16)")
     shrink_.add_argument("--seed", type=int, default=0, help="the seed of the launch inputs (default 0)")
     shrink_.set_defaults(run=cmd_shrink)
@@ -511,6 +512,13 @@ def cmd_shrink(args) -> int:
         raise UsageError(f"{args.file}: the failure did not reproduce while shrinking (flaky?)")
     record = campaign.state.shrinks[-1]
     print(f"shrunk {record['before']} -> {record['after']} AST nodes in {record['tests']} tests", file=sys.stderr)
+    if args.corpus is not None:
+        config.corpus = args.corpus
+        confirmed = campaign.confirm(finding, shrunk)
+        if confirmed is None:
+            raise UsageError(f"{args.file}: the shrunk program did not fail again in a fresh process; not stored")
+        path = campaign.store(confirmed, shrunk, f"from {args.file.name}", record["before"], record["after"])
+        print(f"stored {path}", file=sys.stderr)
     text = f"# signature: {finding.signature}\n" + print_program(shrunk)
     if args.out is None:
         sys.stdout.write(text)

@@ -40,7 +40,7 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         re.compile(
             r"^warp-(cpu|cuda):(compile:RuntimeError: (CPU|CUDA) kernel build failed with error code <n>: "
             r"(no instance of overloaded function <q> matches the argument list|no matching function for call to <q>)"
-            r"|codegen:array_store\(\) value argument type)"
+            r"|codegen:array_store\(\) value argument type|codegen:Input types must be the same, got \[<q>, <q>\])"
         ),
         "Warp bug: casting an unrolled loop variable retypes the loop variable itself (int64(j) makes later uses of j int64)",
     ),
