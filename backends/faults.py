@@ -8,7 +8,9 @@ Faults on constructs are chosen through the environment, so that a test can
 aim them without touching the registry: KERNEL_SYNTH_FAULTS="crash:atan2,wrong:floor"
 aborts on any program calling atan2 and returns a wrong value for any program
 calling floor (its first float output is off by one), the way a miscompiled
-builtin would.
+builtin would. `wronggrad:sin` is read by the gradient checker
+(backends.gradients, built with faulty=True for faulty-warp-cpu): Warp's first
+gradient element of any program calling sin is off by one.
 """
 
 from __future__ import annotations

@@ -180,6 +180,26 @@ class WarpCompiler:
     # -- compile
 
     def compile(self, programs: list[A.Program], launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
+        outcomes, modules = self.build(programs)
+        sources: dict[str, str] = {}
+        for index, (module, names, position) in modules.items():
+            if module.__name__ not in sources:
+                sources[module.__name__] = self._generated_source(module)
+            artifacts = extract_ir(sources[module.__name__], position, self.target, programs[index])
+            if self.run_device is not None:
+                outcome = self._run(module, names, programs[index], launch, seed)
+            else:
+                outcome = Outcome(OK, "compile")
+            outcomes[index] = Outcome(outcome.status, outcome.stage, outcome.message, outcome.outputs, artifacts)
+        return outcomes  # type: ignore[return-value]
+
+    def build(self, programs: list[A.Program]) -> tuple[list[Outcome | None], dict[int, tuple[object, dict, int]]]:
+        """Render and compile `programs` as one module (split on failure).
+
+        Returns one slot per program, an Outcome where rendering or compiling
+        failed and None where it compiled, and for each compiled program its
+        (module, {DSL name: module name}, position in the module).
+        """
         outcomes: list[Outcome | None] = [None] * len(programs)
         renderable = []
         for index, program in enumerate(programs):
@@ -192,18 +212,7 @@ class WarpCompiler:
                 outcomes[index] = Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
                 continue
             renderable.append(index)
-        modules = self._compile_split(programs, renderable, outcomes)
-        sources: dict[str, str] = {}
-        for index, (module, names, position) in modules.items():
-            if module.__name__ not in sources:
-                sources[module.__name__] = self._generated_source(module)
-            artifacts = extract_ir(sources[module.__name__], position, self.target, programs[index])
-            if self.run_device is not None:
-                outcome = self._run(module, names, programs[index], launch, seed)
-            else:
-                outcome = Outcome(OK, "compile")
-            outcomes[index] = Outcome(outcome.status, outcome.stage, outcome.message, outcome.outputs, artifacts)
-        return outcomes  # type: ignore[return-value]
+        return outcomes, self._compile_split(programs, renderable, outcomes)
 
     def _generated_source(self, module) -> str:
         """The C++ (CPU) or CUDA source Warp generated for a compiled module."""
@@ -266,23 +275,30 @@ class WarpCompiler:
 
     # -- run
 
+    def launch_args(self, kernel: A.Kernel, values: dict, device, requires_grad: frozenset[str] = frozenset()) -> tuple[list, dict]:
+        """Warp launch arguments for `values` (from make_inputs), in parameter
+        order, and the Warp arrays by name; arrays named in `requires_grad`
+        get gradient buffers."""
+        wp = self.wp
+        arrays = {}
+        args = []
+        for param in kernel.params:
+            value = values[param.name]
+            if isinstance(value, np.ndarray) and value.ndim >= 1 and hasattr(param.ty, "role"):
+                dtype = getattr(wp, param.ty.elem.name)
+                arrays[param.name] = wp.array(value, dtype=dtype, device=device, requires_grad=param.name in requires_grad)
+                args.append(arrays[param.name])
+            elif hasattr(param.ty, "name") and (param.ty.is_vector or param.ty.is_matrix):
+                args.append(getattr(wp, param.ty.name)(*np.asarray(value).reshape(-1).tolist()))
+            else:
+                args.append(value.item() if hasattr(value, "item") else value)
+        return args, arrays
+
     def _run(self, module, names: dict[str, str], program: A.Program, launch: int, seed: int) -> Outcome:
         wp = self.wp
         kernel = program.kernels[0]
         try:
-            values = make_inputs(kernel, launch, seed)
-            arrays = {}
-            args = []
-            for param in kernel.params:
-                value = values[param.name]
-                if isinstance(value, np.ndarray) and value.ndim >= 1 and hasattr(param.ty, "role"):
-                    dtype = getattr(wp, param.ty.elem.name)
-                    arrays[param.name] = wp.array(value, dtype=dtype, device=self.run_device)
-                    args.append(arrays[param.name])
-                elif hasattr(param.ty, "name") and (param.ty.is_vector or param.ty.is_matrix):
-                    args.append(getattr(wp, param.ty.name)(*np.asarray(value).reshape(-1).tolist()))
-                else:
-                    args.append(value.item() if hasattr(value, "item") else value)
+            args, arrays = self.launch_args(kernel, make_inputs(kernel, launch, seed), self.run_device)
             wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device=self.run_device)
             wp.synchronize()
             outputs = {name: arrays[name].numpy().copy() for name in written_arrays(kernel)}

@@ -8,6 +8,12 @@ of its signature; the first of each bucket is written to the corpus at once
 by a replay in a fresh worker, and stored in place of the original. The state
 that must survive (seed position, counts, buckets) is written atomically after
 every batch, which is what makes `--resume` exact.
+
+With the gradient oracle on, a sample of each batch's programs that compiled
+and ran on warp-cpu without a finding, and that stay inside what Warp
+documents as differentiable (backends.gradients.differentiability), goes
+through a gradient-checker pool (its own worker process and kernel cache);
+the exclusions are counted per rule.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from grammar.stats import ast_size
 from grammar.weights import Weights, default_weights
 from backends.outcome import Outcome
 from backends.pool import BatchPool
+from backends.gradients import GRADIENT_LAUNCH, differentiability
 from backends.reference_backend import ReferenceBackend
 from backends.signature import key_line
 from backends.registry import get_backend
@@ -33,9 +40,10 @@ from shrink import shrink
 
 from . import __version__
 from .corpus import write_atomic, write_case
-from .oracles import ORACLES, Finding, judge, recognised
+from .oracles import DEFAULT_ORACLES, GRADIENT_BACKENDS, Finding, judge, judge_gradient, recognised
 
 STATE_VERSION = 1
+GRADIENT_FACTORY = "backends.gradients:gradient_checker"
 
 
 class _OutOfTime(Exception):
@@ -54,7 +62,7 @@ class CampaignConfig:
     workers: int = max(os.cpu_count() or 1, 1)
     corpus: Path = Path("corpora")
     weights: Weights | None = None
-    oracles: frozenset[str] = frozenset(ORACLES)
+    oracles: frozenset[str] = frozenset(DEFAULT_ORACLES)
     resume: bool = False
     batch_size: int = 16
     launch: int = 16
@@ -65,6 +73,9 @@ class CampaignConfig:
     # (measured in the closing note of the campaign issue).
     hypothesis_shrink: bool = False
     batch_timeout: float = 60.0
+    # gradient oracle: programs checked per batch (at most), threads per check
+    gradient_per_batch: int = 4
+    gradient_launch: int = GRADIENT_LAUNCH
 
     @property
     def state_path(self) -> Path:
@@ -93,6 +104,12 @@ class State:
     unconfirmed: int = 0
     unrecognised: int = 0  # findings whose signature no KNOWN_SIGNATURES entry explains
     elapsed: float = 0.0
+    # gradient oracle: programs compared, programs that passed the rules (some
+    # are not sampled), exclusions by first rule, sources that gave no gradient
+    gradient_checked: int = 0
+    gradient_eligible: int = 0
+    gradient_excluded: dict[str, int] = field(default_factory=dict)
+    gradient_unavailable: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -107,6 +124,10 @@ class State:
             "unconfirmed": self.unconfirmed,
             "unrecognised": self.unrecognised,
             "elapsed": self.elapsed,
+            "gradient_checked": self.gradient_checked,
+            "gradient_eligible": self.gradient_eligible,
+            "gradient_excluded": self.gradient_excluded,
+            "gradient_unavailable": self.gradient_unavailable,
         }
 
     @classmethod
@@ -117,6 +138,10 @@ class State:
         for key in ("next_index", "programs", "compiled", "findings", "shrinks", "unconfirmed", "elapsed"):
             setattr(state, key, data[key])
         state.unrecognised = data.get("unrecognised", 0)
+        state.gradient_checked = data.get("gradient_checked", 0)
+        state.gradient_eligible = data.get("gradient_eligible", 0)
+        state.gradient_excluded = dict(data.get("gradient_excluded", {}))
+        state.gradient_unavailable = dict(data.get("gradient_unavailable", {}))
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
 
@@ -152,6 +177,8 @@ class Campaign:
         self.weights = config.weights or default_weights()
         for name in config.backends:
             get_backend(name)  # BackendUnavailable before any work
+        if "gradient" in config.oracles and not set(config.backends) & set(GRADIENT_BACKENDS):
+            raise CampaignError(f"the gradient oracle checks Warp's adjoint on the CPU: it needs one of the backends {', '.join(GRADIENT_BACKENDS)}")
         self.state = self._load_state()
         self.reference = ReferenceBackend()
         self.pools: dict[str, BatchPool] = {}
@@ -181,6 +208,24 @@ class Campaign:
             info = get_backend(backend)
             self.pools[backend] = BatchPool(info.factory, {}, workers=self.config.workers, timeout=self.config.batch_timeout)
         return self.pools[backend]
+
+    def gradient_pool(self, backend: str, fresh: bool = False) -> BatchPool:
+        """The gradient checker for `backend`'s findings, in one worker process
+        (fresh: a new pool, which the caller closes)."""
+        options = {"faulty": backend.startswith("faulty-")}
+        if fresh:
+            return BatchPool(GRADIENT_FACTORY, options, workers=1, timeout=self.config.batch_timeout)
+        key = f"gradient:{backend}"
+        if key not in self.pools:
+            self.pools[key] = BatchPool(GRADIENT_FACTORY, options, workers=1, timeout=self.config.batch_timeout)
+        return self.pools[key]
+
+    def finding_pool(self, finding: Finding, fresh: bool = False) -> BatchPool:
+        if finding.oracle == "gradient":
+            return self.gradient_pool(finding.backend, fresh)
+        if fresh:
+            return BatchPool(get_backend(finding.backend).factory, {}, workers=1, timeout=self.config.batch_timeout)
+        return self.pool(finding.backend)
 
     def close(self) -> None:
         for pool in self.pools.values():
@@ -221,12 +266,46 @@ class Campaign:
             per_worker = max(1, -(-len(programs) // config.workers))
             outcomes = self.pool(backend).run(programs, batch_size=per_worker, launch=config.launch, seed=state.seed)
             state.compiled[backend] = state.compiled.get(backend, 0) + sum(o.ok for o in outcomes)
+            clean = []
             for k, (program, outcome) in enumerate(zip(programs, outcomes)):
                 finding = judge(backend, outcome, reference[k] if reference else None, config.oracles)
                 if finding is not None:
                     self.found(finding, program, indexes[k], reference[k] if reference else None, deadline)
+                elif outcome.ok:
+                    clean.append(k)
+            if "gradient" in config.oracles and backend in GRADIENT_BACKENDS:
+                self.gradients(backend, [(indexes[k], programs[k]) for k in clean], deadline)
         state.programs += len(programs)
         state.next_index += len(programs)
+
+    def gradients(self, backend: str, candidates: list[tuple[int, Program]], deadline: float) -> None:
+        """The gradient oracle on a sample of `candidates` (programs that ran
+        without a finding): exclusions counted per rule, then up to
+        gradient_per_batch of the rest checked in the gradient pool."""
+        state = self.state
+        eligible = []
+        for index, program in candidates:
+            rule = differentiability(program)
+            if rule is None:
+                eligible.append((index, program))
+            else:
+                state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
+        state.gradient_eligible += len(eligible)
+        sample = eligible[: self.config.gradient_per_batch]
+        if not sample or time.monotonic() >= deadline:
+            return
+        outcomes = self.gradient_pool(backend).run(
+            [p for _, p in sample], batch_size=len(sample), launch=self.config.gradient_launch, seed=state.seed
+        )
+        for (index, program), outcome in zip(sample, outcomes):
+            state.gradient_checked += 1
+            for line in (outcome.message or "").splitlines() if outcome.ok else ():
+                source, _, rest = line.partition(" ")
+                if source in ("jax", "fd") and rest.startswith("unavailable:"):
+                    state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
+            finding = judge_gradient(backend, program, outcome)
+            if finding is not None:
+                self.found(finding, program, index, None, deadline)
 
     # -- findings
 
@@ -278,15 +357,22 @@ class Campaign:
             "backend": finding.backend,
             "error": key_line(finding.message)[:300],
             "versions": self.versions,
-            "seed": f"{self.state.seed}, {origin}, weights {self.weights.name}, launch {self.config.launch}",
+            "seed": f"{self.state.seed}, {origin}, weights {self.weights.name}, launch {self.launch_for(finding)}",
             "size": size,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         return write_case(self.config.corpus, metadata, print_program(program), render_for(finding.backend, program))
 
+    def launch_for(self, finding: Finding) -> int:
+        return self.config.gradient_launch if finding.oracle == "gradient" else self.config.launch
+
     def rerun(self, finding: Finding, program: Program, pool: BatchPool) -> Finding | None:
-        """The finding `program` gives now, if it has `finding`'s signature."""
-        outcome = pool.run([program], batch_size=1, launch=self.config.launch, seed=self.state.seed)[0]
+        """The finding `program` gives now, if it has `finding`'s signature.
+        `pool` is `finding_pool(finding)` (or a fresh one)."""
+        outcome = pool.run([program], batch_size=1, launch=self.launch_for(finding), seed=self.state.seed)[0]
+        if finding.oracle == "gradient":
+            again = judge_gradient(finding.backend, program, outcome)
+            return again if again is not None and again.signature == finding.signature else None
         reference = None
         if finding.oracle == "forward":
             reference = self.reference.compile([program], launch=self.config.launch, seed=self.state.seed)[0]
@@ -296,7 +382,7 @@ class Campaign:
     def shrink(self, finding: Finding, program: Program, deadline: float) -> Program | None:
         self.shrinking = finding.signature
         self.on_event("shrinking", {"signature": finding.signature})
-        pool = self.pool(finding.backend)
+        pool = self.finding_pool(finding)
         best: list = []
 
         def interesting(candidate: Program) -> bool:
@@ -320,7 +406,7 @@ class Campaign:
     def hypothesis_phase(self, finding: Finding, program: Program, index: int, deadline: float) -> Program:
         from shrink.hypothesis_phase import hypothesis_shrink
 
-        pool = self.pool(finding.backend)
+        pool = self.finding_pool(finding)
 
         def interesting(candidate: Program) -> bool:
             return time.monotonic() < deadline and self.rerun(finding, candidate, pool) is not None
@@ -330,8 +416,7 @@ class Campaign:
 
     def confirm(self, finding: Finding, program: Program) -> Finding | None:
         """Replay in a fresh worker: only what fails again from scratch is stored."""
-        info = get_backend(finding.backend)
-        with BatchPool(info.factory, {}, workers=1, timeout=self.config.batch_timeout) as fresh:
+        with self.finding_pool(finding, fresh=True) as fresh:
             return self.rerun(finding, program, fresh)
 
     # -- reporting
@@ -349,6 +434,7 @@ class Campaign:
             "shrinking": self.shrinking,
             "left": max(deadline - time.monotonic(), 0.0),
             "elapsed": elapsed,
+            **({"gradient_checked": state.gradient_checked} if "gradient" in self.config.oracles else {}),
         }
 
     def summary(self, wall: float) -> dict:
@@ -374,4 +460,15 @@ class Campaign:
                 "tests": sum(s["tests"] for s in shrinks),
             },
             "unconfirmed": state.unconfirmed,
+            **({"gradient": self.gradient_summary()} if "gradient" in self.config.oracles else {}),
+        }
+
+    def gradient_summary(self) -> dict:
+        state = self.state
+        return {
+            "checked": state.gradient_checked,
+            "eligible": state.gradient_eligible,
+            "excluded": dict(sorted(state.gradient_excluded.items(), key=lambda kv: -kv[1])),
+            "unavailable": state.gradient_unavailable,
+            "findings": state.findings.get("gradient", 0),
         }

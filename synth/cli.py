@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
-    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="compile,crash,timeout,forward (default: all)")
+    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,gradient (default: all but gradient)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=16, help="programs per batch (default 16)")
@@ -421,7 +421,7 @@ def cmd_fuzz(args) -> int:
     from backends.registry import BackendUnavailable
 
     from .campaign import Campaign, CampaignConfig, CampaignError
-    from .oracles import ORACLES
+    from .oracles import DEFAULT_ORACLES
     from .progress import CampaignDisplay
 
     config = CampaignConfig(
@@ -431,7 +431,7 @@ def cmd_fuzz(args) -> int:
         workers=args.workers,
         corpus=args.corpus,
         weights=_weights(args),
-        oracles=args.oracles if args.oracles is not None else frozenset(ORACLES),
+        oracles=args.oracles if args.oracles is not None else frozenset(DEFAULT_ORACLES),
         resume=args.resume,
         batch_size=args.batch_size,
         hypothesis_shrink=args.hypothesis_shrink,
@@ -490,7 +490,7 @@ def cmd_shrink(args) -> int:
     from backends.registry import BackendUnavailable
 
     from .campaign import Campaign, CampaignConfig
-    from .oracles import ORACLES, judge
+    from .oracles import GRADIENT_BACKENDS, ORACLES, judge, judge_gradient
 
     program = _read_program(args.file)
     config = CampaignConfig(budget=args.budget, backends=(args.backend,), seed=args.seed, workers=1, launch=args.launch)
@@ -502,6 +502,9 @@ def cmd_shrink(args) -> int:
         outcome = campaign.pool(args.backend).run([program], batch_size=1, launch=args.launch, seed=args.seed)[0]
         reference = campaign.reference.compile([program], launch=args.launch, seed=args.seed)[0]
         finding = judge(args.backend, outcome, reference, frozenset(ORACLES))
+        if finding is None and args.backend in GRADIENT_BACKENDS:
+            gradient = campaign.gradient_pool(args.backend).run([program], batch_size=1, launch=config.gradient_launch, seed=args.seed)[0]
+            finding = judge_gradient(args.backend, program, gradient)
         if finding is None:
             raise UsageError(f"{args.file}: does not fail on {args.backend}; nothing to shrink")
         print(f"signature: {finding.signature}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """Oracles: from an Outcome (and the reference's) to a Finding with a signature.
 
 A finding is one of: renderer error (ours), codegen or native compile error,
-crash, timeout, forward mismatch with the reference. Its signature (backend,
-oracle, normalised message or mismatch class) decides its bucket.
+crash, timeout, forward mismatch with the reference, gradient mismatch (Warp's
+adjoint against JAX's grad and finite differences on the reference, see
+backends.gradients). Its signature (backend, oracle, normalised message or
+mismatch class) decides its bucket.
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ import numpy as np
 from backends.compare import compare_outputs
 from backends.signature import signature
 from backends.outcome import Outcome
+from grammar import ast as A
 
-ORACLES = ("compile", "crash", "timeout", "forward")
+ORACLES = ("compile", "crash", "timeout", "forward", "gradient")
+# What a campaign runs unless told otherwise: the gradient oracle costs a
+# backward compile, a JAX grad and finite differences per program, so it is
+# asked for by name (`--oracles ...,gradient`).
+DEFAULT_ORACLES = ("compile", "crash", "timeout", "forward")
+# Backends whose programs the gradient oracle checks (Warp's adjoint on the CPU).
+GRADIENT_BACKENDS = ("warp-cpu", "faulty-warp-cpu")
 # Which oracle judges each non-ok status.
 STATUS_ORACLE = {
     "render_error": "render",
@@ -92,3 +101,47 @@ def mismatch_class(expected, got, dtype) -> str:
     if np.isinf(e) != np.isinf(g) or (np.isinf(e) and e != g):
         return "inf"
     return "float-value"
+
+
+def judge_gradient(backend: str, program: A.Program, outcome: Outcome) -> Finding | None:
+    """The gradient finding a `backends.gradients.GradientChecker` outcome is, if any.
+
+    An excluded program is no finding. Warp failing to compile or run the
+    backward pass (the forward pass compiled) is one, signed like a compile
+    error at stage `gradient-<stage>`. Otherwise every pair of available
+    sources is compared; the signature is `<backend>:gradient:<kind>:<odd>`,
+    where kind is the element type of the first disagreeing input array
+    (with `-nan` or `-inf` when one side is not finite) and odd is the source
+    the disagreements single out (warp, jax, fd) or `mixed`. The message
+    names every disagreeing pair.
+    """
+    from backends.gradients import disagreements, odd_one_out, split_sources
+
+    if outcome.status == "excluded":
+        return None
+    if not outcome.ok:
+        stage = f"gradient-{outcome.stage}"
+        return Finding(backend, "gradient", stage, signature(backend, stage, outcome.message), outcome.message)
+    gradients = split_sources(outcome.outputs or {})
+    found = disagreements(gradients)
+    if not found:
+        return None
+    odd = odd_one_out(set(found), set(gradients))
+    first = next(iter(found.values()))[0]
+    kernel = program.kernels[0]
+    elem = next((p.ty.elem.name for p in kernel.params if p.name == first.array and hasattr(p.ty, "elem")), "array")
+    kind = elem
+    finite = np.isfinite([first.expected, first.got])
+    if not finite.all():
+        kind += "-nan" if np.isnan([first.expected, first.got]).any() else "-inf"
+    parts = [
+        f"{a} vs {b}: " + "; ".join(f"d/d{m.array}{list(m.index)}: {a} {m.got!r}, {b} {m.expected!r}" for m in mismatches[:3])
+        for (a, b), mismatches in found.items()
+    ]
+    agreeing = [f"{a} and {b} agree" for a, b in (("warp", "jax"), ("warp", "fd"), ("jax", "fd")) if a in gradients and b in gradients and (a, b) not in found]
+    message = "gradient mismatch: " + " | ".join(parts)
+    if agreeing:
+        message += " (" + ", ".join(agreeing) + ")"
+    if outcome.message:
+        message += "\n" + outcome.message
+    return Finding(backend, "gradient", "gradient", f"{backend}:gradient:{kind}:{odd}", message)

@@ -58,8 +58,9 @@ class CampaignDisplay:
     def _line(d: dict) -> str:
         compiled = ", ".join(f"{b} {n}" for b, n in d["compiled"].items())
         shrinking = f", shrinking {d['shrinking']}" if d.get("shrinking") else ""
+        gradients = f", {d['gradient_checked']} gradient-checked" if "gradient_checked" in d else ""
         return (
-            f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}; "
+            f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{gradients}; "
             f"{d['findings']} findings in {d['buckets']} buckets ({d.get('unrecognised', 0)} unrecognised){shrinking}; {d['left']:.0f}s left"
         )
 
@@ -82,6 +83,14 @@ class CampaignDisplay:
             print(f"  {bucket['hits']:5d}  {bucket['signature']}{known}", file=out)
             for path in bucket["corpus"]:
                 print(f"         {path}", file=out)
+        gradient = summary.get("gradient")
+        if gradient is not None:
+            excluded = ", ".join(f"{rule} {n}" for rule, n in gradient["excluded"].items()) or "none"
+            print(
+                f"gradients: {gradient['checked']} checked of {gradient['eligible']} eligible, "
+                f"{gradient['findings']} findings; excluded: {excluded}",
+                file=out,
+            )
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)

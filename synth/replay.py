@@ -17,7 +17,9 @@ from backends.reference_backend import ReferenceBackend
 from backends.registry import get_backend
 
 from .corpus import find_cases, read_case
-from .oracles import ORACLES, judge
+from .oracles import ORACLES, judge, judge_gradient
+
+GRADIENT_FACTORY = "backends.gradients:gradient_checker"
 
 STILL_FAILING, FIXED, CHANGED, UNREADABLE = "still_failing", "fixed", "changed", "unreadable"
 
@@ -54,16 +56,24 @@ def replay(paths: list[Path], backend: str | None = None, workers: int = 1, on_r
             continue
         name = backend or case.backend
         seed, launch = case_launch(case.metadata)
-        jobs.setdefault((name, seed, launch), []).append((case, program))
+        gradient = case.metadata.get("oracle") == "gradient"
+        jobs.setdefault((name, seed, launch, gradient), []).append((case, program))
     reference = ReferenceBackend()
-    for (name, seed, launch), items in jobs.items():
+    for (name, seed, launch, gradient), items in jobs.items():
         info = get_backend(name)
         programs = [p for _, p in items]
-        with BatchPool(info.factory, {}, workers=workers) as pool:
+        if gradient:  # the gradient checker, faults and all for the faulty backend
+            factory, options = GRADIENT_FACTORY, {"faulty": name.startswith("faulty-")}
+        else:
+            factory, options = info.factory, {}
+        with BatchPool(factory, options, workers=workers) as pool:
             outcomes = pool.run(programs, batch_size=8, launch=launch, seed=seed)
-        references = reference.compile(programs, launch=launch, seed=seed)
-        for (case, _), outcome, ref in zip(items, outcomes, references):
-            finding = judge(name, outcome, ref, frozenset(ORACLES))
+        references = [None] * len(programs) if gradient else reference.compile(programs, launch=launch, seed=seed)
+        for (case, program), outcome, ref in zip(items, outcomes, references):
+            if gradient:
+                finding = judge_gradient(name, program, outcome)
+            else:
+                finding = judge(name, outcome, ref, frozenset(ORACLES))
             if finding is None:
                 status, got, message = FIXED, None, ""
             elif finding.signature == case.signature:
