@@ -633,6 +633,17 @@ class _Gen:
             options.add("array_read")
         return options
 
+    def compound_options(self, ty: DType, casts: bool) -> set[str]:
+        """The alternatives every typed expression rule shares above depth 0."""
+        options = set()
+        if "ternaries" in self.features:
+            options.add("ternary")
+        if casts and "casts" in self.features:
+            options.add("cast")
+        if self.callable_helpers(ty):
+            options.add("helper_call")
+        return options
+
     def array_read(self, ty: DType, depth: int) -> A.ArrayRead:
         array = self.pick([n for n, a in self.ctx.arrays.items() if a.elem == ty and a.role in (Role.IN, Role.INOUT)])
         return self.read(array, ty, depth)
@@ -655,15 +666,9 @@ class _Gen:
     def float_expr(self, ty: DType, depth: int) -> A.Expr:
         options = {"const"} | self.leaf_options(ty)
         if depth > 0:
-            options |= {"binop", "call", "neg"}
-            if "ternaries" in self.features:
-                options.add("ternary")
-            if "casts" in self.features:
-                options.add("cast")
+            options |= {"binop", "call", "neg"} | self.compound_options(ty, casts=True)
             if ty == F32 and "vectors" in self.features:
                 options |= {"component", "dot", "length"}
-            if self.callable_helpers(ty):
-                options.add("helper_call")
         kind = self.choose("float_expr", options)
         if kind == "const":
             return self.float_literal(ty)
@@ -730,15 +735,9 @@ class _Gen:
                 if ctx.arrays:
                     options.add("len")
         if depth > 0:
-            options |= {"binop", "call"}
+            options |= {"binop", "call"} | self.compound_options(ty, casts=True)
             if ty.signed:
                 options.add("neg")
-            if "ternaries" in self.features:
-                options.add("ternary")
-            if "casts" in self.features:
-                options.add("cast")
-            if self.callable_helpers(ty):
-                options.add("helper_call")
         kind = self.choose("int_expr", options)
         if kind == "const":
             c = self.int_literal(ty)
@@ -804,10 +803,7 @@ class _Gen:
                 options.add("cross")
                 if "matrices" in self.features:
                     options.add("matvec")
-            if "ternaries" in self.features:
-                options.add("ternary")
-            if self.callable_helpers(ty):
-                options.add("helper_call")
+            options |= self.compound_options(ty, casts=False)
         kind = self.choose("vector_expr", options)
         sub = max(depth - 1, 0)
         if kind == "construct":
