@@ -8,7 +8,8 @@ Faults on constructs are chosen through the environment, so that a test can
 aim them without touching the registry: KERNEL_SYNTH_FAULTS="crash:atan2,wrong:floor"
 aborts on any program calling atan2 and returns a wrong value for any program
 calling floor (its first float output is off by one), the way a miscompiled
-builtin would. `wronggrad:sin` is read by the gradient checker
+builtin would; "nondet:cos" makes the two launches of a program calling cos
+disagree, as a racy or uninitialised kernel would. `wronggrad:sin` is read by the gradient checker
 (backends.gradients, built with faulty=True for faulty-warp-cpu): Warp's first
 gradient element of any program calling sin is off by one.
 """
@@ -22,7 +23,7 @@ from dataclasses import replace
 from grammar import ast as A
 
 from .outcome import Outcome
-from .warp_backend import WarpCompiler
+from .warp_backend import WarpCompiler, nondeterminism
 
 ABORT_MARK = 777.0
 HANG_MARK = 888.0
@@ -67,16 +68,24 @@ class FaultyCompiler(WarpCompiler):
     def _wrong(self, program, outcome: Outcome) -> Outcome:
         if not outcome.ok or outcome.outputs is None:
             return outcome
-        if not any(kind == "wrong" and _calls(program, name) for kind, name in self.faults):
-            return outcome
-        outputs = dict(outcome.outputs)
-        for name, values in outputs.items():
-            if values.dtype.kind == "f" and values.size:
-                values = values.copy()
-                values.reshape(-1)[0] += 1
-                outputs[name] = values
-                break
-        return replace(outcome, outputs=outputs)
+        kinds = {kind for kind, name in self.faults if _calls(program, name)}
+        if "nondet" in kinds:  # as if the second of the two launches came out different
+            return nondeterminism(outcome.outputs, _off_by_one(outcome.outputs)) or outcome
+        if "wrong" in kinds:
+            return replace(outcome, outputs=_off_by_one(outcome.outputs))
+        return outcome
+
+
+def _off_by_one(outputs: dict) -> dict:
+    """The outputs with the first element of the first float array off by one."""
+    outputs = dict(outputs)
+    for name, values in outputs.items():
+        if values.dtype.kind == "f" and values.size:
+            values = values.copy()
+            values.reshape(-1)[0] += 1
+            outputs[name] = values
+            break
+    return outputs
 
 
 def faulty_warp_cpu(workdir, **options) -> FaultyCompiler:

@@ -21,6 +21,7 @@ from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .jax_render import kernel_function_name, render_jax
 from .outcome import OK, Outcome
+from .warp_backend import nondeterminism
 
 
 def _message(exc: BaseException) -> str:
@@ -85,11 +86,16 @@ class JaxCompiler:
         if not self.run_kernels:
             return Outcome(OK, "compile", artifacts=artifacts)
         try:
-            result = compiled(*args)
-            outputs = {name: np.asarray(result[name]) for name in written_arrays(kernel)}
+            runs = []
+            for _ in range(2):  # twice: the nondeterminism oracle's evidence
+                result = compiled(*args)
+                runs.append({name: np.asarray(result[name]) for name in written_arrays(kernel)})
         except Exception as exc:
             return Outcome("run_error", "run", _message(exc), artifacts=artifacts)
-        return Outcome(OK, "run", outputs=outputs, artifacts=artifacts)
+        differs = nondeterminism(runs[0], runs[1])
+        if differs is not None:
+            return Outcome(differs.status, differs.stage, differs.message, differs.outputs, artifacts)
+        return Outcome(OK, "run", outputs=runs[0], artifacts=artifacts)
 
     def _grad_ir(self, function, kernel: A.Kernel, args) -> str:
         """StableHLO of d(sum of every float output)/d(every float input)."""

@@ -28,6 +28,7 @@ from grammar import ast as A
 
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
+from .compare import compare_outputs
 from .outcome import OK, Outcome
 from .warp_render import HEADER, render_warp_batch
 
@@ -297,14 +298,26 @@ class WarpCompiler:
     def _run(self, module, names: dict[str, str], program: A.Program, launch: int, seed: int) -> Outcome:
         wp = self.wp
         kernel = program.kernels[0]
+        runs = []
         try:
-            args, arrays = self.launch_args(kernel, make_inputs(kernel, launch, seed), self.run_device)
-            wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device=self.run_device)
-            wp.synchronize()
-            outputs = {name: arrays[name].numpy().copy() for name in written_arrays(kernel)}
+            for _ in range(2):  # twice, on fresh inputs: the nondeterminism oracle's evidence
+                args, arrays = self.launch_args(kernel, make_inputs(kernel, launch, seed), self.run_device)
+                wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device=self.run_device)
+                wp.synchronize()
+                runs.append({name: arrays[name].numpy().copy() for name in written_arrays(kernel)})
         except Exception as exc:
             return Outcome("run_error", "run", _message(exc))
-        return Outcome(OK, "run", outputs=outputs)
+        return nondeterminism(runs[0], runs[1]) or Outcome(OK, "run", outputs=runs[0])
+
+
+def nondeterminism(first: dict, second: dict) -> Outcome | None:
+    """A `nondeterministic` Outcome when two launches on the same inputs differ
+    beyond the float tolerance (atomics may add floats in any order)."""
+    differences = compare_outputs(first, second)
+    if not differences:
+        return None
+    detail = "; ".join(str(d) for d in differences[:3])
+    return Outcome("nondeterministic", "run", f"two launches on the same inputs differ: {detail}", outputs=first)
 
 
 def warp_cpu(workdir, **options) -> WarpCompiler:

@@ -19,11 +19,11 @@ from backends.signature import signature
 from backends.outcome import Outcome
 from grammar import ast as A
 
-ORACLES = ("compile", "crash", "timeout", "forward", "gradient")
+ORACLES = ("compile", "crash", "timeout", "forward", "nondeterminism", "gradient")
 # What a campaign runs unless told otherwise: the gradient oracle costs a
 # backward compile, a JAX grad and finite differences per program, so it is
 # asked for by name (`--oracles ...,gradient`).
-DEFAULT_ORACLES = ("compile", "crash", "timeout", "forward")
+DEFAULT_ORACLES = ("compile", "crash", "timeout", "forward", "nondeterminism")
 # Backends whose programs the gradient oracle checks (Warp's adjoint on the CPU).
 GRADIENT_BACKENDS = ("warp-cpu", "faulty-warp-cpu")
 # Which oracle judges each non-ok status.
@@ -34,6 +34,7 @@ STATUS_ORACLE = {
     "crash": "crash",
     "run_error": "crash",
     "timeout": "timeout",
+    "nondeterministic": "nondeterminism",
 }
 
 

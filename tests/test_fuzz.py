@@ -157,3 +157,31 @@ def test_replay_reports_unparsable_cases_and_runs_the_rest(tmp_path, capsys):
     assert main(["replay", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5:7: syntax:" in err
+
+
+def test_two_launches_that_differ_are_a_nondeterminism_finding():
+    import numpy as np
+
+    from backends.outcome import Outcome
+    from backends.warp_backend import nondeterminism
+    from synth.oracles import DEFAULT_ORACLES, judge
+
+    same = {"o": np.array([1.0, 2.0], dtype=np.float32)}
+    assert nondeterminism(same, {"o": same["o"] * np.float32(1 + 1e-7)}) is None  # float atomics order
+    differs = nondeterminism(same, {"o": np.array([1.0, 3.0], dtype=np.float32)})
+    assert differs.status == "nondeterministic" and "o[1]" in differs.message
+    finding = judge("warp-cpu", differs, Outcome("ok", "run", outputs=same), frozenset(DEFAULT_ORACLES))
+    assert finding.oracle == "nondeterminism"
+    assert finding.signature.startswith("warp-cpu:run:two launches on the same inputs differ")
+
+
+@pytest.mark.compiler
+def test_a_nondeterministic_backend_is_caught(tmp_path):
+    corpus = tmp_path / "corpora"
+    run = _synth("fuzz", "--budget", "25s", "--backend", "faulty-warp-cpu", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"), env={"KERNEL_SYNTH_FAULTS": "nondet:cos"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["findings"].get("nondeterminism", 0) >= 1
+    bucket = next(b for b in summary["buckets"] if b["oracle"] == "nondeterminism")
+    program = parse(read_case(Path(bucket["corpus"][0])).text)
+    assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program.kernels[0]))
