@@ -270,7 +270,7 @@ def warp_gradients_batch(compiler, programs: list[A.Program], n: int, seed: int)
         raise ValueError("warp_gradients_batch needs a WarpCompiler built with backward=True")
     failures, modules = compiler.build(programs)
     results: list = list(failures)
-    for index, (module, names, _position) in modules.items():
+    for index, (module, names) in modules.items():
         try:
             results[index] = _warp_launch(compiler, module, names, programs[index], n, seed)
         except Exception as exc:

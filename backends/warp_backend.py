@@ -30,7 +30,7 @@ from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .compare import compare_outputs
 from .outcome import OK, Outcome
-from .warp_render import HEADER, render_warp_batch
+from .warp_render import HEADER, join_parts, render_warp_part
 
 _module_counter = itertools.count()
 _CULPRIT = re.compile(r'function "[A-Za-z_0-9]*?_p(\d+)"')
@@ -86,7 +86,7 @@ def _functions(source: str) -> dict[str, str]:
 
 
 def extract_ir(source: str, position: int, target: str, program: A.Program) -> dict[str, str]:
-    """Forward and backward code of program `position` of a batch module:
+    """Forward and backward code of the program rendered with suffix `_p<position>`:
     its helpers' functions (and their adjoints) followed by its kernels'."""
     if not source:
         return {}
@@ -183,10 +183,10 @@ class WarpCompiler:
     def compile(self, programs: list[A.Program], launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
         outcomes, modules = self.build(programs)
         sources: dict[str, str] = {}
-        for index, (module, names, position) in modules.items():
+        for index, (module, names) in modules.items():
             if module.__name__ not in sources:
                 sources[module.__name__] = self._generated_source(module)
-            artifacts = extract_ir(sources[module.__name__], position, self.target, programs[index])
+            artifacts = extract_ir(sources[module.__name__], index, self.target, programs[index])
             if self.run_device is not None:
                 outcome = self._run(module, names, programs[index], launch, seed)
             else:
@@ -194,26 +194,28 @@ class WarpCompiler:
             outcomes[index] = Outcome(outcome.status, outcome.stage, outcome.message, outcome.outputs, artifacts)
         return outcomes  # type: ignore[return-value]
 
-    def build(self, programs: list[A.Program]) -> tuple[list[Outcome | None], dict[int, tuple[object, dict, int]]]:
+    def build(self, programs: list[A.Program]) -> tuple[list[Outcome | None], dict[int, tuple[object, dict]]]:
         """Render and compile `programs` as one module (split on failure).
 
-        Returns one slot per program, an Outcome where rendering or compiling
-        failed and None where it compiled, and for each compiled program its
-        (module, {DSL name: module name}, position in the module).
+        Each program is rendered once, its definitions suffixed `_p<index>`
+        with its index in `programs`, so that every module a split builds
+        reuses the same pieces and a codegen error's function name is the
+        culprit's index. Returns one slot per program, an Outcome where
+        rendering or compiling failed and None where it compiled, and for each
+        compiled program its (module, {DSL name: module name}).
         """
         outcomes: list[Outcome | None] = [None] * len(programs)
-        renderable = []
+        parts: dict[int, tuple[str, dict[str, str]]] = {}
         for index, program in enumerate(programs):
             try:
-                render_warp_batch([program])
+                parts[index] = render_warp_part(program, index)
             except RenderError as exc:
                 outcomes[index] = Outcome("render_error", "render", str(exc))
                 continue
             except Exception as exc:  # a renderer crash is our bug too: keep its trace
                 outcomes[index] = Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
                 continue
-            renderable.append(index)
-        return outcomes, self._compile_split(programs, renderable, outcomes)
+        return outcomes, self._compile_split(parts, list(parts), outcomes)
 
     def _generated_source(self, module) -> str:
         """The C++ (CPU) or CUDA source Warp generated for a compiled module."""
@@ -226,12 +228,11 @@ class WarpCompiler:
         found = sorted(root.glob(pattern))
         return found[-1].read_text() if found else ""
 
-    def _compile_split(self, programs, indexes: list[int], outcomes) -> dict[int, tuple[object, dict]]:
+    def _compile_split(self, parts, indexes: list[int], outcomes) -> dict[int, tuple[object, dict]]:
         """Compile `indexes` together; on failure remove the named culprit or bisect."""
         if not indexes:
             return {}
-        batch = [programs[i] for i in indexes]
-        source, names = render_warp_batch(batch)
+        source = join_parts([parts[i][0] for i in indexes])
         options = f"wp.set_module_options({self.options!r})\n"
         source = source.replace(HEADER, HEADER + options, 1)
         try:
@@ -244,15 +245,15 @@ class WarpCompiler:
                 outcomes[indexes[0]] = Outcome(f"{stage}_error", stage, message)
                 return {}
             found = _CULPRIT.search(message)
-            if found and int(found[1]) < len(indexes):
-                culprit = indexes[int(found[1])]
+            if found and int(found[1]) in indexes:
+                culprit = int(found[1])
                 outcomes[culprit] = Outcome(f"{stage}_error", stage, message)
-                return self._compile_split(programs, [i for i in indexes if i != culprit], outcomes)
+                return self._compile_split(parts, [i for i in indexes if i != culprit], outcomes)
             half = len(indexes) // 2
-            done = self._compile_split(programs, indexes[:half], outcomes)
-            done.update(self._compile_split(programs, indexes[half:], outcomes))
+            done = self._compile_split(parts, indexes[:half], outcomes)
+            done.update(self._compile_split(parts, indexes[half:], outcomes))
             return done
-        return {index: (module, names[k], k) for k, index in enumerate(indexes)}
+        return {index: (module, parts[index][1]) for index in indexes}
 
     def _build(self, module) -> None:
         """Compile `module`; a native compiler's first error joins the exception.

@@ -230,14 +230,22 @@ def render_warp(program: A.Program, suffix: str = "") -> str:
     return HEADER + "\n\n" + body
 
 
+def render_warp_part(program: A.Program, index: int) -> tuple[str, dict[str, str]]:
+    """Program `index` of a batch, its definitions renamed `<name>_p<index>`:
+    the source (no header) and the map from DSL names to module names."""
+    renderer = _Renderer(f"_p{index}")
+    return renderer.module(program).code.lstrip("\n"), dict(renderer.names)
+
+
+def join_parts(parts: list[str]) -> str:
+    """One Warp module from rendered parts."""
+    return HEADER + "\n\n" + "\n\n".join(parts)
+
+
 def render_warp_batch(programs: list[A.Program]) -> tuple[str, list[dict[str, str]]]:
     """One Warp module holding many programs, definitions renamed `_p<k>`.
 
     Returns the source and, per program, the map from DSL names to module names.
     """
-    parts, names = [], []
-    for index, program in enumerate(programs):
-        renderer = _Renderer(f"_p{index}")
-        parts.append(renderer.module(program).code.lstrip("\n"))
-        names.append(dict(renderer.names))
-    return HEADER + "\n\n" + "\n\n".join(parts), names
+    rendered = [render_warp_part(program, index) for index, program in enumerate(programs)]
+    return join_parts([code for code, _ in rendered]), [names for _, names in rendered]

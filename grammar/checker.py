@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from . import ast as A
 from .errors import CheckError
 from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result
-from .types import BOOL, F32, I32, TYPES, VEC3, ArrayType, DType, Role
+from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role
 
 LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
 
@@ -465,5 +465,3 @@ class _Checker:
                 raise self.error(arg, "type-mismatch", f"{e.of} components are float32, not {arg.ty}")
         return replace(e, args=args, ty=e.of)
 
-
-__all__ = ["check", "VEC3"]

@@ -30,10 +30,6 @@ def print_definition(node: A.Func | A.Kernel) -> str:
     return head + "\n" + "\n".join(_block(node.body, 1))
 
 
-def print_stmt(stmt, level: int = 0) -> str:
-    return "\n".join(_stmt(stmt, level))
-
-
 def _block(stmts, level: int) -> list[str]:
     if not stmts:
         return [INDENT * level + "pass"]

@@ -98,5 +98,3 @@ class ArrayType:
     def __str__(self) -> str:
         return f"{self.role.value}[array[{self.elem.name}]]"
 
-
-ParamType = DType | ArrayType

@@ -71,7 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--target", choices=("warp", "jax"), default="warp", help="which source to write (default warp)")
     render.set_defaults(run=cmd_render)
 
-    compile_ = commands.add_parser("compile", help="compile DSL files with a backend; report per-file status")
+    from backends.registry import BACKENDS
+
+    backends_help = "backends:\n" + "\n".join(f"  {b.name:16s} {b.description}" for b in BACKENDS.values())
+    compile_ = commands.add_parser(
+        "compile",
+        help="compile DSL files with a backend; report per-file status",
+        epilog=backends_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     compile_.add_argument("files", nargs="+", type=Path, metavar="FILE")
     compile_.add_argument("--backend", default="warp-cpu", metavar="B", help="warp-cpu (default), warp-cuda, jax-cpu, jax-cuda")
     compile_.add_argument("--ir", type=Path, metavar="DIR", help="write <name>.<backend>.{forward,backward}.<ext> files into DIR")
