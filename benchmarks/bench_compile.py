@@ -17,7 +17,8 @@ estimate they give of the equal-options ratio in one process:
 (fixed + marginal) / marginal.
 
 `--population drawn` measures the programs as drawn at the default profile
-(a tail of large kernels, unrolled loops above all, weighs on the mean);
+(a tail of large kernels, deep branches full of vector and matrix
+expressions, weighs on the mean);
 `--population mid-sized` measures the n programs of a 5n draw whose AST size
 is closest to the draw's median, the kind of kernel the targets were set on.
 
