@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .outcome import Outcome
+
 FLOAT32_TOLERANCE = (1e-3, 1e-4)  # (rtol, atol)
 FLOAT64_TOLERANCE = (1e-9, 1e-12)
 
@@ -55,3 +57,13 @@ def compare_outputs(expected: dict[str, np.ndarray], got: dict[str, np.ndarray],
             index = tuple(int(i) for i in index)
             mismatches.append(Mismatch(name, index, want[index].item(), have[index].item()))
     return mismatches
+
+
+def nondeterminism(first: dict, second: dict) -> Outcome | None:
+    """A `nondeterministic` Outcome when two launches on the same inputs differ
+    beyond the float tolerance (atomics may add floats in any order)."""
+    differences = compare_outputs(first, second)
+    if not differences:
+        return None
+    detail = "; ".join(str(d) for d in differences[:3])
+    return Outcome("nondeterministic", "run", f"two launches on the same inputs differ: {detail}", outputs=first)

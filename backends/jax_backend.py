@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import os
 import traceback
+from dataclasses import replace
 
 import numpy as np
 
 from grammar import ast as A
 from grammar.types import ArrayType
 
+from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .jax_render import kernel_function_name, render_jax
 from .outcome import OK, Outcome
-from .warp_backend import nondeterminism
 
 
 def _message(exc: BaseException) -> str:
@@ -94,7 +95,7 @@ class JaxCompiler:
             return Outcome("run_error", "run", _message(exc), artifacts=artifacts)
         differs = nondeterminism(runs[0], runs[1])
         if differs is not None:
-            return Outcome(differs.status, differs.stage, differs.message, differs.outputs, artifacts)
+            return replace(differs, artifacts=artifacts)
         return Outcome(OK, "run", outputs=runs[0], artifacts=artifacts)
 
     def _grad_ir(self, function, kernel: A.Kernel, args) -> str:

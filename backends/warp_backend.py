@@ -20,15 +20,16 @@ import os
 import re
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from grammar import ast as A
 
+from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .compare import compare_outputs
 from .outcome import OK, Outcome
 from .warp_render import HEADER, join_parts, render_warp_part
 
@@ -158,6 +159,7 @@ class WarpCompiler:
         backward: bool = False,
         arch: int = 90,
         run: bool = True,
+        ir: bool = False,
         optimization_level: int | None = None,
     ):
         if target not in ("cpu", "cuda"):
@@ -167,6 +169,9 @@ class WarpCompiler:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.backward = backward
         self.arch = arch
+        # IR is extracted only when asked for (`synth compile --ir`): a campaign
+        # never reads it, and reading Warp's generated source back costs time.
+        self.ir = ir
         # One compile configuration per process: a debug or -O0 NVRTC build can
         # corrupt later modules in the same process (Warp's tracker).
         self.options = {"enable_backward": backward}
@@ -184,14 +189,15 @@ class WarpCompiler:
         outcomes, modules = self.build(programs)
         sources: dict[str, str] = {}
         for index, (module, names) in modules.items():
-            if module.__name__ not in sources:
-                sources[module.__name__] = self._generated_source(module)
-            artifacts = extract_ir(sources[module.__name__], index, self.target, programs[index])
             if self.run_device is not None:
                 outcome = self._run(module, names, programs[index], launch, seed)
             else:
                 outcome = Outcome(OK, "compile")
-            outcomes[index] = Outcome(outcome.status, outcome.stage, outcome.message, outcome.outputs, artifacts)
+            if self.ir:
+                if module.__name__ not in sources:
+                    sources[module.__name__] = self._generated_source(module)
+                outcome = replace(outcome, artifacts=extract_ir(sources[module.__name__], index, self.target, programs[index]))
+            outcomes[index] = outcome
         return outcomes  # type: ignore[return-value]
 
     def build(self, programs: list[A.Program]) -> tuple[list[Outcome | None], dict[int, tuple[object, dict]]]:
@@ -309,16 +315,6 @@ class WarpCompiler:
         except Exception as exc:
             return Outcome("run_error", "run", _message(exc))
         return nondeterminism(runs[0], runs[1]) or Outcome(OK, "run", outputs=runs[0])
-
-
-def nondeterminism(first: dict, second: dict) -> Outcome | None:
-    """A `nondeterministic` Outcome when two launches on the same inputs differ
-    beyond the float tolerance (atomics may add floats in any order)."""
-    differences = compare_outputs(first, second)
-    if not differences:
-        return None
-    detail = "; ".join(str(d) for d in differences[:3])
-    return Outcome("nondeterministic", "run", f"two launches on the same inputs differ: {detail}", outputs=first)
 
 
 def warp_cpu(workdir, **options) -> WarpCompiler:

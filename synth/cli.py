@@ -402,7 +402,7 @@ def cmd_compile(args) -> int:
     bad_input = bool(results)
     outcomes = []
     if programs:
-        options = {"backward": args.backward}
+        options = {"backward": args.backward, "ir": args.ir is not None}
         with _progress(len(programs), f"compiling ({args.backend})") as advance:
             with BatchPool(backend.factory, options, workers=args.workers, timeout=args.timeout) as pool:
                 outcomes = pool.run(programs, batch_size=16, on_result=lambda index, outcome: advance())

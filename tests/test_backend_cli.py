@@ -61,6 +61,19 @@ def test_compile_reports_per_file_status_and_writes_ir(tmp_path, capsys):
     assert "cpu_kernel_backward" in (tmp_path / "ir" / "design_sketch.warp-cpu.backward.cpp").read_text()
 
 
+@pytest.mark.compiler
+def test_warp_ir_is_extracted_only_when_asked(tmp_path):
+    from backends.warp_backend import WarpCompiler
+    from grammar import parse
+
+    program = parse(SKETCH.read_text())
+    (plain,) = WarpCompiler("cpu", tmp_path / "plain", run=False).compile([program])
+    (with_ir,) = WarpCompiler("cpu", tmp_path / "ir", run=False, ir=True).compile([program])
+    assert plain.ok and with_ir.ok
+    assert plain.artifacts == {}
+    assert list(with_ir.artifacts) == ["forward.cpp"] and "cpu_kernel_forward" in with_ir.artifacts["forward.cpp"]
+
+
 def test_compare_outputs_tolerates_rounding_not_errors():
     want = {"o": np.array([1.0, np.nan, np.inf, 100.0], dtype=np.float32), "n": np.array([1, 2], dtype=np.int32)}
     assert compare_outputs(want, {"o": want["o"] * np.float32(1 + 1e-6), "n": want["n"].copy()}) == []

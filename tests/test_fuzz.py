@@ -163,7 +163,7 @@ def test_two_launches_that_differ_are_a_nondeterminism_finding():
     import numpy as np
 
     from backends.outcome import Outcome
-    from backends.warp_backend import nondeterminism
+    from backends.compare import nondeterminism
     from synth.oracles import DEFAULT_ORACLES, judge
 
     same = {"o": np.array([1.0, 2.0], dtype=np.float32)}
