@@ -161,11 +161,8 @@ def _loop_rules(body, outer: int, found: set[str]) -> None:
                 trips = top.value if isinstance(top, A.Const) and isinstance(top.value, int) else MAX_UNROLL + 1
             _loop_rules(stmt.body, outer * max(trips, 1), found)
         elif isinstance(stmt, A.If):
-            _loop_rules(stmt.body, outer, found)
-            for clause in stmt.elifs:
-                _loop_rules(clause.body, outer, found)
-            if stmt.orelse is not None:
-                _loop_rules(stmt.orelse, outer, found)
+            for body in stmt.branches:
+                _loop_rules(body, outer, found)
 
 
 def _store_counts(body, in_loop: bool, counts: dict[str, int]) -> None:
@@ -176,11 +173,8 @@ def _store_counts(body, in_loop: bool, counts: dict[str, int]) -> None:
         elif isinstance(stmt, (A.For, A.While)):
             _store_counts(stmt.body, True, counts)
         elif isinstance(stmt, A.If):
-            _store_counts(stmt.body, in_loop, counts)
-            for clause in stmt.elifs:
-                _store_counts(clause.body, in_loop, counts)
-            if stmt.orelse is not None:
-                _store_counts(stmt.orelse, in_loop, counts)
+            for body in stmt.branches:
+                _store_counts(body, in_loop, counts)
 
 
 def _non_smooth(node) -> bool:
@@ -300,15 +294,12 @@ def jax_gradients(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int = 0) -
     import jax
     import jax.numpy as jnp
 
-    from .jax_render import kernel_function_name, render_jax
+    from .jax_render import load_kernel, render_jax
 
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
     try:
-        source = render_jax(program)
-        namespace: dict[str, object] = {"__name__": "kernel_synth_jax_grad"}
-        exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
-        function = namespace[kernel_function_name(program, kernel.name)]
+        function = load_kernel(render_jax(program), program, kernel)
     except Exception as exc:
         raise GradientUnavailable(f"jax render: {type(exc).__name__}: {exc}") from exc
     values = make_inputs(kernel, n, seed)
@@ -511,14 +502,10 @@ class GradientChecker:
         return outcomes  # type: ignore[return-value]
 
     def _fault(self, program: A.Program, gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from .faults import _calls
+        from .faults import _calls, _off_by_one
 
-        for _, name in self.faults:
-            if _calls(program, name) and gradients:
-                first = next(iter(gradients))
-                changed = gradients[first].copy()
-                changed.reshape(-1)[0] += 1
-                return {**gradients, first: changed}
+        if any(_calls(program, name) for _, name in self.faults):
+            return _off_by_one(gradients)
         return gradients
 
     def _others(self, program: A.Program, warp: dict[str, np.ndarray], launch: int, seed: int) -> Outcome:
@@ -532,6 +519,12 @@ class GradientChecker:
             except Exception as exc:  # our bug, but not Warp's: keep the trace in the note
                 notes.append(f"{source} unavailable: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
         return Outcome(OK, "gradient", "\n".join(notes), outputs=outputs)
+
+
+def checker_pool_spec(backend: str) -> tuple[str, dict]:
+    """The `BatchPool` factory and options of the gradient checker for
+    `backend`'s programs (faults injected for the faulty test backend)."""
+    return f"{__name__}:gradient_checker", {"faulty": backend.startswith("faulty-")}
 
 
 def gradient_checker(workdir=None, **options) -> GradientChecker:

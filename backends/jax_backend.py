@@ -21,7 +21,7 @@ from grammar.types import ArrayType
 from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .jax_render import kernel_function_name, render_jax
+from .jax_render import load_kernel, render_jax
 from .outcome import OK, Outcome
 
 
@@ -58,9 +58,7 @@ class JaxCompiler:
         except Exception as exc:  # a renderer crash is our bug: keep its trace
             return Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
         try:
-            namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
-            exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
-            function = namespace[kernel_function_name(program, kernel.name)]
+            function = load_kernel(source, program, kernel)
         except Exception as exc:
             return Outcome("render_error", "render", _message(exc))
         inputs = make_inputs(kernel, launch, seed)

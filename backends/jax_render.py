@@ -60,7 +60,7 @@ from grammar.types import ArrayType, DType, Role
 from .cst_nodes import COMPARE_NODES, dotted
 from .errors import RenderError
 
-__all__ = ["render_jax", "render_jax_module", "run_jax"]
+__all__ = ["load_kernel", "render_jax", "render_jax_module", "run_jax"]
 
 # Binding strength of the Python expressions emitted, loosest first.
 COMPARE, BIT_OR, BIT_AND, SUM, PRODUCT, UNARY, POSTFIX = range(1, 8)
@@ -1046,6 +1046,13 @@ def kernel_function_name(program: A.Program, kernel_name: str) -> str:
 # ------------------------------------------------------------------ running
 
 
+def load_kernel(source: str, program: A.Program, kernel: A.Kernel):
+    """The Python function of `kernel` from `source`, `program`'s JAX rendering."""
+    namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
+    exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
+    return namespace[kernel_function_name(program, kernel.name)]
+
+
 def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = None) -> dict[str, np.ndarray]:
     """Render `program`, jit one kernel (the first unless named) and launch it
     over `n` threads; returns {array name: NumPy array} for every Out, InOut
@@ -1058,10 +1065,7 @@ def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = 
     for p in kernel.params:
         if isinstance(p.ty, ArrayType) and np.shape(inputs[p.name])[:1] != (n,):
             raise ValueError(f"array {p.name!r} has shape {np.shape(inputs[p.name])}, not a launch of {n}")
-    source = render_jax(program)
-    namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
-    exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
-    function = jax.jit(namespace[kernel_function_name(program, kernel.name)])
+    function = jax.jit(load_kernel(render_jax(program), program, kernel))
     args = [np.asarray(inputs[p.name]) for p in kernel.params]
     outputs = function(*args)
     return {name: np.asarray(value) for name, value in outputs.items()}

@@ -283,6 +283,11 @@ class If:
     orelse: tuple[Stmt, ...] | None = None
     pos: Pos | None = _pos()
 
+    @property
+    def branches(self) -> tuple[tuple[Stmt, ...], ...]:
+        """Every body, in order: the `if`'s, each `elif`'s, the `else`'s if any."""
+        return (self.body, *(c.body for c in self.elifs), *((self.orelse,) if self.orelse is not None else ()))
+
 
 @dataclass(frozen=True, slots=True)
 class For:

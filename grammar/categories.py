@@ -82,7 +82,7 @@ def _scan_block(stmts, found: set[str], scalars: set[str], branch_depth: int, lo
             _scan_expr(stmt.cond, found, scalars)
             for clause in stmt.elifs:
                 _scan_expr(clause.cond, found, scalars)
-            for body in (stmt.body, *(c.body for c in stmt.elifs), stmt.orelse or ()):
+            for body in stmt.branches:
                 _scan_block(body, found, scalars, branch_depth + 1, loop_depth)
             continue
         if isinstance(stmt, (A.For, A.While)):

@@ -32,7 +32,7 @@ from grammar.stats import ast_size
 from grammar.weights import Weights, default_weights
 from backends.outcome import Outcome
 from backends.pool import BatchPool
-from backends.gradients import GRADIENT_LAUNCH, differentiability
+from backends.gradients import GRADIENT_LAUNCH, checker_pool_spec, differentiability
 from backends.reference_backend import ReferenceBackend
 from backends.signature import key_line
 from backends.registry import get_backend
@@ -43,7 +43,6 @@ from .corpus import write_atomic, write_case
 from .oracles import DEFAULT_ORACLES, GRADIENT_BACKENDS, Finding, judge, judge_gradient, recognised
 
 STATE_VERSION = 1
-GRADIENT_FACTORY = "backends.gradients:gradient_checker"
 
 
 class _OutOfTime(Exception):
@@ -212,12 +211,12 @@ class Campaign:
     def gradient_pool(self, backend: str, fresh: bool = False) -> BatchPool:
         """The gradient checker for `backend`'s findings, in one worker process
         (fresh: a new pool, which the caller closes)."""
-        options = {"faulty": backend.startswith("faulty-")}
+        factory, options = checker_pool_spec(backend)
         if fresh:
-            return BatchPool(GRADIENT_FACTORY, options, workers=1, timeout=self.config.batch_timeout)
+            return BatchPool(factory, options, workers=1, timeout=self.config.batch_timeout)
         key = f"gradient:{backend}"
         if key not in self.pools:
-            self.pools[key] = BatchPool(GRADIENT_FACTORY, options, workers=1, timeout=self.config.batch_timeout)
+            self.pools[key] = BatchPool(factory, options, workers=1, timeout=self.config.batch_timeout)
         return self.pools[key]
 
     def finding_pool(self, finding: Finding, fresh: bool = False) -> BatchPool:

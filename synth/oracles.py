@@ -116,7 +116,7 @@ def judge_gradient(backend: str, program: A.Program, outcome: Outcome) -> Findin
     the disagreements single out (warp, jax, fd) or `mixed`. The message
     names every disagreeing pair.
     """
-    from backends.gradients import disagreements, odd_one_out, split_sources
+    from backends.gradients import PAIRS, disagreements, odd_one_out, split_sources
 
     if outcome.status == "excluded":
         return None
@@ -139,7 +139,7 @@ def judge_gradient(backend: str, program: A.Program, outcome: Outcome) -> Findin
         f"{a} vs {b}: " + "; ".join(f"d/d{m.array}{list(m.index)}: {a} {m.got!r}, {b} {m.expected!r}" for m in mismatches[:3])
         for (a, b), mismatches in found.items()
     ]
-    agreeing = [f"{a} and {b} agree" for a, b in (("warp", "jax"), ("warp", "fd"), ("jax", "fd")) if a in gradients and b in gradients and (a, b) not in found]
+    agreeing = [f"{a} and {b} agree" for a, b in PAIRS if a in gradients and b in gradients and (a, b) not in found]
     message = "gradient mismatch: " + " | ".join(parts)
     if agreeing:
         message += " (" + ", ".join(agreeing) + ")"

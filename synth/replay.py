@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grammar import DSLError, parse
+from backends.gradients import checker_pool_spec
 from backends.pool import BatchPool
 from backends.reference_backend import ReferenceBackend
 from backends.registry import get_backend
 
 from .corpus import find_cases, read_case
 from .oracles import ORACLES, judge, judge_gradient
-
-GRADIENT_FACTORY = "backends.gradients:gradient_checker"
 
 STILL_FAILING, FIXED, CHANGED, UNREADABLE = "still_failing", "fixed", "changed", "unreadable"
 
@@ -63,7 +62,7 @@ def replay(paths: list[Path], backend: str | None = None, workers: int = 1, on_r
         info = get_backend(name)
         programs = [p for _, p in items]
         if gradient:  # the gradient checker, faults and all for the faulty backend
-            factory, options = GRADIENT_FACTORY, {"faulty": name.startswith("faulty-")}
+            factory, options = checker_pool_spec(name)
         else:
             factory, options = info.factory, {}
         with BatchPool(factory, options, workers=workers) as pool:
