@@ -389,8 +389,12 @@ class Campaign:
                 raise _OutOfTime
             return self.rerun(finding, candidate, pool) is not None
 
+        def smaller(result) -> None:
+            best.append(result)
+            self.on_event("smaller", {"signature": finding.signature, "size": result.size_after, "tests": result.tests})
+
         try:
-            result = shrink(program, interesting, max_tests=self.config.shrink_tests, on_progress=best.append)
+            result = shrink(program, interesting, max_tests=self.config.shrink_tests, on_progress=smaller)
         except ValueError:  # it did not fail again: flaky
             return None
         except _OutOfTime:  # keep the smallest program found so far

@@ -502,8 +502,13 @@ def cmd_shrink(args) -> int:
 
     program = _read_program(args.file)
     config = CampaignConfig(budget=args.budget, backends=(args.backend,), seed=args.seed, workers=1, launch=args.launch)
+
+    def progress(kind: str, data: dict) -> None:
+        if kind == "smaller":
+            print(f"shrinking: {data['size']} AST nodes after {data['tests']} tests", file=sys.stderr, flush=True)
+
     try:
-        campaign = Campaign(config)
+        campaign = Campaign(config, on_event=progress)
     except BackendUnavailable as exc:
         raise UsageError(f"--backend: {exc}") from None
     try:

@@ -185,3 +185,42 @@ def test_a_nondeterministic_backend_is_caught(tmp_path):
     bucket = next(b for b in summary["buckets"] if b["oracle"] == "nondeterminism")
     program = parse(read_case(Path(bucket["corpus"][0])).text)
     assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program.kernels[0]))
+
+
+FLOOR_PROGRAM = """\
+@kernel
+def k(x: In[array[float32]], o: Out[array[float32]], s: float32):
+    i = tid()
+    a = x[i] * s + 1.0
+    b = a - 2.0
+    for j in range(3):
+        b = b + float32(j)
+    if a > 0.0:
+        b = b * 2.0
+    o[i] = floor(x[i]) + b
+"""
+
+
+@pytest.mark.compiler
+def test_shrink_command_shrinks_shows_progress_and_stores_a_case(tmp_path):
+    source = tmp_path / "floor.kernel"
+    source.write_text(FLOOR_PROGRAM)
+    out, corpus = tmp_path / "small.kernel", tmp_path / "corpora"
+    done = _synth("shrink", str(source), "--backend", "faulty-warp-cpu", "--out", str(out), "--corpus", str(corpus), "--budget", "3m", env=FAULTS)
+    assert done.returncode == 0, done.stderr
+    assert "signature: faulty-warp-cpu:forward:" in done.stderr
+    assert "shrinking: " in done.stderr  # progress while it works
+    small = parse(out.read_text())
+    assert _kernel_statements(small) < _kernel_statements(parse(FLOOR_PROGRAM))
+    assert any(isinstance(n, A.Call) and n.func == "floor" for n in A.walk(small.kernels[0]))
+    (case,) = [read_case(path) for path in find_cases([corpus])]
+    assert case.metadata["backend"] == "faulty-warp-cpu"
+
+
+@pytest.mark.compiler
+def test_shrink_command_refuses_a_program_that_does_not_fail(tmp_path):
+    source = tmp_path / "fine.kernel"
+    source.write_text(FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"))
+    done = _synth("shrink", str(source), "--backend", "faulty-warp-cpu", "--budget", "1m", env=FAULTS)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"synth: error: {source}: does not fail on faulty-warp-cpu; nothing to shrink"
