@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import replace
 
-from grammar import ast as A
+from kernel_synth.grammar import ast as A
 
 from .outcome import Outcome
 from .compare import nondeterminism

@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grammar import ast as A
-from grammar.types import ArrayType, DType, Role
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .inputs import make_inputs
 from .outcome import OK, Outcome
@@ -137,7 +137,7 @@ def _typed(program: A.Program) -> A.Program:
     for definition in program.funcs + program.kernels:
         for node in A.walk(definition):
             if isinstance(node, A.EXPR_TYPES) and node.ty is None:
-                from grammar import check
+                from kernel_synth.grammar import check
 
                 return check(program)
     return program

@@ -13,9 +13,9 @@ import zlib
 
 import numpy as np
 
-from grammar import ast as A
-from grammar.ops import INPUT_FLOAT_RANGE, INPUT_INT_RANGE, INPUT_UINT_RANGE
-from grammar.types import ArrayType, DType, Role
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.ops import INPUT_FLOAT_RANGE, INPUT_INT_RANGE, INPUT_UINT_RANGE
+from kernel_synth.grammar.types import ArrayType, DType, Role
 
 DEFAULT_LAUNCH = 32
 

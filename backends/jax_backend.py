@@ -15,8 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from grammar import ast as A
-from grammar.types import ArrayType
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.types import ArrayType
 
 from .compare import nondeterminism
 from .errors import RenderError

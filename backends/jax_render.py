@@ -51,11 +51,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 import numpy as np
 
-from grammar import ast as A
-from grammar.checker import atomic_class
-from grammar.ops import BUILTINS
-from grammar.printer import print_expr
-from grammar.types import ArrayType, DType, Role
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.checker import atomic_class
+from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.printer import print_expr
+from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import COMPARE_NODES, dotted
 from .errors import RenderError

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from grammar import Program, parse, print_program
+from kernel_synth.grammar import Program, parse, print_program
 
 from .outcome import Outcome
 

@@ -26,9 +26,9 @@ import operator
 
 import numpy as np
 
-from grammar import ast as A
-from grammar.ops import BUILTINS
-from grammar.types import ArrayType, DType
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.types import ArrayType, DType
 
 from .inputs import NUMPY_DTYPES, element_shape
 

@@ -25,12 +25,12 @@ class BackendInfo:
 BACKENDS: dict[str, BackendInfo] = {
     b.name: b
     for b in (
-        BackendInfo("warp-cpu", "backends.warp_backend:warp_cpu", "warp", "Warp C++ through Warp's CPU compiler; runs on the CPU"),
-        BackendInfo("warp-cuda", "backends.warp_backend:warp_cuda", "warp", "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU"),
-        BackendInfo("jax-cpu", "backends.jax_backend:jax_cpu", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU"),
-        BackendInfo("jax-cuda", "backends.jax_backend:jax_cuda", "jax", "StableHLO for CUDA by cross-platform lowering (no GPU needed)"),
-        BackendInfo("faulty-warp-cpu", "backends.faults:faulty_warp_cpu", "warp", "warp-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness"),
-        BackendInfo("reference", "backends.reference_backend:reference", "numpy", "the NumPy interpreter of the DSL: the ground truth"),
+        BackendInfo("warp-cpu", "kernel_synth.backends.warp_backend:warp_cpu", "warp", "Warp C++ through Warp's CPU compiler; runs on the CPU"),
+        BackendInfo("warp-cuda", "kernel_synth.backends.warp_backend:warp_cuda", "warp", "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU"),
+        BackendInfo("jax-cpu", "kernel_synth.backends.jax_backend:jax_cpu", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU"),
+        BackendInfo("jax-cuda", "kernel_synth.backends.jax_backend:jax_cuda", "jax", "StableHLO for CUDA by cross-platform lowering (no GPU needed)"),
+        BackendInfo("faulty-warp-cpu", "kernel_synth.backends.faults:faulty_warp_cpu", "warp", "warp-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness"),
+        BackendInfo("reference", "kernel_synth.backends.reference_backend:reference", "numpy", "the NumPy interpreter of the DSL: the ground truth"),
     )
 }
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grammar import ast as A
+from kernel_synth.grammar import ast as A
 
 from .compare import nondeterminism
 from .errors import RenderError

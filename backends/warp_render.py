@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from grammar import ast as A
-from grammar.ops import BUILTINS
-from grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
-from grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
+from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
 from .cst_nodes import COMPARE_NODES, dotted
 from .errors import RenderError

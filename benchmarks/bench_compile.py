@@ -38,8 +38,8 @@ import time
 
 def _programs(n: int, seed: int, population: str) -> list:
     """n + 1 programs (the first warms the process) of the population."""
-    from grammar.sampling import draw_programs
-    from grammar.stats import ast_size
+    from kernel_synth.grammar.sampling import draw_programs
+    from kernel_synth.grammar.stats import ast_size
 
     if population == "drawn":
         return list(draw_programs(n + 1, seed))
@@ -50,8 +50,8 @@ def _programs(n: int, seed: int, population: str) -> list:
 
 
 def _measure(target: str, mode: str, n: int, seed: int, population: str, queue) -> None:
-    from grammar.stats import ast_size
-    from backends.warp_backend import WarpCompiler
+    from kernel_synth.grammar.stats import ast_size
+    from kernel_synth.backends.warp_backend import WarpCompiler
 
     programs = _programs(n, seed, population)
     if mode == "module-cost":
@@ -80,7 +80,7 @@ def _measure_module_cost(target: str, programs, queue, copies=(1, 2, 4, 8), samp
     """Fixed cost of a module and marginal cost of a kernel in it: a module of
     k copies of one program (k in `copies`, best of two), fitted by least
     squares as fixed + k * marginal; the medians over `samples` programs."""
-    from backends.warp_backend import WarpCompiler
+    from kernel_synth.backends.warp_backend import WarpCompiler
 
     compiler = WarpCompiler(target, tempfile.mkdtemp(prefix=f"bench-{target}-module-cost-"), backward=True, run=False)
     compiler.compile(programs[:1])
@@ -102,11 +102,11 @@ def _measure_module_cost(target: str, programs, queue, copies=(1, 2, 4, 8), samp
 
 
 def _measure_pipeline(target: str, mode: str, n: int, programs, queue) -> None:
-    from backends.pool import BatchPool
+    from kernel_synth.backends.pool import BatchPool
 
     workers = os.cpu_count() or 1
     options = {"backward": mode == "pipeline", "run": False}
-    with BatchPool(f"backends.warp_backend:warp_{target}", options, workers=workers, timeout=600) as pool:
+    with BatchPool(f"kernel_synth.backends.warp_backend:warp_{target}", options, workers=workers, timeout=600) as pool:
         pool.run(programs[:1] * workers, batch_size=1)  # start and warm every worker
         start = time.perf_counter()
         outcomes = pool.run(programs[1:], batch_size=-(-n // workers))

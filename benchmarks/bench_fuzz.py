@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grammar.sampling import draw_program
-from synth.budget import parse_duration
-from synth.campaign import Campaign, CampaignConfig
+from kernel_synth.grammar.sampling import draw_program
+from kernel_synth.synth.budget import parse_duration
+from kernel_synth.synth.campaign import Campaign, CampaignConfig
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     campaign_rate = summary["programs"] / (time.perf_counter() - start)
     print(f"campaign: {summary['programs']} programs in {summary['wall_seconds']:.0f} s = {campaign_rate:.2f} programs/s ({args.workers} workers, forward oracle)")
 
-    from backends.warp_backend import WarpCompiler
+    from kernel_synth.backends.warp_backend import WarpCompiler
 
     naive = WarpCompiler("cpu", tempfile.mkdtemp(prefix="bench-naive-"), backward=True, run=True)
     naive.compile([draw_program(args.seed, 10**6)])  # warm: Warp's start-up is not compilation

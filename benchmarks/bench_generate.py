@@ -25,14 +25,11 @@ import sys
 import time
 from contextlib import contextmanager
 from importlib import metadata
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, installed or not
-
-import grammar.sampling as sampling  # noqa: E402
-import grammar.strategies as strategies  # noqa: E402
-from grammar.stats import ast_size  # noqa: E402
-from grammar.weights import default_weights  # noqa: E402
+import kernel_synth.grammar.sampling as sampling
+import kernel_synth.grammar.strategies as strategies
+from kernel_synth.grammar.stats import ast_size
+from kernel_synth.grammar.weights import default_weights
 
 TARGET = 250.0  # programs/s at the default profile
 

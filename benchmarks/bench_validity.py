@@ -20,11 +20,11 @@ import os
 import sys
 import time
 
-from grammar import print_program
-from grammar.sampling import draw_programs
-from backends.compare import compare_outputs
-from backends.pool import BatchPool
-from backends.registry import BACKENDS
+from kernel_synth.grammar import print_program
+from kernel_synth.grammar.sampling import draw_programs
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.pool import BatchPool
+from kernel_synth.backends.registry import BACKENDS
 
 
 def _available() -> list[str]:

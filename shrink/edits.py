@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from grammar import ast as A
-from grammar.types import DType
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.types import DType
 
 Step = tuple[str, int | None]
 Path = tuple[Step, ...]

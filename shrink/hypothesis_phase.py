@@ -13,11 +13,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.database import InMemoryExampleDatabase
 
-from grammar import Program
-from grammar.sampling import draw_buffer
-from grammar.stats import ast_size
-from grammar.strategies import programs
-from grammar.weights import Weights
+from kernel_synth.grammar import Program
+from kernel_synth.grammar.sampling import draw_buffer
+from kernel_synth.grammar.stats import ast_size
+from kernel_synth.grammar.strategies import programs
+from kernel_synth.grammar.weights import Weights
 
 
 class _Interesting(Exception):

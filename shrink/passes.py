@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from grammar import ast as A
-from grammar.types import BOOL, F32, I32, DType
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.types import BOOL, F32, I32, DType
 
 from .edits import (
     Path,

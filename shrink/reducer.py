@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import grammar
-from grammar import ast as A
-from grammar.stats import ast_size
+from kernel_synth import grammar
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.stats import ast_size
 
 from .passes import DEFAULT_PASSES, Pass, literal_cost
 

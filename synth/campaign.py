@@ -26,17 +26,17 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from grammar import Program, print_program
-from grammar.sampling import draw_program
-from grammar.stats import ast_size
-from grammar.weights import Weights, default_weights
-from backends.outcome import Outcome
-from backends.pool import BatchPool
-from backends.gradients import GRADIENT_LAUNCH, checker_pool_spec, differentiability
-from backends.reference_backend import ReferenceBackend
-from backends.signature import key_line
-from backends.registry import get_backend
-from shrink import shrink
+from kernel_synth.grammar import Program, print_program
+from kernel_synth.grammar.sampling import draw_program
+from kernel_synth.grammar.stats import ast_size
+from kernel_synth.grammar.weights import Weights, default_weights
+from kernel_synth.backends.outcome import Outcome
+from kernel_synth.backends.pool import BatchPool
+from kernel_synth.backends.gradients import GRADIENT_LAUNCH, checker_pool_spec, differentiability
+from kernel_synth.backends.reference_backend import ReferenceBackend
+from kernel_synth.backends.signature import key_line
+from kernel_synth.backends.registry import get_backend
+from kernel_synth.shrink import shrink
 
 from . import __version__
 from .corpus import write_atomic, write_case
@@ -159,10 +159,10 @@ def render_for(backend: str, program: Program) -> str | None:
     """The source a corpus case keeps beside its DSL text."""
     try:
         if backend.startswith("jax"):
-            from backends.jax_render import render_jax
+            from kernel_synth.backends.jax_render import render_jax
 
             return render_jax(program)
-        from backends.warp_render import render_warp
+        from kernel_synth.backends.warp_render import render_warp
 
         return render_warp(program)
     except Exception:  # the case itself is what matters; a render failure is in its header
@@ -407,7 +407,7 @@ class Campaign:
         return result.program
 
     def hypothesis_phase(self, finding: Finding, program: Program, index: int, deadline: float) -> Program:
-        from shrink.hypothesis_phase import hypothesis_shrink
+        from kernel_synth.shrink.hypothesis_phase import hypothesis_shrink
 
         pool = self.finding_pool(finding)
 

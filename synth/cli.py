@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-from grammar import DSLError, parse, print_program
-from grammar.categories import CATEGORIES, classify
-from grammar.weights import DEFAULT_PATH, Weights, load_weights
+from kernel_synth.grammar import DSLError, parse, print_program
+from kernel_synth.grammar.categories import CATEGORIES, classify
+from kernel_synth.grammar.weights import DEFAULT_PATH, Weights, load_weights
 
 from . import __version__
 
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--target", choices=("warp", "jax"), default="warp", help="which source to write (default warp)")
     render.set_defaults(run=cmd_render)
 
-    from backends.registry import BACKENDS
+    from kernel_synth.backends.registry import BACKENDS
 
     backends_help = "backends:\n" + "\n".join(f"  {b.name:16s} {b.description}" for b in BACKENDS.values())
     compile_ = commands.add_parser(
@@ -165,7 +165,7 @@ def _duration(text: str) -> float:
 
 
 def _backend_list(text: str) -> tuple[str, ...]:
-    from backends.registry import BACKENDS
+    from kernel_synth.backends.registry import BACKENDS
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     for name in names:
@@ -251,7 +251,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_sample(args) -> int:
-    from grammar.sampling import draw_program
+    from kernel_synth.grammar.sampling import draw_program
 
     weights = _weights(args)
     if args.out is not None:
@@ -284,8 +284,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from grammar.sampling import draw_program
-    from grammar.stats import StatsCollector
+    from kernel_synth.grammar.sampling import draw_program
+    from kernel_synth.grammar.stats import StatsCollector
 
     weights = _weights(args)
     collector = StatsCollector(weights)
@@ -348,17 +348,17 @@ def cmd_check(args) -> int:
 
 def _render(program, target: str) -> str:
     """DSL text, or Warp/JAX source; a RenderError becomes a UsageError."""
-    from backends.errors import RenderError
+    from kernel_synth.backends.errors import RenderError
 
     if target == "dsl":
         return print_program(program)
     try:
         if target == "warp":
-            from backends.warp_render import render_warp
+            from kernel_synth.backends.warp_render import render_warp
 
             return render_warp(program)
         try:
-            from backends.jax_render import render_jax
+            from kernel_synth.backends.jax_render import render_jax
         except ImportError:
             raise UsageError("the JAX renderer is not available (backends.jax_render is missing)") from None
         return render_jax(program)
@@ -377,9 +377,9 @@ def cmd_render(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from backends.pool import BatchPool
-    from backends.registry import BackendUnavailable, get_backend
-    from backends.signature import signature
+    from kernel_synth.backends.pool import BatchPool
+    from kernel_synth.backends.registry import BackendUnavailable, get_backend
+    from kernel_synth.backends.signature import signature
 
     try:
         backend = get_backend(args.backend)
@@ -426,7 +426,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_fuzz(args) -> int:
-    from backends.registry import BackendUnavailable
+    from kernel_synth.backends.registry import BackendUnavailable
 
     from .campaign import Campaign, CampaignConfig, CampaignError
     from .oracles import DEFAULT_ORACLES
@@ -457,7 +457,7 @@ def cmd_fuzz(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from backends.registry import BackendUnavailable, get_backend
+    from kernel_synth.backends.registry import BackendUnavailable, get_backend
 
     from .corpus import find_cases
     from .replay import STILL_FAILING, UNREADABLE, replay
@@ -495,7 +495,7 @@ def cmd_replay(args) -> int:
 def cmd_shrink(args) -> int:
     import time
 
-    from backends.registry import BackendUnavailable
+    from kernel_synth.backends.registry import BackendUnavailable
 
     from .campaign import Campaign, CampaignConfig
     from .oracles import GRADIENT_BACKENDS, ORACLES, judge, judge_gradient

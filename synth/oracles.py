@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backends.compare import compare_outputs
-from backends.signature import signature
-from backends.outcome import Outcome
-from grammar import ast as A
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.signature import signature
+from kernel_synth.backends.outcome import Outcome
+from kernel_synth.grammar import ast as A
 
 ORACLES = ("compile", "crash", "timeout", "forward", "nondeterminism", "gradient")
 # What a campaign runs unless told otherwise: the gradient oracle costs a
@@ -116,7 +116,7 @@ def judge_gradient(backend: str, program: A.Program, outcome: Outcome) -> Findin
     the disagreements single out (warp, jax, fd) or `mixed`. The message
     names every disagreeing pair.
     """
-    from backends.gradients import PAIRS, disagreements, odd_one_out, split_sources
+    from kernel_synth.backends.gradients import PAIRS, disagreements, odd_one_out, split_sources
 
     if outcome.status == "excluded":
         return None

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grammar import DSLError, parse
-from backends.gradients import checker_pool_spec
-from backends.pool import BatchPool
-from backends.reference_backend import ReferenceBackend
-from backends.registry import get_backend
+from kernel_synth.grammar import DSLError, parse
+from kernel_synth.backends.gradients import checker_pool_spec
+from kernel_synth.backends.pool import BatchPool
+from kernel_synth.backends.reference_backend import ReferenceBackend
+from kernel_synth.backends.registry import get_backend
 
 from .corpus import find_cases, read_case
 from .oracles import ORACLES, judge, judge_gradient

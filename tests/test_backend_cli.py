@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backends.compare import compare_outputs
-from backends.signature import normalise, signature
-from synth.cli import main
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.signature import normalise, signature
+from kernel_synth.synth.cli import main
 
 HERE = Path(__file__).parent
 SKETCH = HERE / "programs" / "valid" / "design_sketch.kernel"
@@ -63,8 +63,8 @@ def test_compile_reports_per_file_status_and_writes_ir(tmp_path, capsys):
 
 @pytest.mark.compiler
 def test_warp_ir_is_extracted_only_when_asked(tmp_path):
-    from backends.warp_backend import WarpCompiler
-    from grammar import parse
+    from kernel_synth.backends.warp_backend import WarpCompiler
+    from kernel_synth.grammar import parse
 
     program = parse(SKETCH.read_text())
     (plain,) = WarpCompiler("cpu", tmp_path / "plain", run=False).compile([program])
@@ -118,7 +118,7 @@ def test_native_compile_errors_carry_the_compilers_first_error(tmp_path, capsys)
     into an int32 array gets an int64 value and the native compile fails. The
     signature keeps the compiler's own first error, so that unrelated native
     failures land in other buckets."""
-    from synth.oracles import recognised
+    from kernel_synth.synth.oracles import recognised
 
     case = tmp_path / "loopvar.kernel"
     case.write_text(

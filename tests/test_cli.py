@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from grammar import parse
-from grammar.categories import CATEGORIES, classify
-from grammar.weights import DEFAULT_PATH, parse_weights
-from synth.cli import main
+from kernel_synth.grammar import parse
+from kernel_synth.grammar.categories import CATEGORIES, classify
+from kernel_synth.grammar.weights import DEFAULT_PATH, parse_weights
+from kernel_synth.synth.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 VALID_DIR = Path(__file__).resolve().parent / "programs" / "valid"
@@ -352,7 +352,7 @@ def test_bad_arguments_exit_2(capsys, argv):
 
 
 def _subprocess(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synth.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "kernel_synth.synth.cli", *argv], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_subprocess_end_to_end(capsys, tmp_path):

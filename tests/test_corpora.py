@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from grammar import parse
-from synth.corpus import find_cases, read_case
+from kernel_synth.grammar import parse
+from kernel_synth.synth.corpus import find_cases, read_case
 
 ROOT = Path(__file__).resolve().parents[1] / "corpora"
 CASES = find_cases([ROOT]) if ROOT.exists() else []
@@ -34,8 +34,8 @@ def test_case_parses_and_describes_itself(path):
 @pytest.mark.compiler
 @pytest.mark.parametrize("path", CASES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_case_replays(path):
-    from backends.registry import BACKENDS
-    from synth.replay import CHANGED, STILL_FAILING, replay
+    from kernel_synth.backends.registry import BACKENDS
+    from kernel_synth.synth.replay import CHANGED, STILL_FAILING, replay
 
     case = read_case(path)
     library = BACKENDS[case.backend].library

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from grammar import ast as A
-from grammar import parse
-from synth.budget import parse_duration
-from synth.cli import main
-from synth.corpus import find_cases, read_case
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar import parse
+from kernel_synth.synth.budget import parse_duration
+from kernel_synth.synth.cli import main
+from kernel_synth.synth.corpus import find_cases, read_case
 
 FAULTS = {"KERNEL_SYNTH_FAULTS": "crash:atan2,wrong:floor"}
 
 
 def _synth(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "synth.cli", *args],
+        [sys.executable, "-m", "kernel_synth.synth.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -82,7 +82,7 @@ def test_sigkill_then_resume_loses_no_reported_finding(tmp_path):
     corpus = tmp_path / "corpora"
     state = corpus / ".campaign" / "state.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "synth.cli", "fuzz", "--budget", "5m", "--backend", "faulty-warp-cpu", "--corpus", str(corpus)],
+        [sys.executable, "-m", "kernel_synth.synth.cli", "fuzz", "--budget", "5m", "--backend", "faulty-warp-cpu", "--corpus", str(corpus)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -144,6 +144,7 @@ def test_bad_fuzz_options_exit_2(args, words, capsys):
     assert words in capsys.readouterr().err
 
 
+@pytest.mark.compiler  # the backend must be installed before its options are judged
 def test_resume_without_state_is_exit_2(tmp_path, capsys):
     assert main(["fuzz", "--budget", "10s", "--corpus", str(tmp_path), "--resume"]) == 2
     err = capsys.readouterr().err
@@ -162,9 +163,9 @@ def test_replay_reports_unparsable_cases_and_runs_the_rest(tmp_path, capsys):
 def test_two_launches_that_differ_are_a_nondeterminism_finding():
     import numpy as np
 
-    from backends.outcome import Outcome
-    from backends.compare import nondeterminism
-    from synth.oracles import DEFAULT_ORACLES, judge
+    from kernel_synth.backends.outcome import Outcome
+    from kernel_synth.backends.compare import nondeterminism
+    from kernel_synth.synth.oracles import DEFAULT_ORACLES, judge
 
     same = {"o": np.array([1.0, 2.0], dtype=np.float32)}
     assert nondeterminism(same, {"o": same["o"] * np.float32(1 + 1e-7)}) is None  # float atomics order

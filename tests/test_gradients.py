@@ -11,11 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from backends import gradients as G
-from backends.outcome import Outcome
-from grammar import parse
-from grammar.sampling import draw_program
-from synth.oracles import Finding, judge_gradient
+from kernel_synth.backends import gradients as G
+from kernel_synth.backends.outcome import Outcome
+from kernel_synth.grammar import parse
+from kernel_synth.grammar.sampling import draw_program
+from kernel_synth.synth.oracles import Finding, judge_gradient
 
 
 def _kernel(params: str, body: str, helpers: str = "") -> str:
@@ -290,7 +290,7 @@ def test_generated_programs_that_pass_the_filter_agree(checker):
 
 
 def test_state_without_gradient_fields_loads():
-    from synth.campaign import State
+    from kernel_synth.synth.campaign import State
 
     old = State(seed=3).to_json()
     for key in ("gradient_checked", "gradient_eligible", "gradient_excluded", "gradient_unavailable"):
@@ -301,8 +301,9 @@ def test_state_without_gradient_fields_loads():
     assert State.from_json(json.loads(json.dumps(state.to_json()))).gradient_excluded == {G.NON_SMOOTH: 2}
 
 
+@pytest.mark.compiler  # the backend must be installed before its options are judged
 def test_gradient_oracle_needs_a_warp_cpu_backend(tmp_path):
-    from synth.campaign import Campaign, CampaignConfig, CampaignError
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig, CampaignError
 
     with pytest.raises(CampaignError, match="gradient"):
         Campaign(CampaignConfig(budget=1, backends=("jax-cpu",), corpus=tmp_path, oracles=frozenset({"gradient"})))
@@ -310,9 +311,9 @@ def test_gradient_oracle_needs_a_warp_cpu_backend(tmp_path):
 
 @pytest.mark.compiler
 def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_path, monkeypatch):
-    from synth.campaign import Campaign, CampaignConfig
-    from synth.corpus import find_cases, read_case
-    from synth.replay import STILL_FAILING, replay
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig
+    from kernel_synth.synth.corpus import find_cases, read_case
+    from kernel_synth.synth.replay import STILL_FAILING, replay
 
     monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "wronggrad:sin")
     config = CampaignConfig(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grammar import parse
-from grammar.sampling import draw_programs
-from backends.compare import compare_outputs
-from backends.reference_backend import ReferenceBackend
+from kernel_synth.grammar import parse
+from kernel_synth.grammar.sampling import draw_programs
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.reference_backend import ReferenceBackend
 
 pytestmark = [
     pytest.mark.compiler,
@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 
 
 def test_jax_cpu_lowers_compiles_runs_and_agrees():
-    from backends.jax_backend import jax_cpu
+    from kernel_synth.backends.jax_backend import jax_cpu
 
     programs = [parse(p.read_text()) for p in sorted((HERE / "programs" / "valid").glob("*.kernel"))]
     programs += list(draw_programs(12, seed=5))
@@ -35,7 +35,7 @@ def test_jax_cpu_lowers_compiles_runs_and_agrees():
 
 
 def test_jax_cuda_lowers_without_a_gpu():
-    from backends.jax_backend import jax_cuda
+    from kernel_synth.backends.jax_backend import jax_cuda
 
     program = parse((HERE / "programs" / "valid" / "design_sketch.kernel").read_text())
     (outcome,) = jax_cuda(backward=True).compile([program])

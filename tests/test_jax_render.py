@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from backends.errors import RenderError
-from backends.inputs import make_inputs, written_arrays
-from backends.jax_render import _Renderer, render_jax, run_jax
-from grammar import parse, print_program
-from grammar.strategies import programs
+from kernel_synth.backends.errors import RenderError
+from kernel_synth.backends.inputs import make_inputs, written_arrays
+from kernel_synth.backends.jax_render import _Renderer, render_jax, run_jax
+from kernel_synth.grammar import parse, print_program
+from kernel_synth.grammar.strategies import programs
 
 GOLDEN = Path(__file__).parent / "golden" / "jax"
 f32, f64, i32, i64, u32 = np.float32, np.float64, np.int32, np.int64, np.uint32
@@ -273,6 +273,7 @@ def _launch(name: str, kernel: str | None = None, **given) -> dict[str, np.ndarr
     return run_jax(program, inputs, n, kernel)
 
 
+@pytest.mark.compiler
 def test_run_roles():
     out = _launch(
         "roles",
@@ -298,6 +299,7 @@ def test_run_roles():
     )
 
 
+@pytest.mark.compiler
 def test_run_branches():
     out = _launch("branches", x=np.array([3.0, 0.5, 0.5, -2.0, 0.0, 1.5], f32))
     # thread 0 takes the bump branch (t = 4, one atomic); 1 and 2 the first elif
@@ -312,6 +314,7 @@ def test_run_branches():
     )
 
 
+@pytest.mark.compiler
 def test_run_loops():
     out = _launch("loops", x=np.array([6, 3, 1, 27, 7], i32), n=i32(2))
     # for: acc = sum over k in {0, 2, 3, 4} of k + x (k = 4 only for i <= 1)
@@ -326,6 +329,7 @@ def test_run_loops():
     )
 
 
+@pytest.mark.compiler
 def test_run_vectors():
     swap = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 2]], f32)
     out = _launch(
@@ -348,6 +352,7 @@ def test_run_vectors():
     )
 
 
+@pytest.mark.compiler
 def test_run_numeric():
     out = _launch(
         "numeric",
@@ -367,6 +372,7 @@ def test_run_numeric():
     )
 
 
+@pytest.mark.compiler
 def test_run_nesting():
     out = _launch("nesting", x=np.array([-10.0, 0.5], f32), **{"lambda": f32(0.0)})
     # thread 0 calls outer(a, -2): its loop adds -2, 0 and 1, its return 1.5;
@@ -413,7 +419,7 @@ def test_unknown_nodes_are_render_errors():
 # --------------------------------------------------- agreement with the reference
 
 try:
-    from backends.reference import ReferenceFailure, run_reference
+    from kernel_synth.backends.reference import ReferenceFailure, run_reference
 except ImportError:  # pragma: no cover - the reference is written in parallel
     run_reference = None
 
@@ -428,7 +434,7 @@ def _same(got: np.ndarray, want: np.ndarray) -> bool:
 
 
 def _agreement(count: int, seed: int = 0, n: int = 16) -> None:
-    from grammar.sampling import draw_program
+    from kernel_synth.grammar.sampling import draw_program
 
     disagreements, undefined = [], 0
     for index in range(count):
@@ -460,11 +466,11 @@ def _agreement(count: int, seed: int = 0, n: int = 16) -> None:
 def _every_op() -> "A.Program":
     """One kernel storing every op-table signature, its arguments guarded into
     the domain, to an Out array of its own (one jit for all of them)."""
-    from grammar import ast as A
-    from grammar import check
-    from grammar.ops import BUILTINS
-    from grammar.strategies import _apply_guard
-    from grammar.types import ArrayType, Role
+    from kernel_synth.grammar import ast as A
+    from kernel_synth.grammar import check
+    from kernel_synth.grammar.ops import BUILTINS
+    from kernel_synth.grammar.strategies import _apply_guard
+    from kernel_synth.grammar.types import ArrayType, Role
 
     params, body = [], [A.Assign(A.Name("i"), A.Tid())]
     for case, (name, params_and_result) in enumerate((n, s) for n, op in BUILTINS.items() for s in op.signatures):
@@ -480,6 +486,7 @@ def _every_op() -> "A.Program":
     return check(A.Program((), (A.Kernel("every_op", tuple(params), tuple(body)),)))
 
 
+@pytest.mark.compiler
 @pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
 def test_every_op_signature_agrees_with_reference():
     program = _every_op()
@@ -490,12 +497,14 @@ def test_every_op_signature_agrees_with_reference():
     assert not differ, "; ".join(f"{n}: jax {got[n]!r} reference {want[n]!r}" for n in differ)
 
 
+@pytest.mark.compiler
 @pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
 def test_agrees_with_reference_on_generated_programs():
     _agreement(10)
 
 
 @pytest.mark.slow
+@pytest.mark.compiler
 @pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
 def test_agrees_with_reference_on_many_generated_programs():
     _agreement(100)

@@ -9,6 +9,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["grammar", "backends", "shrink", "synth"]
+NAMESPACE = "kernel_synth"
+
+
+def _package(dotted: str) -> str:
+    """The stage a dotted import names (`kernel_synth.grammar.ast` -> grammar),
+    or its top-level package for anything outside the project."""
+    parts = dotted.split(".")
+    return parts[1] if parts[0] == NAMESPACE and len(parts) > 1 else parts[0]
 
 
 def _imported_packages(path: Path) -> set[str]:
@@ -16,9 +24,12 @@ def _imported_packages(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(_package(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+            if node.module == NAMESPACE:  # from kernel_synth import grammar
+                found.update(alias.name for alias in node.names)
+            else:
+                found.add(_package(node.module))
     return found
 
 
@@ -36,3 +47,27 @@ def test_the_generator_uses_no_other_randomness():
     """Every choice is a Hypothesis draw: no `random` in the generator itself."""
     for name in ("strategies.py", "categories.py", "checker.py", "parser.py", "printer.py"):
         assert "random" not in _imported_packages(ROOT / "grammar" / name)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_bare_stage_imports(stage):
+    """Every import of a stage goes through the kernel_synth namespace: a bare
+    `import grammar` would find another distribution's package, or none."""
+    for path in sorted((ROOT / stage).rglob("*.py")) + sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "benchmarks").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                assert name.split(".")[0] not in STAGES, f"{path.relative_to(ROOT)}:{node.lineno}: bare import of {name}"
+
+
+def test_installed_packages_sit_under_the_namespace():
+    """Nothing of ours lands at the top level of site-packages."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert all(p.startswith(NAMESPACE + ".") for p in config["packages"]), config["packages"]
+    assert sorted(config["package-dir"]) == sorted(config["packages"])
+    import kernel_synth.grammar
+
+    assert Path(kernel_synth.grammar.__file__).resolve().parent == ROOT / "grammar"

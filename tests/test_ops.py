@@ -7,13 +7,13 @@ import importlib.util
 
 import pytest
 
-from grammar import ast as A
-from grammar import check
-from grammar.ops import BUILTINS
-from grammar.strategies import _apply_guard
-from grammar.types import ArrayType, Role
-from backends.compare import compare_outputs
-from backends.reference_backend import ReferenceBackend
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar import check
+from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.strategies import _apply_guard
+from kernel_synth.grammar.types import ArrayType, Role
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.reference_backend import ReferenceBackend
 
 
 def _program(name: str, params: tuple, result) -> A.Program:
@@ -45,7 +45,7 @@ def test_every_op_signature_builds_a_checked_program():
 @pytest.mark.compiler
 @pytest.mark.skipif(importlib.util.find_spec("warp") is None, reason="warp-lang is not installed")
 def test_every_op_agrees_between_warp_cpu_and_the_reference(tmp_path):
-    from backends.warp_backend import WarpCompiler
+    from kernel_synth.backends.warp_backend import WarpCompiler
 
     programs = [_program(*case) for case in CASES]
     warp = WarpCompiler("cpu", tmp_path).compile(programs, launch=16)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from grammar import CheckError, DSLError, ParseError, parse, parse_untyped, print_program
-from grammar import ast as A
-from grammar.ops import ATOMICS, AUG_OPS, BUILTINS, COMPARE_OPS, ARITH_OPS, BOOL_OPS
-from grammar.parser import RULE_NODES, grammar_rules
-from grammar.types import F32, F64, I32, MAT33, U32, VEC2, VEC3, VEC4, ArrayType, Role
+from kernel_synth.grammar import CheckError, DSLError, ParseError, parse, parse_untyped, print_program
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.ops import ATOMICS, AUG_OPS, BUILTINS, COMPARE_OPS, ARITH_OPS, BOOL_OPS
+from kernel_synth.grammar.parser import RULE_NODES, grammar_rules
+from kernel_synth.grammar.types import F32, F64, I32, MAT33, U32, VEC2, VEC3, VEC4, ArrayType, Role
 
 VALID_DIR = Path(__file__).parent / "programs" / "valid"
 VALID_FILES = sorted(VALID_DIR.glob("*.kernel"))

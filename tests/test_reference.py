@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from backends.inputs import make_inputs, written_arrays
-from backends.reference import ReferenceFailure, run_reference
-from grammar import parse
-from grammar.strategies import programs
-from grammar.types import ArrayType
+from kernel_synth.backends.inputs import make_inputs, written_arrays
+from kernel_synth.backends.reference import ReferenceFailure, run_reference
+from kernel_synth.grammar import parse
+from kernel_synth.grammar.strategies import programs
+from kernel_synth.grammar.types import ArrayType
 
 f32, f64, i32, i64, u32 = np.float32, np.float64, np.int32, np.int64, np.uint32
 
@@ -485,8 +485,8 @@ def test_float32_transcendentals_are_correctly_rounded():
     returns, and tan amplified the ulp into a 0.4% forward "mismatch"."""
     import math
 
-    from grammar import parse
-    from backends.reference import run_reference
+    from kernel_synth.grammar import parse
+    from kernel_synth.backends.reference import run_reference
 
     program = parse("@kernel\ndef k0(out0: Out[array[float32]]):\n    i = tid()\n    out0[i] = tan(exp(10.0))\n")
     out = run_reference(program, None, {"out0": np.zeros(2, np.float32)}, 2)["out0"]

@@ -9,7 +9,7 @@ import importlib.util
 
 import pytest
 
-from grammar import parse
+from kernel_synth.grammar import parse
 
 pytestmark = [
     pytest.mark.compiler,
@@ -34,7 +34,7 @@ FIXED = {
 @pytest.mark.parametrize("name", sorted(FIXED))
 @pytest.mark.parametrize("target", ["cpu", "cuda"])
 def test_fixed_programs_compile(name, target, tmp_path):
-    from backends.warp_backend import WarpCompiler
+    from kernel_synth.backends.warp_backend import WarpCompiler
 
     (outcome,) = WarpCompiler(target, tmp_path).compile([parse(FIXED[name])])
     assert outcome.ok, outcome.message

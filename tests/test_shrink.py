@@ -17,13 +17,13 @@ from functools import lru_cache
 
 import pytest
 
-import grammar
-from grammar import ast as A
-from grammar import parse, print_program
-from grammar.sampling import draw_program
-from grammar.stats import ast_size
-from shrink import DEFAULT_PASSES, ShrinkResult, complexity, shrink
-from shrink.passes import (
+from kernel_synth import grammar
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar import parse, print_program
+from kernel_synth.grammar.sampling import draw_program
+from kernel_synth.grammar.stats import ast_size
+from kernel_synth.shrink import DEFAULT_PASSES, ShrinkResult, complexity, shrink
+from kernel_synth.shrink.passes import (
     delete_statements,
     drop_unused,
     simplify_expressions,
@@ -335,7 +335,10 @@ def shrink_all(oracle, category: str | None, n: int, seed: int = 0) -> list[Shri
         index += 1
         if oracle(grammar.check(program)):
             results.append(shrink(program, oracle))
-        assert index < 50 * n, "too few generated programs have the property"
+        # A bound on the search only: how often a property shows depends on
+        # how the installed Hypothesis maps seeds to choices, and the claims
+        # below hold for whichever programs have it.
+        assert index < 400 * n, "too few generated programs have the property"
     return results
 
 
@@ -427,10 +430,10 @@ def test_passes_are_arguments():
 
 
 def test_hypothesis_phase_shrinks_a_generated_program_by_its_choices():
-    from grammar import ast as A
-    from grammar.sampling import draw_program
-    from grammar.stats import ast_size
-    from shrink.hypothesis_phase import hypothesis_shrink
+    from kernel_synth.grammar import ast as A
+    from kernel_synth.grammar.sampling import draw_program
+    from kernel_synth.grammar.stats import ast_size
+    from kernel_synth.shrink.hypothesis_phase import hypothesis_shrink
 
     def has_sin(program):
         return any(isinstance(n, A.Call) and n.func == "sin" for d in program.funcs + program.kernels for n in A.walk(d))

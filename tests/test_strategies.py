@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from grammar import ast as A
-from grammar import check, parse, print_program
-from grammar.categories import CATEGORIES, classify
-from grammar.ops import MAX_TRIP
-from grammar.productions import productions
-from grammar.sampling import draw_program, draw_programs
-from grammar.stats import summarize
-from grammar.strategies import programs
-from grammar.types import ArrayType
-from grammar.weights import default_weights, parse_weights, DEFAULT_PATH
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar import check, parse, print_program
+from kernel_synth.grammar.categories import CATEGORIES, classify
+from kernel_synth.grammar.ops import MAX_TRIP
+from kernel_synth.grammar.productions import productions
+from kernel_synth.grammar.sampling import draw_program, draw_programs
+from kernel_synth.grammar.stats import summarize
+from kernel_synth.grammar.strategies import programs
+from kernel_synth.grammar.types import ArrayType
+from kernel_synth.grammar.weights import default_weights, parse_weights, DEFAULT_PATH
 
 FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -212,7 +212,7 @@ def test_the_largest_profile_the_hard_caps_allow_still_draws_small_programs():
         assert old in text, old
         text = text.replace(old, new)
     biggest = parse_weights(text, "biggest.toml")
-    from grammar.stats import ast_size
+    from kernel_synth.grammar.stats import ast_size
 
     for index in range(25):
         program = draw_program(1, index, biggest, swarm=False)

@@ -11,10 +11,10 @@ import libcst as cst
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from grammar import parse
-from grammar.strategies import programs
-from backends.errors import RenderError
-from backends.warp_render import render_warp, render_warp_batch
+from kernel_synth.grammar import parse
+from kernel_synth.grammar.strategies import programs
+from kernel_synth.backends.errors import RenderError
+from kernel_synth.backends.warp_render import render_warp, render_warp_batch
 
 HERE = Path(__file__).parent
 VALID = sorted((HERE / "programs" / "valid").glob("*.kernel"))
@@ -53,7 +53,7 @@ def test_batches_rename_every_definition():
 def test_unknown_nodes_are_render_errors():
     from dataclasses import dataclass
 
-    from backends.warp_render import _Renderer
+    from kernel_synth.backends.warp_render import _Renderer
 
     @dataclass(frozen=True)
     class Strange:
