@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .outcome import Outcome
+from .outcome import Outcome, Stage, Status
 
 FLOAT32_TOLERANCE = (1e-3, 1e-4)  # (rtol, atol)
 FLOAT64_TOLERANCE = (1e-9, 1e-12)
@@ -66,4 +66,4 @@ def nondeterminism(first: dict, second: dict) -> Outcome | None:
     if not differences:
         return None
     detail = "; ".join(str(d) for d in differences[:3])
-    return Outcome("nondeterministic", "run", f"two launches on the same inputs differ: {detail}", outputs=first)
+    return Outcome(Status.NONDETERMINISTIC, Stage.RUN, f"two launches on the same inputs differ: {detail}", outputs=first)

@@ -9,9 +9,13 @@ aim them without touching the registry: KERNEL_SYNTH_FAULTS="crash:atan2,wrong:f
 aborts on any program calling atan2 and returns a wrong value for any program
 calling floor (its first float output is off by one), the way a miscompiled
 builtin would; "nondet:cos" makes the two launches of a program calling cos
-disagree, as a racy or uninitialised kernel would. `wronggrad:sin` is read by the gradient checker
-(backends.gradients, built with faulty=True for faulty-warp-cpu): Warp's first
-gradient element of any program calling sin is off by one.
+disagree, as a racy or uninitialised kernel would. `wronggrad:sin` is read by
+`faulty_gradient_checker`, the gradient checker the registry names for
+faulty-warp-cpu: Warp's first gradient element of any program calling sin is
+off by one.
+
+Everything here wraps the real backends from the outside; no production module
+imports this one (the registry names its factories as strings).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from kernel_synth.grammar import ast as A
 
 from .outcome import Outcome
 from .compare import nondeterminism
+from .gradients import GradientChecker
 from .warp_backend import WarpCompiler
 
 ABORT_MARK = 777.0
@@ -91,3 +96,19 @@ def _off_by_one(outputs: dict) -> dict:
 
 def faulty_warp_cpu(workdir, **options) -> FaultyCompiler:
     return FaultyCompiler(workdir, **options)
+
+
+class FaultyGradientChecker(GradientChecker):
+    def __init__(self, workdir=None, **options):
+        super().__init__(workdir, **options)
+        self.wrong = [name for kind, name in _faults() if kind == "wronggrad"]
+
+    def adjust_warp(self, program, gradients):
+        if any(_calls(program, name) for name in self.wrong):
+            return _off_by_one(gradients)
+        return gradients
+
+
+def faulty_gradient_checker(workdir=None, **options) -> FaultyGradientChecker:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    return FaultyGradientChecker(workdir, **options)

@@ -22,7 +22,7 @@ from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .jax_render import load_kernel, render_jax
-from .outcome import OK, Outcome
+from .outcome import Outcome, Stage, Status
 
 
 def _message(exc: BaseException) -> str:
@@ -54,13 +54,13 @@ class JaxCompiler:
         try:
             source = render_jax(program)
         except RenderError as exc:
-            return Outcome("render_error", "render", str(exc))
+            return Outcome(Status.RENDER_ERROR, Stage.RENDER, str(exc))
         except Exception as exc:  # a renderer crash is our bug: keep its trace
-            return Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
+            return Outcome(Status.RENDER_ERROR, Stage.RENDER, _message(exc) + "\n" + traceback.format_exc(limit=4))
         try:
             function = load_kernel(source, program, kernel)
         except Exception as exc:
-            return Outcome("render_error", "render", _message(exc))
+            return Outcome(Status.RENDER_ERROR, Stage.RENDER, _message(exc))
         inputs = make_inputs(kernel, launch, seed)
         args = [np.asarray(inputs[p.name]) for p in kernel.params]
         jitted = jax.jit(function)
@@ -75,26 +75,26 @@ class JaxCompiler:
             if self.backward:
                 artifacts["backward.mlir"] = self._grad_ir(function, kernel, args)
         except Exception as exc:
-            return Outcome("compile_error", "lower", _message(exc), artifacts=artifacts)
+            return Outcome(Status.COMPILE_ERROR, Stage.LOWER, _message(exc), artifacts=artifacts)
         if self.target != "cpu":
-            return Outcome(OK, "compile", artifacts=artifacts)
+            return Outcome(Status.OK, Stage.COMPILE, artifacts=artifacts)
         try:
             compiled = lowered.compile()
         except Exception as exc:
-            return Outcome("compile_error", "compile", _message(exc), artifacts=artifacts)
+            return Outcome(Status.COMPILE_ERROR, Stage.COMPILE, _message(exc), artifacts=artifacts)
         if not self.run_kernels:
-            return Outcome(OK, "compile", artifacts=artifacts)
+            return Outcome(Status.OK, Stage.COMPILE, artifacts=artifacts)
         try:
             runs = []
             for _ in range(2):  # twice: the nondeterminism oracle's evidence
                 result = compiled(*args)
                 runs.append({name: np.asarray(result[name]) for name in written_arrays(kernel)})
         except Exception as exc:
-            return Outcome("run_error", "run", _message(exc), artifacts=artifacts)
+            return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc), artifacts=artifacts)
         differs = nondeterminism(runs[0], runs[1])
         if differs is not None:
             return replace(differs, artifacts=artifacts)
-        return Outcome(OK, "run", outputs=runs[0], artifacts=artifacts)
+        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts)
 
     def _grad_ir(self, function, kernel: A.Kernel, args) -> str:
         """StableHLO of d(sum of every float output)/d(every float input)."""

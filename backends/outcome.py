@@ -1,24 +1,105 @@
-"""The result of one program on one backend."""
+"""The typed results of one program on one backend: statuses, stages, outcomes.
+
+Statuses and stages are string enums, so they compare equal to their values,
+print as them and travel through JSON and pickles unchanged; an Outcome built
+from a plain string is checked against the enum, so a misspelt status fails
+where it is made instead of falling through an oracle's table.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
-OK = "ok"
+
+class Status(StrEnum):
+    OK = "ok"
+    RENDER_ERROR = "render_error"  # our renderer failed: our bug
+    CODEGEN_ERROR = "codegen_error"  # the compiler's front end rejected the source
+    COMPILE_ERROR = "compile_error"  # the native compiler (clang, NVRTC, XLA) rejected generated code
+    RUN_ERROR = "run_error"  # the compiled kernel raised while running
+    CRASH = "crash"  # the worker process died
+    TIMEOUT = "timeout"  # the worker overran its time limit
+    NONDETERMINISTIC = "nondeterministic"  # two launches on the same inputs differ
+    EXCLUDED = "excluded"  # outside what an oracle can judge (the gradient rules)
+
+
+class Stage(StrEnum):
+    RENDER = "render"
+    CODEGEN = "codegen"
+    COMPILE = "compile"
+    LOWER = "lower"
+    RUN = "run"
+    BACKWARD = "backward"
+    GRADIENT = "gradient"
+    # A failure of Warp's backward pass is signed with the stage it failed at
+    GRADIENT_RENDER = "gradient-render"
+    GRADIENT_CODEGEN = "gradient-codegen"
+    GRADIENT_COMPILE = "gradient-compile"
+    GRADIENT_RUN = "gradient-run"
+    GRADIENT_BACKWARD = "gradient-backward"
+
+    def in_gradient(self) -> "Stage":
+        """This stage as reached by the gradient checker (`codegen` -> `gradient-codegen`)."""
+        return self if self.value.startswith("gradient") else Stage(f"gradient-{self.value}")
+
+
+# The status a failure at each compile stage gets
+ERROR_AT = {Stage.RENDER: Status.RENDER_ERROR, Stage.CODEGEN: Status.CODEGEN_ERROR, Stage.COMPILE: Status.COMPILE_ERROR, Stage.LOWER: Status.COMPILE_ERROR, Stage.RUN: Status.RUN_ERROR}
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one program on one backend."""
 
-    status: str  # ok | render_error | codegen_error | compile_error | run_error | crash | timeout
-    stage: str = ""  # render | codegen | compile | run
+    status: Status
+    stage: Stage | None = None
     message: str = ""
     outputs: dict[str, np.ndarray] | None = field(default=None, compare=False)
     artifacts: dict[str, str] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+        if self.stage is not None:
+            object.__setattr__(self, "stage", Stage(self.stage))
+
     @property
     def ok(self) -> bool:
-        return self.status == OK
+        return self.status is Status.OK
+
+
+# Gradient sources, in the order they are reported: Warp's adjoint, jax.grad,
+# central finite differences on the reference
+GRADIENT_SOURCES = ("warp", "jax", "fd")
+
+
+@dataclass(frozen=True)
+class GradientResult:
+    """The gradient checker's answer for one program.
+
+    `sources` maps each source that gave a gradient to {input array: gradient};
+    `unavailable` maps each source that could not to why (JAX or the
+    reference failing is no finding of Warp's: the other pairs are still
+    compared). Not ok: Warp itself failed (render, codegen, compile, or the
+    backward launch), or the program was excluded (message: the rule).
+    """
+
+    status: Status
+    stage: Stage | None = None
+    message: str = ""
+    sources: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, compare=False)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+        if self.stage is not None:
+            object.__setattr__(self, "stage", Stage(self.stage))
+        unknown = (set(self.sources) | set(self.unavailable)) - set(GRADIENT_SOURCES)
+        if unknown:
+            raise ValueError(f"unknown gradient sources {sorted(unknown)}")
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .reference import ReferenceFailure, run_reference
-from .outcome import Outcome
+from .outcome import Outcome, Stage, Status
 
 
 class ReferenceBackend:
@@ -18,9 +18,9 @@ class ReferenceBackend:
             try:
                 result = run_reference(program, kernel.name, make_inputs(kernel, launch, seed), launch)
             except ReferenceFailure as exc:
-                outcomes.append(Outcome("run_error", "run", str(exc)))
+                outcomes.append(Outcome(Status.RUN_ERROR, Stage.RUN, str(exc)))
                 continue
-            outcomes.append(Outcome("ok", "run", outputs={name: result[name] for name in written_arrays(kernel)}))
+            outcomes.append(Outcome(Status.OK, Stage.RUN, outputs={name: result[name] for name in written_arrays(kernel)}))
         return outcomes
 
 

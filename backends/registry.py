@@ -1,13 +1,18 @@
-"""The backends by name: what each needs, whether it is usable here, how to build it.
+"""The backends by name, with what each can do: the one place that knows.
 
 A backend is built in a worker by its factory (see backends.pool) and has
-compile(programs, launch=, seed=) -> list[Outcome].
+compile(programs, launch=, seed=) -> list[Outcome]. The oracles and the
+command line ask an entry's capabilities (which source it renders, whether
+it has adjoints and which checker computes them, whether it needs a GPU to
+run, whether it is a fuzz target at all) instead of matching names.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+
+PACKAGE = "kernel_synth.backends"
 
 
 class BackendUnavailable(Exception):
@@ -17,22 +22,50 @@ class BackendUnavailable(Exception):
 @dataclass(frozen=True)
 class BackendInfo:
     name: str
-    factory: str
-    library: str  # the Python package it needs
+    factory: str  # "module:callable", built in a worker as callable(workdir=..., **options)
+    library: str  # the Python package it imports
+    extra: str | None  # the kernel-synth extra that installs that package
     description: str
+    render_target: str | None  # "warp" or "jax": the source a corpus case keeps beside its DSL
+    gradient_factory: str | None = None  # the checker of its adjoints, when it has them
+    needs_device: bool = False  # compiles here, runs only where a GPU is
+    fuzz_target: bool = True  # the reference is the ground truth, not a target
+
+    @property
+    def has_adjoints(self) -> bool:
+        return self.gradient_factory is not None
 
 
 BACKENDS: dict[str, BackendInfo] = {
     b.name: b
     for b in (
-        BackendInfo("warp-cpu", "kernel_synth.backends.warp_backend:warp_cpu", "warp", "Warp C++ through Warp's CPU compiler; runs on the CPU"),
-        BackendInfo("warp-cuda", "kernel_synth.backends.warp_backend:warp_cuda", "warp", "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU"),
-        BackendInfo("jax-cpu", "kernel_synth.backends.jax_backend:jax_cpu", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU"),
-        BackendInfo("jax-cuda", "kernel_synth.backends.jax_backend:jax_cuda", "jax", "StableHLO for CUDA by cross-platform lowering (no GPU needed)"),
-        BackendInfo("faulty-warp-cpu", "kernel_synth.backends.faults:faulty_warp_cpu", "warp", "warp-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness"),
-        BackendInfo("reference", "kernel_synth.backends.reference_backend:reference", "numpy", "the NumPy interpreter of the DSL: the ground truth"),
+        BackendInfo(
+            "warp-cpu", f"{PACKAGE}.warp_backend:warp_cpu", "warp", "warp",
+            "Warp C++ through Warp's CPU compiler; runs on the CPU", "warp",
+            gradient_factory=f"{PACKAGE}.gradients:gradient_checker",
+        ),
+        BackendInfo(
+            "warp-cuda", f"{PACKAGE}.warp_backend:warp_cuda", "warp", "warp",
+            "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU", "warp", needs_device=True,
+        ),
+        BackendInfo("jax-cpu", f"{PACKAGE}.jax_backend:jax_cpu", "jax", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU", "jax"),
+        BackendInfo(
+            "jax-cuda", f"{PACKAGE}.jax_backend:jax_cuda", "jax", "jax",
+            "StableHLO for CUDA by cross-platform lowering (no GPU needed)", "jax", needs_device=True,
+        ),
+        BackendInfo(
+            "faulty-warp-cpu", f"{PACKAGE}.faults:faulty_warp_cpu", "warp", "warp",
+            "warp-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness", "warp",
+            gradient_factory=f"{PACKAGE}.faults:faulty_gradient_checker",
+        ),
+        BackendInfo(
+            "reference", f"{PACKAGE}.reference_backend:reference", "numpy", None,
+            "the NumPy interpreter of the DSL: the ground truth", None, fuzz_target=False,
+        ),
     )
 }
+
+FUZZ_TARGETS = tuple(name for name, info in BACKENDS.items() if info.fuzz_target)
 
 
 def get_backend(name: str) -> BackendInfo:
@@ -40,9 +73,7 @@ def get_backend(name: str) -> BackendInfo:
     info = BACKENDS.get(name)
     if info is None:
         raise BackendUnavailable(f"unknown backend {name!r} (expected one of {', '.join(BACKENDS)})")
-    module = info.factory.partition(":")[0]
     if importlib.util.find_spec(info.library) is None:
-        raise BackendUnavailable(f"backend {name!r} needs the Python package {info.library!r}, which is not installed")
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailable(f"backend {name!r} is not built yet ({module} is missing)")
+        how = f": pip install 'kernel-synth[{info.extra}]'" if info.extra else ""
+        raise BackendUnavailable(f"backend {name!r} needs the Python package {info.library!r}, which is not installed{how}")
     return info

@@ -30,7 +30,7 @@ from kernel_synth.grammar import ast as A
 from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .outcome import OK, Outcome
+from .outcome import ERROR_AT, Outcome, Stage, Status
 from .warp_render import HEADER, join_parts, render_warp_part
 
 _module_counter = itertools.count()
@@ -192,7 +192,7 @@ class WarpCompiler:
             if self.run_device is not None:
                 outcome = self._run(module, names, programs[index], launch, seed)
             else:
-                outcome = Outcome(OK, "compile")
+                outcome = Outcome(Status.OK, Stage.COMPILE)
             if self.ir:
                 if module.__name__ not in sources:
                     sources[module.__name__] = self._generated_source(module)
@@ -216,10 +216,10 @@ class WarpCompiler:
             try:
                 parts[index] = render_warp_part(program, index)
             except RenderError as exc:
-                outcomes[index] = Outcome("render_error", "render", str(exc))
+                outcomes[index] = Outcome(Status.RENDER_ERROR, Stage.RENDER, str(exc))
                 continue
             except Exception as exc:  # a renderer crash is our bug too: keep its trace
-                outcomes[index] = Outcome("render_error", "render", _message(exc) + "\n" + traceback.format_exc(limit=4))
+                outcomes[index] = Outcome(Status.RENDER_ERROR, Stage.RENDER, _message(exc) + "\n" + traceback.format_exc(limit=4))
                 continue
         return outcomes, self._compile_split(parts, list(parts), outcomes)
 
@@ -246,14 +246,14 @@ class WarpCompiler:
             self._build(module)
         except Exception as exc:
             message = _message(exc)
-            stage = "codegen" if "Codegen" in type(exc).__name__ or "Error while parsing" in message else "compile"
+            stage = Stage.CODEGEN if "Codegen" in type(exc).__name__ or "Error while parsing" in message else Stage.COMPILE
             if len(indexes) == 1:
-                outcomes[indexes[0]] = Outcome(f"{stage}_error", stage, message)
+                outcomes[indexes[0]] = Outcome(ERROR_AT[stage], stage, message)
                 return {}
             found = _CULPRIT.search(message)
             if found and int(found[1]) in indexes:
                 culprit = int(found[1])
-                outcomes[culprit] = Outcome(f"{stage}_error", stage, message)
+                outcomes[culprit] = Outcome(ERROR_AT[stage], stage, message)
                 return self._compile_split(parts, [i for i in indexes if i != culprit], outcomes)
             half = len(indexes) // 2
             done = self._compile_split(parts, indexes[:half], outcomes)
@@ -313,8 +313,8 @@ class WarpCompiler:
                 wp.synchronize()
                 runs.append({name: arrays[name].numpy().copy() for name in written_arrays(kernel)})
         except Exception as exc:
-            return Outcome("run_error", "run", _message(exc))
-        return nondeterminism(runs[0], runs[1]) or Outcome(OK, "run", outputs=runs[0])
+            return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc))
+        return nondeterminism(runs[0], runs[1]) or Outcome(Status.OK, Stage.RUN, outputs=runs[0])
 
 
 def warp_cpu(workdir, **options) -> WarpCompiler:

@@ -1,8 +1,8 @@
 """The fuzz campaign engine: draw, compile, judge, bucket, shrink, store.
 
 One producer draws programs (seeded: program k of seed s is always the same),
-batches go to each backend's worker pool, and every result comes back here,
-where the oracles judge it against the reference. A finding lands in the bucket
+batches go through the judge (`synth.triage`: each backend's worker pool, the
+reference, the oracles), and every verdict comes back here. A finding lands in the bucket
 of its signature; the first of each bucket is written to the corpus at once
 (so a kill loses nothing reported), then shrunk on the same backend, confirmed
 by a replay in a fresh worker, and stored in place of the original. The state
@@ -11,7 +11,7 @@ every batch, which is what makes `--resume` exact.
 
 With the gradient oracle on, a sample of each batch's programs that compiled
 and ran on warp-cpu without a finding, and that stay inside what Warp
-documents as differentiable (backends.gradients.differentiability), goes
+documents as differentiable (backends.differentiability), goes
 through a gradient-checker pool (its own worker process and kernel cache);
 the exclusions are counted per rule.
 """
@@ -22,31 +22,22 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
-from kernel_synth.grammar import Program, print_program
+from kernel_synth.backends.differentiability import differentiability
+from kernel_synth.backends.gradients import GRADIENT_LAUNCH
+from kernel_synth.backends.registry import BACKENDS, get_backend
+from kernel_synth.grammar import Program
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.stats import ast_size
 from kernel_synth.grammar.weights import Weights, default_weights
-from kernel_synth.backends.outcome import Outcome
-from kernel_synth.backends.pool import BatchPool
-from kernel_synth.backends.gradients import GRADIENT_LAUNCH, checker_pool_spec, differentiability
-from kernel_synth.backends.reference_backend import ReferenceBackend
-from kernel_synth.backends.signature import key_line
-from kernel_synth.backends.registry import get_backend
-from kernel_synth.shrink import shrink
 
-from . import __version__
-from .corpus import write_atomic, write_case
-from .oracles import DEFAULT_ORACLES, GRADIENT_BACKENDS, Finding, judge, judge_gradient, recognised
+from .corpus import library_versions, store_finding
+from .files import write_atomic
+from .oracles import DEFAULT_ORACLES, Finding, Oracle, recognised
+from .triage import SHRINK_TESTS, Launch, Triage, shrink_finding
 
 STATE_VERSION = 1
-
-
-class _OutOfTime(Exception):
-    """The budget ran out in the middle of a shrink."""
 
 
 class CampaignError(Exception):
@@ -66,7 +57,7 @@ class CampaignConfig:
     batch_size: int = 16
     launch: int = 16
     shrink_per_bucket: int = 1
-    shrink_tests: int = 400
+    shrink_tests: int = SHRINK_TESTS
     # Hypothesis's own shrinker before the AST reducer. Off by default: on
     # generated programs it spent 3x the oracle calls for the same final size
     # (measured in the closing note of the campaign issue).
@@ -145,42 +136,18 @@ class State:
         return state
 
 
-def library_versions() -> str:
-    parts = [f"kernel-synth {__version__}"]
-    for lib in ("warp-lang", "jax", "jaxlib", "numpy", "hypothesis"):
-        try:
-            parts.append(f"{lib} {metadata.version(lib)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return ", ".join(parts)
-
-
-def render_for(backend: str, program: Program) -> str | None:
-    """The source a corpus case keeps beside its DSL text."""
-    try:
-        if backend.startswith("jax"):
-            from kernel_synth.backends.jax_render import render_jax
-
-            return render_jax(program)
-        from kernel_synth.backends.warp_render import render_warp
-
-        return render_warp(program)
-    except Exception:  # the case itself is what matters; a render failure is in its header
-        return None
-
-
 class Campaign:
     def __init__(self, config: CampaignConfig, on_event=None):
         self.config = config
         self.on_event = on_event or (lambda kind, data: None)
         self.weights = config.weights or default_weights()
-        for name in config.backends:
-            get_backend(name)  # BackendUnavailable before any work
-        if "gradient" in config.oracles and not set(config.backends) & set(GRADIENT_BACKENDS):
-            raise CampaignError(f"the gradient oracle checks Warp's adjoint on the CPU: it needs one of the backends {', '.join(GRADIENT_BACKENDS)}")
+        infos = [get_backend(name) for name in config.backends]  # BackendUnavailable before any work
+        if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):
+            with_adjoints = ", ".join(name for name, info in BACKENDS.items() if info.has_adjoints)
+            raise CampaignError(f"the gradient oracle checks Warp's adjoint on the CPU: it needs one of the backends {with_adjoints}")
         self.state = self._load_state()
-        self.reference = ReferenceBackend()
-        self.pools: dict[str, BatchPool] = {}
+        launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
+        self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout)
         self.versions = library_versions()
         self.shrinking: str | None = None
 
@@ -200,36 +167,8 @@ class Campaign:
     def save(self) -> None:
         write_atomic(self.config.state_path, json.dumps(self.state.to_json(), indent=1))
 
-    # -- pools
-
-    def pool(self, backend: str) -> BatchPool:
-        if backend not in self.pools:
-            info = get_backend(backend)
-            self.pools[backend] = BatchPool(info.factory, {}, workers=self.config.workers, timeout=self.config.batch_timeout)
-        return self.pools[backend]
-
-    def gradient_pool(self, backend: str, fresh: bool = False) -> BatchPool:
-        """The gradient checker for `backend`'s findings, in one worker process
-        (fresh: a new pool, which the caller closes)."""
-        factory, options = checker_pool_spec(backend)
-        if fresh:
-            return BatchPool(factory, options, workers=1, timeout=self.config.batch_timeout)
-        key = f"gradient:{backend}"
-        if key not in self.pools:
-            self.pools[key] = BatchPool(factory, options, workers=1, timeout=self.config.batch_timeout)
-        return self.pools[key]
-
-    def finding_pool(self, finding: Finding, fresh: bool = False) -> BatchPool:
-        if finding.oracle == "gradient":
-            return self.gradient_pool(finding.backend, fresh)
-        if fresh:
-            return BatchPool(get_backend(finding.backend).factory, {}, workers=1, timeout=self.config.batch_timeout)
-        return self.pool(finding.backend)
-
     def close(self) -> None:
-        for pool in self.pools.values():
-            pool.close()
-        self.pools.clear()
+        self.triage.close()
 
     # -- the loop
 
@@ -260,20 +199,18 @@ class Campaign:
         config, state = self.config, self.state
         indexes = range(state.next_index, state.next_index + config.batch_size)
         programs = [draw_program(state.seed, i, self.weights) for i in indexes]
-        reference = self.reference.compile(programs, launch=config.launch, seed=state.seed) if "forward" in config.oracles else None
+        references = self.triage.references(programs)
         for backend in config.backends:
-            per_worker = max(1, -(-len(programs) // config.workers))
-            outcomes = self.pool(backend).run(programs, batch_size=per_worker, launch=config.launch, seed=state.seed)
-            state.compiled[backend] = state.compiled.get(backend, 0) + sum(o.ok for o in outcomes)
+            verdicts = self.triage.forward(backend, programs, references=references)
+            state.compiled[backend] = state.compiled.get(backend, 0) + sum(v.outcome.ok for v in verdicts)
             clean = []
-            for k, (program, outcome) in enumerate(zip(programs, outcomes)):
-                finding = judge(backend, outcome, reference[k] if reference else None, config.oracles)
-                if finding is not None:
-                    self.found(finding, program, indexes[k], reference[k] if reference else None, deadline)
-                elif outcome.ok:
-                    clean.append(k)
-            if "gradient" in config.oracles and backend in GRADIENT_BACKENDS:
-                self.gradients(backend, [(indexes[k], programs[k]) for k in clean], deadline)
+            for index, verdict in zip(indexes, verdicts):
+                if verdict.finding is not None:
+                    self.found(verdict.finding, verdict.program, index, deadline)
+                elif verdict.outcome.ok:
+                    clean.append((index, verdict.program))
+            if Oracle.GRADIENT in config.oracles and get_backend(backend).has_adjoints:
+                self.gradients(backend, clean, deadline)
         state.programs += len(programs)
         state.next_index += len(programs)
 
@@ -293,22 +230,17 @@ class Campaign:
         sample = eligible[: self.config.gradient_per_batch]
         if not sample or time.monotonic() >= deadline:
             return
-        outcomes = self.gradient_pool(backend).run(
-            [p for _, p in sample], batch_size=len(sample), launch=self.config.gradient_launch, seed=state.seed
-        )
-        for (index, program), outcome in zip(sample, outcomes):
+        verdicts = self.triage.gradients(backend, [p for _, p in sample])
+        for (index, _), verdict in zip(sample, verdicts):
             state.gradient_checked += 1
-            for line in (outcome.message or "").splitlines() if outcome.ok else ():
-                source, _, rest = line.partition(" ")
-                if source in ("jax", "fd") and rest.startswith("unavailable:"):
-                    state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
-            finding = judge_gradient(backend, program, outcome)
-            if finding is not None:
-                self.found(finding, program, index, None, deadline)
+            for source in getattr(verdict.outcome, "unavailable", {}):
+                state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
+            if verdict.finding is not None:
+                self.found(verdict.finding, verdict.program, index, deadline)
 
     # -- findings
 
-    def found(self, finding: Finding, program: Program, index: int, reference: Outcome | None, deadline: float) -> None:
+    def found(self, finding: Finding, program: Program, index: int, deadline: float) -> None:
         state = self.state
         state.findings[finding.oracle] = state.findings.get(finding.oracle, 0) + 1
         if recognised(finding.signature) is None:
@@ -331,7 +263,7 @@ class Campaign:
         shrunk = self.shrink(finding, program, deadline)
         if shrunk is None:
             return
-        confirmed = self.confirm(finding, shrunk)
+        confirmed = self.triage.confirm(finding, shrunk)
         if confirmed is None:
             state.unconfirmed += 1
             self.on_event("unconfirmed", {"signature": finding.signature})
@@ -344,83 +276,41 @@ class Campaign:
         bucket.shrunk += 1
         self.save()
 
-    def store(self, finding: Finding, program: Program, index: int | str, size_before: int, size_after: int | None) -> Path:
-        """Write a corpus case; `index` is the program's index in the seed, or
-        a description of where it came from (a file)."""
-        size = f"{size_before} AST nodes (not shrunk)" if size_after is None else f"{size_before} -> {size_after} AST nodes"
-        origin = f"index {index}" if isinstance(index, int) else index
-        metadata = {
-            "signature": finding.signature,
-            "oracle": finding.oracle,
-            "stage": finding.stage,
-            "backend": finding.backend,
-            "error": key_line(finding.message)[:300],
-            "versions": self.versions,
-            "seed": f"{self.state.seed}, {origin}, weights {self.weights.name}, launch {self.launch_for(finding)}",
-            "size": size,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        return write_case(self.config.corpus, metadata, print_program(program), render_for(finding.backend, program))
-
-    def launch_for(self, finding: Finding) -> int:
-        return self.config.gradient_launch if finding.oracle == "gradient" else self.config.launch
-
-    def rerun(self, finding: Finding, program: Program, pool: BatchPool) -> Finding | None:
-        """The finding `program` gives now, if it has `finding`'s signature.
-        `pool` is `finding_pool(finding)` (or a fresh one)."""
-        outcome = pool.run([program], batch_size=1, launch=self.launch_for(finding), seed=self.state.seed)[0]
-        if finding.oracle == "gradient":
-            again = judge_gradient(finding.backend, program, outcome)
-            return again if again is not None and again.signature == finding.signature else None
-        reference = None
-        if finding.oracle == "forward":
-            reference = self.reference.compile([program], launch=self.config.launch, seed=self.state.seed)[0]
-        again = judge(finding.backend, outcome, reference, self.config.oracles)
-        return again if again is not None and again.signature == finding.signature else None
+    def store(self, finding: Finding, program: Program, index: int, size_before: int, size_after: int | None) -> Path:
+        """Write a corpus case for program `index` of the campaign's seed."""
+        return store_finding(
+            self.config.corpus, finding, program, versions=self.versions, seed=self.state.seed,
+            launch=self.triage.launch.threads_for(finding.oracle), weights=self.weights.name, index=index,
+            size_before=size_before, size_after=size_after,
+        )
 
     def shrink(self, finding: Finding, program: Program, deadline: float) -> Program | None:
         self.shrinking = finding.signature
         self.on_event("shrinking", {"signature": finding.signature})
-        pool = self.finding_pool(finding)
-        best: list = []
-
-        def interesting(candidate: Program) -> bool:
-            if time.monotonic() >= deadline:
-                raise _OutOfTime
-            return self.rerun(finding, candidate, pool) is not None
 
         def smaller(result) -> None:
-            best.append(result)
             self.on_event("smaller", {"signature": finding.signature, "size": result.size_after, "tests": result.tests})
 
         try:
-            result = shrink(program, interesting, max_tests=self.config.shrink_tests, on_progress=smaller)
-        except ValueError:  # it did not fail again: flaky
-            return None
-        except _OutOfTime:  # keep the smallest program found so far
-            if not best:
-                return None
-            result = best[-1]
+            shrunk = shrink_finding(self.triage, finding, program, deadline, self.config.shrink_tests, smaller)
         finally:
             self.shrinking = None
-        self.state.shrinks.append({"signature": finding.signature, "before": result.size_before, "after": result.size_after, "tests": result.tests})
+        if shrunk is None:
+            return None
+        result, finished = shrunk
+        self.state.shrinks.append(
+            {"signature": finding.signature, "before": result.size_before, "after": result.size_after, "tests": result.tests, "finished": finished}
+        )
         return result.program
 
     def hypothesis_phase(self, finding: Finding, program: Program, index: int, deadline: float) -> Program:
         from kernel_synth.shrink.hypothesis_phase import hypothesis_shrink
 
-        pool = self.finding_pool(finding)
-
         def interesting(candidate: Program) -> bool:
-            return time.monotonic() < deadline and self.rerun(finding, candidate, pool) is not None
+            return time.monotonic() < deadline and self.triage.rerun(finding, candidate) is not None
 
         smaller, _ = hypothesis_shrink(self.state.seed, index, interesting, self.weights)
         return smaller if smaller is not None and ast_size(smaller) < ast_size(program) else program
-
-    def confirm(self, finding: Finding, program: Program) -> Finding | None:
-        """Replay in a fresh worker: only what fails again from scratch is stored."""
-        with self.finding_pool(finding, fresh=True) as fresh:
-            return self.rerun(finding, program, fresh)
 
     # -- reporting
 
@@ -437,7 +327,7 @@ class Campaign:
             "shrinking": self.shrinking,
             "left": max(deadline - time.monotonic(), 0.0),
             "elapsed": elapsed,
-            **({"gradient_checked": state.gradient_checked} if "gradient" in self.config.oracles else {}),
+            **({"gradient_checked": state.gradient_checked} if Oracle.GRADIENT in self.config.oracles else {}),
         }
 
     def summary(self, wall: float) -> dict:
@@ -461,9 +351,11 @@ class Campaign:
                 "count": len(shrinks),
                 "median_ratio": ratios[len(ratios) // 2] if ratios else None,
                 "tests": sum(s["tests"] for s in shrinks),
+                # stored smaller but not minimal: the budget ran out first
+                "cut_short": [s["signature"] for s in shrinks if not s.get("finished", True)],
             },
             "unconfirmed": state.unconfirmed,
-            **({"gradient": self.gradient_summary()} if "gradient" in self.config.oracles else {}),
+            **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
         }
 
     def gradient_summary(self) -> dict:
@@ -473,5 +365,5 @@ class Campaign:
             "eligible": state.gradient_eligible,
             "excluded": dict(sorted(state.gradient_excluded.items(), key=lambda kv: -kv[1])),
             "unavailable": state.gradient_unavailable,
-            "findings": state.findings.get("gradient", 0),
+            "findings": state.findings.get(Oracle.GRADIENT, 0),
         }

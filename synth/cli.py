@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +20,7 @@ from kernel_synth.grammar.categories import CATEGORIES, classify
 from kernel_synth.grammar.weights import DEFAULT_PATH, Weights, load_weights
 
 from . import __version__
+from .files import write_atomic
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -165,12 +165,12 @@ def _duration(text: str) -> float:
 
 
 def _backend_list(text: str) -> tuple[str, ...]:
-    from kernel_synth.backends.registry import BACKENDS
+    from kernel_synth.backends.registry import FUZZ_TARGETS
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     for name in names:
-        if name not in BACKENDS or name == "reference":
-            known = ", ".join(b for b in BACKENDS if b != "reference")
+        if name not in FUZZ_TARGETS:
+            known = ", ".join(FUZZ_TARGETS)
             raise argparse.ArgumentTypeError(f"unknown backend {name!r} (expected one of {known})")
     if not names:
         raise argparse.ArgumentTypeError("no backend named")
@@ -239,17 +239,6 @@ def _version(lib: str) -> str:
         return "unknown"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cmd_sample(args) -> int:
     from kernel_synth.grammar.sampling import draw_program
 
@@ -271,7 +260,7 @@ def cmd_sample(args) -> int:
                     sys.stdout.write(("\n" if index else "") + text)
                 else:
                     suffix = "kernel" if args.format == "dsl" else "py"
-                    _write_atomic(args.out / f"s{args.seed}_{index:06d}.{suffix}", text)
+                    write_atomic(args.out / f"s{args.seed}_{index:06d}.{suffix}", text)
                 written += 1
                 advance()
     except KeyboardInterrupt:
@@ -411,7 +400,7 @@ def cmd_compile(args) -> int:
         results.append({"file": str(path), "status": outcome.status, "signature": sig, "message": outcome.message.splitlines()[0] if outcome.message else ""})
         if args.ir is not None:
             for kind, text in outcome.artifacts.items():
-                _write_atomic(args.ir / f"{path.stem}.{args.backend}.{kind}", text)
+                write_atomic(args.ir / f"{path.stem}.{args.backend}.{kind}", text)
     if args.json:
         print(json.dumps({"results": results}, indent=2))
     else:
@@ -452,7 +441,7 @@ def cmd_fuzz(args) -> int:
         raise UsageError(str(exc)) from None
     display.print_summary(summary)
     if args.json is not None:
-        _write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
     return 0
 
 
@@ -460,7 +449,7 @@ def cmd_replay(args) -> int:
     from kernel_synth.backends.registry import BackendUnavailable, get_backend
 
     from .corpus import find_cases
-    from .replay import STILL_FAILING, UNREADABLE, replay
+    from .replay import ReplayStatus, replay
 
     for path in args.paths:
         if not path.exists():
@@ -477,69 +466,65 @@ def cmd_replay(args) -> int:
     except BackendUnavailable as exc:
         raise UsageError(str(exc)) from None
     for result in results:
-        if result.status == UNREADABLE:
-            print(result.message, file=sys.stderr)
+        if result.status is ReplayStatus.UNREADABLE:
+            print(f"synth: error: {result.message}", file=sys.stderr)
         else:
-            extra = f" (now {result.got})" if result.status == "changed" else ""
+            extra = f" (now {result.got})" if result.status is ReplayStatus.CHANGED else ""
             print(f"{result.path}: {result.status}{extra}")
-    counts = {s: sum(r.status == s for r in results) for s in ("still_failing", "fixed", "changed", "unreadable")}
+    counts = {s.value: sum(r.status is s for r in results) for s in ReplayStatus}
     print(", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()), file=sys.stderr)
     if args.json is not None:
         rows = [vars(r) for r in results]
-        _write_atomic(args.json, json.dumps({"results": rows, "counts": counts}, indent=2) + "\n")
-    if counts[UNREADABLE]:
+        write_atomic(args.json, json.dumps({"results": rows, "counts": counts}, indent=2) + "\n")
+    if counts[ReplayStatus.UNREADABLE]:
         return EXIT_USAGE
-    return 1 if counts[STILL_FAILING] else 0
+    return 1 if counts[ReplayStatus.STILL_FAILING] else 0
 
 
 def cmd_shrink(args) -> int:
     import time
 
-    from kernel_synth.backends.registry import BackendUnavailable
-
-    from .campaign import Campaign, CampaignConfig
-    from .oracles import GRADIENT_BACKENDS, ORACLES, judge, judge_gradient
+    from kernel_synth.backends.registry import BackendUnavailable, get_backend
+    from .corpus import library_versions, store_finding
+    from .oracles import ORACLES
+    from .triage import SHRINK_TESTS, Launch, Triage, shrink_finding
 
     program = _read_program(args.file)
-    config = CampaignConfig(budget=args.budget, backends=(args.backend,), seed=args.seed, workers=1, launch=args.launch)
-
-    def progress(kind: str, data: dict) -> None:
-        if kind == "smaller":
-            print(f"shrinking: {data['size']} AST nodes after {data['tests']} tests", file=sys.stderr, flush=True)
-
     try:
-        campaign = Campaign(config, on_event=progress)
+        get_backend(args.backend)
     except BackendUnavailable as exc:
         raise UsageError(f"--backend: {exc}") from None
-    try:
-        outcome = campaign.pool(args.backend).run([program], batch_size=1, launch=args.launch, seed=args.seed)[0]
-        reference = campaign.reference.compile([program], launch=args.launch, seed=args.seed)[0]
-        finding = judge(args.backend, outcome, reference, frozenset(ORACLES))
-        if finding is None and args.backend in GRADIENT_BACKENDS:
-            gradient = campaign.gradient_pool(args.backend).run([program], batch_size=1, launch=config.gradient_launch, seed=args.seed)[0]
-            finding = judge_gradient(args.backend, program, gradient)
+
+    def progress(result) -> None:
+        print(f"shrinking: {result.size_after} AST nodes after {result.tests} tests", file=sys.stderr, flush=True)
+
+    deadline = time.monotonic() + args.budget
+    with Triage(frozenset(ORACLES), Launch(threads=args.launch, seed=args.seed)) as triage:
+        finding = triage.first_finding(args.backend, program)
         if finding is None:
             raise UsageError(f"{args.file}: does not fail on {args.backend}; nothing to shrink")
         print(f"signature: {finding.signature}", file=sys.stderr)
-        shrunk = campaign.shrink(finding, program, time.monotonic() + args.budget)
-    finally:
-        campaign.close()
-    if shrunk is None:
-        raise UsageError(f"{args.file}: the failure did not reproduce while shrinking (flaky?)")
-    record = campaign.state.shrinks[-1]
-    print(f"shrunk {record['before']} -> {record['after']} AST nodes in {record['tests']} tests", file=sys.stderr)
-    if args.corpus is not None:
-        config.corpus = args.corpus
-        confirmed = campaign.confirm(finding, shrunk)
-        if confirmed is None:
-            raise UsageError(f"{args.file}: the shrunk program did not fail again in a fresh process; not stored")
-        path = campaign.store(confirmed, shrunk, f"from {args.file.name}", record["before"], record["after"])
-        print(f"stored {path}", file=sys.stderr)
-    text = f"# signature: {finding.signature}\n" + print_program(shrunk)
+        shrunk = shrink_finding(triage, finding, program, deadline, SHRINK_TESTS, progress)
+        if shrunk is None:
+            raise UsageError(f"{args.file}: the failure did not reproduce while shrinking (flaky?)")
+        result, finished = shrunk
+        cut = "" if finished else f" (cut short by --budget {args.budget:.0f}s)"
+        print(f"shrunk {result.size_before} -> {result.size_after} AST nodes in {result.tests} tests{cut}", file=sys.stderr)
+        if args.corpus is not None:
+            confirmed = triage.confirm(finding, result.program)
+            if confirmed is None:
+                raise UsageError(f"{args.file}: the shrunk program did not fail again in a fresh process; not stored")
+            path = store_finding(
+                args.corpus, confirmed, result.program, versions=library_versions(), seed=args.seed,
+                launch=triage.launch.threads_for(finding.oracle), origin=args.file.name,
+                size_before=result.size_before, size_after=result.size_after,
+            )
+            print(f"stored {path}", file=sys.stderr)
+    text = f"# signature: {finding.signature}\n" + print_program(result.program)
     if args.out is None:
         sys.stdout.write(text)
     else:
-        _write_atomic(args.out, text)
+        write_atomic(args.out, text)
     return 0
 
 

@@ -1,36 +1,64 @@
 """Regression corpora: one shrunk program per file, with a readable header.
 
 Layout: `<root>/<backend>/<signature-slug>/<hash>.kernel`, the rendered source
-beside it as `<hash>.py`. The header is comment lines `# key: value`, which
-the parser ignores, so a case parses as it is. Every write is atomic (a
-temporary file renamed into place): a killed process leaves either the old
-file or the new one, never half of one.
+beside it as `<hash>.py`. The header is comment lines `# key: value`, one key
+per field of `CaseHeader`, which the DSL parser ignores, so a case parses as
+it is. `read_case` rejects a malformed header with the file and line. Every
+write goes through `synth.files.write_atomic`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
-HEADER_KEYS = ("signature", "oracle", "stage", "backend", "error", "versions", "seed", "size", "date")
+from datetime import datetime, timezone
+from importlib import metadata
+
+from kernel_synth.backends.registry import BACKENDS
+from kernel_synth.backends.signature import key_line
+from kernel_synth.grammar import Program, print_program
+
+from . import __version__
+from .files import write_atomic
+from .oracles import Finding
+
+FIRST_LINE = "# kernel-synth corpus case"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class CorpusError(Exception):
+    """A corpus case whose header cannot be read; the message starts file:line."""
+
+
+@dataclass(frozen=True)
+class CaseHeader:
+    """What a case says about itself: the finding, and how to run it again."""
+
+    signature: str
+    oracle: str
+    stage: str
+    backend: str
+    error: str
+    versions: str
+    seed: int  # of the launch inputs (and of the draw, when index is set)
+    launch: int  # threads per launch
+    weights: str = "default"
+    index: int | None = None  # the program's index under `seed`, when it was drawn
+    origin: str | None = None  # the file it came from, when it was not drawn
+    size_before: int | None = None  # AST nodes
+    size_after: int | None = None  # None: stored unshrunk
+    date: str = ""
+
+    @property
+    def shrunk(self) -> bool:
+        return self.size_after is not None
+
+
+_FIELDS = {f.name: f for f in fields(CaseHeader)}
+_INTEGER_FIELDS = frozenset({"seed", "launch", "index", "size_before", "size_after"})
+_REQUIRED = frozenset(name for name, f in _FIELDS.items() if f.default is MISSING)
 
 
 def slug(signature: str) -> str:
@@ -46,49 +74,125 @@ def case_hash(dsl: str) -> str:
 @dataclass(frozen=True)
 class Case:
     path: Path
-    metadata: dict[str, str]
+    header: CaseHeader
     text: str  # the whole file, header included: what the parser reads
 
     @property
     def signature(self) -> str:
-        return self.metadata.get("signature", "")
+        return self.header.signature
 
     @property
     def backend(self) -> str:
-        return self.metadata.get("backend", "")
+        return self.header.backend
 
 
-def format_case(metadata: dict[str, str], dsl: str) -> str:
-    lines = ["# kernel-synth corpus case"]
-    for key in HEADER_KEYS:
-        if key in metadata:
-            value = " ".join(str(metadata[key]).split())  # one line, whatever the message
-            lines.append(f"# {key}: {value}")
+def format_case(header: CaseHeader, dsl: str) -> str:
+    lines = [FIRST_LINE]
+    for name in _FIELDS:
+        value = getattr(header, name)
+        if value is not None:
+            lines.append(f"# {name}: {' '.join(str(value).split())}")  # one line, whatever the message
     return "\n".join(lines) + "\n" + dsl
 
 
-def write_case(root: Path, metadata: dict[str, str], dsl: str, rendered: str | None = None) -> Path:
-    directory = Path(root) / metadata["backend"] / slug(metadata["signature"])
+def write_case(root: Path, header: CaseHeader, dsl: str, rendered: str | None = None) -> Path:
+    directory = Path(root) / header.backend / slug(header.signature)
     path = directory / f"{case_hash(dsl)}.kernel"
     if rendered is not None:
         write_atomic(path.with_suffix(".py"), rendered)
-    write_atomic(path, format_case(metadata, dsl))
+    write_atomic(path, format_case(header, dsl))
     return path
+
+
+# The libraries whose release shapes a case: the draw (hypothesis, lark), the
+# rendering (libcst), the compilers and the reference (numpy)
+RECORDED_LIBRARIES = ("warp-lang", "jax", "jaxlib", "numpy", "hypothesis", "lark", "libcst")
+
+
+def library_versions() -> str:
+    parts = [f"kernel-synth {__version__}"]
+    for lib in RECORDED_LIBRARIES:
+        try:
+            parts.append(f"{lib} {metadata.version(lib)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(parts)
+
+
+def render_for(backend: str, program: Program) -> str | None:
+    """The source a case keeps beside its DSL text: its backend's rendering."""
+    target = BACKENDS[backend].render_target
+    try:
+        if target == "jax":
+            from kernel_synth.backends.jax_render import render_jax
+
+            return render_jax(program)
+        if target == "warp":
+            from kernel_synth.backends.warp_render import render_warp
+
+            return render_warp(program)
+    except Exception:  # the case itself is what matters; a render failure is in its header
+        pass
+    return None
+
+
+def store_finding(root: Path, finding: Finding, program: Program, *, versions: str, **provenance) -> Path:
+    """Write `program` as the case of `finding`; `provenance` holds the
+    header's remaining fields (seed, launch, weights, index or origin, sizes)."""
+    header = CaseHeader(
+        signature=finding.signature,
+        oracle=finding.oracle,
+        stage=finding.stage,
+        backend=finding.backend,
+        error=key_line(finding.message)[:300],
+        versions=versions,
+        date=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **provenance,
+    )
+    return write_case(root, header, print_program(program), render_for(finding.backend, program))
 
 
 _HEADER_LINE = re.compile(r"^#\s*([a-z_]+):\s?(.*)$")
 
 
-def read_case(path: Path) -> Case:
-    text = Path(path).read_text()
-    metadata = {}
-    for line in text.splitlines():
+def parse_header(text: str, path: str) -> CaseHeader:
+    """The header of a case's text; CorpusError naming file:line otherwise."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != FIRST_LINE:
+        raise CorpusError(f"{path}:1: not a corpus case (the first line must be {FIRST_LINE!r})")
+    values: dict[str, object] = {}
+    end = len(lines) + 1
+    for number, line in enumerate(lines[1:], start=2):
         if not line.startswith("#"):
+            end = number
             break
         found = _HEADER_LINE.match(line)
-        if found:
-            metadata[found[1]] = found[2]
-    return Case(Path(path), metadata, text)
+        if not found:
+            raise CorpusError(f"{path}:{number}: malformed header line (expected '# key: value'): {line[:80]!r}")
+        key, value = found[1], found[2].strip()
+        if key not in _FIELDS:
+            raise CorpusError(f"{path}:{number}: unknown header key {key!r} (expected one of {', '.join(_FIELDS)})")
+        if key in values:
+            raise CorpusError(f"{path}:{number}: header key {key!r} given twice")
+        if key in _INTEGER_FIELDS:
+            try:
+                value = int(value)
+            except ValueError:
+                raise CorpusError(f"{path}:{number}: header key {key!r} must be a whole number, got {value!r}") from None
+        values[key] = value
+    missing = sorted(_REQUIRED - set(values))
+    if missing:
+        raise CorpusError(f"{path}:{end}: the header lacks {', '.join(missing)}")
+    return CaseHeader(**values)  # type: ignore[arg-type]
+
+
+def read_case(path: Path) -> Case:
+    """The case at `path`; CorpusError for an unreadable file or header."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot read: {exc}") from None
+    return Case(Path(path), parse_header(text, str(path)), text)
 
 
 def find_cases(paths: list[Path]) -> list[Path]:

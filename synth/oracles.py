@@ -11,30 +11,42 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
 from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.gradients import PAIRS, disagreements, odd_one_out
+from kernel_synth.backends.outcome import GradientResult, Outcome, Stage, Status
 from kernel_synth.backends.signature import signature
-from kernel_synth.backends.outcome import Outcome
 from kernel_synth.grammar import ast as A
 
-ORACLES = ("compile", "crash", "timeout", "forward", "nondeterminism", "gradient")
+
+class Oracle(StrEnum):
+    RENDER = "render"  # always on: a renderer error is our bug
+    COMPILE = "compile"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    FORWARD = "forward"
+    NONDETERMINISM = "nondeterminism"
+    GRADIENT = "gradient"
+
+
+# The oracles a user can choose (`--oracles`)
+ORACLES = tuple(o.value for o in Oracle if o is not Oracle.RENDER)
 # What a campaign runs unless told otherwise: the gradient oracle costs a
 # backward compile, a JAX grad and finite differences per program, so it is
 # asked for by name (`--oracles ...,gradient`).
-DEFAULT_ORACLES = ("compile", "crash", "timeout", "forward", "nondeterminism")
-# Backends whose programs the gradient oracle checks (Warp's adjoint on the CPU).
-GRADIENT_BACKENDS = ("warp-cpu", "faulty-warp-cpu")
+DEFAULT_ORACLES = tuple(o for o in ORACLES if o != Oracle.GRADIENT)
 # Which oracle judges each non-ok status.
 STATUS_ORACLE = {
-    "render_error": "render",
-    "codegen_error": "compile",
-    "compile_error": "compile",
-    "crash": "crash",
-    "run_error": "crash",
-    "timeout": "timeout",
-    "nondeterministic": "nondeterminism",
+    Status.RENDER_ERROR: Oracle.RENDER,
+    Status.CODEGEN_ERROR: Oracle.COMPILE,
+    Status.COMPILE_ERROR: Oracle.COMPILE,
+    Status.CRASH: Oracle.CRASH,
+    Status.RUN_ERROR: Oracle.CRASH,
+    Status.TIMEOUT: Oracle.TIMEOUT,
+    Status.NONDETERMINISTIC: Oracle.NONDETERMINISM,
 }
 
 
@@ -68,20 +80,24 @@ def recognised(signature: str) -> str | None:
 @dataclass(frozen=True)
 class Finding:
     backend: str
-    oracle: str
-    stage: str
+    oracle: Oracle
+    stage: Stage
     signature: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "oracle", Oracle(self.oracle))
+        object.__setattr__(self, "stage", Stage(self.stage))
 
 
 def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: frozenset[str]) -> Finding | None:
     """The finding this outcome is, if any, under the enabled oracles."""
     if not outcome.ok:
-        oracle = STATUS_ORACLE.get(outcome.status, "crash")
-        if oracle != "render" and oracle not in oracles:
+        oracle = STATUS_ORACLE[outcome.status]
+        if oracle is not Oracle.RENDER and oracle not in oracles:
             return None
         return Finding(backend, oracle, outcome.stage, signature(backend, outcome.stage, outcome.message), outcome.message)
-    if "forward" not in oracles or reference is None or not reference.ok or outcome.outputs is None:
+    if Oracle.FORWARD not in oracles or reference is None or not reference.ok or outcome.outputs is None:
         return None
     mismatches = compare_outputs(reference.outputs, outcome.outputs)
     if not mismatches:
@@ -89,7 +105,7 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
     first = mismatches[0]
     kind = mismatch_class(first.expected, first.got, reference.outputs[first.array].dtype)
     detail = "; ".join(str(m) for m in mismatches[:3])
-    return Finding(backend, "forward", "run", f"{backend}:forward:{kind}", f"forward mismatch with the reference: {detail}")
+    return Finding(backend, Oracle.FORWARD, Stage.RUN, f"{backend}:forward:{kind}", f"forward mismatch with the reference: {detail}")
 
 
 def mismatch_class(expected, got, dtype) -> str:
@@ -104,26 +120,24 @@ def mismatch_class(expected, got, dtype) -> str:
     return "float-value"
 
 
-def judge_gradient(backend: str, program: A.Program, outcome: Outcome) -> Finding | None:
-    """The gradient finding a `backends.gradients.GradientChecker` outcome is, if any.
+def judge_gradient(backend: str, program: A.Program, result: GradientResult | Outcome) -> Finding | None:
+    """The gradient finding a gradient checker's result is, if any.
 
     An excluded program is no finding. Warp failing to compile or run the
-    backward pass (the forward pass compiled) is one, signed like a compile
-    error at stage `gradient-<stage>`. Otherwise every pair of available
-    sources is compared; the signature is `<backend>:gradient:<kind>:<odd>`,
-    where kind is the element type of the first disagreeing input array
-    (with `-nan` or `-inf` when one side is not finite) and odd is the source
-    the disagreements single out (warp, jax, fd) or `mixed`. The message
-    names every disagreeing pair.
+    backward pass (the forward pass compiled), or the checker's worker
+    crashing, is one, signed like a compile error at stage `gradient-<stage>`.
+    Otherwise every pair of available sources is compared; the signature is
+    `<backend>:gradient:<kind>:<odd>`, where kind is the element type of the
+    first disagreeing input array (with `-nan` or `-inf` when one side is not
+    finite) and odd is the source the disagreements single out (warp, jax,
+    fd) or `mixed`. The message names every disagreeing pair.
     """
-    from kernel_synth.backends.gradients import PAIRS, disagreements, odd_one_out, split_sources
-
-    if outcome.status == "excluded":
+    if result.status is Status.EXCLUDED:
         return None
-    if not outcome.ok:
-        stage = f"gradient-{outcome.stage}"
-        return Finding(backend, "gradient", stage, signature(backend, stage, outcome.message), outcome.message)
-    gradients = split_sources(outcome.outputs or {})
+    if not result.ok:
+        stage = (result.stage or Stage.COMPILE).in_gradient()
+        return Finding(backend, Oracle.GRADIENT, stage, signature(backend, stage, result.message), result.message)
+    gradients = result.sources
     found = disagreements(gradients)
     if not found:
         return None
@@ -143,6 +157,6 @@ def judge_gradient(backend: str, program: A.Program, outcome: Outcome) -> Findin
     message = "gradient mismatch: " + " | ".join(parts)
     if agreeing:
         message += " (" + ", ".join(agreeing) + ")"
-    if outcome.message:
-        message += "\n" + outcome.message
-    return Finding(backend, "gradient", "gradient", f"{backend}:gradient:{kind}:{odd}", message)
+    for source, reason in result.unavailable.items():
+        message += f"\n{source} unavailable: {reason}"
+    return Finding(backend, Oracle.GRADIENT, Stage.GRADIENT, f"{backend}:gradient:{kind}:{odd}", message)

@@ -27,23 +27,25 @@ STRICT = os.environ.get("KERNEL_SYNTH_STRICT_CORPORA") == "1"
 def test_case_parses_and_describes_itself(path):
     case = read_case(path)
     parse(case.text, str(path))
-    for key in ("signature", "oracle", "backend", "versions", "seed", "size", "date"):
-        assert case.metadata.get(key), f"{path}: header lacks {key}"
+    header = case.header
+    assert header.signature and header.oracle and header.backend and header.versions and header.date, header
+    assert header.shrunk and header.size_after < header.size_before, header
+    assert header.index is not None or header.origin, f"{path}: the header says neither index nor origin"
 
 
 @pytest.mark.compiler
 @pytest.mark.parametrize("path", CASES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_case_replays(path):
     from kernel_synth.backends.registry import BACKENDS
-    from kernel_synth.synth.replay import CHANGED, STILL_FAILING, replay
+    from kernel_synth.synth.replay import ReplayStatus, replay
 
     case = read_case(path)
     library = BACKENDS[case.backend].library
     if importlib.util.find_spec(library) is None:
         pytest.skip(f"{case.backend} needs {library}")
     (result,) = replay([path], workers=1)
-    if result.status == CHANGED:
+    if result.status is ReplayStatus.CHANGED:
         pytest.fail(f"signature changed: recorded {result.expected}, now {result.got}")
-    if result.status == STILL_FAILING and not STRICT:
+    if result.status is ReplayStatus.STILL_FAILING and not STRICT:
         pytest.xfail(f"still failing: {result.expected}")
-    assert result.status != STILL_FAILING, f"still failing: {result.expected}"
+    assert result.status is not ReplayStatus.STILL_FAILING, f"still failing: {result.expected}"

@@ -17,7 +17,7 @@ from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
 from kernel_synth.synth.budget import parse_duration
 from kernel_synth.synth.cli import main
-from kernel_synth.synth.corpus import find_cases, read_case
+from kernel_synth.synth.corpus import CaseHeader, find_cases, format_case, read_case
 
 FAULTS = {"KERNEL_SYNTH_FAULTS": "crash:atan2,wrong:floor"}
 
@@ -62,9 +62,10 @@ def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
             program = parse(case.text, path)
             assert case.signature == bucket["signature"]
             assert Path(path).with_suffix(".py").exists()  # the rendered source beside it
-            if "->" in case.metadata["size"]:  # shrunk and confirmed
-                assert _kernel_statements(program) <= 3, case.text
-                wanted = "atan2" if "crash" in case.metadata["oracle"] else "floor"
+            if case.header.shrunk:  # and confirmed
+                if bucket["signature"] not in summary["shrink"]["cut_short"]:  # and minimal
+                    assert _kernel_statements(program) <= 3, case.text
+                wanted = "atan2" if case.header.oracle == "crash" else "floor"
                 assert any(isinstance(n, A.Call) and n.func == wanted for n in A.walk(program.kernels[0]))
     assert summary["shrink"]["count"] >= 2
 
@@ -154,10 +155,15 @@ def test_resume_without_state_is_exit_2(tmp_path, capsys):
 def test_replay_reports_unparsable_cases_and_runs_the_rest(tmp_path, capsys):
     bad = tmp_path / "warp-cpu" / "x" / "bad.kernel"
     bad.parent.mkdir(parents=True)
-    bad.write_text("# kernel-synth corpus case\n# signature: warp-cpu:compile:x\n# backend: warp-cpu\n@kernel\ndef k(:\n")
+    header = CaseHeader("warp-cpu:compile:x", "compile", "compile", "warp-cpu", "x", "none", seed=0, launch=16)
+    bad.write_text(format_case(header, "@kernel\ndef k(:\n"))
+    lines = len(format_case(header, "").splitlines())
+    malformed = tmp_path / "warp-cpu" / "x" / "header.kernel"
+    malformed.write_text(format_case(header, "@kernel\ndef k():\n    pass\n").replace("# launch: 16", "# launch: sixteen"))
     assert main(["replay", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert f"{bad}:5:7: syntax:" in err
+    assert f"{bad}:{lines + 2}:7: syntax:" in err
+    assert f"{malformed}:9: header key 'launch' must be a whole number" in err
 
 
 def test_two_launches_that_differ_are_a_nondeterminism_finding():
@@ -215,7 +221,7 @@ def test_shrink_command_shrinks_shows_progress_and_stores_a_case(tmp_path):
     assert _kernel_statements(small) < _kernel_statements(parse(FLOOR_PROGRAM))
     assert any(isinstance(n, A.Call) and n.func == "floor" for n in A.walk(small.kernels[0]))
     (case,) = [read_case(path) for path in find_cases([corpus])]
-    assert case.metadata["backend"] == "faulty-warp-cpu"
+    assert case.header.backend == "faulty-warp-cpu"
 
 
 @pytest.mark.compiler

@@ -1,4 +1,5 @@
-"""The gradient oracle (backends/gradients.py, synth.oracles.judge_gradient):
+"""The gradient oracle (backends/differentiability.py, backends/gradients.py,
+synth.oracles.judge_gradient):
 the differentiability rules on programs made for each, Warp's adjoint against
 JAX's grad and finite differences on hand-written and generated programs, the
 rules' exclusions being real Warp differences, and the campaign's use of it."""
@@ -11,8 +12,10 @@ import time
 import numpy as np
 import pytest
 
+from kernel_synth.backends import differentiability as D
 from kernel_synth.backends import gradients as G
-from kernel_synth.backends.outcome import Outcome
+from kernel_synth.backends.inputs import make_inputs
+from kernel_synth.backends.outcome import GradientResult
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.synth.oracles import Finding, judge_gradient
@@ -31,50 +34,50 @@ XO = "x: In[array[float32]], out: Out[array[float32]]"
 
 # One program per rule, made to break that rule only.
 RULE_PROGRAMS = {
-    G.INTEGER_ONLY: [
+    D.INTEGER_ONLY: [
         _kernel("x: In[array[int32]], out: Out[array[int32]]", "out[i] = x[i] * 2"),
         _kernel("x: In[array[float32]], out: Out[array[int32]]", "out[i] = i"),
     ],
-    G.DYNAMIC_LOOP: [
+    D.DYNAMIC_LOOP: [
         _kernel(XO + ", n: int32", "t = 0.0\nfor j in range(clamp(n, 0, 4)):\n    t = t + x[i]\nout[i] = t"),
         _kernel(XO, "t = 0.0\nc = 0\nwhile c < 3:\n    c += 1\n    t = t + x[i]\nout[i] = t"),
     ],
-    G.LONG_LOOP: [
+    D.LONG_LOOP: [
         _kernel(XO, "t = 0.0\nfor j in range(17):\n    t = t + x[i]\nout[i] = t"),
         _kernel(XO, "t = 0.0\nfor j in range(5):\n    for k in range(4):\n        t = t + x[i]\nout[i] = t"),
     ],
-    G.BREAK_CONTINUE: [
+    D.BREAK_CONTINUE: [
         _kernel(XO, "t = 0.0\nfor j in range(4):\n    if j == 2:\n        break\n    t = t + x[i]\nout[i] = t"),
         _kernel(XO, "t = 0.0\nfor j in range(4):\n    if j == 2:\n        continue\n    t = t + x[i]\nout[i] = t"),
     ],
-    G.HELPER_EFFECTS: [
+    D.HELPER_EFFECTS: [
         _kernel(
             XO + ", hits: Acc[array[int32]]",
             "v = bump(hits, x[i])\nout[i] = v",
             helpers="@func\ndef bump(h: Acc[array[int32]], v: float32) -> float32:\n    atomic_add(h, 0, 1)\n    return v * 2.0\n",
         ),
     ],
-    G.ATOMIC_MIN_MAX: [
+    D.ATOMIC_MIN_MAX: [
         _kernel("x: In[array[float32]], acc: Acc[array[float32]]", "atomic_max(acc, 0, x[i] * 2.0)"),
     ],
-    G.INPLACE_MUL_DIV: [
+    D.INPLACE_MUL_DIV: [
         _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] *= 2.0\nout[i] = x[i]"),
     ],
-    G.ARRAY_OVERWRITE: [
+    D.ARRAY_OVERWRITE: [
         _kernel(XO, "out[i] = x[i]\nout[i] = sin(x[i])"),
         _kernel(XO, "for j in range(2):\n    out[i] = x[i] * float32(j)"),
         _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] = x[i]\nout[i] = x[i]"),
         _kernel(XO, "if i == 0:\n    out[i] = x[i]\nelse:\n    out[i] = cos(x[i])"),
     ],
-    G.COMPONENT_REASSIGN: [
+    D.COMPONENT_REASSIGN: [
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = x[i] * x[i]\nout[i] = v"),
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv[1] += x[i]\nout[i] = v"),
     ],
-    G.VECTOR_OPS: [
+    D.VECTOR_OPS: [
         _kernel("a: In[array[vec3]], out: Out[array[vec3]]", "out[i] = normalize(a[i])"),
         _kernel("a: In[array[vec3]], out: Out[array[float32]]", "out[i] = length(a[i])"),
     ],
-    G.NON_SMOOTH: [
+    D.NON_SMOOTH: [
         _kernel(XO, f"out[i] = {call}")
         for call in ("abs(x[i])", "floor(x[i])", "ceil(x[i])", "sign(x[i])", "min(x[i], 1.0)", "max(x[i], 1.0)",
                      "clamp(x[i], -1.0, 1.0)", "x[i] % 1.5", "atan2(x[i], 1.0)", "float32(int32(clamp(x[i], -8.0, 8.0)))")
@@ -128,30 +131,30 @@ SMOOTH_PROGRAMS = {
 @pytest.mark.parametrize("rule, text", [(rule, text) for rule, texts in RULE_PROGRAMS.items() for text in texts])
 def test_each_rule_excludes_the_program_made_for_it(rule, text):
     program = parse(text)
-    assert G.differentiability(program) == rule, (G.exclusions(program), text)
-    if rule == G.INPLACE_MUL_DIV:  # only InOut arrays take `*=`, so the array is overwritten too
-        assert G.exclusions(program) == [rule, G.ARRAY_OVERWRITE]
+    assert D.differentiability(program) == rule, (D.exclusions(program), text)
+    if rule == D.INPLACE_MUL_DIV:  # only InOut arrays take `*=`, so the array is overwritten too
+        assert D.exclusions(program) == [rule, D.ARRAY_OVERWRITE]
     else:
-        assert G.exclusions(program) == [rule], text
+        assert D.exclusions(program) == [rule], text
 
 
 @pytest.mark.parametrize("name", sorted(SMOOTH_PROGRAMS))
 def test_smooth_programs_pass_every_rule(name):
-    assert G.exclusions(parse(SMOOTH_PROGRAMS[name])) == []
+    assert D.exclusions(parse(SMOOTH_PROGRAMS[name])) == []
 
 
 def test_integer_index_arithmetic_is_not_non_smooth():
     # int clamps, %, // and casts int -> float carry no gradient: not excluded
     text = _kernel(XO, "j = (i + 1) % 3 // 1\nout[i] = x[clamp(j, 0, len(x) - 1)] * float32(max(abs(j), 1))")
-    assert G.exclusions(parse(text)) == []
+    assert D.exclusions(parse(text)) == []
 
 
 def test_rules_are_the_named_constants_and_helpers_are_checked_too():
-    assert len(set(G.RULES)) == len(G.RULES)
+    assert len(set(D.RULES)) == len(D.RULES)
     text = _kernel(XO, "out[i] = g(x[i])", helpers="@func\ndef g(v: float32) -> float32:\n    return abs(v)\n")
-    assert G.exclusions(parse(text)) == [G.NON_SMOOTH]
+    assert D.exclusions(parse(text)) == [D.NON_SMOOTH]
     unused = "@func\ndef g(v: float32) -> float32:\n    return abs(v)\n"
-    assert G.exclusions(parse(_kernel(XO, "out[i] = x[i]", helpers=unused))) == []  # not reachable from the kernel
+    assert D.exclusions(parse(_kernel(XO, "out[i] = x[i]", helpers=unused))) == []  # not reachable from the kernel
 
 
 def test_inputs_and_outputs_of_the_loss():
@@ -163,12 +166,12 @@ def test_inputs_and_outputs_of_the_loss():
         )
     )
     kernel = program.kernels[0]
-    assert G.gradient_inputs(kernel) == ["a", "b"]  # c is written, d is int, s is a scalar
-    assert G.gradient_outputs(kernel) == ["o", "acc"]
+    assert D.gradient_inputs(kernel) == ["a", "b"]  # c is written, d is int, s is a scalar
+    assert D.gradient_outputs(kernel) == ["o", "acc"]
 
 
 def test_generated_programs_pass_the_filter_often_enough():
-    passed = sum(G.differentiability(draw_program(0, i)) is None for i in range(200))
+    passed = sum(D.differentiability(draw_program(0, i)) is None for i in range(200))
     assert passed >= 20  # about a fifth with the default weights
 
 
@@ -183,18 +186,20 @@ def test_compare_gradients_scales_and_treats_nan():
     assert G.compare_gradients(a, {}, 1e-3, 1e-4)[0].array == "x"
 
 
-def _outcome(warp, jax, fd, message=""):
-    outputs = {}
+def _outcome(warp, jax, fd):
+    sources, unavailable = {}, {}
     for source, values in (("warp", warp), ("jax", jax), ("fd", fd)):
-        if values is not None:
-            outputs[f"{source}:x"] = np.asarray(values, dtype=np.float32)
-    return Outcome("ok", "gradient", message, outputs=outputs)
+        if values is None:
+            unavailable[source] = "not computed in this test"
+        else:
+            sources[source] = {"x": np.asarray(values, dtype=np.float32)}
+    return GradientResult("ok", "gradient", sources=sources, unavailable=unavailable)
 
 
 def test_judge_gradient_names_the_odd_source_and_the_pairs():
     program = parse(SMOOTH)
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 2], [1, 2])) is None
-    assert judge_gradient("warp-cpu", program, Outcome("excluded", "gradient", G.NON_SMOOTH)) is None
+    assert judge_gradient("warp-cpu", program, GradientResult("excluded", "gradient", D.NON_SMOOTH)) is None
     finding = judge_gradient("warp-cpu", program, _outcome([1, 3], [1, 2], [1, 2.01]))
     assert isinstance(finding, Finding) and finding.oracle == "gradient"
     assert finding.signature == "warp-cpu:gradient:float32:warp"
@@ -203,7 +208,7 @@ def test_judge_gradient_names_the_odd_source_and_the_pairs():
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 2], [1, 5])).signature.endswith(":fd")
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], None, [1, 5])).signature.endswith(":mixed")
     assert judge_gradient("warp-cpu", program, _outcome([1, np.nan], [1, 2], [1, 2])).signature == "warp-cpu:gradient:float32-nan:warp"
-    failed = judge_gradient("warp-cpu", program, Outcome("codegen_error", "codegen", "Error while parsing function 'k_p0': x"))
+    failed = judge_gradient("warp-cpu", program, GradientResult("codegen_error", "codegen", "Error while parsing function 'k_p0': x"))
     assert failed.signature.startswith("warp-cpu:gradient-codegen:")
 
 
@@ -215,12 +220,11 @@ def checker(tmp_path_factory):
     return G.GradientChecker(tmp_path_factory.mktemp("gradients"))
 
 
-def _sources(outcome: Outcome) -> dict:
-    assert outcome.ok, (outcome.status, outcome.message)
-    assert not outcome.message, outcome.message  # every source gave gradients
-    found = G.split_sources(outcome.outputs)
-    assert set(found) == {"warp", "jax", "fd"}
-    return found
+def _sources(result: GradientResult) -> dict:
+    assert result.ok, (result.status, result.message)
+    assert not result.unavailable, result.unavailable  # every source gave gradients
+    assert set(result.sources) == {"warp", "jax", "fd"}
+    return result.sources
 
 
 @pytest.mark.compiler
@@ -233,7 +237,7 @@ def test_hand_written_smooth_programs_agree(checker):
         assert any(np.any(g != 0) for g in found["warp"].values()), name
     # the first against its closed form: d/dx = x cos x + sin x, d/dy = 2
     found = _sources(outcomes[names.index("elementwise")])
-    x = G.make_inputs(parse(SMOOTH).kernels[0], 4, 0)["x"].astype(np.float64)
+    x = make_inputs(parse(SMOOTH).kernels[0], 4, 0)["x"].astype(np.float64)
     np.testing.assert_allclose(found["warp"]["x"], x * np.cos(x) + np.sin(x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(found["warp"]["y"], 2.0)
 
@@ -241,13 +245,13 @@ def test_hand_written_smooth_programs_agree(checker):
 # Programs each rule excludes, on which Warp's adjoint really differs from
 # both JAX and finite differences (which agree): the documented limitations.
 WARP_DIFFERS = {
-    G.DYNAMIC_LOOP: _kernel(XO + ", n: int32", "t = 1.0\nfor j in range(clamp(n, 0, 4)):\n    t = t * x[i]\nout[i] = t"),
-    G.LONG_LOOP: _kernel(XO, "t = 1.0\nfor j in range(20):\n    t = t * 0.9 + sin(x[i]) * t\nout[i] = t"),
-    G.BREAK_CONTINUE: _kernel(XO, "t = 1.0\nfor j in range(4):\n    if j == 2:\n        break\n    t = t * x[i]\nout[i] = t"),
-    G.INPLACE_MUL_DIV: _kernel(
+    D.DYNAMIC_LOOP: _kernel(XO + ", n: int32", "t = 1.0\nfor j in range(clamp(n, 0, 4)):\n    t = t * x[i]\nout[i] = t"),
+    D.LONG_LOOP: _kernel(XO, "t = 1.0\nfor j in range(20):\n    t = t * 0.9 + sin(x[i]) * t\nout[i] = t"),
+    D.BREAK_CONTINUE: _kernel(XO, "t = 1.0\nfor j in range(4):\n    if j == 2:\n        break\n    t = t * x[i]\nout[i] = t"),
+    D.INPLACE_MUL_DIV: _kernel(
         "x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] *= x[i]\ny[i] *= x[i]\nout[i] = y[i]"
     ),
-    G.COMPONENT_REASSIGN: _kernel(
+    D.COMPONENT_REASSIGN: _kernel(
         "x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = v.x * x[i]\nv.x = v.x * x[i]\nout[i] = v"
     ),
 }
@@ -257,7 +261,7 @@ WARP_DIFFERS = {
 def test_the_rules_exclude_real_warp_differences(checker):
     rules = sorted(WARP_DIFFERS)
     programs = [parse(WARP_DIFFERS[r]) for r in rules]
-    assert [G.differentiability(p) for p in programs] == rules
+    assert [D.differentiability(p) for p in programs] == rules
     assert all(o.status == "excluded" for o in checker.compile(programs, launch=4, seed=0))
     for rule, program, outcome in zip(rules, programs, checker.check(programs, launch=4, seed=0, rules=False)):
         found = _sources(outcome)
@@ -274,7 +278,7 @@ def test_generated_programs_that_pass_the_filter_agree(checker):
     while len(programs) < GENERATED:
         program = draw_program(0, drawn)
         drawn += 1
-        if G.differentiability(program) is None:
+        if D.differentiability(program) is None:
             programs.append(program)
     assert drawn <= 6 * GENERATED  # the filter passes about a fifth of the default distribution
     outcomes = checker.compile(programs, launch=4, seed=0)
@@ -297,8 +301,8 @@ def test_state_without_gradient_fields_loads():
         del old[key]
     state = State.from_json(json.loads(json.dumps(old)))
     assert state.gradient_checked == 0 and state.gradient_excluded == {}
-    state.gradient_excluded[G.NON_SMOOTH] = 2
-    assert State.from_json(json.loads(json.dumps(state.to_json()))).gradient_excluded == {G.NON_SMOOTH: 2}
+    state.gradient_excluded[D.NON_SMOOTH] = 2
+    assert State.from_json(json.loads(json.dumps(state.to_json()))).gradient_excluded == {D.NON_SMOOTH: 2}
 
 
 @pytest.mark.compiler  # the backend must be installed before its options are judged
@@ -313,27 +317,28 @@ def test_gradient_oracle_needs_a_warp_cpu_backend(tmp_path):
 def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_path, monkeypatch):
     from kernel_synth.synth.campaign import Campaign, CampaignConfig
     from kernel_synth.synth.corpus import find_cases, read_case
-    from kernel_synth.synth.replay import STILL_FAILING, replay
+    from kernel_synth.synth.replay import ReplayStatus, replay
 
     monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "wronggrad:sin")
     config = CampaignConfig(
         budget=60, backends=("faulty-warp-cpu",), corpus=tmp_path / "corpus", oracles=frozenset({"gradient"}), shrink_tests=6, workers=1
     )
     campaign = Campaign(config)
-    candidates = [(0, parse(SMOOTH)), (1, parse(RULE_PROGRAMS[G.NON_SMOOTH][0])), (2, parse(RULE_PROGRAMS[G.DYNAMIC_LOOP][0]))]
+    candidates = [(0, parse(SMOOTH)), (1, parse(RULE_PROGRAMS[D.NON_SMOOTH][0])), (2, parse(RULE_PROGRAMS[D.DYNAMIC_LOOP][0]))]
     candidates.append((3, parse(SMOOTH_PROGRAMS["vec3 dot and cross"])))  # no sin: no fault
     try:
         campaign.gradients("faulty-warp-cpu", candidates, time.monotonic() + 120)
     finally:
         campaign.close()
     state = campaign.state
-    assert state.gradient_excluded == {G.NON_SMOOTH: 1, G.DYNAMIC_LOOP: 1}
+    assert state.gradient_excluded == {D.NON_SMOOTH: 1, D.DYNAMIC_LOOP: 1}
     assert state.gradient_eligible == 2 and state.gradient_checked == 2
     assert list(state.buckets) == ["faulty-warp-cpu:gradient:float32:warp"]
     summary = campaign.summary(1.0)["gradient"]
-    assert summary["checked"] == 2 and summary["findings"] == 1 and summary["excluded"][G.NON_SMOOTH] == 1
+    assert summary["checked"] == 2 and summary["findings"] == 1 and summary["excluded"][D.NON_SMOOTH] == 1
     cases = find_cases([config.corpus])
     assert len(cases) == 1
-    assert read_case(cases[0]).metadata["oracle"] == "gradient" and "launch 4" in read_case(cases[0]).metadata["seed"]
+    header = read_case(cases[0]).header
+    assert header.oracle == "gradient" and header.launch == 4
     [result] = replay([config.corpus])
-    assert result.status == STILL_FAILING, result
+    assert result.status is ReplayStatus.STILL_FAILING, result

@@ -71,3 +71,21 @@ def test_installed_packages_sit_under_the_namespace():
     import kernel_synth.grammar
 
     assert Path(kernel_synth.grammar.__file__).resolve().parent == ROOT / "grammar"
+
+
+def test_no_production_module_imports_the_test_backend():
+    """The faulty backend wraps real ones from the outside; the registry names
+    its factories as strings, so nothing else imports it."""
+    for stage in STAGES:
+        for path in sorted((ROOT / stage).rglob("*.py")):
+            if path.name == "faults.py":
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""] + [f"{node.module or ''}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                else:
+                    continue
+                assert not any(n.split(".")[-1] == "faults" for n in names), f"{path.relative_to(ROOT)}:{node.lineno} imports the test backend"

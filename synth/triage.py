@@ -1,0 +1,182 @@
+"""The one judge: run programs on a backend and the reference, apply the
+oracles, reproduce a finding, confirm a shrunk program in a fresh worker.
+
+The campaign, `synth replay` and `synth shrink` all judge through a Triage,
+so a finding means the same thing wherever it was made: the same launch
+inputs, the same reference, the same oracles, the same signature. A Triage
+owns the worker pools it runs programs in (one per backend, and one per
+backend for its gradient checker, named by the registry), and opens a fresh
+single-worker pool for every confirmation, so that no warm kernel cache or
+earlier launch can make a case fail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kernel_synth.backends.gradients import GRADIENT_LAUNCH
+from kernel_synth.backends.outcome import GradientResult, Outcome
+from kernel_synth.backends.pool import BatchPool
+from kernel_synth.backends.reference_backend import ReferenceBackend
+from kernel_synth.backends.registry import get_backend
+from kernel_synth.grammar import Program
+from kernel_synth.shrink import ShrinkResult, shrink
+
+from .oracles import Finding, Oracle, judge, judge_gradient
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The inputs every program is judged on: `threads` per forward launch,
+    `gradient_threads` per gradient check, inputs drawn from `seed`."""
+
+    threads: int = 16
+    seed: int = 0
+    gradient_threads: int = GRADIENT_LAUNCH
+
+    def threads_for(self, oracle: Oracle) -> int:
+        return self.gradient_threads if oracle is Oracle.GRADIENT else self.threads
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One program's result on a backend, and the finding it is (or None)."""
+
+    program: Program
+    outcome: Outcome | GradientResult
+    finding: Finding | None
+
+
+class Triage:
+    def __init__(self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0):
+        self.oracles = frozenset(Oracle(o) for o in oracles)
+        self.launch = launch
+        self.workers = workers
+        self.batch_timeout = batch_timeout
+        self.reference = ReferenceBackend()
+        self._pools: dict[tuple[str, bool], BatchPool] = {}
+
+    # -- pools
+
+    def _new_pool(self, backend: str, gradient: bool, workers: int) -> BatchPool:
+        info = get_backend(backend)
+        if gradient and not info.has_adjoints:
+            raise ValueError(f"backend {backend!r} has no adjoints to check")
+        factory = info.gradient_factory if gradient else info.factory
+        return BatchPool(factory, {}, workers=workers, timeout=self.batch_timeout)
+
+    def pool(self, backend: str, gradient: bool = False) -> BatchPool:
+        """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
+        key = (backend, gradient)
+        if key not in self._pools:
+            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers)
+        return self._pools[key]
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def __enter__(self) -> "Triage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- judging
+
+    def references(self, programs: list[Program]) -> list[Outcome | None]:
+        """The reference's outcome per program, when the forward oracle is on."""
+        if Oracle.FORWARD not in self.oracles:
+            return [None] * len(programs)
+        return self.reference.compile(programs, launch=self.launch.threads, seed=self.launch.seed)
+
+    def forward(self, backend: str, programs: list[Program], pool: BatchPool | None = None, references=None) -> list[Verdict]:
+        """Every program compiled and run on `backend` and judged by the
+        enabled oracles (forward: against the reference)."""
+        if not programs:
+            return []
+        pool = pool or self.pool(backend)
+        per_worker = max(1, -(-len(programs) // pool.workers))
+        outcomes = pool.run(programs, batch_size=per_worker, launch=self.launch.threads, seed=self.launch.seed)
+        if references is None:
+            references = self.references(programs)
+        return [Verdict(p, o, judge(backend, o, r, self.oracles)) for p, o, r in zip(programs, outcomes, references)]
+
+    def gradients(self, backend: str, programs: list[Program], pool: BatchPool | None = None) -> list[Verdict]:
+        """Every program through `backend`'s gradient checker, judged."""
+        if not programs:
+            return []
+        pool = pool or self.pool(backend, gradient=True)
+        results = pool.run(programs, batch_size=len(programs), launch=self.launch.gradient_threads, seed=self.launch.seed)
+        return [Verdict(p, r, judge_gradient(backend, p, r)) for p, r in zip(programs, results)]
+
+    def first_finding(self, backend: str, program: Program) -> Finding | None:
+        """What `program` finds on `backend`: the forward oracles first, then
+        the gradient oracle where it is on and the backend has adjoints."""
+        finding = self.forward(backend, [program])[0].finding
+        if finding is None and Oracle.GRADIENT in self.oracles and get_backend(backend).has_adjoints:
+            finding = self.gradients(backend, [program])[0].finding
+        return finding
+
+    def rerun(self, finding: Finding, program: Program, fresh: bool = False) -> Finding | None:
+        """The finding `program` gives now, if it has `finding`'s signature;
+        with fresh=True, in a new worker process with an empty kernel cache."""
+        gradient = finding.oracle is Oracle.GRADIENT
+        pool = self._new_pool(finding.backend, gradient, 1) if fresh else None
+        try:
+            if gradient:
+                again = self.gradients(finding.backend, [program], pool)[0].finding
+            else:
+                # the reference only matters to the forward oracle
+                references = None if finding.oracle is Oracle.FORWARD else [None]
+                again = self.forward(finding.backend, [program], pool, references)[0].finding
+        finally:
+            if pool is not None:
+                pool.close()
+        return again if again is not None and again.signature == finding.signature else None
+
+    def confirm(self, finding: Finding, program: Program) -> Finding | None:
+        """Replay in a fresh worker: only what fails again from scratch is stored."""
+        return self.rerun(finding, program, fresh=True)
+
+
+# Oracle calls one shrink may make
+SHRINK_TESTS = 400
+
+
+class OutOfTime(Exception):
+    """The deadline passed in the middle of a shrink."""
+
+
+def shrink_finding(
+    triage: Triage,
+    finding: Finding,
+    program: Program,
+    deadline: float,
+    max_tests: int,
+    on_progress: Callable[[ShrinkResult], None] | None = None,
+) -> tuple[ShrinkResult, bool] | None:
+    """`program` shrunk to a minimal one with `finding`'s signature, and True;
+    or the smallest found before `deadline`, and False; None when it did not
+    fail again (flaky) or the deadline came before any smaller program."""
+    best: list[ShrinkResult] = []
+
+    def interesting(candidate: Program) -> bool:
+        if time.monotonic() >= deadline:
+            raise OutOfTime
+        return triage.rerun(finding, candidate) is not None
+
+    def smaller(result: ShrinkResult) -> None:
+        best.append(result)
+        if on_progress is not None:
+            on_progress(result)
+
+    try:
+        return shrink(program, interesting, max_tests=max_tests, on_progress=smaller), True
+    except ValueError:  # it did not fail again
+        return None
+    except OutOfTime:
+        return (best[-1], False) if best else None
