@@ -28,25 +28,29 @@ from hypothesis import strategies as st
 from . import ast as A
 from .categories import CATEGORIES
 from .checker import atomic_class
-from .ops import BUILTINS, INPUT_INT_RANGE, INPUT_UINT_RANGE, MAX_LAUNCH
-from .types import BOOL, F32, F64, I32, I64, MAT33, TYPES, U32, VEC3, ArrayType, DType, Role
+from .intervals import (
+    ATOMIC_INT_LIMIT,
+    INT_BASE,
+    INT_RESERVE,
+    U32_MAX,
+    Interval,
+    apply_guard,
+    clamp,
+    guard_divisor,
+    int_binop,
+    int_cast,
+    param_interval,
+    type_interval,
+    within,
+)
+from .ops import BUILTINS, MAX_LAUNCH
+from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role
 from .weights import Weights, default_weights
 
-# Magnitudes int values are kept within: products and sums of two such values
-# cannot overflow int32.
-INT_SAFE = 1 << 30
-INT_BASE = 1 << 10  # every int local may hold at least this much
-INT_RESERVE = 1 << 16  # what `+=`/`-=` on one int local may add up to, in total
-U32_MAX = (1 << 32) - 1
-FLOAT_TO_INT_LIMIT = 1.0e6
-# Int atomics from every thread of the largest launch must not overflow int32.
-ATOMIC_INT_LIMIT = INT_SAFE // MAX_LAUNCH
 # Past this many choices a program only closes its open constructs: it keeps
 # every draw well inside Hypothesis's buffer and under a second, whatever the
 # profile's limits say.
 DRAW_CAP = 1500
-
-Interval = tuple[int, int]
 
 
 @dataclass
@@ -181,7 +185,7 @@ class _Gen:
             ty = self.value_type()
             pname = self.fresh("a")
             params.append(A.Param(pname, ty))
-            ctx.scopes[0][pname] = _Local(ty, "param", _param_interval(ty))
+            ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
         if effectful:
             elem = self.value_type(("float32", "int32", "vec3"))
             pname = self.fresh("acc")
@@ -236,7 +240,7 @@ class _Gen:
             ty = self.value_type()
             name = self.fresh("s")
             params.append(A.Param(name, ty))
-            scope[name] = _Local(ty, "param", _param_interval(ty))
+            scope[name] = _Local(ty, "param", param_interval(ty))
         if need.get("elementwise"):
             # two readable arrays and an output of one element type
             ty = F32
@@ -410,7 +414,7 @@ class _Gen:
         name = self.fresh("v")
         local = _Local(ty, "local", loop_level=len(self.ctx.loop_trips))
         if ty.is_int:
-            iv = iv or _type_interval(ty)
+            iv = iv or type_interval(ty)
             if ty.signed:
                 base = max(abs(iv[0]), abs(iv[1]), INT_BASE)
                 local.base = (-base, base)
@@ -424,8 +428,8 @@ class _Gen:
         name, local = self.pick_local(lambda s: s.kind == "local")
         value = self.expr(local.ty, self.expr_depth(), with_interval=True)
         expr, iv = value
-        if local.ty.is_int and local.ty.signed and not _within(iv, local.base):
-            expr = _clamp(expr, local.base, local.ty)
+        if local.ty.is_int and local.ty.signed and not within(iv, local.base):
+            expr = clamp(expr, local.base, local.ty)
         return A.Assign(A.Name(name, local.ty), expr)
 
     def aug_assign(self) -> A.Stmt:
@@ -461,7 +465,7 @@ class _Gen:
         value_ty = F32 if (ty.is_vector or ty.is_matrix) and op in ("mul", "div") else ty
         value, iv = self.expr(value_ty, self.expr_depth(), with_interval=True)
         if op == "div":
-            value = _guard_divisor(value, value_ty)
+            value = guard_divisor(value, value_ty)
         if ty.is_int and ty.signed and local is not None:
             repeats = 1
             for trip in ctx.loop_trips[local.loop_level:]:
@@ -471,7 +475,7 @@ class _Gen:
                 return self.reassign()
             bound = max(abs(iv[0]), abs(iv[1]))
             if bound > room:
-                value, bound = _clamp(value, (-room, room), ty), room
+                value, bound = clamp(value, (-room, room), ty), room
             local.reserve_used += bound * repeats
         return A.AugAssign(target, symbol, value)
 
@@ -511,8 +515,8 @@ class _Gen:
             for trip in ctx.loop_trips:
                 repeats *= max(trip, 1)
             limit = max(ATOMIC_INT_LIMIT // repeats, 1)
-            if not _within(iv, (-limit, limit)):
-                value = _clamp(value, (-limit, limit), elem)
+            if not within(iv, (-limit, limit)):
+                value = clamp(value, (-limit, limit), elem)
         ctx.wrote = True
         return A.Atomic(op, array, index, value)
 
@@ -683,7 +687,7 @@ class _Gen:
             op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}[self.choose("float_binop")]
             left, right = self.float_expr(ty, sub), self.float_expr(ty, sub)
             if op in ("/", "%"):
-                right = _guard_divisor(right, ty)
+                right = guard_divisor(right, ty)
             return A.BinOp(op, left, right, ty)
         if kind == "call":
             names = [n for n, op in BUILTINS.items() if op.rule == "float_call" and op.result((ty,) * max(op.arities())) == ty]
@@ -717,7 +721,7 @@ class _Gen:
         for position in range(arity):
             arg = self.float_expr(ty, depth - 1)
             guard = op.guards[position] if position < len(op.guards) else None
-            args.append(_apply_guard(guard, arg, ty))
+            args.append(apply_guard(guard, arg, ty))
         return A.Call(name, tuple(args), ty)
 
     def numeric_type(self, exclude: DType) -> DType:
@@ -756,12 +760,12 @@ class _Gen:
         if kind == "len":
             return A.Len(self.pick(ctx.arrays), I32), (1, MAX_LAUNCH)
         if kind == "array_read":
-            return self.array_read(ty, depth), _param_interval(ty)
+            return self.array_read(ty, depth), param_interval(ty)
         sub = depth - 1
         if kind == "binop":
             op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//", "mod": "%"}[self.choose("int_binop")]
             (left, li), (right, ri) = self.int_expr(ty, sub), self.int_expr(ty, sub)
-            return _int_binop(op, left, li, right, ri, ty)
+            return int_binop(op, left, li, right, ri, ty)
         if kind == "call":
             names = ["min", "max", "clamp"] + (["abs", "sign"] if ty.signed else [])
             name = self.choose("int_call", names)
@@ -791,9 +795,9 @@ class _Gen:
         if kind == "cast":
             source = self.numeric_type(exclude=ty)
             operand, iv = self.typed(source, sub)
-            return _int_cast(operand, iv, source, ty)
+            return int_cast(operand, iv, source, ty)
         name = self.pick(self.callable_helpers(ty))
-        return self.helper_call(name), _type_interval(ty)
+        return self.helper_call(name), type_interval(ty)
 
     def vector_expr(self, ty: DType, depth: int) -> A.Expr:
         options = {"construct"} | self.leaf_options(ty)
@@ -839,7 +843,7 @@ class _Gen:
             return A.BinOp("*", factor, value, ty)
         if form == 1:
             return A.BinOp("*", value, factor, ty)
-        return A.BinOp("/", value, _guard_divisor(factor, F32), ty)
+        return A.BinOp("/", value, guard_divisor(factor, F32), ty)
 
     def matrix_expr(self, depth: int) -> A.Expr:
         ty = MAT33
@@ -898,127 +902,6 @@ def _weighted(integer, options) -> object:
         if r < bound:
             return alt
     return options[-1][0]  # pragma: no cover
-
-
-# -- integer safety -----------------------------------------------------------
-
-
-def _type_interval(ty: DType) -> Interval:
-    if not ty.signed:
-        return (0, U32_MAX)
-    return (-INT_SAFE, INT_SAFE)
-
-
-def _param_interval(ty: DType) -> Interval | None:
-    if not ty.is_int:
-        return None
-    return INPUT_UINT_RANGE if not ty.signed else INPUT_INT_RANGE
-
-
-def _within(iv: Interval | None, bounds: Interval) -> bool:
-    return iv is not None and bounds[0] <= iv[0] and iv[1] <= bounds[1]
-
-
-def _signed_const(value: int, ty: DType) -> A.Expr:
-    return A.Const(value, ty) if value >= 0 else A.Neg(A.Const(-value, ty), ty)
-
-
-def _clamp(expr: A.Expr, bounds: Interval, ty: DType) -> A.Call:
-    return A.Call("clamp", (expr, _signed_const(bounds[0], ty), _signed_const(bounds[1], ty)), ty)
-
-
-def _int_binop(op: str, left, li: Interval, right, ri: Interval, ty: DType):
-    if not ty.signed:
-        if op in ("//", "%") and ri[0] <= 0:
-            right = A.Call("max", (right, A.Const(1, ty)), ty)
-            ri = (1, max(ri[1], 1))
-        iv = _unsigned_result(op, li, ri)
-        return A.BinOp(op, left, right, ty), iv
-    if op in ("+", "-"):
-        limit = INT_SAFE // 2
-        if not (_within(li, (-limit, limit)) and _within(ri, (-limit, limit))):
-            left, li = (_clamp(left, (-limit, limit), ty), (-limit, limit)) if not _within(li, (-limit, limit)) else (left, li)
-            right, ri = (_clamp(right, (-limit, limit), ty), (-limit, limit)) if not _within(ri, (-limit, limit)) else (right, ri)
-        iv = (li[0] + ri[0], li[1] + ri[1]) if op == "+" else (li[0] - ri[1], li[1] - ri[0])
-        return A.BinOp(op, left, right, ty), iv
-    if op == "*":
-        limit = 1 << 15
-        products = [a * b for a in li for b in ri]
-        if max(abs(p) for p in products) > INT_SAFE:
-            if not _within(li, (-limit, limit)):
-                left, li = _clamp(left, (-limit, limit), ty), (-limit, limit)
-            if not _within(ri, (-limit, limit)):
-                right, ri = _clamp(right, (-limit, limit), ty), (-limit, limit)
-            products = [a * b for a in li for b in ri]
-        return A.BinOp(op, left, right, ty), (min(products), max(products))
-    # `//` and `%`: divisor kept away from zero: max(abs(b), 1) >= 1
-    if ri[0] <= 0 <= ri[1]:
-        right = A.Call("max", (A.Call("abs", (right,), ty), A.Const(1, ty)), ty)
-        top = max(abs(ri[0]), abs(ri[1]), 1)
-        ri = (1, top)
-    magnitude = max(abs(li[0]), abs(li[1]))
-    if op == "//":
-        return A.BinOp(op, left, right, ty), (-magnitude - 1, magnitude + 1)
-    top = max(abs(ri[0]), abs(ri[1]))
-    return A.BinOp(op, left, right, ty), (-min(top, magnitude), min(top, magnitude))
-
-
-def _unsigned_result(op: str, li: Interval, ri: Interval) -> Interval:
-    if op == "+":
-        lo, hi = li[0] + ri[0], li[1] + ri[1]
-    elif op == "-":
-        lo, hi = li[0] - ri[1], li[1] - ri[0]
-    elif op == "*":
-        lo, hi = li[0] * ri[0], li[1] * ri[1]
-    elif op == "//":
-        lo, hi = 0, li[1]
-    else:
-        lo, hi = 0, min(li[1], ri[1])
-    if lo < 0 or hi > U32_MAX:
-        return (0, U32_MAX)  # unsigned arithmetic wraps: defined, but anything goes
-    return (lo, hi)
-
-
-def _int_cast(operand, iv: Interval | None, source: DType, ty: DType):
-    if source.is_float:
-        lo = 0.0 if not ty.signed else -FLOAT_TO_INT_LIMIT
-        guarded = A.Call("clamp", (operand, _float_const(lo, source), A.Const(FLOAT_TO_INT_LIMIT, source)), source)
-        return A.Cast(ty, guarded, ty), (int(lo), int(FLOAT_TO_INT_LIMIT))
-    if isinstance(operand, A.Const):
-        value = operand.value
-        return A.Const(value, ty), (value, value)
-    if ty.signed:
-        if source.signed:
-            bounds = (-INT_SAFE, INT_SAFE)
-            if not _within(iv, bounds):
-                operand, iv = _clamp(operand, bounds, source), bounds
-            return A.Cast(ty, operand, ty), iv
-        if not _within(iv, (0, INT_SAFE)):
-            operand, iv = _clamp(operand, (0, INT_SAFE), source), (0, INT_SAFE)
-        return A.Cast(ty, operand, ty), iv
-    # to unsigned: negative values wrap, which is defined
-    return A.Cast(ty, operand, ty), (iv if iv and iv[0] >= 0 else (0, U32_MAX))
-
-
-def _float_const(value: float, ty: DType) -> A.Expr:
-    return A.Const(value, ty) if value >= 0 else A.Neg(A.Const(-value, ty), ty)
-
-
-def _guard_divisor(divisor: A.Expr, ty: DType) -> A.Expr:
-    """`abs(d) + 1.0` unless d is a non-zero literal: float division stays finite."""
-    if isinstance(divisor, A.Const) and divisor.value != 0:
-        return divisor
-    return A.BinOp("+", A.Call("abs", (divisor,), ty), A.Const(1.0, ty), ty)
-
-
-def _apply_guard(guard, arg: A.Expr, ty: DType) -> A.Expr:
-    if guard is None:
-        return arg
-    if guard.kind == "abs":
-        return A.Call("abs", (arg,), ty)
-    if guard.kind == "abs_plus_one":
-        return A.BinOp("+", A.Call("abs", (arg,), ty), A.Const(1.0, ty), ty)
-    return A.Call("clamp", (arg, _float_const(guard.lo, ty), _float_const(guard.hi, ty)), ty)
 
 
 # -- features, categories and the public strategies -----------------------------
