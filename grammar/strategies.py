@@ -44,6 +44,8 @@ from .intervals import (
     within,
 )
 from .ops import BUILTINS, MAX_LAUNCH
+from .swarm import CATEGORY_NEEDS, disabled_alternatives, draw_features
+from .swarm import FEATURE_ALTERNATIVES  # noqa: F401  (still importable from here, where it used to live)
 from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role
 from .weights import Weights, default_weights
 
@@ -98,7 +100,7 @@ class _Gen:
         self.funcs: list[A.Func] = []
         self.effectful: set[str] = set()
         self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
-        self.off = _disabled_alternatives(features)
+        self.off = disabled_alternatives(features)
         self.max_trip = weights.limit("max_trip")
 
     # -- choices
@@ -206,7 +208,7 @@ class _Gen:
         return func
 
     def kernel(self) -> A.Kernel:
-        need = _CATEGORY_NEEDS.get(self.category, {})
+        need = CATEGORY_NEEDS.get(self.category, {})
         arrays: dict[str, ArrayType] = {}
         params: list[A.Param] = []
         scope: dict[str, _Local] = {}
@@ -904,49 +906,7 @@ def _weighted(integer, options) -> object:
     return options[-1][0]  # pragma: no cover
 
 
-# -- features, categories and the public strategies -----------------------------
-
-# What each swarm feature switches off when a program draws it as absent.
-FEATURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
-    "helpers": (("statement", "call"), ("float_expr", "helper_call"), ("int_expr", "helper_call"), ("vector_expr", "helper_call")),
-    "branches": (("statement", "if"),),
-    "ternaries": (("float_expr", "ternary"), ("int_expr", "ternary"), ("vector_expr", "ternary")),
-    "loops": (("statement", "for"), ("statement", "while")),
-    "while_loops": (("statement", "while"),),
-    "loop_control": (("statement", "break"), ("statement", "continue")),
-    "atomics": (("statement", "atomic"),),
-    "vectors": (("value_type", "vec2"), ("value_type", "vec3"), ("value_type", "vec4"), ("value_type", "mat33")),
-    "matrices": (("value_type", "mat33"), ("vector_expr", "matvec")),
-    "float64": (("value_type", "float64"),),
-    "integers": (("value_type", "int32"), ("value_type", "int64"), ("value_type", "uint32")),
-    "casts": (("float_expr", "cast"), ("int_expr", "cast")),
-    "math": (("float_expr", "call"), ("int_expr", "call")),
-    "guarded_reads": (("read_index", "guarded"),),
-}
-
-# What a category needs: parameters, features that must stay on, statement seeds.
-_CATEGORY_NEEDS: dict[str | None, dict] = {
-    "elementwise": {"elementwise": True, "seeds": ("elementwise",)},
-    "scalar_array": {"scalar_array": True, "seeds": ("scalar_array",)},
-    "unary": {"features": ("math",), "seeds": ("unary",)},
-    "branch": {"features": ("branches",), "seeds": ("branch",)},
-    "loop": {"features": ("loops",), "seeds": ("loop",)},
-    "reduction": {"features": ("atomics",), "acc_arrays": 1, "seeds": ("reduction",)},
-    "vector": {"features": ("vectors",), "seeds": ("vector",)},
-    "multi_statement": {"statements": 3, "seeds": ("assign", "assign")},
-    "nested_branch": {"features": ("branches",), "seeds": ("nested_branch",)},
-    "compound": {"features": ("branches", "loops", "atomics", "math"), "acc_arrays": 1, "seeds": ("branch", "loop", "reduction", "unary")},
-    "nested_loop": {"features": ("loops",), "seeds": ("nested_loop",)},
-    "multi_conditional": {"features": ("branches",), "seeds": ("multi_conditional",)},
-}
-
-
-def _disabled_alternatives(features: frozenset[str]) -> frozenset[tuple[str, str]]:
-    off = set()
-    for feature, alternatives in FEATURE_ALTERNATIVES.items():
-        if feature not in features:
-            off.update(alternatives)
-    return frozenset(off)
+# -- the public strategies ---------------------------------------------------
 
 
 def _choice_source(draw):
@@ -969,20 +929,7 @@ def _integers(lo: int, hi: int):
 
 def _draw_program(draw, weights: Weights, category: str | None, swarm: bool) -> A.Program:
     integer = _choice_source(draw)
-    needed = set(_CATEGORY_NEEDS.get(category, {}).get("features", ()))
-    features = set()
-    for name in weights.features:
-        if name in needed:
-            features.add(name)
-        elif not swarm:
-            features.add(name)
-        else:
-            # integer(0, 999) < p * 1000, drawn so that shrinking turns features on
-            if integer(0, 999) >= 1000 - round(weights.feature_probability(name) * 1000):
-                features.add(name)
-    if "vectors" not in features:
-        features.discard("matrices")
-    gen = _Gen(integer, weights, frozenset(features), category)
+    gen = _Gen(integer, weights, draw_features(integer, weights, category, swarm), category)
     return gen.program()
 
 
