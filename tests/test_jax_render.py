@@ -469,7 +469,7 @@ def _every_op() -> "A.Program":
     from kernel_synth.grammar import ast as A
     from kernel_synth.grammar import check
     from kernel_synth.grammar.ops import BUILTINS
-    from kernel_synth.grammar.strategies import _apply_guard
+    from kernel_synth.grammar.intervals import apply_guard
     from kernel_synth.grammar.types import ArrayType, Role
 
     params, body = [], [A.Assign(A.Name("i"), A.Tid())]
@@ -480,7 +480,7 @@ def _every_op() -> "A.Program":
             params.append(A.Param(f"a{case}_{k}", ArrayType(ty, Role.IN)))
             read = A.ArrayRead(f"a{case}_{k}", A.Name("i"))
             guard = BUILTINS[name].guards[k] if k < len(BUILTINS[name].guards) else None
-            args.append(_apply_guard(guard, read, ty) if ty.is_float else read)
+            args.append(apply_guard(guard, read, ty) if ty.is_float else read)
         params.append(A.Param(f"{name}{case}", ArrayType(result, Role.OUT)))
         body.append(A.Assign(A.ArrayRead(f"{name}{case}", A.Name("i")), A.Call(name, tuple(args))))
     return check(A.Program((), (A.Kernel("every_op", tuple(params), tuple(body)),)))

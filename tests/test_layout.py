@@ -45,7 +45,7 @@ def test_stage_imports_only_from_its_left(stage):
 
 def test_the_generator_uses_no_other_randomness():
     """Every choice is a Hypothesis draw: no `random` in the generator itself."""
-    for name in ("strategies.py", "categories.py", "checker.py", "parser.py", "printer.py"):
+    for name in ("strategies.py", "generator.py", "intervals.py", "swarm.py", "categories.py", "checker.py", "parser.py", "printer.py"):
         assert "random" not in _imported_packages(ROOT / "grammar" / name)
 
 

@@ -10,7 +10,7 @@ import pytest
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import check
 from kernel_synth.grammar.ops import BUILTINS
-from kernel_synth.grammar.strategies import _apply_guard
+from kernel_synth.grammar.intervals import apply_guard
 from kernel_synth.grammar.types import ArrayType, Role
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.reference_backend import ReferenceBackend
@@ -24,7 +24,7 @@ def _program(name: str, params: tuple, result) -> A.Program:
     for k, ty in enumerate(params):
         read = A.ArrayRead(f"x{k}", A.Name("i", None))
         guard = op.guards[k] if k < len(op.guards) else None
-        args.append(_apply_guard(guard, read, ty) if ty.is_float else read)
+        args.append(apply_guard(guard, read, ty) if ty.is_float else read)
     out = A.Param("out", ArrayType(result, Role.OUT))
     body = (
         A.Assign(A.Name("i"), A.Tid()),

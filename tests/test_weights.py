@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel_synth.grammar.strategies import FEATURE_ALTERNATIVES
+from kernel_synth.grammar.swarm import FEATURE_ALTERNATIVES
 from kernel_synth.grammar.weights import DEFAULT_PATH, WeightsError, default_weights, load_weights, parse_weights
 
 DEFAULT = DEFAULT_PATH.read_text()

@@ -1,0 +1,903 @@
+"""The generator: one Program, drawn choice by choice from an integer source.
+
+Every choice is one call of the `integer(lo, hi)` the generator is handed (a
+Hypothesis draw: strategies.py), taken from the weights profile, with the
+simplest alternative first so that shrinking moves towards simple programs.
+Nothing here imports Hypothesis or `random`: a program is a function of its
+draws and its profile alone. Undefined behaviour is excluded as the program is
+built (the Csmith rule), not filtered afterwards:
+
+- integer expressions carry an interval; an operation whose result could leave
+  the safe range gets its operands clamped, divisors are kept away from zero,
+  and every int local has a bound that its reassignments are clamped into and
+  its `+=`/`-=` draw from (a budget that counts how often a loop repeats them);
+- float arguments are guarded into their domain by the op table's ArgGuard;
+- array reads use the thread index or `clamp(e, 0, len(a) - 1)`, writes the
+  thread index, atomics 0, the thread index or a clamp;
+- loops have literal or clamped bounds, while loops a counter.
+
+The interval arithmetic and the guards are intervals.py's; the features a
+program may use and what its category needs are swarm.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ast as A
+from .checker import atomic_class
+from .intervals import (
+    ATOMIC_INT_LIMIT,
+    INT_BASE,
+    INT_RESERVE,
+    U32_MAX,
+    Interval,
+    apply_guard,
+    clamp,
+    guard_divisor,
+    int_binop,
+    int_cast,
+    param_interval,
+    type_interval,
+    within,
+)
+from .ops import BUILTINS, MAX_LAUNCH
+from .swarm import CATEGORY_NEEDS, disabled_alternatives
+from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role
+from .weights import Weights
+
+# Past this many choices a program only closes its open constructs: it keeps
+# every draw well inside Hypothesis's buffer and under a second, whatever the
+# profile's limits say.
+DRAW_CAP = 1500
+
+
+@dataclass
+class _Local:
+    ty: DType
+    kind: str  # "local", "loop", "counter", "thread", "param"
+    interval: Interval | None = None
+    base: Interval | None = None  # int locals: where reassignments are clamped to
+    loop_level: int = 0  # how many loops enclosed the declaration
+    reserve_used: int = 0
+
+
+@dataclass
+class _Context:
+    """What is in scope while one definition is being generated."""
+
+    in_kernel: bool
+    arrays: dict[str, ArrayType]
+    scopes: list[dict[str, _Local]] = field(default_factory=lambda: [{}])
+    loop_trips: list[int] = field(default_factory=list)  # trip bound of each enclosing loop
+    block_level: int = 0
+    in_branch_of_loop: bool = False  # break/continue are allowed here
+    budget: int = 40
+    wrote: bool = False
+    # the atomic class ("add", "min" or "max") each Acc array is committed to
+    acc_class: dict[str, str] = field(default_factory=dict)
+
+    def all_symbols(self):
+        seen = {}
+        for scope in self.scopes:
+            seen.update(scope)
+        return seen
+
+
+class Gen:
+    """One program's generation: every choice goes through `self.integer`."""
+
+    def __init__(self, integer, weights: Weights, features: frozenset[str], category: str | None):
+        self._integer = integer
+        self.draws = 0
+        self.w = weights
+        self.features = features
+        self.category = category
+        self.names: dict[str, int] = {}
+        self.funcs: list[A.Func] = []
+        self.effectful: set[str] = set()
+        self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
+        self.off = disabled_alternatives(features)
+        self.max_trip = weights.limit("max_trip")
+
+    # -- choices
+
+    def integer(self, lo: int, hi: int) -> int:
+        self.draws += 1
+        return self._integer(lo, hi)
+
+    @property
+    def exhausted(self) -> bool:
+        """Past the draw cap: finish with leaves and simple statements only."""
+        return self.draws > DRAW_CAP
+
+    def choose(self, rule: str, allowed=None) -> str:
+        options = [
+            (alt, weight)
+            for alt, weight in self.w.rule(rule)
+            if weight > 0 and (rule, alt) not in self.off and (allowed is None or alt in allowed)
+        ]
+        if not options:
+            raise _NoChoice(rule)
+        return _weighted(self.integer, options)
+
+    def length(self, name: str, at_least: int = 0) -> int:
+        options = [(n, w) for n, w in self.w.length(name) if w > 0 and n >= at_least]
+        if not options:
+            return at_least
+        return _weighted(self.integer, options)
+
+    def boolean(self) -> bool:
+        return self.integer(0, 1) == 1
+
+    def fresh(self, prefix: str) -> str:
+        n = self.names.get(prefix, 0)
+        self.names[prefix] = n + 1
+        return f"{prefix}{n}"
+
+    def value_type(self, allowed=None) -> DType:
+        return TYPES[self.choose("value_type", allowed)]
+
+    # -- literals
+
+    def float_literal(self, ty: DType) -> A.Const:
+        kind = self.choose("float_literal")
+        if kind == "zero":
+            value = 0.0
+        elif kind == "one":
+            value = 1.0
+        elif kind == "small":
+            value = self.integer(1, 16) / 4
+        elif kind == "large":
+            value = float(10 ** self.integer(1, 3))
+        else:
+            value = self.integer(1, 9) / 1000
+        return A.Const(value, ty)
+
+    def int_literal(self, ty: DType) -> A.Const:
+        kind = self.choose("int_literal")
+        if kind == "zero":
+            value = 0
+        elif kind == "one":
+            value = 1
+        elif kind == "small":
+            value = self.integer(2, 16)
+        else:
+            value = self.integer(100, 1000)
+        return A.Const(value, ty)
+
+    # -- programs
+
+    def program(self) -> A.Program:
+        helpers = self.length("helpers") if "helpers" in self.features else 0
+        for _ in range(helpers):
+            self.funcs.append(self.helper())
+        kernel = self.kernel()
+        return A.Program(tuple(self.funcs), (kernel,))
+
+    def helper(self) -> A.Func:
+        name = self.fresh("f")
+        effectful = self.choose("helper_kind") == "effectful" and "atomics" in self.features
+        params = []
+        ctx = _Context(in_kernel=False, arrays={}, budget=8)
+        for _ in range(self.length("helper_params", at_least=1)):
+            ty = self.value_type()
+            pname = self.fresh("a")
+            params.append(A.Param(pname, ty))
+            ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
+        if effectful:
+            elem = self.value_type(("float32", "int32", "vec3"))
+            pname = self.fresh("acc")
+            params.append(A.Param(pname, ArrayType(elem, Role.ACC)))
+            ctx.arrays[pname] = ArrayType(elem, Role.ACC)
+        ret = self.value_type()
+        self.ctx = ctx
+        body = []
+        if effectful:
+            body.append(self.atomic())
+        for _ in range(self.length("helper_statements")):
+            body.extend(self.statement(simple_only=True))
+        body.append(A.Return(self.expr(ret, self.expr_depth())))
+        func = A.Func(name, tuple(params), ret, tuple(body))
+        self.helper_acc[name] = dict(ctx.acc_class)
+        if effectful or any(isinstance(s, A.CallStmt) for s in body):
+            self.effectful.add(name)
+        return func
+
+    def kernel(self) -> A.Kernel:
+        need = CATEGORY_NEEDS.get(self.category, {})
+        arrays: dict[str, ArrayType] = {}
+        params: list[A.Param] = []
+        scope: dict[str, _Local] = {}
+
+        def add_array(prefix: str, role: Role, elem: DType | None = None) -> str:
+            if elem is None:
+                elem = self.value_type()
+                if role in (Role.INOUT,) and elem.is_int:
+                    elem = F32  # int InOut elements would escape interval tracking
+            name = self.fresh(prefix)
+            arrays[name] = ArrayType(elem, role)
+            params.append(A.Param(name, arrays[name]))
+            return name
+
+        for _ in range(self.length("in_arrays", at_least=need.get("in_arrays", 0))):
+            add_array("x", Role.IN)
+        for _ in range(self.length("inout_arrays")):
+            add_array("io", Role.INOUT)
+        acc_count = self.length("acc_arrays", at_least=need.get("acc_arrays", 0)) if "atomics" in self.features else 0
+        for _ in range(acc_count):
+            add_array("acc", Role.ACC, self.value_type(("float32", "float64", "int32", "int64", "uint32", "vec3")))
+        for func in self.funcs:  # let the kernel call effectful helpers
+            for p in func.params:
+                if isinstance(p.ty, ArrayType) and p.ty not in arrays.values() and self.boolean():
+                    add_array("acc", Role.ACC, p.ty.elem)
+        for _ in range(self.length("out_arrays", at_least=need.get("out_arrays", 0))):
+            add_array("out", Role.OUT)
+        if not any(a.role is not Role.IN for a in arrays.values()):
+            add_array("out", Role.OUT)
+        for _ in range(self.length("scalar_params", at_least=need.get("scalar_params", 0))):
+            ty = self.value_type()
+            name = self.fresh("s")
+            params.append(A.Param(name, ty))
+            scope[name] = _Local(ty, "param", param_interval(ty))
+        if need.get("elementwise"):
+            # two readable arrays and an output of one element type
+            ty = F32
+            for _ in range(2):
+                add_array("x", Role.IN, ty)
+            add_array("out", Role.OUT, ty)
+        if need.get("scalar_array"):
+            add_array("x", Role.IN, F32)
+            add_array("out", Role.OUT, F32)
+            name = self.fresh("s")
+            params.append(A.Param(name, F32))
+            scope[name] = _Local(F32, "param", None)
+
+        budget = self.w.limit("max_statements")
+        self.ctx = ctx = _Context(in_kernel=True, arrays=arrays, scopes=[scope], budget=budget)
+        ctx.scopes.append({"i": _Local(I32, "thread", (0, MAX_LAUNCH - 1))})
+        body: list = [A.Assign(A.Name("i", I32), A.Tid(I32))]
+        count = self.length("kernel_statements", at_least=need.get("statements", 1))
+        forced = list(need.get("seeds", ()))
+        positions = sorted(self.integer(0, count) for _ in forced)
+        made = 0
+        for index in range(count + 1):
+            while forced and positions and positions[0] == index:
+                positions.pop(0)
+                body.extend(self.seed(forced.pop(0)))
+            if index < count and not (made and self.exhausted):
+                body.extend(self.statement())
+                made += 1
+        if not ctx.wrote:
+            body.append(self.output_write())
+        return A.Kernel(self.fresh("k"), tuple(params), tuple(body))
+
+    # -- category seeds: a statement shape that guarantees a feature
+
+    def seed(self, kind: str) -> list:
+        ctx = self.ctx
+        if kind == "elementwise":
+            ins = [n for n, a in ctx.arrays.items() if a.role is Role.IN and a.elem == F32]
+            out = next(n for n, a in ctx.arrays.items() if a.role is Role.OUT and a.elem == F32)
+            op = {"add": "+", "sub": "-", "mul": "*"}[self.choose("float_binop", ("add", "sub", "mul"))]
+            left, right = ins[-2], ins[-1]
+            ctx.wrote = True
+            return [A.Assign(A.ArrayRead(out, self.thread(), F32), A.BinOp(op, self.read(left, F32), self.read(right, F32), F32))]
+        if kind == "scalar_array":
+            scalar = next(n for n, s in ctx.scopes[0].items() if s.ty == F32 and s.kind == "param")
+            array = [n for n, a in ctx.arrays.items() if a.role is Role.IN and a.elem == F32][-1]
+            out = [n for n, a in ctx.arrays.items() if a.role is Role.OUT and a.elem == F32][-1]
+            op = {"add": "+", "sub": "-", "mul": "*"}[self.choose("float_binop", ("add", "sub", "mul"))]
+            ctx.wrote = True
+            return [A.Assign(A.ArrayRead(out, self.thread(), F32), A.BinOp(op, A.Name(scalar, F32), self.read(array, F32), F32))]
+        if kind == "unary":
+            name = self.choose("float_call", [n for n, op in BUILTINS.items() if op.result((F32,)) == F32])
+            call = self.builtin_call(name, F32, self.expr_depth() + 1)
+            return [self.declare(F32, call)]
+        if kind == "vector":
+            ty = self.value_type(("vec2", "vec3", "vec4"))
+            return [self.declare(ty, self.expr(ty, self.expr_depth()))]
+        if kind == "branch":
+            return [self.if_stmt(self.choose("if_form"))]
+        if kind == "multi_conditional":
+            return [self.if_stmt("if_elif")]
+        if kind == "nested_branch":
+            return [self.if_stmt(self.choose("if_form"), inner="if")]
+        if kind == "loop":
+            return [self.for_stmt() if self.choose("statement", ("for", "while")) == "for" else self.while_stmt()]
+        if kind == "nested_loop":
+            return [self.for_stmt(inner="loop")]
+        if kind == "reduction":
+            return [self.atomic()]
+        if kind == "assign":
+            ty = self.value_type()
+            return [self.declare(ty, self.expr(ty, self.expr_depth()))]
+        raise AssertionError(kind)
+
+    # -- statements
+
+    def expr_depth(self) -> int:
+        return min(self.length("expr_depth"), self.w.limit("expr_depth"))
+
+    def statement(self, simple_only: bool = False) -> list:
+        ctx = self.ctx
+        ctx.budget -= 1
+        if self.exhausted:
+            ctx.budget = min(ctx.budget, 0)
+        allowed = {"assign", "reassign", "aug_assign", "component_assign"}
+        if ctx.in_kernel:
+            allowed |= {"store"}
+        if any(a.role is Role.ACC for a in ctx.arrays.values()):
+            allowed.add("atomic")
+        if self.callable_helpers(statement=True):
+            allowed.add("call")
+        compound_ok = ctx.budget > 0 and ctx.block_level < self.w.limit("block_depth")
+        if compound_ok and (ctx.in_kernel or not simple_only):
+            allowed.add("if")
+            if len(ctx.loop_trips) < self.w.limit("loop_depth"):
+                allowed |= {"for", "while"}
+        if ctx.in_branch_of_loop:
+            allowed |= {"break", "continue"}
+        if not self.locals_of(lambda s: s.kind == "local"):
+            allowed.discard("reassign")
+        if not self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector):
+            allowed.discard("component_assign")
+        kind = self.choose("statement", allowed)
+        if kind == "assign":
+            ty = self.value_type()
+            return [self.declare(ty, self.expr(ty, self.expr_depth()))]
+        if kind == "reassign":
+            return [self.reassign()]
+        if kind == "aug_assign":
+            return [self.aug_assign()]
+        if kind == "store":
+            return [self.output_write(store_only=True)]
+        if kind == "component_assign":
+            name, local = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
+            index = self.integer(0, local.ty.length - 1)
+            attr = self.choose("component_style") == "attr"
+            return [A.Assign(A.Component(A.Name(name, local.ty), index, attr, F32), self.expr(F32, self.expr_depth()))]
+        if kind == "atomic":
+            return [self.atomic()]
+        if kind == "call":
+            return [self.call_stmt()]
+        if kind == "if":
+            return [self.if_stmt(self.choose("if_form"))]
+        if kind == "for":
+            return [self.for_stmt()]
+        if kind == "while":
+            return [self.while_stmt()]
+        if kind == "break":
+            return [A.Break()]
+        return [A.Continue()]
+
+    def block(self, count: int | None = None, *, loop_trip: int | None = None, branch: bool = False, inner: str | None = None) -> tuple:
+        ctx = self.ctx
+        saved = ctx.in_branch_of_loop
+        ctx.scopes.append({})
+        ctx.block_level += 1
+        if loop_trip is not None:
+            ctx.loop_trips.append(loop_trip)
+            ctx.in_branch_of_loop = False
+        elif branch and ctx.loop_trips:
+            ctx.in_branch_of_loop = True
+        try:
+            out: list = []
+            n = count if count is not None else self.length("block_statements")
+            seed_at = self.integer(0, max(n - 1, 0)) if inner else -1
+            for index in range(max(n, 1)):
+                if index and self.exhausted and index != seed_at:
+                    continue
+                if index == seed_at:
+                    out.extend(self.seed_inner(inner))
+                    continue
+                stmts = self.statement()
+                out.extend(stmts)
+                if isinstance(stmts[-1], (A.Break, A.Continue)):
+                    break  # anything after it would be dead code
+            return tuple(out)
+        finally:
+            ctx.block_level -= 1
+            ctx.scopes.pop()
+            if loop_trip is not None:
+                ctx.loop_trips.pop()
+            ctx.in_branch_of_loop = saved
+
+    def seed_inner(self, inner: str) -> list:
+        if inner == "if":
+            return [self.if_stmt(self.choose("if_form"))]
+        return [self.for_stmt() if self.choose("statement", ("for", "while")) == "for" else self.while_stmt()]
+
+    def declare(self, ty: DType, value) -> A.Assign:
+        expr, iv = value if isinstance(value, tuple) else (value, None)
+        name = self.fresh("v")
+        local = _Local(ty, "local", loop_level=len(self.ctx.loop_trips))
+        if ty.is_int:
+            iv = iv or type_interval(ty)
+            if ty.signed:
+                base = max(abs(iv[0]), abs(iv[1]), INT_BASE)
+                local.base = (-base, base)
+                local.interval = (-base - INT_RESERVE, base + INT_RESERVE)
+            else:
+                local.base = local.interval = (0, U32_MAX)
+        self.ctx.scopes[-1][name] = local
+        return A.Assign(A.Name(name, ty), expr)
+
+    def reassign(self) -> A.Assign:
+        name, local = self.pick_local(lambda s: s.kind == "local")
+        value = self.expr(local.ty, self.expr_depth(), with_interval=True)
+        expr, iv = value
+        if local.ty.is_int and local.ty.signed and not within(iv, local.base):
+            expr = clamp(expr, local.base, local.ty)
+        return A.Assign(A.Name(name, local.ty), expr)
+
+    def aug_assign(self) -> A.Stmt:
+        ctx = self.ctx
+        targets = {"local"} if self.locals_of(lambda s: s.kind == "local" and not s.ty.is_matrix) else set()
+        if ctx.in_kernel and any(a.role is Role.INOUT for a in ctx.arrays.values()):
+            targets.add("array")
+        if self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector):
+            targets.add("component")
+        if not targets:
+            ty = self.value_type()
+            return self.declare(ty, self.expr(ty, self.expr_depth()))
+        where = self.choose("aug_target", targets)
+        if where == "local":
+            name, local = self.pick_local(lambda s: s.kind == "local" and not s.ty.is_matrix)
+            target, ty = A.Name(name, local.ty), local.ty
+        elif where == "array":
+            array = self.pick([n for n, a in ctx.arrays.items() if a.role is Role.INOUT])
+            ty = ctx.arrays[array].elem
+            target = A.ArrayRead(array, self.thread(), ty)
+            local = None
+        else:
+            name, vec = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
+            target = A.Component(A.Name(name, vec.ty), self.integer(0, vec.ty.length - 1), self.choose("component_style") == "attr", F32)
+            ty, local = F32, None
+        ops = {"add", "sub"}
+        if ty.is_float or ty.is_vector or ty.is_matrix:
+            ops |= {"mul", "div"} if not ty.is_matrix else {"mul"}
+        if ty.is_int and not ty.signed:
+            ops.add("mul")
+        op = self.choose("aug_op", ops)
+        symbol = {"add": "+=", "sub": "-=", "mul": "*=", "div": "/="}[op]
+        value_ty = F32 if (ty.is_vector or ty.is_matrix) and op in ("mul", "div") else ty
+        value, iv = self.expr(value_ty, self.expr_depth(), with_interval=True)
+        if op == "div":
+            value = guard_divisor(value, value_ty)
+        if ty.is_int and ty.signed and local is not None:
+            repeats = 1
+            for trip in ctx.loop_trips[local.loop_level:]:
+                repeats *= max(trip, 1)
+            room = (INT_RESERVE - local.reserve_used) // repeats
+            if room < 1:
+                return self.reassign()
+            bound = max(abs(iv[0]), abs(iv[1]))
+            if bound > room:
+                value, bound = clamp(value, (-room, room), ty), room
+            local.reserve_used += bound * repeats
+        return A.AugAssign(target, symbol, value)
+
+    def output_write(self, store_only: bool = False) -> A.Stmt:
+        ctx = self.ctx
+        outs = [n for n, a in ctx.arrays.items() if a.role in (Role.OUT, Role.INOUT)]
+        if not outs or (not store_only and not outs and any(a.role is Role.ACC for a in ctx.arrays.values())):
+            return self.atomic()
+        array = self.pick(outs)
+        elem = ctx.arrays[array].elem
+        ctx.wrote = True
+        return A.Assign(A.ArrayRead(array, self.thread(), elem), self.expr(elem, self.expr_depth()))
+
+    def atomic(self) -> A.Atomic:
+        ctx = self.ctx
+        array = self.pick([n for n, a in ctx.arrays.items() if a.role is Role.ACC])
+        elem = ctx.arrays[array].elem
+        ops = {"add", "sub"} | ({"min", "max"} if elem.is_numeric else set())
+        if elem.is_int and elem.signed and not ctx.in_kernel:
+            ops = {"min", "max"}  # a helper cannot know how often it is called
+        committed = ctx.acc_class.get(array)
+        if committed is not None:
+            ops = {op for op in ops if atomic_class(op) == committed}
+        op = self.choose("atomic_op", ops)
+        ctx.acc_class[array] = atomic_class(op)
+        indexes = {"zero", "guarded"} | ({"thread"} if ctx.in_kernel else set())
+        how = self.choose("atomic_index", indexes)
+        if how == "zero":
+            index = A.Const(0, I32)
+        elif how == "thread":
+            index = self.thread()
+        else:
+            index = self.guarded_index(array, self.expr_depth())
+        value, iv = self.expr(elem, self.expr_depth(), with_interval=True)
+        if elem.is_int and elem.signed and op in ("add", "sub"):
+            repeats = 1
+            for trip in ctx.loop_trips:
+                repeats *= max(trip, 1)
+            limit = max(ATOMIC_INT_LIMIT // repeats, 1)
+            if not within(iv, (-limit, limit)):
+                value = clamp(value, (-limit, limit), elem)
+        ctx.wrote = True
+        return A.Atomic(op, array, index, value)
+
+    def call_stmt(self) -> A.CallStmt:
+        name = self.pick(self.callable_helpers(statement=True))
+        return A.CallStmt(self.helper_call(name))
+
+    def if_stmt(self, form: str, inner: str | None = None) -> A.If:
+        cond = self.bool_expr(self.expr_depth())
+        body = self.block(branch=True, inner=inner)
+        elifs = ()
+        if form == "if_elif":
+            elifs = tuple(A.Elif(self.bool_expr(self.expr_depth()), self.block(branch=True)) for _ in range(self.length("elifs", at_least=1)))
+        orelse = self.block(branch=True) if form == "if_else" or (form == "if_elif" and self.boolean()) else None
+        return A.If(cond, body, elifs, orelse)
+
+    def for_stmt(self, inner: str | None = None) -> A.For:
+        var = self.fresh("j")
+        if self.choose("for_bound") == "constant":
+            trip = self.integer(1, self.max_trip)
+            bound = A.Const(trip, I32)
+        else:
+            trip = self.integer(1, self.max_trip)
+            source = self.expr(I32, min(self.expr_depth(), 1))
+            bound = A.Call("clamp", (source, A.Const(0, I32), A.Const(trip, I32)), I32)
+        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)))})
+        try:
+            body = self.block(loop_trip=trip, inner=inner)
+        finally:
+            self.ctx.scopes.pop()
+        return A.For(var, bound, body)
+
+    def while_stmt(self) -> A.While:
+        counter = self.fresh("w")
+        limit = self.integer(1, self.max_trip)
+        cond = self.bool_expr(self.expr_depth()) if self.choose("while_form") == "conditional" else None
+        self.ctx.scopes[-1][counter] = _Local(I32, "counter", (0, limit))
+        body = self.block(loop_trip=limit)
+        return A.While(counter, limit, cond, body)
+
+    # -- lookups
+
+    def pick(self, items):
+        items = list(items)
+        return items[self.integer(0, len(items) - 1)]
+
+    def locals_of(self, predicate) -> list[tuple[str, _Local]]:
+        return [(n, s) for n, s in self.ctx.all_symbols().items() if predicate(s)]
+
+    def pick_local(self, predicate) -> tuple[str, _Local]:
+        return self.pick(self.locals_of(predicate))
+
+    def thread(self) -> A.Name:
+        return A.Name("i", I32)
+
+    def callable_helpers(self, ret: DType | None = None, statement: bool = False) -> list[str]:
+        out = []
+        for func in self.funcs:
+            if ret is not None and func.ret != ret:
+                continue
+            if func.name in self.effectful and not statement:
+                continue
+            if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty, self.helper_acc[func.name].get(p.name)) for p in func.params):
+                out.append(func.name)
+        return out
+
+    def array_for(self, ty: ArrayType, atomic_class: str | None) -> str | None:
+        """A kernel array to pass for a helper's Acc parameter: same type, and
+        not committed to another class of atomics."""
+        for name, array in self.ctx.arrays.items():
+            committed = self.ctx.acc_class.get(name)
+            if array == ty and (committed is None or atomic_class is None or committed == atomic_class):
+                return name
+        return None
+
+    def helper_call(self, name: str) -> A.Call:
+        func = next(f for f in self.funcs if f.name == name)
+        args = []
+        for p in func.params:
+            if isinstance(p.ty, ArrayType):
+                atomic_class = self.helper_acc[name].get(p.name)
+                array = self.array_for(p.ty, atomic_class)
+                if atomic_class is not None:
+                    self.ctx.acc_class[array] = atomic_class
+                args.append(A.Name(array))
+            else:
+                args.append(self.expr(p.ty, max(self.expr_depth() - 1, 0)))
+        return A.Call(name, tuple(args), func.ret)
+
+    # -- expressions
+
+    def expr(self, ty: DType, depth: int, with_interval: bool = False):
+        expr, iv = self.typed(ty, depth)
+        return (expr, iv) if with_interval else expr
+
+    def typed(self, ty: DType, depth: int):
+        if self.exhausted:
+            depth = 0
+        if ty.is_int:
+            return self.int_expr(ty, depth)
+        if ty.is_float:
+            return self.float_expr(ty, depth), None
+        if ty.is_vector:
+            return self.vector_expr(ty, depth), None
+        if ty.is_matrix:
+            return self.matrix_expr(depth), None
+        return self.bool_expr(depth), None
+
+    def leaf_options(self, ty: DType) -> set[str]:
+        ctx = self.ctx
+        options = set()
+        symbols = ctx.all_symbols()
+        if any(s.ty == ty and s.kind == "param" for s in symbols.values()):
+            options.add("param")
+        if any(s.ty == ty and s.kind in ("local", "thread") for s in symbols.values()):
+            options.add("local")
+        if any(a.elem == ty and a.role in (Role.IN, Role.INOUT) for a in ctx.arrays.values()):
+            options.add("array_read")
+        return options
+
+    def compound_options(self, ty: DType, casts: bool) -> set[str]:
+        """The alternatives every typed expression rule shares above depth 0."""
+        options = set()
+        if "ternaries" in self.features:
+            options.add("ternary")
+        if casts and "casts" in self.features:
+            options.add("cast")
+        if self.callable_helpers(ty):
+            options.add("helper_call")
+        return options
+
+    def array_read(self, ty: DType, depth: int) -> A.ArrayRead:
+        array = self.pick([n for n, a in self.ctx.arrays.items() if a.elem == ty and a.role in (Role.IN, Role.INOUT)])
+        return self.read(array, ty, depth)
+
+    def read(self, array: str, ty: DType, depth: int = 0) -> A.ArrayRead:
+        role = self.ctx.arrays[array].role
+        if role is Role.IN and depth > 0 and "guarded_reads" in self.features and self.choose("read_index") == "guarded":
+            return A.ArrayRead(array, self.guarded_index(array, depth - 1), ty)
+        return A.ArrayRead(array, self.thread(), ty)
+
+    def guarded_index(self, array: str, depth: int) -> A.Call:
+        source = self.expr(I32, depth)
+        top = A.BinOp("-", A.Len(array, I32), A.Const(1, I32), I32)
+        return A.Call("clamp", (source, A.Const(0, I32), top), I32)
+
+    def name_of(self, ty: DType, kinds: tuple[str, ...]) -> tuple[A.Name, _Local]:
+        name, local = self.pick_local(lambda s: s.ty == ty and s.kind in kinds)
+        return A.Name(name, ty), local
+
+    def float_expr(self, ty: DType, depth: int) -> A.Expr:
+        options = {"const"} | self.leaf_options(ty)
+        if depth > 0:
+            options |= {"binop", "call", "neg"} | self.compound_options(ty, casts=True)
+            if ty == F32 and "vectors" in self.features:
+                options |= {"component", "dot", "length"}
+        kind = self.choose("float_expr", options)
+        if kind == "const":
+            return self.float_literal(ty)
+        if kind == "param":
+            return self.name_of(ty, ("param",))[0]
+        if kind == "local":
+            return self.name_of(ty, ("local",))[0]
+        if kind == "array_read":
+            return self.array_read(ty, depth)
+        sub = depth - 1
+        if kind == "binop":
+            op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}[self.choose("float_binop")]
+            left, right = self.float_expr(ty, sub), self.float_expr(ty, sub)
+            if op in ("/", "%"):
+                right = guard_divisor(right, ty)
+            return A.BinOp(op, left, right, ty)
+        if kind == "call":
+            names = [n for n, op in BUILTINS.items() if op.rule == "float_call" and op.result((ty,) * max(op.arities())) == ty]
+            return self.builtin_call(self.choose("float_call", names), ty, depth)
+        if kind == "neg":
+            return A.Neg(self.float_expr(ty, sub), ty)
+        if kind == "ternary":
+            return A.Ternary(self.bool_expr(sub), self.float_expr(ty, sub), self.float_expr(ty, sub), ty)
+        if kind == "cast":
+            source = self.numeric_type(exclude=ty)
+            operand, _ = self.typed(source, sub)
+            if isinstance(operand, A.Const):
+                return A.Const(float(operand.value), ty)
+            return A.Cast(ty, operand, ty)
+        if kind == "component":
+            vec = self.value_type(("vec2", "vec3", "vec4"))
+            index = self.integer(0, vec.length - 1)
+            return A.Component(self.vector_expr(vec, sub), index, self.choose("component_style") == "attr", F32)
+        if kind == "dot":
+            vec = self.value_type(("vec2", "vec3", "vec4"))
+            return A.Call("dot", (self.vector_expr(vec, sub), self.vector_expr(vec, sub)), F32)
+        if kind == "length":
+            vec = self.value_type(("vec2", "vec3", "vec4"))
+            return A.Call("length", (self.vector_expr(vec, sub),), F32)
+        return self.helper_call(self.pick(self.callable_helpers(ty)))
+
+    def builtin_call(self, name: str, ty: DType, depth: int) -> A.Call:
+        op = BUILTINS[name]
+        arity = max(op.arities())
+        args = []
+        for position in range(arity):
+            arg = self.float_expr(ty, depth - 1)
+            guard = op.guards[position] if position < len(op.guards) else None
+            args.append(apply_guard(guard, arg, ty))
+        return A.Call(name, tuple(args), ty)
+
+    def numeric_type(self, exclude: DType) -> DType:
+        allowed = [t for t in ("float32", "float64", "int32", "int64", "uint32") if t != exclude.name]
+        return self.value_type(allowed) if any(("value_type", t) not in self.off for t in allowed) else (I32 if exclude != I32 else F32)
+
+    def int_expr(self, ty: DType, depth: int) -> tuple[A.Expr, Interval]:
+        ctx = self.ctx
+        options = {"const"} | self.leaf_options(ty)
+        if ty == I32:
+            if self.locals_of(lambda s: s.kind in ("loop", "counter")):
+                options.add("loop_var")
+            if ctx.in_kernel:
+                options.add("tid")
+                if ctx.arrays:
+                    options.add("len")
+        if depth > 0:
+            options |= {"binop", "call"} | self.compound_options(ty, casts=True)
+            if ty.signed:
+                options.add("neg")
+        kind = self.choose("int_expr", options)
+        if kind == "const":
+            c = self.int_literal(ty)
+            return c, (c.value, c.value)
+        if kind == "param":
+            name, local = self.name_of(ty, ("param",))
+            return name, local.interval
+        if kind == "local":
+            name, local = self.name_of(ty, ("local", "thread"))
+            return name, local.interval
+        if kind == "loop_var":
+            name, local = self.name_of(I32, ("loop", "counter"))
+            return name, local.interval
+        if kind == "tid":
+            return self.thread(), (0, MAX_LAUNCH - 1)
+        if kind == "len":
+            return A.Len(self.pick(ctx.arrays), I32), (1, MAX_LAUNCH)
+        if kind == "array_read":
+            return self.array_read(ty, depth), param_interval(ty)
+        sub = depth - 1
+        if kind == "binop":
+            op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//", "mod": "%"}[self.choose("int_binop")]
+            (left, li), (right, ri) = self.int_expr(ty, sub), self.int_expr(ty, sub)
+            return int_binop(op, left, li, right, ri, ty)
+        if kind == "call":
+            names = ["min", "max", "clamp"] + (["abs", "sign"] if ty.signed else [])
+            name = self.choose("int_call", names)
+            arity = max(BUILTINS[name].arities())
+            parts = [self.int_expr(ty, sub) for _ in range(arity)]
+            args = tuple(p[0] for p in parts)
+            ivs = [p[1] for p in parts]
+            if name == "abs":
+                lo, hi = ivs[0]
+                iv = (0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi)))
+            elif name == "sign":
+                iv = (-1, 1)
+            elif name == "min":
+                iv = (min(ivs[0][0], ivs[1][0]), min(ivs[0][1], ivs[1][1]))
+            elif name == "max":
+                iv = (max(ivs[0][0], ivs[1][0]), max(ivs[0][1], ivs[1][1]))
+            else:  # min(max(x, lo), hi): within the union of all three
+                iv = (min(i[0] for i in ivs), max(i[1] for i in ivs))
+            return A.Call(name, args, ty), iv
+        if kind == "neg":
+            operand, (lo, hi) = self.int_expr(ty, sub)
+            return A.Neg(operand, ty), (-hi, -lo)
+        if kind == "ternary":
+            cond = self.bool_expr(sub)
+            (a, ai), (b, bi) = self.int_expr(ty, sub), self.int_expr(ty, sub)
+            return A.Ternary(cond, a, b, ty), (min(ai[0], bi[0]), max(ai[1], bi[1]))
+        if kind == "cast":
+            source = self.numeric_type(exclude=ty)
+            operand, iv = self.typed(source, sub)
+            return int_cast(operand, iv, source, ty)
+        name = self.pick(self.callable_helpers(ty))
+        return self.helper_call(name), type_interval(ty)
+
+    def vector_expr(self, ty: DType, depth: int) -> A.Expr:
+        options = {"construct"} | self.leaf_options(ty)
+        if depth > 0:
+            options |= {"binop", "scale", "normalize", "neg"}
+            if ty == VEC3:
+                options.add("cross")
+                if "matrices" in self.features:
+                    options.add("matvec")
+            options |= self.compound_options(ty, casts=False)
+        kind = self.choose("vector_expr", options)
+        sub = max(depth - 1, 0)
+        if kind == "construct":
+            return A.Construct(ty, tuple(self.float_expr(F32, sub) for _ in range(ty.length)), ty)
+        if kind == "param":
+            return self.name_of(ty, ("param",))[0]
+        if kind == "local":
+            return self.name_of(ty, ("local",))[0]
+        if kind == "array_read":
+            return self.array_read(ty, depth)
+        if kind == "binop":
+            op = "+" if self.choose("vector_binop") == "add" else "-"
+            return A.BinOp(op, self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
+        if kind == "scale":
+            return self.scale(ty, sub, self.vector_expr)
+        if kind == "normalize":
+            return A.Call("normalize", (self.vector_expr(ty, sub),), ty)
+        if kind == "neg":
+            return A.Neg(self.vector_expr(ty, sub), ty)
+        if kind == "cross":
+            return A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3)
+        if kind == "matvec":
+            return A.BinOp("@", self.matrix_expr(sub), self.vector_expr(VEC3, sub), VEC3)
+        if kind == "ternary":
+            return A.Ternary(self.bool_expr(sub), self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
+        return self.helper_call(self.pick(self.callable_helpers(ty)))
+
+    def scale(self, ty: DType, sub: int, make) -> A.BinOp:
+        factor = self.float_expr(F32, sub)
+        value = make(ty, sub) if ty != MAT33 else make(sub)
+        form = self.integer(0, 2) if ty.is_vector else self.integer(0, 1)
+        if form == 0:
+            return A.BinOp("*", factor, value, ty)
+        if form == 1:
+            return A.BinOp("*", value, factor, ty)
+        return A.BinOp("/", value, guard_divisor(factor, F32), ty)
+
+    def matrix_expr(self, depth: int) -> A.Expr:
+        ty = MAT33
+        options = {"construct"} | self.leaf_options(ty)
+        if depth > 0:
+            options |= {"binop", "scale"}
+        kind = self.choose("matrix_expr", options)
+        sub = max(depth - 1, 0)
+        if kind == "construct":
+            return A.Construct(ty, tuple(self.float_expr(F32, 0) for _ in range(9)), ty)
+        if kind == "param":
+            return self.name_of(ty, ("param",))[0]
+        if kind == "local":
+            return self.name_of(ty, ("local",))[0]
+        if kind == "array_read":
+            return self.array_read(ty, depth)
+        if kind == "binop":
+            op = "+" if self.choose("vector_binop") == "add" else "-"
+            return A.BinOp(op, self.matrix_expr(sub), self.matrix_expr(sub), ty)
+        return self.scale(ty, sub, lambda d: self.matrix_expr(d))
+
+    def bool_expr(self, depth: int) -> A.Expr:
+        options = {"compare"}
+        if depth > 0:
+            options |= {"and", "or", "not"}
+        kind = self.choose("bool_expr", options)
+        sub = max(depth - 1, 0)
+        if kind == "compare":
+            op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}[self.choose("compare_op")]
+            ty = self.value_type(("float32", "float64", "int32", "int64", "uint32"))
+            left, _ = self.typed(ty, sub)
+            right, _ = self.typed(ty, sub)
+            return A.Compare(op, left, right, BOOL)
+        if kind == "not":
+            return A.Not(self.bool_expr(sub), BOOL)
+        return A.BoolOp(kind, self.bool_expr(sub), self.bool_expr(sub), BOOL)
+
+
+class _NoChoice(Exception):
+    """Every alternative of a rule is switched off in this context."""
+
+
+def _weighted(integer, options) -> object:
+    total = sum(w for _, w in options)
+    if len(options) == 1:
+        return options[0][0]
+    # Scale to integers so one integer draw picks an alternative; index 0 (the
+    # simplest alternative) is what a shrunk draw lands on.
+    scale = 1000 / total
+    cumulative, acc = [], 0
+    for alt, weight in options:
+        acc += max(int(round(weight * scale)), 1)
+        cumulative.append((acc, alt))
+    r = integer(0, acc - 1)
+    for bound, alt in cumulative:
+        if r < bound:
+            return alt
+    return options[-1][0]  # pragma: no cover
