@@ -64,7 +64,8 @@ def draw_features(integer, weights: Weights, category: str | None, swarm: bool) 
         elif not swarm:
             features.add(name)
         else:
-            # integer(0, 999) < p * 1000, drawn so that shrinking turns features on
+            # on with probability p, for the draws at the top of the range: a
+            # shrinker moving draws towards 0 turns features off
             if integer(0, 999) >= 1000 - round(weights.feature_probability(name) * 1000):
                 features.add(name)
     if "vectors" not in features:
