@@ -57,34 +57,31 @@ from kernel_synth.grammar.ops import BUILTINS
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
-from .cst_nodes import COMPARE_NODES, dotted
+from .cst_nodes import (
+    AUG_NODES,
+    BINARY_NODES,
+    COMPARE_NODES,
+    POSTFIX,
+    assign,
+    binary,
+    call,
+    compare,
+    conjunction,
+    dotted,
+    line,
+    method,
+    names_tuple,
+    number,
+    spread,
+    subscript,
+    unary,
+    wrap,
+)
 from .errors import RenderError
 
 __all__ = ["load_kernel", "render_jax", "render_jax_module", "run_jax"]
 
-# Binding strength of the Python expressions emitted, loosest first.
-COMPARE, BIT_OR, BIT_AND, SUM, PRODUCT, UNARY, POSTFIX = range(1, 8)
-
-_BINOPS = {
-    "+": (cst.Add, SUM),
-    "-": (cst.Subtract, SUM),
-    "*": (cst.Multiply, PRODUCT),
-    "/": (cst.Divide, PRODUCT),
-    "@": (cst.MatrixMultiply, PRODUCT),
-}
 _FUNCTION_BINOPS = {"//": "jnp.floor_divide", "%": "jnp.fmod"}  # floors; truncates (C's fmod)
-_AUG = {"+=": ("+", cst.AddAssign), "-=": ("-", cst.SubtractAssign), "*=": ("*", cst.MultiplyAssign), "/=": ("/", cst.DivideAssign)}
-_OPERATOR_PREC = {
-    cst.Add: SUM,
-    cst.Subtract: SUM,
-    cst.Multiply: PRODUCT,
-    cst.Divide: PRODUCT,
-    cst.MatrixMultiply: PRODUCT,
-    cst.FloorDivide: PRODUCT,
-    cst.Modulo: PRODUCT,
-    cst.BitAnd: BIT_AND,
-    cst.BitOr: BIT_OR,
-}
 
 # The fixed prelude: helpers for what the DSL defines and JAX spells otherwise.
 # Emitted only when used, in this order.
@@ -119,111 +116,12 @@ _MODULE_NAMES = frozenset({"jax", "jnp", "lax", *_PRELUDE})
 _WEAK_INT_MAX = 2**31 - 1
 
 
-# --------------------------------------------------------------- libcst helpers
-
-
-def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
-    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
-    return cst.Arg(value, keyword=cst.Name(name), equal=tight)
-
-
-def call(func: str | cst.BaseExpression, *args: cst.BaseExpression, **keywords: cst.BaseExpression) -> cst.Call:
-    target = dotted(func) if isinstance(func, str) else func
-    return cst.Call(target, [cst.Arg(a) for a in args] + [_keyword(k, v) for k, v in keywords.items()])
-
-
-def prec(node: cst.BaseExpression) -> int:
-    if getattr(node, "lpar", None):
-        return POSTFIX
-    if isinstance(node, cst.Comparison):
-        return COMPARE
-    if isinstance(node, cst.BinaryOperation):
-        return _OPERATOR_PREC[type(node.operator)]
-    if isinstance(node, cst.UnaryOperation):
-        return UNARY
-    return POSTFIX
-
-
-def wrap(node: cst.BaseExpression, min_prec: int) -> cst.BaseExpression:
-    """`node`, parenthesized when it binds looser than `min_prec`."""
-    if prec(node) >= min_prec:
-        return node
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-
-
-def binary(left: cst.BaseExpression, operator: cst.BaseBinaryOp, right: cst.BaseExpression) -> cst.BinaryOperation:
-    level = _OPERATOR_PREC[type(operator)]
-    return cst.BinaryOperation(wrap(left, level), operator, wrap(right, level + 1))
-
-
-def compare(left: cst.BaseExpression, operator: cst.BaseCompOp, right: cst.BaseExpression) -> cst.Comparison:
-    return cst.Comparison(wrap(left, COMPARE + 1), [cst.ComparisonTarget(operator, wrap(right, COMPARE + 1))])
-
-
-def unary(operator: cst.BaseUnaryOp, operand: cst.BaseExpression) -> cst.UnaryOperation:
-    # `-(-x)` rather than `--x`
-    level = POSTFIX if isinstance(operand, cst.UnaryOperation) else UNARY
-    return cst.UnaryOperation(operator, wrap(operand, level))
-
-
-def subscript(value: cst.BaseExpression, index: cst.BaseExpression) -> cst.Subscript:
-    return cst.Subscript(wrap(value, POSTFIX), [cst.SubscriptElement(cst.Index(index))])
-
-
-def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> cst.Call:
-    return call(cst.Attribute(wrap(value, POSTFIX), cst.Name(name)), *args)
+# --------------------------------------------------------------- JAX spellings
 
 
 def at(value: cst.BaseExpression, index: cst.BaseExpression, op: str, arg: cst.BaseExpression) -> cst.Call:
     """`value.at[index].op(arg)`."""
     return method(subscript(cst.Attribute(wrap(value, POSTFIX), cst.Name("at")), index), op, arg)
-
-
-def conjunction(parts: list[cst.BaseExpression]) -> cst.BaseExpression:
-    node = parts[0]
-    for part in parts[1:]:
-        node = binary(node, cst.BitAnd(), part)
-    return node
-
-
-def names_tuple(names: list[str], parens: bool) -> cst.BaseExpression:
-    elements = [cst.Element(cst.Name(n)) for n in names]
-    if parens or len(names) < 2:
-        return spread(cst.Tuple(elements))
-    return spread(cst.Tuple(elements, lpar=[], rpar=[]))
-
-
-_EMPTY_MODULE = cst.Module(body=[])
-SPREAD_WIDTH = 72  # a tuple or dict longer than this gets one element per line
-
-
-def _newline(indent: str) -> cst.ParenthesizedWhitespace:
-    return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True, last_line=cst.SimpleWhitespace(indent))
-
-
-def spread(node: cst.Tuple | cst.Dict) -> cst.Tuple | cst.Dict:
-    """`node` one element per line (with a trailing comma) when it is long."""
-    if len(_EMPTY_MODULE.code_for_node(node)) <= SPREAD_WIDTH or not node.elements:
-        return node
-    last = len(node.elements) - 1
-    elements = [e.with_changes(comma=cst.Comma(whitespace_after=_newline("" if k == last else "    "))) for k, e in enumerate(node.elements)]
-    if isinstance(node, cst.Dict):
-        return node.with_changes(elements=elements, lbrace=cst.LeftCurlyBrace(whitespace_after=_newline("    ")))
-    return node.with_changes(elements=elements, lpar=[cst.LeftParen(whitespace_after=_newline("    "))], rpar=[cst.RightParen()])
-
-
-def line(small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine([small])
-
-
-def assign(target: str | cst.BaseAssignTargetExpression, value: cst.BaseExpression) -> cst.SimpleStatementLine:
-    node = cst.Name(target) if isinstance(target, str) else target
-    return line(cst.Assign([cst.AssignTarget(node)], value))
-
-
-def literal(value: int | float) -> cst.BaseExpression:
-    text = repr(value)
-    return cst.Float(text) if isinstance(value, float) else cst.Integer(text)
 
 
 def jnp_dtype(ty: DType) -> cst.BaseExpression:
@@ -651,7 +549,7 @@ class _Renderer:
         self.store(node.target, value, node.value.ty)
 
     def s_aug_assign(self, node: A.AugAssign) -> None:
-        op, aug = _AUG[node.op]
+        op = node.op[:-1]  # `+=` updates with `+`
         target = node.target
         if isinstance(target, A.Component):
             current = A.Component(A.Name(target.value.id, ty=target.value.ty), target.index, target.attr, ty=target.ty)
@@ -660,9 +558,9 @@ class _Renderer:
         name = self.py(target.id) if isinstance(target, A.Name) else self.element(target.array)
         value = self.expr(node.value)
         if self.mask is None:
-            self.emit(line(cst.AugAssign(cst.Name(name), aug(), value.node)))
+            self.emit(line(cst.AugAssign(cst.Name(name), AUG_NODES[node.op](), value.node)))
         else:
-            self.update(name, _Value(binary(cst.Name(name), _BINOPS[op][0](), value.node)), target.ty)
+            self.update(name, _Value(binary(cst.Name(name), BINARY_NODES[op](), value.node)), target.ty)
 
     def s_atomic(self, node: A.Atomic) -> None:
         var = self.acc_value(node.array).value
@@ -911,8 +809,8 @@ class _Renderer:
     def e_const(self, node: A.Const) -> _Value:
         if isinstance(node.value, int) and node.value > _WEAK_INT_MAX:
             # JAX refuses a Python int beyond int32 beside a 32-bit operand
-            return _Value(call(jnp_dtype(node.ty), literal(node.value)))
-        return _Value(literal(node.value), weak=True, literal=True)
+            return _Value(call(jnp_dtype(node.ty), number(node.value)))
+        return _Value(number(node.value), weak=True, literal=True)
 
     def e_name(self, node: A.Name) -> _Value:
         return _Value(cst.Name(self.py(node.id)), weak=self.weak_name(node.id))
@@ -937,8 +835,7 @@ class _Renderer:
         left, right = self.operands(node.left, node.right)
         if node.op in _FUNCTION_BINOPS:
             return _Value(call(_FUNCTION_BINOPS[node.op], left, right))
-        operator, _ = _BINOPS[node.op]
-        return _Value(binary(left, operator(), right))
+        return _Value(binary(left, BINARY_NODES[node.op](), right))
 
     def e_compare(self, node: A.Compare) -> _Value:
         # the result is bool whatever the operands' dtypes: only two Python

@@ -17,44 +17,21 @@ from kernel_synth.grammar.ops import BUILTINS
 from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
-from .cst_nodes import COMPARE_NODES, dotted
+from .cst_nodes import AUG_NODES, BINARY_NODES, COMPARE_NODES, assign, call, dotted, line, number, parenthesize
 from .errors import RenderError
 
 HEADER = "import warp as wp\n"
 
-_BINOPS = {
-    "+": cst.Add,
-    "-": cst.Subtract,
-    "*": cst.Multiply,
-    "/": cst.Divide,
-    "//": cst.FloorDivide,
-    "%": cst.Modulo,
-    "@": cst.MatrixMultiply,
-}
-_AUG = {"+=": cst.AddAssign, "-=": cst.SubtractAssign, "*=": cst.MultiplyAssign, "/=": cst.DivideAssign}
-
-
-def call(func: str | cst.BaseExpression, *args: cst.BaseExpression) -> cst.Call:
-    target = dotted(func) if isinstance(func, str) else func
-    return cst.Call(target, [cst.Arg(a) for a in args])
-
-
-def parens(node: cst.BaseExpression) -> cst.BaseExpression:
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-
-
 def type_expr(ty: DType | ArrayType) -> cst.BaseExpression:
     if isinstance(ty, ArrayType):
-        return cst.Call(dotted("wp.array"), [cst.Arg(dotted(f"wp.{ty.elem.name}"), keyword=cst.Name("dtype"), equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))])
+        return call("wp.array", dtype=dotted(f"wp.{ty.elem.name}"))
     return dotted(f"wp.{ty.name}")
 
 
 def literal(node: A.Const) -> cst.BaseExpression:
-    text = repr(node.value)
-    number = cst.Float(text) if isinstance(node.value, float) else cst.Integer(text)
     if node.ty in (F32, I32):
-        return number
-    return call(f"wp.{node.ty.name}", number)
+        return number(node.value)
+    return call(f"wp.{node.ty.name}", number(node.value))
 
 
 @dataclass
@@ -104,16 +81,16 @@ class _Renderer:
             # constant and refuses to reassign it in a dynamic loop; a typed
             # constructor declares a variable instead (what Warp documents).
             value = call(f"wp.{node.value.ty.name}", value)
-        return [_line(cst.Assign([cst.AssignTarget(self.expr(node.target))], value))]
+        return [assign(self.expr(node.target), value)]
 
     def aug_assign(self, node: A.AugAssign):
-        return [_line(cst.AugAssign(self.expr(node.target), _AUG[node.op](), self.expr(node.value)))]
+        return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[node.op](), self.expr(node.value)))]
 
     def atomic(self, node: A.Atomic):
-        return [_line(cst.Expr(call(f"wp.atomic_{node.op}", cst.Name(node.array), self.expr(node.index), self.expr(node.value))))]
+        return [line(cst.Expr(call(f"wp.atomic_{node.op}", cst.Name(node.array), self.expr(node.index), self.expr(node.value))))]
 
     def call_stmt(self, node: A.CallStmt):
-        return [_line(cst.Expr(self.expr(node.call)))]
+        return [line(cst.Expr(self.expr(node.call)))]
 
     def if_stmt(self, node: A.If):
         orelse = None
@@ -131,16 +108,16 @@ class _Renderer:
         test: cst.BaseExpression = cst.Comparison(counter, [cst.ComparisonTarget(cst.LessThan(), cst.Integer(str(node.limit)))])
         if node.cond is not None:
             test = cst.BooleanOperation(test, cst.And(), self.expr(node.cond, NOT))
-        step = _line(cst.AugAssign(counter, cst.AddAssign(), cst.Integer("1")))
+        step = line(cst.AugAssign(counter, cst.AddAssign(), cst.Integer("1")))
         body = self.block(node.body)
         real = [s for s in body.body if not (isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.Pass))]
         return [
-            _line(cst.Assign([cst.AssignTarget(counter)], call("wp.int32", cst.Integer("0")))),
+            assign(counter, call("wp.int32", cst.Integer("0"))),
             cst.While(test, cst.IndentedBlock(body=[step, *real])),
         ]
 
     def return_stmt(self, node: A.Return):
-        return [_line(cst.Return(self.expr(node.value)))]
+        return [line(cst.Return(self.expr(node.value)))]
 
     # -- expressions
 
@@ -149,11 +126,11 @@ class _Renderer:
         if builder is None:
             raise RenderError(f"Warp renderer: no rule for expression {type(node).__name__}")
         built = builder(self, node)
-        return parens(built) if precedence(node) < min_prec else built
+        return parenthesize(built) if precedence(node) < min_prec else built
 
     def binop(self, node: A.BinOp):
         prec = precedence(node)
-        return cst.BinaryOperation(self.expr(node.left, prec), _BINOPS[node.op](), self.expr(node.right, prec + 1))
+        return cst.BinaryOperation(self.expr(node.left, prec), BINARY_NODES[node.op](), self.expr(node.right, prec + 1))
 
     def compare(self, node: A.Compare):
         return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(COMPARE_NODES[node.op](), self.expr(node.right, SUM))])
@@ -178,10 +155,6 @@ def _literal_value(node) -> bool:
     return isinstance(node, A.Const)
 
 
-def _line(small: cst.BaseSmallStatement) -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine([small])
-
-
 _STATEMENTS = {
     A.Assign: _Renderer.assign,
     A.AugAssign: _Renderer.aug_assign,
@@ -190,8 +163,8 @@ _STATEMENTS = {
     A.If: _Renderer.if_stmt,
     A.For: _Renderer.for_stmt,
     A.While: _Renderer.while_stmt,
-    A.Break: lambda self, node: [_line(cst.Break())],
-    A.Continue: lambda self, node: [_line(cst.Continue())],
+    A.Break: lambda self, node: [line(cst.Break())],
+    A.Continue: lambda self, node: [line(cst.Continue())],
     A.Return: _Renderer.return_stmt,
 }
 
