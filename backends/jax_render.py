@@ -55,6 +55,7 @@ from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.ops import BUILTINS
 from kernel_synth.grammar.printer import print_expr
+from kernel_synth.grammar.queries import block_exits, effect_call, identifiers, loop_exits, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -136,81 +137,6 @@ def _true() -> cst.Call:
     return call("jnp.array", cst.Name("True"))
 
 
-# ------------------------------------------------------------------ analysis
-
-
-def _exits(stmt) -> set[str]:
-    """Which of break/continue `stmt` may run for the innermost enclosing loop."""
-    if isinstance(stmt, A.Break):
-        return {"break"}
-    if isinstance(stmt, A.Continue):
-        return {"continue"}
-    if isinstance(stmt, A.If):
-        found: set[str] = set()
-        for body in _if_bodies(stmt):
-            for inner in body:
-                found |= _exits(inner)
-        return found
-    return set()  # a nested loop's break/continue are its own
-
-
-def _block_exits(stmts) -> set[str]:
-    found: set[str] = set()
-    for stmt in stmts:
-        found |= _exits(stmt)
-    return found
-
-
-def _if_bodies(stmt: A.If):
-    yield stmt.body
-    for clause in stmt.elifs:
-        yield clause.body
-    if stmt.orelse is not None:
-        yield stmt.orelse
-
-
-def _statements(stmts):
-    """Every statement in `stmts`, nested ones included (pre-order)."""
-    for stmt in stmts:
-        yield stmt
-        if isinstance(stmt, A.If):
-            for body in _if_bodies(stmt):
-                yield from _statements(body)
-        elif isinstance(stmt, (A.For, A.While)):
-            yield from _statements(stmt.body)
-
-
-def _effect_call(stmt) -> A.Call | None:
-    """The helper call a statement makes at its top, if any (the only place a
-    helper with atomics may be called)."""
-    if isinstance(stmt, A.CallStmt):
-        return stmt.call
-    if isinstance(stmt, (A.Assign, A.Return)) and isinstance(stmt.value, A.Call) and stmt.value.func not in BUILTINS:
-        return stmt.value
-    return None
-
-
-def _identifiers(program: A.Program) -> set[str]:
-    found: set[str] = set()
-    for node in A.walk(program):
-        for attr in ("name", "id", "var", "counter", "array"):
-            value = getattr(node, attr, None)
-            if isinstance(value, str):
-                found.add(value)
-    return found
-
-
-def _uses_64_bits(program: A.Program) -> bool:
-    for node in A.walk(program):
-        for attr in ("ty", "to", "of"):
-            ty = getattr(node, attr, None)
-            if isinstance(ty, ArrayType):
-                ty = ty.elem
-            if isinstance(ty, DType) and ty.bits == 64:
-                return True
-    return False
-
-
 # ------------------------------------------------------------------ rendering
 
 
@@ -236,7 +162,7 @@ class _Renderer:
     prelude: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        dsl_names = _identifiers(self.program)
+        dsl_names = identifiers(self.program)
         self.taken: set[str] = set(dsl_names) | _MODULE_NAMES
         self.names: dict[str, str] = {}
         for name in sorted(dsl_names):
@@ -258,10 +184,10 @@ class _Renderer:
     def atomic_classes(self, body) -> dict[str, str]:
         """Array -> atomic class, for the arrays `body`'s atomics reach (helpers included)."""
         classes: dict[str, str] = {}
-        for stmt in _statements(body):
+        for stmt in statements(body):
             if isinstance(stmt, A.Atomic):
                 classes.setdefault(stmt.array, atomic_class(stmt.op))
-            call_node = _effect_call(stmt)
+            call_node = effect_call(stmt)
             if call_node is not None and call_node.func in self.updates:
                 func = self.funcs[call_node.func]
                 for arg, param in zip(call_node.args, func.params):
@@ -346,7 +272,7 @@ class _Renderer:
         definitions = [self.helper(f) for f in self.program.funcs]
         definitions += [self.kernel(k) for k in self.program.kernels]
         body: list[cst.BaseStatement] = [cst.parse_statement(s) for s in _IMPORTS]
-        if _uses_64_bits(self.program):
+        if uses_64_bits(self.program):
             body.append(cst.parse_statement(_X64).with_changes(leading_lines=[cst.EmptyLine()]))
         used = set(self.prelude)
         for name in list(used):
@@ -481,7 +407,7 @@ class _Renderer:
                 self.stmt(stmt)
                 if isinstance(stmt, (A.Break, A.Continue)):
                     break  # the rest of the block never runs
-                exits = _exits(stmt)
+                exits = loop_exits(stmt)
                 if exits and index + 1 < len(stmts):
                     self.after_exit(exits)
         finally:
@@ -660,7 +586,7 @@ class _Renderer:
     def carried(self, body) -> list[str]:
         """The Python names a loop body assigns that live outside it."""
         found: dict[str, None] = {}
-        for stmt in _statements(body):
+        for stmt in statements(body):
             if isinstance(stmt, (A.Assign, A.AugAssign)):
                 target = stmt.target
                 if isinstance(target, A.Component):
@@ -671,7 +597,7 @@ class _Renderer:
                     found[self.element(target.array)] = None
             if isinstance(stmt, A.Atomic):
                 found[self.acc_value(stmt.array).value] = None
-            call_node = _effect_call(stmt)
+            call_node = effect_call(stmt)
             if call_node is not None and self.effectful(call_node):
                 func = self.funcs[call_node.func]
                 for arg, param in zip(call_node.args, func.params):
@@ -689,7 +615,7 @@ class _Renderer:
             bound = self.fresh("bound", numbered=True)
             self.emit(assign(bound, self.strong(node.bound)))
         var = self.py(node.var)
-        exits = _block_exits(node.body)
+        exits = block_exits(node.body)
         broken = self.fresh("broken", numbered=True) if "break" in exits else None
         if broken:
             self.emit(assign(broken, _false()))
@@ -705,7 +631,7 @@ class _Renderer:
         self.emit(assign(counter, call("jnp.int32", cst.Integer("0"))))
         cond = f" and {print_expr(node.cond)}" if node.cond is not None else ""
         self.comment(f"while {node.counter} < {node.limit}{cond}:")
-        exits = _block_exits(node.body)
+        exits = block_exits(node.body)
         stopped = self.fresh("stopped", numbered=True) if (node.cond is not None or "break" in exits) else None
         if stopped:
             self.emit(assign(stopped, _false()))

@@ -1,0 +1,79 @@
+"""Questions about a program's AST that any consumer may ask.
+
+Owns read-only queries over the typed AST: which statements a block holds,
+which loop exits a statement may take, the helper call a statement makes,
+the identifiers a program names, whether it needs 64-bit types. Nothing here
+knows how a backend spells or runs a program.
+"""
+
+from __future__ import annotations
+
+from . import ast as A
+from .ops import BUILTINS
+from .types import ArrayType, DType
+
+
+def loop_exits(stmt) -> set[str]:
+    """Which of break/continue `stmt` may run for the innermost enclosing loop."""
+    if isinstance(stmt, A.Break):
+        return {"break"}
+    if isinstance(stmt, A.Continue):
+        return {"continue"}
+    if isinstance(stmt, A.If):
+        found: set[str] = set()
+        for body in stmt.branches:
+            for inner in body:
+                found |= loop_exits(inner)
+        return found
+    return set()  # a nested loop's break/continue are its own
+
+
+def block_exits(stmts) -> set[str]:
+    found: set[str] = set()
+    for stmt in stmts:
+        found |= loop_exits(stmt)
+    return found
+
+
+def statements(stmts):
+    """Every statement in `stmts`, nested ones included (pre-order)."""
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, A.If):
+            for body in stmt.branches:
+                yield from statements(body)
+        elif isinstance(stmt, (A.For, A.While)):
+            yield from statements(stmt.body)
+
+
+def effect_call(stmt) -> A.Call | None:
+    """The helper call a statement makes at its top, if any (the only place a
+    helper with atomics may be called)."""
+    if isinstance(stmt, A.CallStmt):
+        return stmt.call
+    if isinstance(stmt, (A.Assign, A.Return)) and isinstance(stmt.value, A.Call) and stmt.value.func not in BUILTINS:
+        return stmt.value
+    return None
+
+
+def identifiers(program: A.Program) -> set[str]:
+    """The program's own names: definitions, parameters, locals, loop variables
+    and counters (builtins it calls are not among them)."""
+    found: set[str] = set()
+    for node in A.walk(program):
+        for attr in ("name", "id", "var", "counter", "array"):
+            value = getattr(node, attr, None)
+            if isinstance(value, str):
+                found.add(value)
+    return found
+
+
+def uses_64_bits(program: A.Program) -> bool:
+    for node in A.walk(program):
+        for attr in ("ty", "to", "of"):
+            ty = getattr(node, attr, None)
+            if isinstance(ty, ArrayType):
+                ty = ty.elem
+            if isinstance(ty, DType) and ty.bits == 64:
+                return True
+    return False
