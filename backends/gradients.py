@@ -107,7 +107,8 @@ def jax_gradients(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int = 0) -
     import jax
     import jax.numpy as jnp
 
-    from .jax_render import load_kernel, render_jax
+    from .jax_render import render_jax
+    from .jax_run import load_kernel
 
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)

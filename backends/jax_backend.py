@@ -21,7 +21,8 @@ from kernel_synth.grammar.types import ArrayType
 from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .jax_render import load_kernel, render_jax
+from .jax_render import render_jax
+from .jax_run import load_kernel
 from .outcome import Outcome, Stage, Status
 
 

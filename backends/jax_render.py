@@ -1,4 +1,4 @@
-"""Program -> JAX source, built as a libcst module; and a runner for it.
+"""Program -> JAX source, built as a libcst module (backends.jax_run loads and runs it).
 
 The rendered module is plain JAX a person could have written:
 
@@ -49,7 +49,6 @@ import keyword
 from dataclasses import dataclass, field
 
 import libcst as cst
-import numpy as np
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
@@ -80,7 +79,7 @@ from .cst_nodes import (
 )
 from .errors import RenderError
 
-__all__ = ["load_kernel", "render_jax", "render_jax_module", "run_jax"]
+__all__ = ["kernel_function_name", "render_jax", "render_jax_module"]
 
 _FUNCTION_BINOPS = {"//": "jnp.floor_divide", "%": "jnp.fmod"}  # floors; truncates (C's fmod)
 
@@ -864,31 +863,3 @@ def kernel_function_name(program: A.Program, kernel_name: str) -> str:
     """The Python name of a kernel's function in the rendered module (the
     kernel's own name unless it is a Python keyword or a module-level name)."""
     return _Renderer(program).py(kernel_name)
-
-
-# ------------------------------------------------------------------ running
-
-
-def load_kernel(source: str, program: A.Program, kernel: A.Kernel):
-    """The Python function of `kernel` from `source`, `program`'s JAX rendering."""
-    namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
-    exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
-    return namespace[kernel_function_name(program, kernel.name)]
-
-
-def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = None) -> dict[str, np.ndarray]:
-    """Render `program`, jit one kernel (the first unless named) and launch it
-    over `n` threads; returns {array name: NumPy array} for every Out, InOut
-    and Acc array. `inputs` is what `backends.inputs.make_inputs` gives."""
-    import jax
-
-    kernel = program.kernels[0] if kernel_name is None else next((k for k in program.kernels if k.name == kernel_name), None)
-    if kernel is None:
-        raise KeyError(f"no kernel named {kernel_name!r}")
-    for p in kernel.params:
-        if isinstance(p.ty, ArrayType) and np.shape(inputs[p.name])[:1] != (n,):
-            raise ValueError(f"array {p.name!r} has shape {np.shape(inputs[p.name])}, not a launch of {n}")
-    function = jax.jit(load_kernel(render_jax(program), program, kernel))
-    args = [np.asarray(inputs[p.name]) for p in kernel.params]
-    outputs = function(*args)
-    return {name: np.asarray(value) for name, value in outputs.items()}

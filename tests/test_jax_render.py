@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 
 from kernel_synth.backends.errors import RenderError
 from kernel_synth.backends.inputs import make_inputs, written_arrays
-from kernel_synth.backends.jax_render import _Renderer, render_jax, run_jax
+from kernel_synth.backends.jax_render import _Renderer, render_jax
+from kernel_synth.backends.jax_run import run_jax
 from kernel_synth.grammar import parse, print_program
 from kernel_synth.grammar.strategies import programs
 
