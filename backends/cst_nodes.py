@@ -32,6 +32,8 @@ COMPARE_NODES = {
     "!=": cst.NotEqual,
 }
 AUG_NODES = {"+=": cst.AddAssign, "-=": cst.SubtractAssign, "*=": cst.MultiplyAssign, "/=": cst.DivideAssign}
+BOOLEAN_NODES = {"and": cst.And, "or": cst.Or}
+UNARY_NODES = {"-": cst.Minus, "not": cst.Not, "~": cst.BitInvert}
 
 # Python's binding strength for the expressions `binary`, `compare` and
 # `unary` build, loosest first. The DSL's own levels are grammar.printer's.
@@ -96,6 +98,13 @@ def wrap(node: cst.BaseExpression, min_prec: int) -> cst.BaseExpression:
 def binary(left: cst.BaseExpression, operator: cst.BaseBinaryOp, right: cst.BaseExpression) -> cst.BinaryOperation:
     level = _OPERATOR_PREC[type(operator)]
     return cst.BinaryOperation(wrap(left, level), operator, wrap(right, level + 1))
+
+
+def operation(spelling: str, left: cst.BaseExpression, right: cst.BaseExpression) -> cst.BaseExpression:
+    """`left <spelling> right` when `spelling` is a Python operator, else the call `spelling(left, right)`."""
+    if spelling in BINARY_NODES:
+        return binary(left, BINARY_NODES[spelling](), right)
+    return call(spelling, left, right)
 
 
 def compare(left: cst.BaseExpression, operator: cst.BaseCompOp, right: cst.BaseExpression) -> cst.Comparison:

@@ -52,16 +52,16 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
-from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import block_exits, effect_call, identifiers, loop_exits, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
     AUG_NODES,
-    BINARY_NODES,
     COMPARE_NODES,
     POSTFIX,
+    UNARY_NODES,
     assign,
     binary,
     call,
@@ -72,6 +72,7 @@ from .cst_nodes import (
     method,
     names_tuple,
     number,
+    operation,
     spread,
     subscript,
     unary,
@@ -80,8 +81,6 @@ from .cst_nodes import (
 from .errors import RenderError
 
 __all__ = ["kernel_function_name", "render_jax", "render_jax_module"]
-
-_FUNCTION_BINOPS = {"//": "jnp.floor_divide", "%": "jnp.fmod"}  # floors; truncates (C's fmod)
 
 # The fixed prelude: helpers for what the DSL defines and JAX spells otherwise.
 # Emitted only when used, in this order.
@@ -483,9 +482,9 @@ class _Renderer:
         name = self.py(target.id) if isinstance(target, A.Name) else self.element(target.array)
         value = self.expr(node.value)
         if self.mask is None:
-            self.emit(line(cst.AugAssign(cst.Name(name), AUG_NODES[node.op](), value.node)))
+            self.emit(line(cst.AugAssign(cst.Name(name), AUG_NODES[OPERATORS[node.op].jax](), value.node)))
         else:
-            self.update(name, _Value(binary(cst.Name(name), BINARY_NODES[op](), value.node)), target.ty)
+            self.update(name, _Value(operation(OPERATORS[op].jax, cst.Name(name), value.node)), target.ty)
 
     def s_atomic(self, node: A.Atomic) -> None:
         var = self.acc_value(node.array).value
@@ -758,9 +757,7 @@ class _Renderer:
 
     def e_binop(self, node: A.BinOp) -> _Value:
         left, right = self.operands(node.left, node.right)
-        if node.op in _FUNCTION_BINOPS:
-            return _Value(call(_FUNCTION_BINOPS[node.op], left, right))
-        return _Value(binary(left, BINARY_NODES[node.op](), right))
+        return _Value(operation(OPERATORS[node.op].jax, left, right))
 
     def e_compare(self, node: A.Compare) -> _Value:
         # the result is bool whatever the operands' dtypes: only two Python
@@ -768,18 +765,18 @@ class _Renderer:
         left, right = self.expr(node.left), self.expr(node.right)
         if left.literal and right.literal:
             left = _Value(self.harden(left, node.left.ty))
-        return _Value(compare(left.node, COMPARE_NODES[node.op](), right.node))
+        return _Value(compare(left.node, COMPARE_NODES[OPERATORS[node.op].jax](), right.node))
 
     def e_bool_op(self, node: A.BoolOp) -> _Value:
         # both operands are evaluated: guards make each safe, so not short-circuiting changes nothing
-        return _Value(call(f"jnp.logical_{node.op}", self.strong(node.left), self.strong(node.right)))
+        return _Value(call(OPERATORS[node.op].jax, self.strong(node.left), self.strong(node.right)))
 
     def e_not(self, node: A.Not) -> _Value:
-        return _Value(call("jnp.logical_not", self.strong(node.operand)))
+        return _Value(call(OPERATORS["not"].jax, self.strong(node.operand)))
 
     def e_neg(self, node: A.Neg) -> _Value:
         value = self.expr(node.operand)
-        return _Value(unary(cst.Minus(), value.node), weak=value.weak, literal=value.literal)
+        return _Value(unary(UNARY_NODES[OPERATORS["neg"].jax](), value.node), weak=value.weak, literal=value.literal)
 
     def e_ternary(self, node: A.Ternary) -> _Value:
         then, orelse = self.operands(node.then, node.orelse)

@@ -4,7 +4,8 @@ This is the executable form of grammar/SEMANTICS.md and the ground truth for
 forward values. It runs the threads of a launch one after the other on copies
 of the inputs, evaluating every expression in its own type with NumPy scalars
 (np.float32 for float32, literals included; uint32 wraps modulo 2**32) and
-every builtin through `grammar.ops.BUILTINS[name].reference`.
+every builtin, arithmetic operator and comparison through the op table's
+`reference` functions (`grammar.ops.BUILTINS`, `grammar.ops.OPERATORS`).
 
 Values: scalars are NumPy scalars of their dtype, conditions are Python bools,
 vectors are float32 arrays of shape (k,), mat33 a float32 (3, 3) array. Vector
@@ -27,7 +28,7 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, OPERATORS
 from kernel_synth.grammar.types import ArrayType, DType
 
 from .inputs import NUMPY_DTYPES, element_shape
@@ -80,24 +81,9 @@ _SHAPES: dict[str, tuple[int, ...]] = {"vec2": (2,), "vec3": (3,), "vec4": (4,),
 
 # Exact (Python int) versions of the operators that can overflow a signed type.
 _EXACT = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
-# NumPy's: `//` floors, `%` is fmod (truncated remainder, sign of the dividend).
-_NUMPY_OPS = {
-    "+": np.add,
-    "-": np.subtract,
-    "*": np.multiply,
-    "/": np.true_divide,
-    "//": np.floor_divide,
-    "%": np.fmod,
-    "@": np.matmul,
-}
-_COMPARE = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+# Flat lookups of the op table's functions: the interpreter's innermost loop.
+_NUMPY_OPS = {symbol: OPERATORS[symbol].reference for symbol in ARITH_OPS}
+_COMPARE = {symbol: OPERATORS[symbol].reference for symbol in COMPARE_OPS}
 
 _BREAK = "break"
 _CONTINUE = "continue"

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import BUILTINS
+from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
-from .cst_nodes import AUG_NODES, BINARY_NODES, COMPARE_NODES, assign, call, dotted, line, number, parenthesize
+from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
 from .errors import RenderError
 
 HEADER = "import warp as wp\n"
@@ -84,7 +84,7 @@ class _Renderer:
         return [assign(self.expr(node.target), value)]
 
     def aug_assign(self, node: A.AugAssign):
-        return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[node.op](), self.expr(node.value)))]
+        return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[OPERATORS[node.op].warp](), self.expr(node.value)))]
 
     def atomic(self, node: A.Atomic):
         return [line(cst.Expr(call(f"wp.atomic_{node.op}", cst.Name(node.array), self.expr(node.index), self.expr(node.value))))]
@@ -130,14 +130,14 @@ class _Renderer:
 
     def binop(self, node: A.BinOp):
         prec = precedence(node)
-        return cst.BinaryOperation(self.expr(node.left, prec), BINARY_NODES[node.op](), self.expr(node.right, prec + 1))
+        return cst.BinaryOperation(self.expr(node.left, prec), BINARY_NODES[OPERATORS[node.op].warp](), self.expr(node.right, prec + 1))
 
     def compare(self, node: A.Compare):
-        return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(COMPARE_NODES[node.op](), self.expr(node.right, SUM))])
+        return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(COMPARE_NODES[OPERATORS[node.op].warp](), self.expr(node.right, SUM))])
 
     def bool_op(self, node: A.BoolOp):
         prec = precedence(node)
-        op = cst.And() if node.op == "and" else cst.Or()
+        op = BOOLEAN_NODES[OPERATORS[node.op].warp]()
         return cst.BooleanOperation(self.expr(node.left, prec), op, self.expr(node.right, prec + 1))
 
     def builtin_or_helper(self, node: A.Call):
@@ -182,8 +182,8 @@ _EXPRESSIONS = {
     A.BinOp: _Renderer.binop,
     A.Compare: _Renderer.compare,
     A.BoolOp: _Renderer.bool_op,
-    A.Not: lambda self, n: cst.UnaryOperation(cst.Not(), self.expr(n.operand, NOT)),
-    A.Neg: lambda self, n: cst.UnaryOperation(cst.Minus(), self.expr(n.operand, UNARY)),
+    A.Not: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["not"].warp](), self.expr(n.operand, NOT)),
+    A.Neg: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["neg"].warp](), self.expr(n.operand, UNARY)),
     A.Ternary: lambda self, n: cst.IfExp(self.expr(n.cond, OR), self.expr(n.then, OR), self.expr(n.orelse, TERNARY)),
     A.Call: _Renderer.builtin_or_helper,
     A.Cast: lambda self, n: call(f"wp.{n.to.name}", self.expr(n.operand)),

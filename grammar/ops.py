@@ -5,6 +5,9 @@ takes and what it returns, how a generator keeps its arguments inside the
 domain, how Warp and JAX spell it, and what it computes (a NumPy function, the
 reference semantics). Strategies draw from this table, the checker types calls
 with it, and renderers and the reference interpreter look names up in it.
+The operators (`+`, `<`, `and`, `+=`, ...) have a companion table, OPERATORS,
+with their Warp and JAX spellings and reference functions: the renderers keep
+no spellings of their own.
 
 The input ranges at the bottom are the contract between generated programs and
 whoever runs them: the guards in generated programs assume inputs inside them.
@@ -12,6 +15,7 @@ whoever runs them: the guards in generated programs assume inputs inside them.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Callable
 
@@ -173,6 +177,50 @@ ARITH_OPS = ("+", "-", "*", "/", "//", "%", "@")
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 BOOL_OPS = ("and", "or")
 AUG_OPS = ("+=", "-=", "*=", "/=")
+UNARY_OPS = ("not", "neg")  # keyed by word: "-" is the binary operator's key
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """How Warp and JAX spell one DSL operator: a Python operator symbol, or a
+    function called with the operands. `reference` is what an arithmetic
+    operator or comparison computes; the reference interpreter evaluates the
+    others itself (`and`/`or` short-circuit, `neg` and `+=` check overflow)."""
+
+    symbol: str
+    warp: str
+    jax: str
+    reference: Callable | None = None
+
+
+OPERATORS: dict[str, Operator] = {
+    op.symbol: op
+    for op in (
+        Operator("+", "+", "+", np.add),
+        Operator("-", "-", "-", np.subtract),
+        Operator("*", "*", "*", np.multiply),
+        Operator("/", "/", "/", np.true_divide),
+        Operator("//", "//", "jnp.floor_divide", np.floor_divide),
+        # `%` truncates, as C's fmod and Warp's `%` do; Python's and jnp's `%` floor.
+        Operator("%", "%", "jnp.fmod", np.fmod),
+        Operator("@", "@", "@", np.matmul),
+        Operator("<", "<", "<", operator.lt),
+        Operator("<=", "<=", "<=", operator.le),
+        Operator(">", ">", ">", operator.gt),
+        Operator(">=", ">=", ">=", operator.ge),
+        Operator("==", "==", "==", operator.eq),
+        Operator("!=", "!=", "!=", operator.ne),
+        # Traced JAX values cannot short-circuit: elementwise functions instead.
+        Operator("and", "and", "jnp.logical_and"),
+        Operator("or", "or", "jnp.logical_or"),
+        Operator("not", "not", "jnp.logical_not"),
+        Operator("neg", "-", "-"),
+        Operator("+=", "+=", "+="),
+        Operator("-=", "-=", "-="),
+        Operator("*=", "*=", "*="),
+        Operator("/=", "/=", "/="),
+    )
+}
 
 
 def binop_result(op: str, left: DType, right: DType) -> DType | None:
