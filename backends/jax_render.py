@@ -115,7 +115,7 @@ _MODULE_NAMES = frozenset({"jax", "jnp", "lax", *_PRELUDE})
 _WEAK_INT_MAX = 2**31 - 1
 
 
-# --------------------------------------------------------------- JAX spellings
+# ------------------------------------------------------------- JAX constructs
 
 
 def at(value: cst.BaseExpression, index: cst.BaseExpression, op: str, arg: cst.BaseExpression) -> cst.Call:

@@ -22,6 +22,7 @@ from .errors import RenderError
 
 HEADER = "import warp as wp\n"
 
+
 def type_expr(ty: DType | ArrayType) -> cst.BaseExpression:
     if isinstance(ty, ArrayType):
         return call("wp.array", dtype=dotted(f"wp.{ty.elem.name}"))
