@@ -1,5 +1,6 @@
 """The kernel language (stage 1): grammar, typed AST, parser, checker, printer,
-Hypothesis strategies, weights profiles and the category classifier.
+AST queries, the op table, Hypothesis strategies, weights profiles and the
+category classifier.
 
 Imports nothing from the other stages.
 """
