@@ -30,6 +30,8 @@ class BackendInfo:
     gradient_factory: str | None = None  # the checker of its adjoints, when it has them
     needs_device: bool = False  # compiles here, runs only where a GPU is
     fuzz_target: bool = True  # the reference is the ground truth, not a target
+    # backends.warp_release features the installed Warp must have
+    warp_features: tuple[str, ...] = ()
 
     @property
     def has_adjoints(self) -> bool:
@@ -47,6 +49,7 @@ BACKENDS: dict[str, BackendInfo] = {
         BackendInfo(
             "warp-cuda", f"{PACKAGE}.warp_backend:warp_cuda", "warp", "warp",
             "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU", "warp", needs_device=True,
+            warp_features=("driverless_nvrtc",),
         ),
         BackendInfo("jax-cpu", f"{PACKAGE}.jax_backend:jax_cpu", "jax", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU", "jax"),
         BackendInfo(
@@ -76,4 +79,12 @@ def get_backend(name: str) -> BackendInfo:
     if importlib.util.find_spec(info.library) is None:
         how = f": pip install 'kernel-synth[{info.extra}]'" if info.extra else ""
         raise BackendUnavailable(f"backend {name!r} needs the Python package {info.library!r}, which is not installed{how}")
+    if info.warp_features:
+        from .warp_release import ReleaseTooOld, installed
+
+        try:
+            for feature in info.warp_features:
+                installed().require(feature, f"backend {name!r}")
+        except ReleaseTooOld as exc:
+            raise BackendUnavailable(str(exc)) from None
     return info

@@ -31,6 +31,7 @@ from .compare import nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .outcome import ERROR_AT, Outcome, Stage, Status
+from .warp_release import installed as installed_release
 from .warp_render import HEADER, join_parts, render_warp_part
 
 _module_counter = itertools.count()
@@ -47,8 +48,9 @@ def init_warp(cache_dir: str | os.PathLike | None = None):
         return _initialized["wp"]
     import warp as wp
 
-    wp.config.quiet = True
-    wp.config.log_level = wp.LOG_WARNING  # no per-module timing lines on stdout
+    wp.config.quiet = True  # no per-module timing lines on stdout
+    if installed_release().has("log_level"):
+        wp.config.log_level = wp.LOG_WARNING
     if cache_dir is not None:
         wp.config.kernel_cache_dir = str(cache_dir)
     wp.init()
@@ -175,7 +177,11 @@ class WarpCompiler:
         # One compile configuration per process: a debug or -O0 NVRTC build can
         # corrupt later modules in the same process (Warp's tracker).
         self.options = {"enable_backward": backward}
+        self.release = installed_release()
+        if target == "cuda":
+            self.release.require("driverless_nvrtc", "compiling CUDA without a GPU (warp-cuda)")
         if optimization_level is not None:
+            self.release.require("optimization_level", "an optimization level")
             self.options["optimization_level"] = optimization_level
         self.wp = init_warp(self.workdir / "kernel-cache")
         # CUDA kernels run only where a device exists; elsewhere they are compiled only.
@@ -214,7 +220,7 @@ class WarpCompiler:
         parts: dict[int, tuple[str, dict[str, str]]] = {}
         for index, program in enumerate(programs):
             try:
-                parts[index] = render_warp_part(program, index)
+                parts[index] = render_warp_part(program, index, self.release)
             except RenderError as exc:
                 outcomes[index] = Outcome(Status.RENDER_ERROR, Stage.RENDER, str(exc))
                 continue

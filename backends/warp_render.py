@@ -4,21 +4,28 @@ Each AST node type maps to one builder through a table; an unknown node is a
 RenderError. Expressions add their own parentheses from the DSL's precedence
 table (the Python operators Warp accepts bind as the DSL's do). `suffix`
 renames every definition, so that many programs can share one Warp module.
+`release` (backends.warp_release) says which Warp release the source is for:
+on releases without conditional expressions a ternary becomes `wp.select`,
+and on releases whose integer `//` truncates, a signed `//` calls a helper
+that floors (itself a DSL function, rendered by the same rules).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
 from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
 from .errors import RenderError
+from .warp_release import NEWEST, WarpRelease
 
 HEADER = "import warp as wp\n"
 
@@ -35,10 +42,42 @@ def literal(node: A.Const) -> cst.BaseExpression:
     return call(f"wp.{node.ty.name}", number(node.value))
 
 
+# Signed integer division that floors, from the truncating `//` and `%` of
+# releases before Warp's `//` floored: (a - r) is a multiple of b, so its
+# truncated quotient is exact, and one is taken off when the remainder's
+# sign differs from the divisor's.
+_FLOOR_DIVISION = """
+@func
+def floordiv_{ty}(a: {ty}, b: {ty}) -> {ty}:
+    r = a % b
+    q = (a - r) // b
+    if r < {zero} and b > {zero}:
+        q = q - {one}
+    if r > {zero} and b < {zero}:
+        q = q - {one}
+    return q
+
+@kernel
+def unused():
+    pass
+"""
+
+
+@lru_cache(maxsize=None)
+def _floor_division_helper(ty: str) -> A.Func:
+    small = ty == "int32"
+    text = _FLOOR_DIVISION.format(ty=ty, zero="0" if small else f"{ty}(0)", one="1" if small else f"{ty}(1)")
+    return parse(text).funcs[0]
+
+
 @dataclass
 class _Renderer:
     suffix: str = ""
+    release: WarpRelease = NEWEST
     names: dict[str, str] = field(default_factory=dict)
+    # integer types whose `//` needs the flooring helper in this module
+    bridged: set[str] = field(default_factory=set)
+    truncating_division: bool = False  # rendering the helper itself
 
     # -- definitions
 
@@ -47,7 +86,14 @@ class _Renderer:
             self.names[definition.name] = definition.name + self.suffix
         body = [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
-        return cst.Module(body=body)
+        helpers = []
+        for ty in sorted(self.bridged):
+            helper = _floor_division_helper(ty)
+            self.names[helper.name] = helper.name + self.suffix
+            self.truncating_division = True
+            helpers.append(self.definition(helper, "wp.func"))
+            self.truncating_division = False
+        return cst.Module(body=helpers + body)
 
     def definition(self, node: A.Func | A.Kernel, decorator: str) -> cst.FunctionDef:
         params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty))) for p in node.params]
@@ -130,6 +176,9 @@ class _Renderer:
         return parenthesize(built) if precedence(node) < min_prec else built
 
     def binop(self, node: A.BinOp):
+        if node.op == "//" and node.ty.is_int and node.ty.signed and not self.truncating_division and not self.release.has("floor_division"):
+            self.bridged.add(node.ty.name)
+            return call(f"floordiv_{node.ty.name}{self.suffix}", self.expr(node.left), self.expr(node.right))
         prec = precedence(node)
         return cst.BinaryOperation(self.expr(node.left, prec), BINARY_NODES[OPERATORS[node.op].warp](), self.expr(node.right, prec + 1))
 
@@ -185,7 +234,11 @@ _EXPRESSIONS = {
     A.BoolOp: _Renderer.bool_op,
     A.Not: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["not"].warp](), self.expr(n.operand, NOT)),
     A.Neg: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["neg"].warp](), self.expr(n.operand, UNARY)),
-    A.Ternary: lambda self, n: cst.IfExp(self.expr(n.cond, OR), self.expr(n.then, OR), self.expr(n.orelse, TERNARY)),
+    A.Ternary: lambda self, n: (
+        cst.IfExp(self.expr(n.cond, OR), self.expr(n.then, OR), self.expr(n.orelse, TERNARY))
+        if self.release.has("conditional_expressions")
+        else call("wp.select", self.expr(n.cond), self.expr(n.orelse), self.expr(n.then))
+    ),
     A.Call: _Renderer.builtin_or_helper,
     A.Cast: lambda self, n: call(f"wp.{n.to.name}", self.expr(n.operand)),
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
@@ -194,20 +247,20 @@ _EXPRESSIONS = {
 assert COMPARE < SUM  # the comparison builder relies on operands binding tighter
 
 
-def render_warp_module(program: A.Program, suffix: str = "") -> cst.Module:
-    return _Renderer(suffix).module(program)
+def render_warp_module(program: A.Program, suffix: str = "", release: WarpRelease = NEWEST) -> cst.Module:
+    return _Renderer(suffix, release).module(program)
 
 
-def render_warp(program: A.Program, suffix: str = "") -> str:
+def render_warp(program: A.Program, suffix: str = "", release: WarpRelease = NEWEST) -> str:
     """Warp source for `program`: an importable Python module."""
-    body = render_warp_module(program, suffix).code.lstrip("\n")
+    body = render_warp_module(program, suffix, release).code.lstrip("\n")
     return HEADER + "\n\n" + body
 
 
-def render_warp_part(program: A.Program, index: int) -> tuple[str, dict[str, str]]:
+def render_warp_part(program: A.Program, index: int, release: WarpRelease = NEWEST) -> tuple[str, dict[str, str]]:
     """Program `index` of a batch, its definitions renamed `<name>_p<index>`:
     the source (no header) and the map from DSL names to module names."""
-    renderer = _Renderer(f"_p{index}")
+    renderer = _Renderer(f"_p{index}", release)
     return renderer.module(program).code.lstrip("\n"), dict(renderer.names)
 
 

@@ -242,13 +242,14 @@ class Campaign:
 
     def found(self, finding: Finding, program: Program, index: int, deadline: float) -> None:
         state = self.state
-        state.findings[finding.oracle] = state.findings.get(finding.oracle, 0) + 1
+        oracle = finding.oracle.value  # plain strings in the state: it is JSON
+        state.findings[oracle] = state.findings.get(oracle, 0) + 1
         if recognised(finding.signature) is None:
             state.unrecognised += 1
         bucket = state.buckets.get(finding.signature)
         new = bucket is None
         if new:
-            bucket = state.buckets[finding.signature] = Bucket(finding.signature, finding.backend, finding.oracle)
+            bucket = state.buckets[finding.signature] = Bucket(finding.signature, finding.backend, oracle)
         bucket.hits += 1
         if len(bucket.cases) >= self.config.shrink_per_bucket:
             return
@@ -365,5 +366,5 @@ class Campaign:
             "eligible": state.gradient_eligible,
             "excluded": dict(sorted(state.gradient_excluded.items(), key=lambda kv: -kv[1])),
             "unavailable": state.gradient_unavailable,
-            "findings": state.findings.get(Oracle.GRADIENT, 0),
+            "findings": state.findings.get(Oracle.GRADIENT.value, 0),
         }

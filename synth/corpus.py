@@ -128,9 +128,10 @@ def render_for(backend: str, program: Program) -> str | None:
 
             return render_jax(program)
         if target == "warp":
+            from kernel_synth.backends.warp_release import NEWEST, installed
             from kernel_synth.backends.warp_render import render_warp
 
-            return render_warp(program)
+            return render_warp(program, release=installed() or NEWEST)
     except Exception:  # the case itself is what matters; a render failure is in its header
         pass
     return None

@@ -1,0 +1,87 @@
+"""What each Warp release can do: the one table the renderer and backends ask.
+
+Each feature names the first release that has it, as measured on the releases
+themselves (a probe kernel on warp-lang 1.0.2, 1.4.1, 1.8.0, 1.10.0, 1.12.1,
+1.17.0, 1.18.0 and 1.19.0; `tests/test_warp_release.py` checks the installed
+release against the table). A construct a release lacks is rendered in an
+equivalent spelling it accepts (`backends.warp_render`), and a backend that
+cannot work on it says which release it needs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import total_ordering
+from importlib import metadata
+
+OLDEST_SUPPORTED = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Feature:
+    since: str
+    what: str
+
+
+FEATURES: dict[str, Feature] = {
+    # `x if c else y` inside kernels; before it, `wp.select(c, y, x)` (both
+    # branches evaluated: generated programs have no undefined behaviour in
+    # either, and no effects inside expressions)
+    "conditional_expressions": Feature("1.8.0", "conditional expressions (`a if c else b`) in kernels"),
+    # `//` on signed integers floors as in Python; before it, it truncates as
+    # C's `/` does (measured: -7 // 2 is -3 on 1.17.0, -4 on 1.18.0)
+    "floor_division": Feature("1.18.0", "integer `//` that floors"),
+    "log_level": Feature("1.14.0", "wp.config.log_level and wp.LOG_WARNING"),
+    "aot_compile": Feature("1.9.0", "wp.compile_aot_module"),
+    "driverless_nvrtc": Feature("1.12.0", "CUDA compiles through NVRTC without a driver"),
+    "optimization_level": Feature("1.11.0", "the optimization_level module option"),
+}
+
+
+def _parts(version: str) -> tuple[int, int, int]:
+    found = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if not found:
+        raise ValueError(f"not a release number: {version!r}")
+    return int(found[1]), int(found[2]), int(found[3] or 0)
+
+
+@total_ordering
+@dataclass(frozen=True)
+class WarpRelease:
+    version: str
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return _parts(self.version)
+
+    def __lt__(self, other: "WarpRelease") -> bool:
+        return self.key < other.key
+
+    def has(self, feature: str) -> bool:
+        return self.key >= _parts(FEATURES[feature].since)
+
+    def require(self, feature: str, purpose: str) -> None:
+        """ReleaseTooOld naming the release `feature` needs, when this one lacks it."""
+        if not self.has(feature):
+            info = FEATURES[feature]
+            raise ReleaseTooOld(f"{purpose} needs warp-lang >= {info.since} ({info.what}); warp-lang {self.version} is installed")
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class ReleaseTooOld(Exception):
+    """The installed release cannot do what was asked."""
+
+
+# What the renderer assumes when no release is named: every feature
+NEWEST = WarpRelease("999.0.0")
+
+
+def installed() -> WarpRelease | None:
+    """The warp-lang release installed here, or None."""
+    try:
+        return WarpRelease(metadata.version("warp-lang"))
+    except metadata.PackageNotFoundError:
+        return None
