@@ -278,6 +278,12 @@ class WarpCompiler:
         with _captured_stderr(self.workdir / "build-stderr.txt") as captured:
             try:
                 if self.target == "cpu":
+                    options = wp.get_module(module.__name__).options
+                    if options.get("block_dim", 1) != 1:
+                        # A CPU launch runs with a block of one thread; releases
+                        # whose modules default to 256 (1.8 to 1.17, at least)
+                        # would build every module a second time at launch.
+                        options["block_dim"] = 1
                     wp.load_module(module, device="cpu")
                 else:
                     wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot")
