@@ -18,6 +18,7 @@ the exclusions are counted per rule.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
@@ -136,6 +137,17 @@ class State:
         return state
 
 
+def jax_problem() -> str | None:
+    """Why JAX cannot be used here (not installed, or broken by the versions
+    beside it), or None. Imported once, at start, so that an oracle that
+    cannot run is refused up front instead of turning into findings."""
+    try:
+        importlib.import_module("jax")
+    except Exception as exc:  # any failure to import is the environment's
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    return None
+
+
 class Campaign:
     def __init__(self, config: CampaignConfig, on_event=None):
         self.config = config
@@ -145,6 +157,10 @@ class Campaign:
         if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):
             with_adjoints = ", ".join(name for name, info in BACKENDS.items() if info.has_adjoints)
             raise CampaignError(f"the gradient oracle checks Warp's adjoint on the CPU: it needs one of the backends {with_adjoints}")
+        if Oracle.GRADIENT in config.oracles:
+            problem = jax_problem()
+            if problem is not None:
+                raise CampaignError(f"the gradient oracle compares with jax.grad, but JAX does not import here ({problem}); drop it from --oracles or repair JAX")
         self.state = self._load_state()
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
         self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout)

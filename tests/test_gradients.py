@@ -7,6 +7,7 @@ rules' exclusions being real Warp differences, and the campaign's use of it."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import numpy as np
@@ -311,6 +312,18 @@ def test_gradient_oracle_needs_a_warp_cpu_backend(tmp_path):
 
     with pytest.raises(CampaignError, match="gradient"):
         Campaign(CampaignConfig(budget=1, backends=("jax-cpu",), corpus=tmp_path, oracles=frozenset({"gradient"})))
+
+
+@pytest.mark.compiler
+def test_a_gradient_oracle_without_jax_is_refused_at_start(tmp_path, monkeypatch):
+    """A JAX that does not import (missing, or broken by the numpy beside it)
+    is said once, up front, and never becomes a finding."""
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig, CampaignError
+
+    monkeypatch.setitem(sys.modules, "jax", None)  # `import jax` now fails
+    with pytest.raises(CampaignError, match="JAX does not import here"):
+        Campaign(CampaignConfig(budget=1, backends=("warp-cpu",), corpus=tmp_path, oracles=frozenset({"gradient"})))
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 @pytest.mark.compiler
