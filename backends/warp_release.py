@@ -51,6 +51,9 @@ def _parts(version: str) -> tuple[int, int, int]:
 class WarpRelease:
     version: str
 
+    def __post_init__(self) -> None:
+        _parts(self.version)  # ValueError for what is not a release number
+
     @property
     def key(self) -> tuple[int, int, int]:
         return _parts(self.version)

@@ -108,7 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--backend", metavar="B", help="replay on B instead of each case's own backend")
     replay.add_argument("--json", type=Path, metavar="FILE", help="write every case's result as JSON")
     replay.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    replay.add_argument("--releases", metavar="SPEC", help="replay on each of these Warp releases (as `synth bisect`) and print a table")
     replay.set_defaults(run=cmd_replay)
+
+    bisect = commands.add_parser("bisect", help="replay cases on many Warp releases: where each fails, since when, where it was fixed")
+    bisect.add_argument("paths", nargs="+", type=Path, metavar="CASE", help="corpus cases or directories")
+    bisect.add_argument("--releases", required=True, metavar="SPEC", help="A..B (B may be latest, A defaults to the oldest supported) or a comma list, e.g. 1.0.2,1.8.0,latest")
+    bisect.add_argument("--backend", metavar="B", help="replay on B instead of each case's own backend")
+    bisect.add_argument("--json", type=Path, metavar="FILE", help="write every case's status per release as JSON")
+    bisect.set_defaults(run=cmd_bisect)
 
     shrink_ = commands.add_parser("shrink", help="shrink a failing program from a file, keeping its signature")
     shrink_.add_argument("file", type=Path, metavar="FILE")
@@ -448,6 +456,9 @@ def cmd_fuzz(args) -> int:
 def cmd_replay(args) -> int:
     from kernel_synth.backends.registry import BackendUnavailable, get_backend
 
+    if args.releases is not None:
+        return cmd_bisect(args, table=True)
+
     from .corpus import find_cases
     from .replay import ReplayStatus, replay
 
@@ -479,6 +490,41 @@ def cmd_replay(args) -> int:
     if counts[ReplayStatus.UNREADABLE]:
         return EXIT_USAGE
     return 1 if counts[ReplayStatus.STILL_FAILING] else 0
+
+
+def cmd_bisect(args, table: bool = False) -> int:
+    from .bisect import BisectError, available_releases, bisect, cache_dir, parse_releases
+    from .corpus import find_cases
+
+    for path in args.paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+    cases = find_cases(args.paths)
+    if not cases:
+        raise UsageError("no .kernel case under the paths given")
+    ranged = ".." in args.releases or "latest" in args.releases
+    try:
+        releases = parse_releases(args.releases, available_releases() if ranged else [])
+    except BisectError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"bisecting {len(cases)} cases over warp-lang {', '.join(releases)} (environments in {cache_dir()})", file=sys.stderr)
+    histories, broken = bisect(cases, releases, args.backend, log=lambda line: print(line, file=sys.stderr, flush=True))
+    marks = {"still_failing": "FAIL", "fixed": "ok", "changed": "other"}
+    if table:
+        width = max(len(r) for r in releases)
+        print(" ".join(r.rjust(width) for r in releases) + "  case")
+    for history in sorted(histories, key=lambda h: h.path):
+        if history.problem:
+            print(f"synth: error: {history.problem}", file=sys.stderr)
+        elif table:
+            cells = [marks.get(history.statuses.get(r, ""), "-").rjust(width) for r in releases]
+            print(" ".join(cells) + f"  {history.path}")
+        else:
+            print(f"{history.path}: {history.verdict()}")
+    if args.json is not None:
+        rows = [{"path": h.path, "signature": h.expected, "statuses": h.statuses, "first_fixed": h.first_fixed(), "problem": h.problem} for h in histories]
+        write_atomic(args.json, json.dumps({"releases": releases, "broken_releases": broken, "cases": rows}, indent=2) + "\n")
+    return EXIT_USAGE if broken or any(h.problem for h in histories) else 0
 
 
 def cmd_shrink(args) -> int:

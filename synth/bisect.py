@@ -1,0 +1,175 @@
+"""Since when does a case fail, and where was it fixed: cases replayed on many
+Warp releases.
+
+Each release gets its own virtual environment in a cache directory
+(`KERNEL_SYNTH_ENVS`, else `~/.cache/kernel-synth/envs`), built once by pip
+through the user's own package index configuration: this checkout of
+kernel-synth, editable, with `warp-lang==<release>` and the rest of
+constraints.txt. A built environment is marked complete and reused without
+the network. In each, `synth replay --json` judges every case exactly as the
+newest release would (the renderer asks the installed release what it
+accepts), and the answers are put side by side per case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kernel_synth.backends.warp_release import OLDEST_SUPPORTED, WarpRelease
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout each environment installs
+DONE_MARK = "kernel-synth-env-complete"
+
+
+class BisectError(Exception):
+    """A release specification or an environment that cannot be used."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("KERNEL_SYNTH_ENVS") or Path.home() / ".cache" / "kernel-synth" / "envs")
+
+
+def available_releases() -> list[str]:
+    """The warp-lang releases the package index offers, oldest first (those
+    before the oldest supported one left out); cached environments when the
+    index cannot be reached."""
+    run = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "warp-lang"], capture_output=True, text=True)
+    found = re.search(r"Available versions:\s*(.+)", run.stdout)
+    if found:
+        names = [v.strip() for v in found[1].split(",")]
+    else:
+        names = [p.name.removeprefix("warp-lang-") for p in cache_dir().glob("warp-lang-*") if (p / DONE_MARK).exists()]
+    names = [n for n in names if re.fullmatch(r"\d+\.\d+\.\d+", n)]
+    return sorted((n for n in names if WarpRelease(n) >= WarpRelease(OLDEST_SUPPORTED)), key=WarpRelease)
+
+
+def parse_releases(spec: str, available: list[str]) -> list[str]:
+    """`A..B` (B may be `latest`) against the available releases, or a comma
+    list taken as it is; oldest first."""
+    spec = spec.strip()
+    if ".." in spec:
+        low, _, high = spec.partition("..")
+        try:
+            lo = WarpRelease(low or OLDEST_SUPPORTED)
+            hi = None if high in ("", "latest") else WarpRelease(high)
+        except ValueError as exc:
+            raise BisectError(f"--releases {spec!r}: {exc}") from None
+        chosen = [v for v in available if WarpRelease(v) >= lo and (hi is None or WarpRelease(v) <= hi)]
+        if not chosen:
+            raise BisectError(f"--releases {spec!r}: no available release in that range")
+        return chosen
+    chosen = [v.strip() for v in spec.split(",") if v.strip()]
+    for name in chosen:
+        if name != "latest" and not re.fullmatch(r"\d+\.\d+(\.\d+)?", name):
+            raise BisectError(f"--releases: {name!r} is not a release number")
+    chosen = [available[-1] if n == "latest" and available else n for n in chosen]
+    if not chosen:
+        raise BisectError("--releases: no release named")
+    return sorted(set(chosen), key=WarpRelease)
+
+
+def environment(release: str, log=lambda line: None) -> Path:
+    """The Python of the cached environment for `release`, built if needed."""
+    home = cache_dir() / f"warp-lang-{release}"
+    python = home / "bin" / "python"
+    if (home / DONE_MARK).exists() and python.exists():
+        return python
+    log(f"building the environment for warp-lang {release} in {home}")
+    home.parent.mkdir(parents=True, exist_ok=True)
+    steps = [[sys.executable, "-m", "venv", "--clear", str(home)]]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        pinned = (ROOT / "constraints.txt").read_text().splitlines() if (ROOT / "constraints.txt").exists() else []
+        # every pin but Warp's own
+        handle.write("\n".join(line for line in pinned if not line.startswith(("warp-lang", "#"))) + "\n")
+        constraints = handle.name
+    steps.append([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraints, "-e", str(ROOT), f"warp-lang=={release}"])
+    try:
+        for step in steps:
+            run = subprocess.run(step, capture_output=True, text=True)
+            if run.returncode != 0:
+                last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+                raise BisectError(f"warp-lang {release}: cannot build its environment: {last}")
+    finally:
+        Path(constraints).unlink(missing_ok=True)
+    (home / DONE_MARK).write_text(release + "\n")
+    return python
+
+
+@dataclass
+class CaseHistory:
+    """One case across releases: its replay status on each (or why none)."""
+
+    path: str
+    expected: str | None = None
+    statuses: dict[str, str] = field(default_factory=dict)  # release -> still_failing | fixed | changed
+    problem: str | None = None  # unreadable case
+
+    def failing(self) -> list[str]:
+        return [r for r, s in self.statuses.items() if s == "still_failing"]
+
+    def verdict(self) -> str:
+        """One line: where it fails, since when, where it was fixed."""
+        if self.problem:
+            return self.problem
+        order = sorted(self.statuses, key=WarpRelease)
+        failing = [r for r in order if self.statuses[r] == "still_failing"]
+        if not failing:
+            return f"fails on none of the releases tried ({order[0]} .. {order[-1]})" if order else "no release could run it"
+        first = failing[0]
+        since = f"since {first}" if order.index(first) > 0 else f"since {first} or earlier"
+        later = [r for r in order if WarpRelease(r) > WarpRelease(failing[-1])]
+        fixed = f"first fixed in {later[0]}" if later else f"still failing on {order[-1]}"
+        return f"fails on {', '.join(failing)}: {since}, {fixed}"
+
+    def first_fixed(self) -> str | None:
+        failing = self.failing()
+        if not failing:
+            return None
+        later = sorted((r for r in self.statuses if WarpRelease(r) > WarpRelease(max(failing, key=WarpRelease))), key=WarpRelease)
+        return later[0] if later else None
+
+
+def replay_on(python: Path, cases: list[Path], backend: str | None) -> dict[str, dict]:
+    """Every case replayed by `python`'s kernel-synth: {path: result row}."""
+    with tempfile.TemporaryDirectory(prefix="ks-bisect-") as scratch:
+        out = Path(scratch) / "replay.json"
+        command = [str(python), "-m", "kernel_synth.synth.cli", "replay", *map(str, cases), "--json", str(out)]
+        if backend:
+            command += ["--backend", backend]
+        run = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
+        if not out.exists():
+            last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise BisectError(f"replay failed (exit {run.returncode}): {last}")
+        return {row["path"]: row for row in json.loads(out.read_text())["results"]}
+
+
+def bisect(cases: list[Path], releases: list[str], backend: str | None = None, log=lambda line: None) -> tuple[list[CaseHistory], list[str]]:
+    """Each case's history over `releases`, and the releases that could not
+    be installed or run (each logged; the others still run)."""
+    cases = [Path(c).resolve() for c in cases]
+    histories = {str(c): CaseHistory(str(c)) for c in cases}
+    broken = []
+    for release in releases:
+        try:
+            python = environment(release, log)
+            rows = replay_on(python, cases, backend)
+        except BisectError as exc:
+            log(f"synth: error: {exc}")
+            broken.append(release)
+            continue
+        log(f"warp-lang {release}: replayed {len(rows)} cases")
+        for path, row in rows.items():
+            history = histories.setdefault(path, CaseHistory(path))
+            if row["status"] == "unreadable":
+                history.problem = row["message"]
+                continue
+            history.expected = row["expected"]
+            history.statuses[release] = row["status"]
+    return list(histories.values()), broken

@@ -1,0 +1,70 @@
+"""`synth bisect`: release specifications, a case's history read as since /
+first fixed, and (slow, builds two environments) a real Warp bug bisected
+across the releases that differ on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kernel_synth.synth.bisect import BisectError, CaseHistory, parse_releases
+from kernel_synth.synth.cli import main
+
+AVAILABLE = ["1.0.2", "1.4.1", "1.4.2", "1.8.0", "1.18.0", "1.19.0"]
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"
+
+
+def test_release_specifications():
+    assert parse_releases("1.4.1..1.8.0", AVAILABLE) == ["1.4.1", "1.4.2", "1.8.0"]
+    assert parse_releases("1.8.0..latest", AVAILABLE) == ["1.8.0", "1.18.0", "1.19.0"]
+    assert parse_releases("..1.4.1", AVAILABLE) == ["1.0.2", "1.4.1"]
+    assert parse_releases("1.19.0,1.0.2,latest", AVAILABLE) == ["1.0.2", "1.19.0"]
+    for bad, words in [("2.0.0..latest", "no available release"), ("one..two", "not a release number"), ("1.x", "not a release number"), (",", "no release named")]:
+        with pytest.raises(BisectError, match=words):
+            parse_releases(bad, AVAILABLE)
+
+
+def test_a_history_says_since_when_and_where_fixed():
+    fixed = CaseHistory("a.kernel", "sig", {"1.0.2": "fixed", "1.4.1": "still_failing", "1.4.2": "fixed", "1.8.0": "fixed"})
+    assert fixed.verdict() == "fails on 1.4.1: since 1.4.1, first fixed in 1.4.2" and fixed.first_fixed() == "1.4.2"
+    open_bug = CaseHistory("b.kernel", "sig", {"1.0.2": "still_failing", "1.19.0": "still_failing"})
+    assert open_bug.verdict() == "fails on 1.0.2, 1.19.0: since 1.0.2 or earlier, still failing on 1.19.0" and open_bug.first_fixed() is None
+    never = CaseHistory("c.kernel", "sig", {"1.0.2": "fixed", "1.19.0": "changed"})
+    assert never.verdict() == "fails on none of the releases tried (1.0.2 .. 1.19.0)"
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["bisect", str(tmp_path / "missing.kernel"), "--releases", "1.0.2"]) == 2
+    assert main(["bisect", str(tmp_path), "--releases", "1.0.2"]) == 2  # no case in it
+    (tmp_path / "a.kernel").write_text("# kernel-synth corpus case\n")
+    assert main(["bisect", str(tmp_path), "--releases", "1.x"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and "no such file" in err[0] and "no .kernel case" in err[1] and "not a release number" in err[2]
+
+
+@pytest.mark.slow
+def test_bisect_finds_where_a_real_warp_bug_was_fixed(tmp_path):
+    """In-place `/=` on an array element did nothing on warp-lang 1.4.1 and
+    was fixed in 1.4.2; an unparsable case and a release that does not exist
+    each get one line, and the rest still runs. Builds two environments
+    (about a minute each, then cached in KERNEL_SYNTH_ENVS)."""
+    (case,) = (CORPORA / "warp-cpu").glob("warp-cpu-forward-float-value-*/*.kernel")
+    bad = tmp_path / "bad.kernel"
+    bad.write_text("# kernel-synth corpus case\n# signature: x\n@kernel\ndef k(:\n")
+    env = {**os.environ, "KERNEL_SYNTH_ENVS": os.environ.get("KERNEL_SYNTH_ENVS", str(Path.home() / ".cache" / "kernel-synth" / "envs"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "kernel_synth.synth.cli", "bisect", str(case), str(bad), "--releases", "1.4.1,1.4.2,1.0.99", "--json", str(tmp_path / "b.json")],
+        capture_output=True, text=True, env=env, timeout=1200,
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"{case}: fails on 1.4.1: since 1.4.1 or earlier, first fixed in 1.4.2" in run.stdout, run.stdout + run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("synth: error:")]
+    assert len(errors) == 2 and any("1.0.99" in e for e in errors) and any(str(bad) in e for e in errors), run.stderr
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["broken_releases"] == ["1.0.99"]
+    assert [c["first_fixed"] for c in result["cases"] if c["path"] == str(case)] == ["1.4.2"]
