@@ -18,7 +18,9 @@ Worker side (`run_batch`): the first batch a process receives gives it a fresh
 working directory under the pool's root (its own Warp kernel cache), sends its
 stdout and stderr to a log there, and builds the backend from its factory
 ("module:callable", called as callable(workdir=..., **options)); later batches
-reuse both.
+reuse both. Building the backend counts against that first batch's time limit,
+and a worker that dies or overruns before its backend is built is a
+WorkerStartError: no program had run yet.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ class PoolError(RuntimeError):
     """A worker could not start: the harness is broken, no program is to blame."""
 
 
-# A batch the executor loses this many times in a row is the harness's
-# problem, not something to retry for ever.
+# A batch the executor loses this many times is the harness's problem, not
+# something to retry for ever.
 LOST_RETRIES = 3
 
 
