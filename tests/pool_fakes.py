@@ -36,4 +36,4 @@ class EchoBackend:
         if any(repr(RAISE) in t for t in texts):
             raise ValueError("a bug in the backend")
         found = ",".join(self.found)
-        return [Outcome("ok", "", f"{p.kernels[0].name}|{self.workdir}|{found}|{os.getpid()}") for p in programs]
+        return [Outcome("ok", message=f"{p.kernels[0].name}|{self.workdir}|{found}|{os.getpid()}") for p in programs]

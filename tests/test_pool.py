@@ -162,7 +162,7 @@ class FakeExecutor(BatchExecutor):
         if failure is not None:
             future.set_exception(failure)
         else:
-            future.set_result([Outcome("ok", "", n) for n in names])
+            future.set_result([Outcome("ok", message=n) for n in names])
         return future
 
     def shutdown(self):
