@@ -39,7 +39,7 @@ from .executor import (
     WorkerTimedOut,
     load_factory,
 )
-from .outcome import Outcome
+from .outcome import Outcome, Stage, Status
 
 __all__ = ["BatchPool", "PoolError", "load_factory", "WORKER_LOG"]
 
@@ -53,9 +53,9 @@ class PoolError(RuntimeError):
 LOST_RETRIES = 3
 
 
-def _failure_outcome(status: str, detail: str) -> Outcome:
-    """The finding of a program that alone kills its worker: status "crash" or "timeout"."""
-    return Outcome(status, "compile", detail)
+def _failure_outcome(status: Status, detail: str) -> Outcome:
+    """The finding of a program that alone kills its worker: crash or timeout."""
+    return Outcome(status, Stage.COMPILE, detail)
 
 
 @dataclass
@@ -120,7 +120,7 @@ class BatchPool:
                 except (WorkerCrashed, WorkerTimedOut) as exc:
                     if len(job) == 1:
                         detail = str(exc) + (f"\n{exc.log}" if exc.log else "")
-                        land(job[0], _failure_outcome("crash" if isinstance(exc, WorkerCrashed) else "timeout", detail))
+                        land(job[0], _failure_outcome(Status.CRASH if isinstance(exc, WorkerCrashed) else Status.TIMEOUT, detail))
                     else:
                         half = len(job) // 2
                         queue.extendleft([job[half:], job[:half]])
