@@ -5,8 +5,9 @@ Each release gets its own virtual environment in a cache directory
 (`KERNEL_SYNTH_ENVS`, else `~/.cache/kernel-synth/envs`), built once by pip
 through the user's own package index configuration: this checkout of
 kernel-synth, editable, with `warp-lang==<release>` and the rest of
-constraints.txt. A built environment is marked complete and reused without
-the network. In each, `synth replay --json` judges every case exactly as the
+constraints.txt. An environment built before a change to the project's
+dependencies is stale: delete its folder. A built environment is marked complete and reused without
+the network. JAX comes along, for gradient cases. In each, `synth replay --json` judges every case exactly as the
 newest release would (the renderer asks the installed release what it
 accepts), and the answers are put side by side per case.
 """
@@ -89,7 +90,7 @@ def environment(release: str, log=lambda line: None) -> Path:
         # every pin but Warp's own
         handle.write("\n".join(line for line in pinned if not line.startswith(("warp-lang", "#"))) + "\n")
         constraints = handle.name
-    steps.append([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraints, "-e", str(ROOT), f"warp-lang=={release}"])
+    steps.append([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraints, "-e", f"{ROOT}[jax]", f"warp-lang=={release}"])
     try:
         for step in steps:
             run = subprocess.run(step, capture_output=True, text=True)
