@@ -4,8 +4,10 @@ One producer draws programs (seeded: program k of seed s is always the same),
 batches go through the judge (`synth.triage`: each backend's worker pool, the
 reference, the oracles), and every verdict comes back here. A finding lands in the bucket
 of its signature; the first of each bucket is written to the corpus at once
-(so a kill loses nothing reported), then shrunk on the same backend, confirmed
-by a replay in a fresh worker, and stored in place of the original. The state
+(so a kill loses nothing reported), then shrunk on the same backend beside
+the fuzzing (`synth.shrinker`: the fuzzing workers never wait for a shrink),
+confirmed by a replay in a fresh worker, and stored in place of the original;
+a resumed campaign finishes the shrinks a killed one left. The state
 that must survive (seed position, counts, buckets) is written atomically after
 every batch, which is what makes `--resume` exact.
 
@@ -28,15 +30,16 @@ from pathlib import Path
 from kernel_synth.backends.differentiability import differentiability
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.registry import BACKENDS, get_backend
-from kernel_synth.grammar import Program
+from kernel_synth.grammar import DSLError, Program, parse
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.stats import ast_size
 from kernel_synth.grammar.weights import Weights, default_weights
 
-from .corpus import library_versions, store_finding
+from .corpus import CorpusError, library_versions, read_case, store_finding
 from .files import write_atomic
 from .oracles import DEFAULT_ORACLES, Finding, Oracle, recognised
-from .triage import SHRINK_TESTS, Launch, Triage, shrink_finding
+from .shrinker import CONFIRM_RESERVE, ShrinkDone, Shrinker, ShrinkJob
+from .triage import SHRINK_TESTS, Launch, Triage
 
 STATE_VERSION = 1
 
@@ -59,6 +62,7 @@ class CampaignConfig:
     launch: int = 16
     shrink_per_bucket: int = 1
     shrink_tests: int = SHRINK_TESTS
+    shrink_seconds: float = 120.0  # the most one shrink may take
     # Hypothesis's own shrinker before the AST reducer. Off by default: on
     # generated programs it spent 3x the oracle calls for the same final size
     # (measured in the closing note of the campaign issue).
@@ -93,6 +97,9 @@ class State:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     shrinks: list[dict] = field(default_factory=list)
     unconfirmed: int = 0
+    # findings stored unshrunk whose shrink has not been applied yet: a
+    # resumed campaign finishes them
+    pending_shrinks: list[dict] = field(default_factory=list)
     unrecognised: int = 0  # findings whose signature no KNOWN_SIGNATURES entry explains
     elapsed: float = 0.0
     # gradient oracle: programs compared, programs that passed the rules (some
@@ -113,6 +120,7 @@ class State:
             "buckets": {s: vars(b) for s, b in self.buckets.items()},
             "shrinks": self.shrinks,
             "unconfirmed": self.unconfirmed,
+            "pending_shrinks": self.pending_shrinks,
             "unrecognised": self.unrecognised,
             "elapsed": self.elapsed,
             "gradient_checked": self.gradient_checked,
@@ -129,6 +137,7 @@ class State:
         for key in ("next_index", "programs", "compiled", "findings", "shrinks", "unconfirmed", "elapsed"):
             setattr(state, key, data[key])
         state.unrecognised = data.get("unrecognised", 0)
+        state.pending_shrinks = list(data.get("pending_shrinks", []))
         state.gradient_checked = data.get("gradient_checked", 0)
         state.gradient_eligible = data.get("gradient_eligible", 0)
         state.gradient_excluded = dict(data.get("gradient_excluded", {}))
@@ -164,6 +173,11 @@ class Campaign:
         self.state = self._load_state()
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
         self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout)
+        self.shrinker = Shrinker(
+            lambda: Triage(config.oracles, launch, workers=1, batch_timeout=config.batch_timeout),
+            config.shrink_tests,
+            before=self.hypothesis_phase if config.hypothesis_shrink else None,
+        )
         self.versions = library_versions()
         self.shrinking: str | None = None
 
@@ -184,7 +198,23 @@ class Campaign:
         write_atomic(self.config.state_path, json.dumps(self.state.to_json(), indent=1))
 
     def close(self) -> None:
-        self.triage.close()
+        """Wait for the shrinks in flight (each stops at its deadline) and
+        apply them, then stop every worker."""
+        try:
+            self.apply_shrinks(self.shrinker.done(wait=True))
+        finally:
+            self.shrinker.close()
+            self.triage.close()
+
+    def hypothesis_phase(self, triage: Triage, job: ShrinkJob, deadline: float) -> Program:
+        """Hypothesis's own shrinker on the program's draw, before the AST reducer."""
+        from kernel_synth.shrink.hypothesis_phase import hypothesis_shrink
+
+        def interesting(candidate: Program) -> bool:
+            return time.monotonic() < deadline and triage.rerun(job.finding, candidate) is not None
+
+        smaller, _ = hypothesis_shrink(self.state.seed, job.index, interesting, self.weights)
+        return smaller if smaller is not None and ast_size(smaller) < ast_size(job.program) else job.program
 
     # -- the loop
 
@@ -194,6 +224,8 @@ class Campaign:
         deadline = start + config.budget
         batch_seconds = 0.0
         try:
+            if config.resume:
+                self.resume_shrinks(deadline)
             while True:
                 now = time.monotonic()
                 # stop when the next batch would likely overrun the budget
@@ -201,6 +233,7 @@ class Campaign:
                     break
                 begun = time.monotonic()
                 self.batch(deadline)
+                self.apply_shrinks(self.shrinker.done())
                 took = time.monotonic() - begun
                 batch_seconds = took if not batch_seconds else 0.7 * batch_seconds + 0.3 * took
                 self.state.elapsed += took
@@ -271,27 +304,62 @@ class Campaign:
             return
         original = self.store(finding, program, index, ast_size(program), None)
         bucket.cases.append(str(original))
+        state.pending_shrinks.append({"signature": finding.signature, "index": index, "path": str(original)})
         self.save()  # reported from here on: it must survive a kill
         self.on_event("finding", {"signature": finding.signature, "new": new, "path": str(original)})
+        self.shrink_later(finding, program, index, str(original), deadline)
+
+    def shrink_later(self, finding: Finding, program: Program, index: int, original: str, deadline: float) -> None:
+        """Shrink and confirm beside the fuzzing (see `Shrinker`); the result
+        is applied by `shrunk` in this thread, after a later batch."""
         if time.monotonic() >= deadline:
             return
-        if self.config.hypothesis_shrink:
-            program = self.hypothesis_phase(finding, program, index, deadline)
-        shrunk = self.shrink(finding, program, deadline)
-        if shrunk is None:
-            return
-        confirmed = self.triage.confirm(finding, shrunk)
-        if confirmed is None:
-            state.unconfirmed += 1
-            self.on_event("unconfirmed", {"signature": finding.signature})
-            return
-        path = self.store(confirmed, shrunk, index, ast_size(program), ast_size(shrunk))
-        if path != original:
-            Path(original).unlink(missing_ok=True)
-            Path(original).with_suffix(".py").unlink(missing_ok=True)
-        bucket.cases[bucket.cases.index(str(original))] = str(path)
-        bucket.shrunk += 1
-        self.save()
+        self.shrinking = finding.signature
+        self.on_event("shrinking", {"signature": finding.signature})
+        self.shrinker.submit(ShrinkJob(finding, program, index, original), self.shrink_deadline(deadline))
+
+    def shrink_deadline(self, deadline: float) -> float:
+        """When a shrink must stop: early enough to confirm its result within
+        the budget, and no later than its own bound."""
+        reserve = max(CONFIRM_RESERVE, 0.05 * self.config.budget)
+        return min(deadline - reserve, time.monotonic() + self.config.shrink_seconds)
+
+    def apply_shrinks(self, results: list[ShrinkDone]) -> None:
+        state = self.state
+        for done in results:
+            job = done.job
+            state.pending_shrinks = [p for p in state.pending_shrinks if p["path"] != job.original]
+            if done.result is not None:
+                result, finished = done.result
+                state.shrinks.append(
+                    {"signature": job.finding.signature, "before": result.size_before, "after": result.size_after, "tests": result.tests, "finished": finished}
+                )
+                if done.confirmed is None:
+                    state.unconfirmed += 1
+                    self.on_event("unconfirmed", {"signature": job.finding.signature})
+                else:
+                    bucket = state.buckets[job.finding.signature]
+                    path = self.store(done.confirmed, result.program, job.index, result.size_before, result.size_after)
+                    if str(path) != job.original:
+                        Path(job.original).unlink(missing_ok=True)
+                        Path(job.original).with_suffix(".py").unlink(missing_ok=True)
+                    bucket.cases[bucket.cases.index(job.original)] = str(path)
+                    bucket.shrunk += 1
+            self.shrinking = self.shrinker.current()
+            self.save()
+
+    def resume_shrinks(self, deadline: float) -> None:
+        """Shrinks a killed campaign left unfinished, from their stored cases."""
+        for pending in list(self.state.pending_shrinks):
+            try:
+                case = read_case(Path(pending["path"]))
+                program = parse(case.text, pending["path"])
+            except (CorpusError, DSLError, OSError):
+                self.state.pending_shrinks.remove(pending)  # the unshrunk case is what remains
+                continue
+            header = case.header
+            finding = Finding(header.backend, header.oracle, header.stage, header.signature, header.error)
+            self.shrink_later(finding, program, pending["index"], pending["path"], deadline)
 
     def store(self, finding: Finding, program: Program, index: int, size_before: int, size_after: int | None) -> Path:
         """Write a corpus case for program `index` of the campaign's seed."""
@@ -300,34 +368,6 @@ class Campaign:
             launch=self.triage.launch.threads_for(finding.oracle), weights=self.weights.name, index=index,
             size_before=size_before, size_after=size_after,
         )
-
-    def shrink(self, finding: Finding, program: Program, deadline: float) -> Program | None:
-        self.shrinking = finding.signature
-        self.on_event("shrinking", {"signature": finding.signature})
-
-        def smaller(result) -> None:
-            self.on_event("smaller", {"signature": finding.signature, "size": result.size_after, "tests": result.tests})
-
-        try:
-            shrunk = shrink_finding(self.triage, finding, program, deadline, self.config.shrink_tests, smaller)
-        finally:
-            self.shrinking = None
-        if shrunk is None:
-            return None
-        result, finished = shrunk
-        self.state.shrinks.append(
-            {"signature": finding.signature, "before": result.size_before, "after": result.size_after, "tests": result.tests, "finished": finished}
-        )
-        return result.program
-
-    def hypothesis_phase(self, finding: Finding, program: Program, index: int, deadline: float) -> Program:
-        from kernel_synth.shrink.hypothesis_phase import hypothesis_shrink
-
-        def interesting(candidate: Program) -> bool:
-            return time.monotonic() < deadline and self.triage.rerun(finding, candidate) is not None
-
-        smaller, _ = hypothesis_shrink(self.state.seed, index, interesting, self.weights)
-        return smaller if smaller is not None and ast_size(smaller) < ast_size(program) else program
 
     # -- reporting
 

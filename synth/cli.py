@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=16, help="programs per batch (default 16)")
+    fuzz.add_argument("--shrink-time", type=_duration, default=120.0, metavar="T", help="the most one shrink may take (default 2m); shrinks run beside the fuzzing")
     fuzz.add_argument("--hypothesis-shrink", action="store_true", help="run Hypothesis's shrinker before the AST reducer (slower; see README)")
     fuzz.set_defaults(run=cmd_fuzz)
 
@@ -440,6 +441,7 @@ def cmd_fuzz(args) -> int:
         resume=args.resume,
         batch_size=args.batch_size,
         hypothesis_shrink=args.hypothesis_shrink,
+        shrink_seconds=args.shrink_time,
     )
     try:
         with CampaignDisplay(config) as display:

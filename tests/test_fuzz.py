@@ -115,6 +115,8 @@ def test_sigkill_then_resume_loses_no_reported_finding(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     after = json.loads(state.read_text())
     assert after["next_index"] > before["next_index"]
+    assert after["pending_shrinks"] == []  # shrinks the kill interrupted were finished
+    assert len(after["shrinks"]) >= len(before["shrinks"]) + len(before["pending_shrinks"])
     assert after["seed"] == before["seed"]
     assert signatures <= {read_case(p).signature for p in find_cases([corpus])}
     for path in find_cases([corpus]):
