@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient (default: all but gradient)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
-    fuzz.add_argument("--batch-size", type=_positive, default=16, help="programs per batch (default 16)")
+    fuzz.add_argument("--batch-size", type=_positive, default=64, help="programs per batch, split over the workers (default 64)")
     fuzz.add_argument("--shrink-time", type=_duration, default=120.0, metavar="T", help="the most one shrink may take (default 2m); shrinks run beside the fuzzing")
     fuzz.add_argument("--hypothesis-shrink", action="store_true", help="run Hypothesis's shrinker before the AST reducer (slower; see README)")
     fuzz.set_defaults(run=cmd_fuzz)
