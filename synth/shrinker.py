@@ -65,9 +65,9 @@ class Shrinker:
         """The shrinks finished since the last call (all of them, waiting, with
         wait=True), in the order they were submitted. A shrink that raised
         raises here: that is a bug of ours, not a finding."""
-        finished = [(job, future) for job, future in self._jobs if wait or future.done()]
-        self._jobs = [item for item in self._jobs if item not in finished]
-        return [future.result() for _, future in finished]
+        finished = [future for _, future in self._jobs if wait or future.done()]
+        self._jobs = [(job, future) for job, future in self._jobs if future not in finished]
+        return [future.result() for future in finished]
 
     def current(self) -> str | None:
         """The signature being shrunk now, if any."""
