@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -83,11 +85,34 @@ class BatchPool:
         self._root = Path(self.root or tempfile.mkdtemp(prefix="ks-pool-"))
         self._root.mkdir(parents=True, exist_ok=True)
         self._executor: BatchExecutor | None = None
+        # `run` may be called from several threads at once (a pipeline keeps
+        # the next batch queued behind the current one): the executor is
+        # started once, and the busy-time account is shared.
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._busy = 0.0
+        self._since = time.monotonic()
 
     def _started(self) -> BatchExecutor:
-        if self._executor is None:
-            self._executor = self.executor(self.factory, self.options, workers=self.workers, root=self._root)
-        return self._executor
+        with self._lock:
+            if self._executor is None:
+                self._executor = self.executor(self.factory, self.options, workers=self.workers, root=self._root)
+            return self._executor
+
+    def _account(self, change: int) -> None:
+        """Count the time since the last change as busy for as many workers
+        as had a batch (queued batches beyond the workers wait, not work)."""
+        with self._lock:
+            now = time.monotonic()
+            self._busy += (now - self._since) * min(self._in_flight, self.workers)
+            self._in_flight += change
+            self._since = now
+
+    @property
+    def busy_seconds(self) -> float:
+        """Worker-seconds spent with a batch (starting a worker included)."""
+        self._account(0)
+        return self._busy
 
     def run(self, programs: list[Program], batch_size: int = 32, launch: int = 32, seed: int = 0, on_result=None) -> list[Outcome]:
         """One Outcome per program, in order. `on_result(index, outcome)` is called as each lands."""
@@ -109,7 +134,10 @@ class BatchPool:
             while queue and len(running) < executor.workers:
                 job = queue.popleft()
                 batch = Batch(tuple(texts[i] for i in job), launch, seed)
-                running[executor.submit(batch, self.timeout + self.per_program * len(job))] = job
+                self._account(+1)
+                future = executor.submit(batch, self.timeout + self.per_program * len(job))
+                future.add_done_callback(lambda _: self._account(-1))
+                running[future] = job
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in [f for f in running if f in done]:
                 job = running.pop(future)

@@ -37,6 +37,15 @@ class BackendInfo:
     def has_adjoints(self) -> bool:
         return self.gradient_factory is not None
 
+    def programs_per_module(self) -> int:
+        """How many programs a worker should compile together: enough to
+        share a module's fixed cost (which depends on the Warp release)."""
+        if self.library == "warp":
+            from .warp_release import installed, programs_per_module
+
+            return programs_per_module(installed())
+        return 32
+
 
 BACKENDS: dict[str, BackendInfo] = {
     b.name: b

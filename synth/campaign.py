@@ -24,6 +24,8 @@ import importlib
 import json
 import os
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +63,12 @@ class CampaignConfig:
     # programs drawn per batch, split over the workers: one Warp module per
     # worker, so a module's fixed cost is shared by batch_size / workers
     # kernels (45 s campaigns, 2 workers: 16 -> 64 took 1.19.0 from 45 to 56
-    # programs/s and 1.12.1 from 11 to 32)
-    batch_size: int = 64
+    # programs/s and 1.12.1 from 11 to 32). None: workers x what the
+    # backends want in a module (`programs_per_module`).
+    batch_size: int | None = None
+    # batches in flight at once: 2 overlaps drawing, the reference, judging
+    # and gradient checks with the compiles; 1 runs each step in turn
+    pipeline_depth: int = 2
     launch: int = 16
     shrink_per_bucket: int = 1
     shrink_tests: int = SHRINK_TESTS
@@ -72,13 +78,24 @@ class CampaignConfig:
     # (measured in the closing note of the campaign issue).
     hypothesis_shrink: bool = False
     batch_timeout: float = 60.0
-    # gradient oracle: programs checked per batch (at most), threads per check
-    gradient_per_batch: int = 4
+    # gradient oracle: programs checked per batch (at most; None: one in
+    # 16 of the batch), threads per check
+    gradient_per_batch: int | None = None
     gradient_launch: int = GRADIENT_LAUNCH
 
     @property
     def state_path(self) -> Path:
         return Path(self.corpus) / ".campaign" / "state.json"
+
+
+@dataclass
+class InFlight:
+    """A batch submitted to the workers: its outcomes per backend, to come."""
+
+    first: int  # the index of its first program
+    programs: list[Program]
+    outcomes: dict[str, Future]
+    references: list
 
 
 @dataclass
@@ -184,6 +201,16 @@ class Campaign:
         )
         self.versions = library_versions()
         self.shrinking: str | None = None
+        # the pipeline: batches drawn and submitted but not yet judged, in order
+        self.in_flight: deque[InFlight] = deque()
+        self.next_drawn = self.state.next_index
+        self.deadline = float("inf")
+        self.forward_threads = ThreadPoolExecutor(max(config.pipeline_depth, 1) * len(config.backends), thread_name_prefix="forward")
+        self.gradient_thread = ThreadPoolExecutor(1, thread_name_prefix="gradient")
+        self.gradient_checks: list[tuple[str, list[tuple[int, Program]], Future]] = []
+        self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
+        self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size // 16)
+        self.busy: dict[str, float] = {}
 
     # -- state
 
@@ -203,10 +230,17 @@ class Campaign:
 
     def close(self) -> None:
         """Wait for the shrinks in flight (each stops at its deadline) and
-        apply them, then stop every worker."""
+        apply them, then stop every worker. Batches and gradient checks still
+        in flight (only after an error or an interrupt) are dropped: the
+        state counts settled batches alone, so a resumed campaign draws them
+        again."""
         try:
             self.apply_shrinks(self.shrinker.done(wait=True))
         finally:
+            self.busy = {b: self.triage.busy_seconds(b) for b in self.config.backends}
+            self.in_flight.clear()
+            self.forward_threads.shutdown(wait=False, cancel_futures=True)
+            self.gradient_thread.shutdown(wait=False, cancel_futures=True)
             self.shrinker.close()
             self.triage.close()
 
@@ -223,38 +257,67 @@ class Campaign:
     # -- the loop
 
     def run(self) -> dict:
-        config = self.config
+        config, state = self.config, self.state
         start = time.monotonic()
-        deadline = start + config.budget
-        batch_seconds = 0.0
+        deadline = self.deadline = start + config.budget
+        elapsed_before = state.elapsed
+        interval = 0.0  # seconds between two settled batches, smoothed
+        last = start
         try:
             if config.resume:
                 self.resume_shrinks(deadline)
             while True:
-                now = time.monotonic()
-                # stop when the next batch would likely overrun the budget
-                if now + batch_seconds > deadline:
+                self.fill(deadline, interval)
+                if not self.in_flight:
                     break
-                begun = time.monotonic()
-                self.batch(deadline)
+                self.settle(self.in_flight.popleft(), deadline)
+                self.collect_gradients(wait=self.serial)
                 self.apply_shrinks(self.shrinker.done())
-                took = time.monotonic() - begun
-                batch_seconds = took if not batch_seconds else 0.7 * batch_seconds + 0.3 * took
-                self.state.elapsed += took
+                now = time.monotonic()
+                took, last = now - last, now
+                interval = took if not interval else 0.7 * interval + 0.3 * took
+                state.elapsed = elapsed_before + (now - start)
                 self.save()
                 self.on_event("progress", self.progress(start, deadline))
+            self.collect_gradients(wait=True)
         finally:
             self.close()
+            state.elapsed = elapsed_before + (time.monotonic() - start)
             self.save()
         return self.summary(time.monotonic() - start)
 
-    def batch(self, deadline: float) -> None:
+    @property
+    def serial(self) -> bool:
+        """Depth 1: each step waits for the one before (the pipeline before
+        overlapping, kept as the benchmark's baseline)."""
+        return self.config.pipeline_depth <= 1
+
+    def fill(self, deadline: float, interval: float) -> None:
+        """Draw and submit batches until `pipeline_depth` are in flight, while
+        the newest would still settle within the budget. The first batch goes
+        alone: until one has settled, how long a batch takes is unknown."""
+        config = self.config
+        depth = max(config.pipeline_depth, 1) if interval else 1
+        while len(self.in_flight) < depth:
+            now = time.monotonic()
+            if now >= deadline or (interval and now + interval * (len(self.in_flight) + 1) > deadline):
+                return
+            first = self.next_drawn
+            programs = [draw_program(self.state.seed, i, self.weights) for i in range(first, first + self.batch_size)]
+            self.next_drawn += len(programs)
+            outcomes = {b: self.forward_threads.submit(self.triage.outcomes, b, programs) for b in config.backends}
+            if self.serial:
+                wait(outcomes.values())  # compile, then the reference
+            # the NumPy reference runs here while the workers compile
+            self.in_flight.append(InFlight(first, programs, outcomes, self.triage.references(programs)))
+
+    def settle(self, batch: "InFlight", deadline: float) -> None:
+        """Judge a batch whose outcomes are in (waiting for them), in order."""
         config, state = self.config, self.state
-        indexes = range(state.next_index, state.next_index + config.batch_size)
-        programs = [draw_program(state.seed, i, self.weights) for i in indexes]
-        references = self.triage.references(programs)
+        indexes = range(batch.first, batch.first + len(batch.programs))
         for backend in config.backends:
-            verdicts = self.triage.forward(backend, programs, references=references)
+            outcomes = batch.outcomes[backend].result()
+            verdicts = self.triage.judged(backend, batch.programs, outcomes, batch.references)
             state.compiled[backend] = state.compiled.get(backend, 0) + sum(v.outcome.ok for v in verdicts)
             clean = []
             for index, verdict in zip(indexes, verdicts):
@@ -264,13 +327,15 @@ class Campaign:
                     clean.append((index, verdict.program))
             if Oracle.GRADIENT in config.oracles and get_backend(backend).has_adjoints:
                 self.gradients(backend, clean, deadline)
-        state.programs += len(programs)
-        state.next_index += len(programs)
+        state.programs += len(batch.programs)
+        state.next_index = batch.first + len(batch.programs)
 
     def gradients(self, backend: str, candidates: list[tuple[int, Program]], deadline: float) -> None:
         """The gradient oracle on a sample of `candidates` (programs that ran
         without a finding): exclusions counted per rule, then up to
-        gradient_per_batch of the rest checked in the gradient pool."""
+        gradient_per_batch of the rest sent to the gradient pool, unless the
+        previous sample is still being checked (the check then skips a
+        batch rather than hold the fuzzing up)."""
         state = self.state
         eligible = []
         for index, program in candidates:
@@ -280,16 +345,24 @@ class Campaign:
             else:
                 state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
         state.gradient_eligible += len(eligible)
-        sample = eligible[: self.config.gradient_per_batch]
-        if not sample or time.monotonic() >= deadline:
+        sample = eligible[: self.gradient_per_batch]
+        if not sample or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.gradient_checks):
             return
-        verdicts = self.triage.gradients(backend, [p for _, p in sample])
-        for (index, _), verdict in zip(sample, verdicts):
-            state.gradient_checked += 1
-            for source in getattr(verdict.outcome, "unavailable", {}):
-                state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
-            if verdict.finding is not None:
-                self.found(verdict.finding, verdict.program, index, deadline)
+        future = self.gradient_thread.submit(self.triage.gradients, backend, [p for _, p in sample])
+        self.gradient_checks.append((backend, sample, future))
+
+    def collect_gradients(self, wait: bool = False) -> None:
+        """Count the gradient checks that are done (all of them, waiting, with wait=True)."""
+        state = self.state
+        for check in [c for c in self.gradient_checks if wait or c[2].done()]:
+            self.gradient_checks.remove(check)
+            _, sample, future = check
+            for (index, _), verdict in zip(sample, future.result()):
+                state.gradient_checked += 1
+                for source in getattr(verdict.outcome, "unavailable", {}):
+                    state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
+                if verdict.finding is not None:
+                    self.found(verdict.finding, verdict.program, index, self.deadline)
 
     # -- findings
 
@@ -401,6 +474,10 @@ class Campaign:
             "next_index": state.next_index,
             "wall_seconds": round(wall, 2),
             "throughput": round(state.programs / max(state.elapsed, 1e-9), 2),
+            "batch_size": self.batch_size,
+            "pipeline_depth": self.config.pipeline_depth,
+            # the share of this run's wall time the fuzzing workers had a batch
+            "utilisation": {b: round(busy / max(self.config.workers * wall, 1e-9), 3) for b, busy in self.busy.items()},
             "compiled": state.compiled,
             "findings": state.findings,
             "buckets": [

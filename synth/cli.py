@@ -99,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient (default: all but gradient)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
-    fuzz.add_argument("--batch-size", type=_positive, default=64, help="programs per batch, split over the workers (default 64)")
+    fuzz.add_argument("--batch-size", type=_positive, default=None, help="programs per batch, split over the workers (default: 32 per worker; 128 per worker on warp-lang before 1.13, whose CPU compiler reparses its headers for every module)")
+    fuzz.add_argument("--pipeline-depth", type=_positive, default=2, metavar="N", help="batches in flight at once (default 2: drawing, the reference, judging and gradient checks overlap the compiles; 1: each step in turn)")
     fuzz.add_argument("--shrink-time", type=_duration, default=120.0, metavar="T", help="the most one shrink may take (default 2m); shrinks run beside the fuzzing")
     fuzz.add_argument("--hypothesis-shrink", action="store_true", help="run Hypothesis's shrinker before the AST reducer (slower; see README)")
     fuzz.set_defaults(run=cmd_fuzz)
@@ -440,6 +441,7 @@ def cmd_fuzz(args) -> int:
         oracles=args.oracles if args.oracles is not None else frozenset(DEFAULT_ORACLES),
         resume=args.resume,
         batch_size=args.batch_size,
+        pipeline_depth=args.pipeline_depth,
         hypothesis_shrink=args.hypothesis_shrink,
         shrink_seconds=args.shrink_time,
     )
@@ -496,7 +498,7 @@ def cmd_replay(args) -> int:
 
 def cmd_bisect(args, table: bool = False) -> int:
     from .bisect import BisectError, available_releases, bisect, cache_dir, parse_releases
-    from .corpus import find_cases
+    from .corpus import find_cases, record_first_fixed
 
     for path in args.paths:
         if not path.exists():
@@ -523,6 +525,9 @@ def cmd_bisect(args, table: bool = False) -> int:
             print(" ".join(cells) + f"  {history.path}")
         else:
             print(f"{history.path}: {history.verdict()}")
+    recorded = [h.path for h in histories if not h.problem and h.first_fixed() and record_first_fixed(Path(h.path), h.first_fixed())]
+    if recorded:
+        print(f"recorded the first fixed release in the header of {len(recorded)} cases", file=sys.stderr)
     if args.json is not None:
         rows = [{"path": h.path, "signature": h.expected, "statuses": h.statuses, "first_fixed": h.first_fixed(), "problem": h.problem} for h in histories]
         write_atomic(args.json, json.dumps({"releases": releases, "broken_releases": broken, "cases": rows}, indent=2) + "\n")

@@ -74,6 +74,11 @@ class Triage:
             self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers)
         return self._pools[key]
 
+    def busy_seconds(self, backend: str) -> float:
+        """Worker-seconds `backend`'s shared pool has spent with a batch."""
+        pool = self._pools.get((backend, False))
+        return pool.busy_seconds if pool is not None else 0.0
+
     def close(self) -> None:
         for pool in self._pools.values():
             pool.close()
@@ -93,17 +98,28 @@ class Triage:
             return [None] * len(programs)
         return self.reference.compile(programs, launch=self.launch.threads, seed=self.launch.seed)
 
+    def outcomes(self, backend: str, programs: list[Program], pool: BatchPool | None = None) -> list[Outcome]:
+        """Every program compiled and run on `backend`, one module per worker;
+        safe to call from another thread (the campaign's pipeline does)."""
+        if not programs:
+            return []
+        pool = pool or self.pool(backend)
+        per_worker = max(1, -(-len(programs) // pool.workers))
+        return pool.run(programs, batch_size=per_worker, launch=self.launch.threads, seed=self.launch.seed)
+
+    def judged(self, backend: str, programs: list[Program], outcomes: list[Outcome], references: list[Outcome | None]) -> list[Verdict]:
+        """Each outcome judged by the enabled oracles (forward: against its reference)."""
+        return [Verdict(p, o, judge(backend, o, r, self.oracles)) for p, o, r in zip(programs, outcomes, references)]
+
     def forward(self, backend: str, programs: list[Program], pool: BatchPool | None = None, references=None) -> list[Verdict]:
         """Every program compiled and run on `backend` and judged by the
         enabled oracles (forward: against the reference)."""
         if not programs:
             return []
-        pool = pool or self.pool(backend)
-        per_worker = max(1, -(-len(programs) // pool.workers))
-        outcomes = pool.run(programs, batch_size=per_worker, launch=self.launch.threads, seed=self.launch.seed)
+        outcomes = self.outcomes(backend, programs, pool)
         if references is None:
             references = self.references(programs)
-        return [Verdict(p, o, judge(backend, o, r, self.oracles)) for p, o, r in zip(programs, outcomes, references)]
+        return self.judged(backend, programs, outcomes, references)
 
     def gradients(self, backend: str, programs: list[Program], pool: BatchPool | None = None) -> list[Verdict]:
         """Every program through `backend`'s gradient checker, judged."""
@@ -138,6 +154,16 @@ class Triage:
                 pool.close()
         return again if again is not None and again.signature == finding.signature else None
 
+    def rerun_many(self, finding: Finding, programs: list[Program]) -> list[bool]:
+        """Whether each of `programs` gives `finding`'s signature now, all
+        judged together (one module per worker, as the campaign compiles)."""
+        if finding.oracle is Oracle.GRADIENT:
+            verdicts = self.gradients(finding.backend, programs)
+        else:
+            references = self.references(programs) if finding.oracle is Oracle.FORWARD else [None] * len(programs)
+            verdicts = self.forward(finding.backend, programs, references=references)
+        return [v.finding is not None and v.finding.signature == finding.signature for v in verdicts]
+
     def confirm(self, finding: Finding, program: Program) -> Finding | None:
         """Replay in a fresh worker: only what fails again from scratch is stored."""
         return self.rerun(finding, program, fresh=True)
@@ -158,6 +184,7 @@ def shrink_finding(
     deadline: float,
     max_tests: int,
     on_progress: Callable[[ShrinkResult], None] | None = None,
+    grouped: bool = True,
 ) -> tuple[ShrinkResult, bool] | None:
     """`program` shrunk to a minimal one with `finding`'s signature, and True;
     or the smallest found before `deadline`, and False; None when it did not
@@ -169,13 +196,25 @@ def shrink_finding(
             raise OutOfTime
         return triage.rerun(finding, candidate) is not None
 
+    def interesting_many(candidates: list[Program]) -> list[bool]:
+        if time.monotonic() >= deadline:
+            raise OutOfTime
+        return triage.rerun_many(finding, candidates)
+
+    # Candidates are judged in groups, one module each, except for a crash
+    # or a hang: those take their worker down, and the pool would then chase
+    # every failing candidate of the group where one at a time stops at the
+    # first.
+    grouped = grouped and finding.oracle not in (Oracle.CRASH, Oracle.TIMEOUT)
+
     def smaller(result: ShrinkResult) -> None:
         best.append(result)
         if on_progress is not None:
             on_progress(result)
 
     try:
-        return shrink(program, interesting, max_tests=max_tests, on_progress=smaller), True
+        many = interesting_many if grouped else None
+        return shrink(program, interesting, max_tests=max_tests, on_progress=smaller, test_many=many), True
     except ValueError:  # it did not fail again
         return None
     except OutOfTime:

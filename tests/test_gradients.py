@@ -341,6 +341,8 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
     candidates.append((3, parse(SMOOTH_PROGRAMS["vec3 dot and cross"])))  # no sin: no fault
     try:
         campaign.gradients("faulty-warp-cpu", candidates, time.monotonic() + 120)
+        assert campaign.state.gradient_checked == 0  # checked beside the fuzzing
+        campaign.collect_gradients(wait=True)
     finally:
         campaign.close()
     state = campaign.state

@@ -214,3 +214,43 @@ def test_a_lost_batch_is_run_again_whole_and_a_start_failure_stops_the_run():
     with pytest.raises(PoolError, match="could not start: no compiler"):
         with BatchPool("unused:factory", executor=FakeExecutor({"k1": WorkerStartError("no compiler")})) as pool:
             pool.run(_numbered(2), batch_size=1)
+
+
+class SlowExecutor(BatchExecutor):
+    """Threads that take `seconds` per batch, `workers` at a time."""
+
+    def __init__(self, seconds: float, workers: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.seconds = seconds
+        self.workers = workers
+        self.threads = ThreadPoolExecutor(workers)
+
+    def submit(self, batch, timeout):
+        def answer():
+            time.sleep(self.seconds)
+            return [Outcome("ok") for _ in batch.texts]
+
+        return self.threads.submit(answer)
+
+    def shutdown(self):
+        self.threads.shutdown()
+
+
+def test_busy_time_counts_workers_with_a_batch_even_across_threads():
+    """Two threads run at once on one pool (as the campaign's pipeline does):
+    every result comes back, and the busy account never counts more workers
+    than there are, nor less than the batches' own time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    slow = SlowExecutor(0.2, workers=2)
+    with BatchPool("unused:factory", workers=2, executor=lambda *a, **k: slow) as pool:
+        began = time.monotonic()
+        with ThreadPoolExecutor(2) as threads:
+            runs = [threads.submit(pool.run, _numbered(4), batch_size=1) for _ in range(2)]
+            assert all(o.ok for run in runs for o in run.result())
+        wall = time.monotonic() - began
+        busy = pool.busy_seconds
+    assert 8 * 0.2 <= busy <= 2 * wall + 1e-6
+    time.sleep(0.1)
+    assert pool.busy_seconds == busy  # no batch in flight: idle time is not busy

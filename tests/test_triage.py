@@ -58,7 +58,8 @@ def test_the_campaign_judges_through_the_triage(judged, tmp_path):
     config = CampaignConfig(budget=60, backends=("faulty-warp-cpu",), corpus=tmp_path, batch_size=4, workers=1, shrink_per_bucket=0)
     campaign = Campaign(config)
     try:
-        campaign.batch(time.monotonic() + 60)
+        campaign.fill(time.monotonic() + 60, interval=0.0)
+        campaign.settle(campaign.in_flight.popleft(), time.monotonic() + 60)
     finally:
         campaign.close()
     assert len(judged) == 4 and {b for b, _ in judged} == {"faulty-warp-cpu"}
