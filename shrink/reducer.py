@@ -11,7 +11,7 @@ particular no single statement can be deleted from it (1-minimality).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from kernel_synth import grammar
@@ -21,6 +21,8 @@ from kernel_synth.grammar.stats import ast_size
 from .passes import DEFAULT_PASSES, Pass, literal_cost
 
 Oracle = Callable[[A.Program], bool]
+# Many candidates judged at once (one module for a compiler): one verdict each
+ManyOracle = Callable[[list[A.Program]], Sequence[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ def shrink(
     passes: Iterable[Pass] = DEFAULT_PASSES,
     max_tests: int | None = None,
     on_progress: Callable[[ShrinkResult], None] | None = None,
+    test_many: ManyOracle | None = None,
+    max_group: int = 16,
 ) -> ShrinkResult:
     """Reduce `program` to a small program that `is_interesting` still accepts.
 
@@ -52,6 +56,13 @@ def shrink(
     `max_tests` caps the oracle calls (the first included); when it is reached
     the best program so far is returned. `on_progress` sees the result so far
     after each accepted reduction.
+
+    With `test_many`, the candidates of a pass are judged in groups: the first
+    interesting one of a group is accepted, so the reductions accepted, and
+    the result, are those of judging one at a time; only the tests spent past
+    it differ. A group grows (to `max_group`) while groups hold nothing
+    interesting and halves after a hit, so that a compiler's fixed cost per
+    module is shared where candidates fail, without testing far past a hit.
     """
     passes = tuple(passes)
     if max_tests is not None and max_tests < 1:
@@ -68,9 +79,9 @@ def shrink(
     def result() -> ShrinkResult:
         return ShrinkResult(current, tests, accepted, size_before, ast_size(current))
 
-    def attempt(candidate: A.Program) -> A.Program | None:
-        """The checked candidate if it is an interesting improvement, else None."""
-        nonlocal tests
+    def prepare(candidate: A.Program, pending: dict[str, tuple[int, A.Program]]) -> tuple[str, A.Program] | None:
+        """The checked candidate and its text, if it is smaller, type-checks
+        and is not tried (nor waiting in the group) already."""
         if complexity(candidate) >= current_key:
             return None
         try:
@@ -78,14 +89,29 @@ def shrink(
         except (grammar.DSLError, A.ASTError):
             return None
         text = grammar.print_program(checked)
-        if text in tried:
+        if text in tried or text in pending:
             return None
-        if max_tests is not None and tests >= max_tests:
-            raise _BudgetSpent
-        tried.add(text)
-        tests += 1
-        return checked if is_interesting(checked) else None
+        return text, checked
 
+    def judge(group: list[tuple[int, str, A.Program]]) -> tuple[int, A.Program] | None:
+        """The first interesting candidate of `group` (ordinal, program), or None."""
+        nonlocal tests
+        if max_tests is not None:
+            group = group[: max_tests - tests]
+            if not group:
+                raise _BudgetSpent
+        if test_many is None:
+            verdicts: Sequence[bool] = [is_interesting(group[0][2])]
+        else:
+            verdicts = test_many([checked for _, _, checked in group])
+        tests += len(group)
+        for (ordinal, text, checked), interesting in zip(group, verdicts):
+            tried.add(text)  # up to the first hit, as one at a time would
+            if interesting:
+                return ordinal, checked
+        return None
+
+    size = 1 if test_many is None else 2
     try:
         progress = True
         while progress:
@@ -94,16 +120,28 @@ def shrink(
                 position = 0
                 while True:
                     found = None
+                    group: dict[str, tuple[int, A.Program]] = {}
                     for ordinal, candidate in enumerate(pass_(current)):
                         if ordinal < position:
                             continue
-                        found = attempt(candidate)
-                        if found is not None:
-                            position = ordinal
-                            break
+                        prepared = prepare(candidate, group)
+                        if prepared is None:
+                            continue
+                        group[prepared[0]] = (ordinal, prepared[1])
+                        if len(group) >= size:
+                            found = judge([(o, t, c) for t, (o, c) in group.items()])
+                            group = {}
+                            if found is not None:
+                                break
+                            size = min(size * 2, max_group) if test_many is not None else 1
+                    if found is None and group:
+                        found = judge([(o, t, c) for t, (o, c) in group.items()])
                     if found is None:
                         break
-                    current, current_key = found, complexity(found)
+                    if test_many is not None:
+                        size = max(size // 2, 2)
+                    position, current = found
+                    current_key = complexity(current)
                     accepted += 1
                     progress = True
                     if on_progress is not None:

@@ -421,6 +421,49 @@ def test_the_oracle_sees_only_new_typed_programs_and_progress_is_reported(progra
     assert print_program(result.program) == "@kernel\ndef k0():\n    v0 = sin(0.0)\n"
 
 
+@pytest.mark.parametrize("oracle", [calls_sin, has_nested_loop, mod_and_float64], ids=lambda f: f.__name__)
+def test_judging_candidates_in_groups_accepts_what_one_at_a_time_accepts(oracle):
+    """Property over generated programs with the oracle's feature: grouped
+    judging (as a compiler judges one module of candidates) ends on the same
+    program, through the same reductions; groups never exceed their bound and
+    each holds distinct, never-tried programs."""
+    groups: list[list[str]] = []
+
+    def many(candidates):
+        groups.append([print_program(c) for c in candidates])
+        return [oracle(c) for c in candidates]
+
+    checked = 0
+    for index in range(300):
+        program = draw_program(5, index)
+        if not oracle(grammar.check(program)):
+            continue
+        one = shrink(program, oracle)
+        groups.clear()
+        grouped = shrink(program, oracle, test_many=many, max_group=8)
+        assert grouped.program == one.program and grouped.accepted == one.accepted
+        assert grouped.tests >= one.tests
+        # texts judged after a group's hit may come round again, as one at a time
+        assert max(len(g) for g in groups) <= 8 and all(len(g) == len(set(g)) for g in groups)
+        assert sum(len(g) for g in groups) == grouped.tests - 1
+        checked += 1
+        if checked == 6:
+            break
+    assert checked >= 3, "too few generated programs have the property"
+
+
+def test_groups_grow_after_misses_and_stop_at_the_test_bound(program):
+    sizes: list[int] = []
+
+    def many(candidates):
+        sizes.append(len(candidates))
+        return [calls_sin(c) for c in candidates]
+
+    result = shrink(program, calls_sin, test_many=many, max_tests=20, max_group=4)
+    assert result.tests <= 20 and sum(sizes) == result.tests - 1  # the first test checks the input alone
+    assert max(sizes) <= 4 and calls_sin(result.program)
+
+
 def test_passes_are_arguments():
     """With only statement deletion, expressions stay as they were."""
     program = parse("@kernel\ndef k0(s0: float32):\n    v0 = s0 * 2.0\n    v1 = sin(s0 + 1.0)\n")
