@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 
 from datetime import datetime, timezone
@@ -50,6 +50,9 @@ class CaseHeader:
     size_before: int | None = None  # AST nodes
     size_after: int | None = None  # None: stored unshrunk
     date: str = ""
+    # the first Warp release where it passes, after the last where it fails
+    # (`synth bisect` records it once known)
+    first_fixed: str | None = None
 
     @property
     def shrunk(self) -> bool:
@@ -194,6 +197,26 @@ def read_case(path: Path) -> Case:
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{path}: cannot read: {exc}") from None
     return Case(Path(path), parse_header(text, str(path)), text)
+
+
+def record_first_fixed(path: Path, release: str) -> bool:
+    """Write `release` into the case's header as its first fixed release;
+    False when it is there already. The program and the rest of the header
+    stay as they are."""
+    case = read_case(path)
+    if case.header.first_fixed == release:
+        return False
+    lines = case.text.splitlines(keepends=True)
+    body = "".join(lines[1 + sum(1 for _ in _header_lines(lines[1:])):])
+    write_atomic(Path(path), format_case(replace(case.header, first_fixed=release), body))
+    return True
+
+
+def _header_lines(lines: list[str]):
+    for line in lines:
+        if not line.startswith("#"):
+            return
+        yield line
 
 
 def find_cases(paths: list[Path]) -> list[Path]:

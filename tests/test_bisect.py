@@ -14,6 +14,7 @@ import pytest
 
 from kernel_synth.synth.bisect import BisectError, CaseHistory, parse_releases
 from kernel_synth.synth.cli import main
+from kernel_synth.synth.corpus import read_case
 
 AVAILABLE = ["1.0.2", "1.4.1", "1.4.2", "1.8.0", "1.18.0", "1.19.0"]
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
@@ -53,7 +54,9 @@ def test_bisect_finds_where_a_real_warp_bug_was_fixed(tmp_path):
     was fixed in 1.4.2; an unparsable case and a release that does not exist
     each get one line, and the rest still runs. Builds two environments
     (about a minute each, then cached in KERNEL_SYNTH_ENVS)."""
-    (case,) = (CORPORA / "warp-cpu").glob("warp-cpu-forward-float-value-*/*.kernel")
+    (stored,) = [p for p in (CORPORA / "warp-cpu").glob("warp-cpu-forward-float-value-*/*.kernel") if "origin: inplacediv" in p.read_text()]
+    case = tmp_path / stored.name  # a copy: bisect writes the first fixed release into the header
+    case.write_text(stored.read_text())
     bad = tmp_path / "bad.kernel"
     bad.write_text("# kernel-synth corpus case\n# signature: x\n@kernel\ndef k(:\n")
     env = {**os.environ, "KERNEL_SYNTH_ENVS": os.environ.get("KERNEL_SYNTH_ENVS", str(Path.home() / ".cache" / "kernel-synth" / "envs"))}
@@ -68,3 +71,4 @@ def test_bisect_finds_where_a_real_warp_bug_was_fixed(tmp_path):
     result = json.loads((tmp_path / "b.json").read_text())
     assert result["broken_releases"] == ["1.0.99"]
     assert [c["first_fixed"] for c in result["cases"] if c["path"] == str(case)] == ["1.4.2"]
+    assert read_case(case).header.first_fixed == "1.4.2"

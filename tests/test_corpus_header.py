@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel_synth.synth.corpus import CaseHeader, CorpusError, format_case, parse_header, read_case, write_case
+from kernel_synth.synth.corpus import CaseHeader, CorpusError, format_case, parse_header, read_case, record_first_fixed, write_case
 
 WORD = st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="#"), min_size=1, max_size=12)
 LINE = st.lists(WORD, min_size=1, max_size=5).map(" ".join)  # what a one-line header value can hold
@@ -22,6 +22,7 @@ def headers(draw) -> CaseHeader:
         versions=draw(LINE), seed=draw(COUNT), launch=draw(COUNT), weights=draw(WORD),
         index=draw(COUNT) if drawn else None, origin=None if drawn else draw(WORD),
         size_before=draw(st.none() | COUNT), size_after=draw(st.none() | COUNT), date=draw(WORD),
+        first_fixed=draw(st.none() | WORD),
     )
 
 
@@ -38,6 +39,17 @@ def test_write_and_read_a_case(tmp_path):
     assert case.header.error == "boom twice" and case.header.index == 7 and not case.header.shrunk
     assert path.with_suffix(".py").read_text() == "import warp as wp\n"
     assert path.parent.parent.name == "warp-cpu"
+
+
+def test_the_first_fixed_release_is_recorded_in_place(tmp_path):
+    header = CaseHeader("warp-cpu:compile:x", "compile", "compile", "warp-cpu", "boom", "v", seed=3, launch=16, index=7)
+    dsl = "@kernel\ndef k():\n    # a comment\n    pass\n"
+    path = write_case(tmp_path, header, dsl)
+    assert record_first_fixed(path, "1.4.2")
+    case = read_case(path)
+    assert case.header.first_fixed == "1.4.2" and case.header.index == 7
+    assert case.text.endswith("\n" + dsl)
+    assert not record_first_fixed(path, "1.4.2")  # already there: the file is left alone
 
 
 GOOD = format_case(CaseHeader("s", "compile", "compile", "warp-cpu", "e", "v", seed=0, launch=16), "@kernel\ndef k():\n    pass\n")
