@@ -173,7 +173,7 @@ def _enter_workdir(root: str) -> Path:
     return _workdir
 
 
-def run_batch(factory: str, options: dict, batch: Batch, root: str, claim: str) -> list[Outcome] | StartFailed:
+def run_batch(factory: str, options: dict, batch: Batch, root: str, claim: str, nice: int = 0) -> list[Outcome] | StartFailed:
     """One Outcome per program of `batch`, on this process's warm backend.
 
     `claim` is a file naming this worker's directory, so that whoever
@@ -190,6 +190,8 @@ def run_batch(factory: str, options: dict, batch: Batch, root: str, claim: str) 
     key = f"{factory} {sorted(options.items())!r}"
     backend = _backends.get(key)
     if backend is None:
+        if nice:
+            os.nice(nice)  # once per process: its first batch builds the backend
         try:
             backend = load_factory(factory)(workdir=str(workdir), **options)
         except Exception as exc:
@@ -216,8 +218,9 @@ class ProcessExecutor(BatchExecutor):
     batch that overruns its limit, replaces workers that die, and says which
     batch a dead worker had."""
 
-    def __init__(self, factory: str, options: dict, *, workers: int, root: Path):
+    def __init__(self, factory: str, options: dict, *, workers: int, root: Path, nice: int = 0):
         self.factory = factory
+        self.nice = nice  # added to each worker's niceness: lower priority for work that may wait
         self.options = dict(options)
         self.workers = workers
         self.root = Path(root)
@@ -238,7 +241,7 @@ class ProcessExecutor(BatchExecutor):
 
     def submit(self, batch: Batch, timeout: float) -> Future:
         claim = self._claims / str(next(self._tokens))
-        args = (self.factory, self.options, batch, str(self.root), str(claim))
+        args = (self.factory, self.options, batch, str(self.root), str(claim), self.nice)
         try:
             inner = self._processes().schedule(run_batch, args=args, timeout=timeout)
         except RuntimeError:  # pebble's pool broke between batches: start another

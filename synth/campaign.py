@@ -73,6 +73,9 @@ class CampaignConfig:
     shrink_per_bucket: int = 1
     shrink_tests: int = SHRINK_TESTS
     shrink_seconds: float = 120.0  # the most one shrink may take
+    # added to the shrinker's worker's niceness: it uses the cores the
+    # fuzzing workers leave idle (see the closing note of the release issue)
+    shrink_nice: int = 10
     # Hypothesis's own shrinker before the AST reducer. Off by default: on
     # generated programs it spent 3x the oracle calls for the same final size
     # (measured in the closing note of the campaign issue).
@@ -195,7 +198,7 @@ class Campaign:
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
         self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout)
         self.shrinker = Shrinker(
-            lambda: Triage(config.oracles, launch, workers=1, batch_timeout=config.batch_timeout),
+            lambda: Triage(config.oracles, launch, workers=1, batch_timeout=config.batch_timeout, nice=config.shrink_nice),
             config.shrink_tests,
             before=self.hypothesis_phase if config.hypothesis_shrink else None,
         )
@@ -300,10 +303,18 @@ class Campaign:
         depth = max(config.pipeline_depth, 1) if interval else 1
         while len(self.in_flight) < depth:
             now = time.monotonic()
-            if now >= deadline or (interval and now + interval * (len(self.in_flight) + 1) > deadline):
+            size = self.batch_size
+            if interval:
+                # the share of a batch that would still settle in time: the
+                # last batch is cut to fit, so that large batches (old
+                # releases) neither overrun the budget nor leave it unused
+                fits = (deadline - now) / interval - len(self.in_flight)
+                if fits < 1:
+                    size = int(self.batch_size * fits) // config.workers * config.workers
+            if now >= deadline or size < config.workers:
                 return
             first = self.next_drawn
-            programs = [draw_program(self.state.seed, i, self.weights) for i in range(first, first + self.batch_size)]
+            programs = [draw_program(self.state.seed, i, self.weights) for i in range(first, first + size)]
             self.next_drawn += len(programs)
             outcomes = {b: self.forward_threads.submit(self.triage.outcomes, b, programs) for b in config.backends}
             if self.serial:

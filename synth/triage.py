@@ -12,10 +12,12 @@ earlier launch can make a case fail.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kernel_synth.backends.executor import ProcessExecutor
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.outcome import GradientResult, Outcome
 from kernel_synth.backends.pool import BatchPool
@@ -50,8 +52,11 @@ class Verdict:
 
 
 class Triage:
-    def __init__(self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0):
+    def __init__(self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0):
         self.oracles = frozenset(Oracle(o) for o in oracles)
+        # added to its workers' niceness: a shrink's judge yields the cores
+        # to the fuzzing workers
+        self.nice = nice
         self.launch = launch
         self.workers = workers
         self.batch_timeout = batch_timeout
@@ -65,7 +70,8 @@ class Triage:
         if gradient and not info.has_adjoints:
             raise ValueError(f"backend {backend!r} has no adjoints to check")
         factory = info.gradient_factory if gradient else info.factory
-        return BatchPool(factory, {}, workers=workers, timeout=self.batch_timeout)
+        executor = functools.partial(ProcessExecutor, nice=self.nice) if self.nice else ProcessExecutor
+        return BatchPool(factory, {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
     def pool(self, backend: str, gradient: bool = False) -> BatchPool:
         """The shared pool for `backend` (its gradient checker's, with gradient=True)."""

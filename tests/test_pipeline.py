@@ -13,13 +13,13 @@ import pytest
 from kernel_synth.synth.campaign import Campaign, CampaignConfig
 
 
-def _watched(campaign: Campaign) -> list[tuple[int, int]]:
-    """(first index, batches still in flight behind it) for each settled batch."""
-    seen: list[tuple[int, int]] = []
+def _watched(campaign: Campaign) -> list[tuple[int, int, int]]:
+    """(first index, size, batches still in flight behind it) for each settled batch."""
+    seen: list[tuple[int, int, int]] = []
     settle = campaign.settle
 
     def spy(batch, deadline):
-        seen.append((batch.first, len(campaign.in_flight)))
+        seen.append((batch.first, len(batch.programs), len(campaign.in_flight)))
         settle(batch, deadline)
 
     campaign.settle = spy
@@ -33,15 +33,17 @@ def test_batches_overlap_only_when_asked_and_settle_in_order(tmp_path, depth):
     campaign = Campaign(config)
     seen = _watched(campaign)
     summary = campaign.run()
-    firsts, behind = [f for f, _ in seen], [b for _, b in seen]
+    firsts, sizes, behind = zip(*seen)
     assert len(seen) >= 4
-    assert firsts == [8 * n for n in range(len(seen))]  # drawn and settled in order, none skipped
+    # drawn and settled in order, none skipped; only the last batch is cut to fit the budget
+    assert list(firsts) == [sum(sizes[:n]) for n in range(len(seen))]
+    assert set(sizes[:-1]) == {8} and 1 <= sizes[-1] <= 8
     if depth == 1:
-        assert behind == [0] * len(seen)
+        assert behind == (0,) * len(seen)
     else:  # the first goes alone; then one more is always compiling, until the budget says stop
-        assert behind == [0] + [1] * (len(seen) - 2) + [0]
+        assert behind == (0,) + (1,) * (len(seen) - 2) + (0,)
     state = json.loads(config.state_path.read_text())
-    assert state["next_index"] == state["programs"] == summary["programs"] == 8 * len(seen)
+    assert state["next_index"] == state["programs"] == summary["programs"] == sum(sizes)
     assert 0 < summary["utilisation"]["reference"] <= 1
     assert summary["wall_seconds"] <= budget + 3  # worker start and the last batch
 
@@ -53,4 +55,4 @@ def test_a_resumed_pipeline_draws_on_from_the_last_settled_batch(tmp_path):
     seen = _watched(resumed)
     second = resumed.run()
     assert seen[0][0] == first["next_index"]
-    assert second["programs"] == first["programs"] + 8 * len(seen)
+    assert second["programs"] == first["programs"] + sum(size for _, size, _ in seen)
