@@ -45,7 +45,6 @@ the precedence of the Python expression built.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -109,8 +108,7 @@ _PRELUDE_NEEDS = {"normalize": ("length",)}
 _IMPORTS = ("import jax", "import jax.numpy as jnp", "from jax import lax")
 _X64 = 'jax.config.update("jax_enable_x64", True)'
 
-# Names the rendered module defines or imports: a DSL identifier spelled like
-# one of these (or like a Python keyword) is renamed.
+# Names the rendered module defines or imports: fresh names avoid them.
 _MODULE_NAMES = frozenset({"jax", "jnp", "lax", *_PRELUDE})
 _WEAK_INT_MAX = 2**31 - 1
 
@@ -160,16 +158,9 @@ class _Renderer:
     prelude: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        dsl_names = identifiers(self.program)
-        self.taken: set[str] = set(dsl_names) | _MODULE_NAMES
-        self.names: dict[str, str] = {}
-        for name in sorted(dsl_names):
-            if keyword.iskeyword(name) or name in _MODULE_NAMES:
-                renamed = name + "_"
-                while renamed in self.taken:
-                    renamed += "_"
-                self.taken.add(renamed)
-                self.names[name] = renamed
+        # the checker refuses Python keywords and the modules' names
+        # (grammar.ops.host_name_reason): a DSL name is its own Python name
+        self.taken: set[str] = set(identifiers(self.program)) | _MODULE_NAMES
         self.funcs = {f.name: f for f in self.program.funcs}
         # helper -> {Acc parameter: atomic class} for the parameters its atomics reach
         self.updates: dict[str, dict[str, str]] = {}
@@ -177,7 +168,7 @@ class _Renderer:
             self.updates[func.name] = self.atomic_classes(func.body)
 
     def py(self, name: str) -> str:
-        return self.names.get(name, name)
+        return name
 
     def atomic_classes(self, body) -> dict[str, str]:
         """Array -> atomic class, for the arrays `body`'s atomics reach (helpers included)."""
@@ -857,6 +848,5 @@ def render_jax(program: A.Program) -> str:
 
 
 def kernel_function_name(program: A.Program, kernel_name: str) -> str:
-    """The Python name of a kernel's function in the rendered module (the
-    kernel's own name unless it is a Python keyword or a module-level name)."""
+    """The Python name of a kernel's function in the rendered module."""
     return _Renderer(program).py(kernel_name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from . import ast as A
 from .errors import CheckError
-from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result
+from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role
 
 LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
@@ -69,7 +69,13 @@ class _Checker:
             raise self.error(node, "duplicate-name", f"{name!r} is defined twice")
         if name in BUILTINS or name in RESERVED or name in TYPES:
             raise self.error(node, "duplicate-name", f"{name!r} is a builtin of the language")
+        self.check_host_name(node, name)
         seen.add(name)
+
+    def check_host_name(self, node, name: str) -> None:
+        reason = host_name_reason(name)
+        if reason is not None:
+            raise self.error(node, "reserved-name", f"{name!r} cannot be defined: {reason}")
 
     def definition(self, node: A.Func | A.Kernel):
         self.in_kernel = isinstance(node, A.Kernel)
@@ -141,6 +147,7 @@ class _Checker:
             if symbol is None:
                 if target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES:
                     raise self.error(target, "duplicate-name", f"{target.id!r} names a function or type")
+                self.check_host_name(target, target.id)
                 kind = THREAD if isinstance(value, A.Tid) else LOCAL
                 if value.ty == BOOL:
                     raise self.error(stmt, "type-mismatch", "bool values are for conditions only; locals cannot hold them")
@@ -271,6 +278,7 @@ class _Checker:
     def fresh(self, node, name: str) -> None:
         if self.lookup(name) is not None or name in self.arrays or name in self.funcs or name in BUILTINS or name in TYPES or name in RESERVED:
             raise self.error(node, "duplicate-name", f"{name!r} is already defined; a loop variable or counter needs a fresh name")
+        self.check_host_name(node, name)
 
     def stmt_Break(self, stmt):
         if not self.loops:

@@ -171,6 +171,28 @@ BUILTINS: dict[str, Op] = {
 # AST nodes, so helpers may not take these names either.
 RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max"})
 
+# Names the rendered Python needs for itself: the modules the renderers bind
+# (Warp's `wp`, JAX's `jax`, `jnp`, `lax`, NumPy's `np`), Python's keywords
+# and its double-underscore names. A program that took one would break the
+# rendered code (a parameter named `wp` hides the Warp module from the
+# kernel: Warp then fails on `wp.tid()`, a false finding), so the checker
+# refuses them. Other Python builtins may be taken: the rendered code calls
+# none that the language does not reserve already (`range`, `len`).
+HOST_MODULES = frozenset({"wp", "warp", "jax", "jnp", "lax", "np", "numpy", "math"})
+
+
+def host_name_reason(name: str) -> str | None:
+    """Why `name` may not be defined by a program, or None."""
+    import keyword
+
+    if name in HOST_MODULES:
+        return "the rendered code names a module so"
+    if keyword.iskeyword(name):
+        return "it is a Python keyword"
+    if name.startswith("__"):
+        return "names with two leading underscores are Python's"
+    return None
+
 ATOMICS = {"add": "atomic_add", "sub": "atomic_sub", "min": "atomic_min", "max": "atomic_max"}
 
 ARITH_OPS = ("+", "-", "*", "/", "//", "%", "@")

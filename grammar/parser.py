@@ -261,7 +261,7 @@ class _Builder:
             target, op, value = tree.children
             return A.AugAssign(self.target(target), str(op), self.expr(value), pos=pos)
         if kind == "call_stmt":
-            call = self.expr(tree.children[0])
+            call = self.expr(tree.children[0], statement=True)
             if isinstance(call, _RawAtomic):
                 return call.node
             if not isinstance(call, A.Call):
@@ -345,7 +345,14 @@ class _Builder:
 
     # -- expressions
 
-    def expr(self, tree):
+    def expr(self, tree, statement: bool = False):
+        """The expression `tree`; an atomic only where it is the whole statement."""
+        node = self._expr(tree)
+        if isinstance(node, _RawAtomic) and not statement:
+            raise self.error("an atomic stands alone as a statement; its result cannot be used in an expression", tree, "atomic-position")
+        return node
+
+    def _expr(self, tree):
         kind = tree.data
         pos = self.pos(tree)
         ch = tree.children

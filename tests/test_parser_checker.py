@@ -245,6 +245,13 @@ NEGATIVE = [
     ("assign-array", K("    x = 1.0"), "read-only", 4, 5),
     ("loop-var-shadows", K("    for i in range(4):", "        pass"), "duplicate-name", 4, 5),
     ("local-named-builtin", K("    sin = 1.0"), "duplicate-name", 4, 5),
+    # names the rendered code needs: Warp's and JAX's modules, a keyword, a dunder
+    ("param-named-wp", "@kernel\ndef k(wp: In[array[float32]]):\n    pass\n", "reserved-name", 2, 7),
+    ("local-named-keyword", K("    nonlocal = 2.0"), "reserved-name", 4, 5),
+    ("loop-var-named-jnp", K("    for jnp in range(2):", "        pass"), "reserved-name", 4, 5),
+    ("kernel-named-dunder", "@kernel\ndef __import__(n: int32):\n    pass\n", "reserved-name", 1, 1),
+    ("atomic-result-used", "@kernel\ndef k(a: Acc[array[int32]]):\n    x = atomic_min(a, 0, 1)\n", "atomic-position", 3, 9),
+    ("atomic-in-an-argument", "@kernel\ndef k(a: Acc[array[int32]], o: Out[array[int32]]):\n    o[0] = abs(atomic_add(a, 0, 1))\n", "atomic-position", 3, 16),
     ("duplicate-kernel", K("    pass") + "\n" + K("    pass"), "duplicate-name", 6, 1),
     ("duplicate-param", "@kernel\ndef k(n: int32, n: float32):\n    pass\n", "duplicate-name", 2, 17),
     ("helper-named-builtin", "@func\ndef sqrt(q: float32) -> float32:\n    return q\n\n" + K("    pass"), "duplicate-name", 1, 1),

@@ -33,20 +33,20 @@ def outer(a, v):
     return ret2, a
 
 
-def nesting(x, o, a, b, lambda_):
+def nesting(x, o, a, b, lam):
     def thread(tid):
         o_i = jnp.zeros(o.shape[1:], o.dtype)
         a_contrib = jnp.zeros_like(a)
         i = tid
-        jnp_ = x[i] + lambda_
+        total = x[i] + lam
         # for k in range(3):
         def for_k(k, carry):
-            jnp_, a_contrib = carry
+            total, a_contrib = carry
             c = jnp.int32(0)
             # while c < 4:
             stopped1 = jnp.array(False)
             def while_c(_, carry):
-                c, jnp_, stopped1 = carry
+                c, total, stopped1 = carry
                 continued1 = jnp.array(False)
                 mask1 = ~stopped1
                 c = jnp.where(mask1, c + 1, c)
@@ -54,23 +54,23 @@ def nesting(x, o, a, b, lambda_):
                 mask2 = mask1 & (c == 2)
                 continued1 = continued1 | mask2
                 mask3 = mask1 & ~continued1
-                jnp_ = jnp.where(mask3, jnp_ + 1.0, jnp_)
-                # if jnp > 3.0:
-                mask4 = mask3 & (jnp_ > 3.0)
+                total = jnp.where(mask3, total + 1.0, total)
+                # if total > 3.0:
+                mask4 = mask3 & (total > 3.0)
                 stopped1 = stopped1 | mask4
-                return c, jnp_, stopped1
-            c, jnp_, stopped1 = lax.fori_loop(0, 4, while_c, (c, jnp_, stopped1))
+                return c, total, stopped1
+            c, total, stopped1 = lax.fori_loop(0, 4, while_c, (c, total, stopped1))
             # if k == 1:
             mask5 = k == 1
-            ret1, a_contrib1 = outer(a_contrib, jnp_)
+            ret1, a_contrib1 = outer(a_contrib, total)
             a_contrib = jnp.where(mask5, a_contrib1, a_contrib)
-            jnp_ = jnp.where(mask5, ret1, jnp_)
+            total = jnp.where(mask5, ret1, total)
             # else:
             mask6 = ~mask5
-            jnp_ = jnp.where(mask6, size(b, jnp_), jnp_)
-            return jnp_, a_contrib
-        jnp_, a_contrib = lax.fori_loop(0, 3, for_k, (jnp_, a_contrib))
-        o_i = jnp_
+            total = jnp.where(mask6, size(b, total), total)
+            return total, a_contrib
+        total, a_contrib = lax.fori_loop(0, 3, for_k, (total, a_contrib))
+        o_i = total
         return o_i, a_contrib
     o_new, a_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {
