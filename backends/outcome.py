@@ -79,7 +79,8 @@ GRADIENT_SOURCES = ("warp", "jax", "fd")
 class GradientResult:
     """The gradient checker's answer for one program.
 
-    `sources` maps each source that gave a gradient to {input array: gradient};
+    `sources` maps each source that gave a gradient to {input array: gradient}
+    (`fd_error` bounds the rounding error of the finite differences);
     `unavailable` maps each source that could not to why (JAX or the
     reference failing is no finding of Warp's: the other pairs are still
     compared). Not ok: Warp itself failed (render, codegen, compile, or the
@@ -91,6 +92,9 @@ class GradientResult:
     message: str = ""
     sources: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, compare=False)
     unavailable: dict[str, str] = field(default_factory=dict)
+    # {input array: bound on the rounding error of each finite difference}:
+    # a disagreement with "fd" within it is no disagreement
+    fd_error: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

@@ -138,7 +138,7 @@ def judge_gradient(backend: str, program: A.Program, result: GradientResult | Ou
         stage = (result.stage or Stage.COMPILE).in_gradient()
         return Finding(backend, Oracle.GRADIENT, stage, signature(backend, stage, result.message), result.message)
     gradients = result.sources
-    found = disagreements(gradients)
+    found = disagreements(gradients, result.fd_error)
     if not found:
         return None
     odd = odd_one_out(set(found), set(gradients))

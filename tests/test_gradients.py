@@ -357,3 +357,29 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
     assert header.oracle == "gradient" and header.launch == 4
     [result] = replay([config.corpus])
     assert result.status is ReplayStatus.STILL_FAILING, result
+
+
+CANCELLING = """
+@kernel
+def k0(x0: In[array[float32]], out1: Out[array[float32]]):
+    i = tid()
+    out1[i] = dot(vec3(125.0, 0.0, 1.75), vec3(1000.0, 0.0, x0[i]))
+"""
+
+
+def test_a_disagreement_within_the_finite_differences_rounding_is_none():
+    """The false alarm of a campaign on the newest release (seed 11): in
+    float32, 125000 + 1.75 x loses the 1.75 x to rounding, and central
+    differences read 2.0 where Warp and JAX both give 1.75. Their rounding
+    bound covers it; on a well-conditioned program it stays far below the
+    tolerance, so finite differences still judge there."""
+    fd, bound = G.fd_gradients_bounded(parse(CANCELLING), 4, 0)
+    exact = {"x0": np.full(4, 1.75)}
+    assert np.any(fd["x0"] != 1.75)  # finite differences are off here
+    assert (np.abs(fd["x0"] - 1.75) <= bound["x0"]).all()
+    sources = {"warp": exact, "jax": exact, "fd": fd}
+    assert set(G.disagreements(sources)) == {("warp", "fd"), ("jax", "fd")}  # without the bound: an alarm
+    assert G.disagreements(sources, bound) == {}
+    program = parse(CANCELLING.replace("dot(vec3(125.0, 0.0, 1.75), vec3(1000.0, 0.0, x0[i]))", "x0[i] * 3.0 + sin(x0[i])"))
+    fd, bound = G.fd_gradients_bounded(program, 4, 0)
+    assert bound["x0"].max() < 0.01 * np.abs(fd["x0"]).max()
