@@ -112,6 +112,9 @@ class CaseHistory:
     statuses: dict[str, str] = field(default_factory=dict)  # release -> still_failing | fixed | changed
     problem: str | None = None  # unreadable case
 
+    def fails(self, release: str) -> bool:
+        return self.statuses.get(release) == "still_failing"
+
     def failing(self) -> list[str]:
         return [r for r, s in self.statuses.items() if s == "still_failing"]
 
@@ -151,20 +154,36 @@ def replay_on(python: Path, cases: list[Path], backend: str | None) -> dict[str,
         return {row["path"]: row for row in json.loads(out.read_text())["results"]}
 
 
-def bisect(cases: list[Path], releases: list[str], backend: str | None = None, log=lambda line: None) -> tuple[list[CaseHistory], list[str]]:
+def bisect(
+    cases: list[Path], releases: list[str], backend: str | None = None, log=lambda line: None, search: bool = False
+) -> tuple[list[CaseHistory], list[str]]:
     """Each case's history over `releases`, and the releases that could not
-    be installed or run (each logged; the others still run)."""
+    be installed or run (each logged; the others still run).
+
+    With search=True the releases are a range to bisect rather than a list
+    to replay in full: the oldest and the newest are replayed, then, for each
+    case that fails on one and not the other, the release between them where
+    it changes is found by halving (assuming it changes once), so that a
+    range of 50 releases costs about 8 environments instead of 50. Every
+    release replayed runs every case, so cases share what they visit.
+    """
     cases = [Path(c).resolve() for c in cases]
     histories = {str(c): CaseHistory(str(c)) for c in cases}
-    broken = []
-    for release in releases:
+    broken: list[str] = []
+
+    def visit(release: str) -> bool:
+        """Replay every case on `release` (once); False when it is broken."""
+        if release in broken:
+            return False
+        if any(release in h.statuses for h in histories.values()):
+            return True
         try:
             python = environment(release, log)
             rows = replay_on(python, cases, backend)
         except BisectError as exc:
             log(f"synth: error: {exc}")
             broken.append(release)
-            continue
+            return False
         log(f"warp-lang {release}: replayed {len(rows)} cases")
         for path, row in rows.items():
             history = histories.setdefault(path, CaseHistory(path))
@@ -173,4 +192,30 @@ def bisect(cases: list[Path], releases: list[str], backend: str | None = None, l
                 continue
             history.expected = row["expected"]
             history.statuses[release] = row["status"]
+        return True
+
+    if not search:
+        for release in releases:
+            visit(release)
+        return list(histories.values()), broken
+
+    usable = list(releases)
+    while usable and not visit(usable[0]):
+        usable.pop(0)
+    while len(usable) > 1 and not visit(usable[-1]):
+        usable.pop()
+    for history in histories.values():
+        low, high = 0, len(usable) - 1
+        if history.problem or high < 1 or history.fails(usable[low]) == history.fails(usable[high]):
+            continue
+        while high - low > 1:
+            middle = (low + high) // 2
+            if not visit(usable[middle]):
+                usable.pop(middle)  # broken: bisect over the rest
+                high -= 1
+                continue
+            if history.fails(usable[middle]) == history.fails(usable[low]):
+                low = middle
+            else:
+                high = middle
     return list(histories.values()), broken

@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bisect = commands.add_parser("bisect", help="replay cases on many Warp releases: where each fails, since when, where it was fixed")
     bisect.add_argument("paths", nargs="+", type=Path, metavar="CASE", help="corpus cases or directories")
-    bisect.add_argument("--releases", required=True, metavar="SPEC", help="A..B (B may be latest, A defaults to the oldest supported) or a comma list, e.g. 1.0.2,1.8.0,latest")
+    bisect.add_argument("--releases", required=True, metavar="SPEC", help="A..B (B may be latest, A defaults to the oldest supported): bisected by halving; or a comma list, every release replayed, e.g. 1.0.2,1.8.0,latest")
     bisect.add_argument("--backend", metavar="B", help="replay on B instead of each case's own backend")
     bisect.add_argument("--json", type=Path, metavar="FILE", help="write every case's status per release as JSON")
     bisect.set_defaults(run=cmd_bisect)
@@ -511,8 +511,9 @@ def cmd_bisect(args, table: bool = False) -> int:
         releases = parse_releases(args.releases, available_releases() if ranged else [])
     except BisectError as exc:
         raise UsageError(str(exc)) from None
-    print(f"bisecting {len(cases)} cases over warp-lang {', '.join(releases)} (environments in {cache_dir()})", file=sys.stderr)
-    histories, broken = bisect(cases, releases, args.backend, log=lambda line: print(line, file=sys.stderr, flush=True))
+    how = "halving the range" if ranged and not table else "each release"
+    print(f"bisecting {len(cases)} cases over warp-lang {releases[0]} .. {releases[-1]}, {how} (environments in {cache_dir()})", file=sys.stderr)
+    histories, broken = bisect(cases, releases, args.backend, log=lambda line: print(line, file=sys.stderr, flush=True), search=ranged and not table)
     marks = {"still_failing": "FAIL", "fixed": "ok", "changed": "other"}
     if table:
         width = max(len(r) for r in releases)

@@ -72,3 +72,39 @@ def test_bisect_finds_where_a_real_warp_bug_was_fixed(tmp_path):
     assert result["broken_releases"] == ["1.0.99"]
     assert [c["first_fixed"] for c in result["cases"] if c["path"] == str(case)] == ["1.4.2"]
     assert read_case(case).header.first_fixed == "1.4.2"
+
+
+def test_a_range_is_bisected_by_halving(tmp_path, monkeypatch):
+    """Over 17 releases, a case fixed in the 12th and one failing everywhere:
+    the boundary is found exactly, with the endpoints and four halvings
+    replayed instead of all 17; a broken release in the way is stepped over."""
+    from kernel_synth.synth import bisect as B
+
+    releases = [f"1.{minor}.0" for minor in range(17)]
+    fixed_in, broken = "1.11.0", "1.8.0"
+    fixed_case, open_case = tmp_path / "fixed.kernel", tmp_path / "open.kernel"
+    visited: list[str] = []
+
+    def environment(release, log):
+        if release == broken:
+            raise BisectError(f"warp-lang {release}: cannot build its environment")
+        return Path(release)
+
+    def replay_on(python, cases, backend):
+        release = str(python)
+        visited.append(release)
+        fixed = B.WarpRelease(release) >= B.WarpRelease(fixed_in)
+        return {
+            str(fixed_case): {"status": "fixed" if fixed else "still_failing", "expected": "s"},
+            str(open_case): {"status": "still_failing", "expected": "s"},
+        }
+
+    monkeypatch.setattr(B, "environment", environment)
+    monkeypatch.setattr(B, "replay_on", replay_on)
+    histories, failed = B.bisect([fixed_case, open_case], releases, search=True)
+    by_path = {Path(h.path).name: h for h in histories}
+    assert by_path["fixed.kernel"].first_fixed() == fixed_in
+    assert by_path["fixed.kernel"].verdict().endswith(f"first fixed in {fixed_in}")
+    assert by_path["open.kernel"].first_fixed() is None
+    assert failed == [broken]  # the first halving lands on it
+    assert len(visited) == len(set(visited)) <= 7
