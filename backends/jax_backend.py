@@ -40,6 +40,7 @@ class JaxCompiler:
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
         import jax
+        import jax.export  # a submodule older releases (0.4.30) do not import by themselves
 
         self.jax = jax
         self.target = target
