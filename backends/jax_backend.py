@@ -9,6 +9,7 @@ still runs many per process.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import traceback
 from dataclasses import replace
@@ -45,7 +46,9 @@ class JaxCompiler:
         self.jax = jax
         self.target = target
         self.backward = backward
-        self.run_kernels = run and target == "cpu"
+        # jax-cuda runs where JAX has a CUDA device; elsewhere it lowers only
+        self.gpu = _cuda_device(jax) if target == "cuda" and run else None
+        self.run_kernels = run and (target == "cpu" or self.gpu is not None)
 
     def compile(self, programs, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
         return [self._one(p, launch, seed) for p in programs]
@@ -79,8 +82,12 @@ class JaxCompiler:
         except Exception as exc:
             return Outcome(Status.COMPILE_ERROR, Stage.LOWER, _message(exc), artifacts=artifacts)
         if self.target != "cpu":
-            return Outcome(Status.OK, Stage.COMPILE, artifacts=artifacts)
+            if self.gpu is None:
+                return Outcome(Status.OK, Stage.COMPILE, artifacts=artifacts)
+            args = [jax.device_put(a, self.gpu) for a in args]
         try:
+            if self.target != "cpu":
+                lowered = jitted.lower(*args)
             compiled = lowered.compile()
         except Exception as exc:
             return Outcome(Status.COMPILE_ERROR, Stage.COMPILE, _message(exc), artifacts=artifacts)
@@ -124,6 +131,16 @@ def jax_cpu(workdir=None, **options) -> JaxCompiler:
     return JaxCompiler("cpu", workdir, **options)
 
 
+def _cuda_device(jax):
+    """JAX's first CUDA device, or None."""
+    try:
+        devices = jax.devices("cuda")
+    except RuntimeError:  # no CUDA backend here
+        return None
+    return devices[0] if devices else None
+
+
 def jax_cuda(workdir=None, **options) -> JaxCompiler:
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")  # lowering for CUDA needs no CUDA device
+    if importlib.util.find_spec("jax_cuda12_plugin") is None and importlib.util.find_spec("jax_cuda13_plugin") is None:
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")  # lowering for CUDA needs no CUDA device
     return JaxCompiler("cuda", workdir, **options)
