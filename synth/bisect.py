@@ -130,7 +130,8 @@ class CaseHistory:
         since = f"since {first}" if order.index(first) > 0 else f"since {first} or earlier"
         later = [r for r in order if WarpRelease(r) > WarpRelease(failing[-1])]
         fixed = f"first fixed in {later[0]}" if later else f"still failing on {order[-1]}"
-        return f"fails on {', '.join(failing)}: {since}, {fixed}"
+        where = ", ".join(failing) if len(failing) <= 3 else f"{failing[0]} .. {failing[-1]} ({len(failing)} replayed)"
+        return f"fails on {where}: {since}, {fixed}"
 
     def first_fixed(self) -> str | None:
         failing = self.failing()
@@ -138,6 +139,17 @@ class CaseHistory:
             return None
         later = sorted((r for r in self.statuses if WarpRelease(r) > WarpRelease(max(failing, key=WarpRelease))), key=WarpRelease)
         return later[0] if later else None
+
+
+def recorded_release(case: Path) -> str | None:
+    """The warp-lang release a case was stored under (its header's versions), if any."""
+    from .corpus import CorpusError, read_case
+
+    try:
+        found = re.search(r"warp-lang (\d+\.\d+\.\d+)", read_case(case).header.versions)
+    except CorpusError:
+        return None
+    return found[1] if found else None
 
 
 def replay_on(python: Path, cases: list[Path], backend: str | None) -> dict[str, dict]:
@@ -161,11 +173,12 @@ def bisect(
     be installed or run (each logged; the others still run).
 
     With search=True the releases are a range to bisect rather than a list
-    to replay in full: the oldest and the newest are replayed, then, for each
-    case that fails on one and not the other, the release between them where
-    it changes is found by halving (assuming it changes once), so that a
-    range of 50 releases costs about 8 environments instead of 50. Every
-    release replayed runs every case, so cases share what they visit.
+    to replay in full: the oldest and the newest are replayed, and the
+    release the case was stored under (where it failed); then between any two
+    neighbouring replayed releases where a case changes, the release where it
+    changes is found by halving, so that a range of 50 releases costs about
+    8 environments per boundary instead of 50. Every release replayed runs
+    every case, so cases share what they visit.
     """
     cases = [Path(c).resolve() for c in cases]
     histories = {str(c): CaseHistory(str(c)) for c in cases}
@@ -204,18 +217,24 @@ def bisect(
         usable.pop(0)
     while len(usable) > 1 and not visit(usable[-1]):
         usable.pop()
-    for history in histories.values():
-        low, high = 0, len(usable) - 1
-        if history.problem or high < 1 or history.fails(usable[low]) == history.fails(usable[high]):
-            continue
-        while high - low > 1:
-            middle = (low + high) // 2
-            if not visit(usable[middle]):
-                usable.pop(middle)  # broken: bisect over the rest
-                high -= 1
-                continue
-            if history.fails(usable[middle]) == history.fails(usable[low]):
-                low = middle
-            else:
-                high = middle
+    for path, history in histories.items():
+        recorded = recorded_release(Path(path))
+        if recorded and usable and WarpRelease(usable[0]) < WarpRelease(recorded) < WarpRelease(usable[-1]):
+            # where the case was found, it failed: a point inside the range
+            # from which both its first failing and first fixed releases are
+            # bisected, even when both ends pass
+            if recorded not in usable:
+                usable = sorted(usable + [recorded], key=WarpRelease)
+            if not visit(recorded):
+                usable.remove(recorded)
+        while not history.problem:
+            # the first pair of neighbouring visited releases where the case
+            # changes and that has releases between them: halve it
+            visited = [r for r in usable if r in history.statuses]
+            gap = next(((a, b) for a, b in zip(visited, visited[1:]) if history.fails(a) != history.fails(b) and usable.index(b) - usable.index(a) > 1), None)
+            if gap is None:
+                break
+            middle = usable[(usable.index(gap[0]) + usable.index(gap[1])) // 2]
+            if not visit(middle):
+                usable.remove(middle)  # broken: bisect over the rest
     return list(histories.values()), broken

@@ -108,3 +108,27 @@ def test_a_range_is_bisected_by_halving(tmp_path, monkeypatch):
     assert by_path["open.kernel"].first_fixed() is None
     assert failed == [broken]  # the first halving lands on it
     assert len(visited) == len(set(visited)) <= 7
+
+
+def test_a_case_that_fails_only_inside_the_range_is_bisected_from_where_it_was_found(tmp_path, monkeypatch):
+    """Stored under 1.8.0, failing on 1.6.0 to 1.9.0 only: both ends pass,
+    and both boundaries are still found, from the release in its header."""
+    from kernel_synth.synth import bisect as B
+    from kernel_synth.synth.corpus import CaseHeader, format_case
+
+    releases = [f"1.{minor}.0" for minor in range(17)]
+    case = tmp_path / "middle.kernel"
+    header = CaseHeader("warp-cpu:forward:float-value", "forward", "run", "warp-cpu", "x", "kernel-synth 0.1.0, warp-lang 1.8.0", seed=0, launch=16, origin="t")
+    case.write_text(format_case(header, "@kernel\ndef k():\n    pass\n"))
+    visited: list[str] = []
+
+    def replay_on(python, cases, backend):
+        visited.append(str(python))
+        failing = B.WarpRelease("1.6.0") <= B.WarpRelease(str(python)) <= B.WarpRelease("1.9.0")
+        return {str(case.resolve()): {"status": "still_failing" if failing else "fixed", "expected": "s"}}
+
+    monkeypatch.setattr(B, "environment", lambda release, log: Path(release))
+    monkeypatch.setattr(B, "replay_on", replay_on)
+    (history,), broken = B.bisect([case], releases, search=True)
+    assert history.verdict() == "fails on 1.6.0, 1.8.0, 1.9.0: since 1.6.0, first fixed in 1.10.0"
+    assert not broken and len(visited) <= 10
