@@ -16,6 +16,95 @@ def ast_size(program: A.Program) -> int:
     return sum(1 for d in program.funcs + program.kernels for _ in A.walk(d))
 
 
+# The constructs `constructs` tells apart, in the order `synth stats` prints them
+CONSTRUCTS = (
+    "helper", "helper-call", "effectful-helper", "builtin-call", "atomic-add", "atomic-sub", "atomic-min", "atomic-max",
+    "if", "elif", "else", "ternary", "and-or", "not", "for-static", "for-dynamic", "while", "break", "continue",
+    "nested-loop", "aug-assign", "component-read", "component-store", "vector", "matrix", "cast",
+    "integer-division", "modulo", "matmul", "float64", "int64", "uint32", "in-array", "out-array",
+    "inout-array", "acc-array", "scalar-param", "len",
+)
+
+
+def constructs(program: A.Program) -> set[str]:
+    """The constructs of CONSTRUCTS that `program` uses: what reach is measured in."""
+    used: set[str] = set()
+    if program.funcs:
+        used.add("helper")
+    helpers = {f.name for f in program.funcs}
+    effectful = {f.name for f in program.funcs if any(isinstance(n, (A.Atomic, A.CallStmt)) for n in A.walk(f))}
+    for definition in program.funcs + program.kernels:
+        for param in definition.params:
+            role = getattr(param.ty, "role", None)
+            used.add(f"{role.name.lower()}-array" if role is not None else "scalar-param")
+        for node in A.walk(definition):
+            used.update(_node_constructs(node, helpers, effectful))
+    return used & set(CONSTRUCTS)
+
+
+def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
+    found: set[str] = set()
+    ty = getattr(node, "ty", None)
+    name = getattr(ty, "name", "")
+    if name in ("float64", "int64", "uint32"):
+        found.add(name)
+    if getattr(ty, "is_vector", False):
+        found.add("vector")
+    if getattr(ty, "is_matrix", False):
+        found.add("matrix")
+    if isinstance(node, A.Call):
+        found.add("helper-call" if node.func in helpers else "builtin-call")
+        if node.func in effectful:
+            found.add("effectful-helper")
+    elif isinstance(node, A.CallStmt) and node.call.func in effectful:
+        found.add("effectful-helper")
+    elif isinstance(node, A.Atomic):
+        found.add(f"atomic-{node.op}")
+    elif isinstance(node, A.If):
+        found.add("if")
+        if node.elifs:
+            found.add("elif")
+        if node.orelse is not None:
+            found.add("else")
+    elif isinstance(node, A.Ternary):
+        found.add("ternary")
+    elif isinstance(node, A.BoolOp):
+        found.add("and-or")
+    elif isinstance(node, A.Not):
+        found.add("not")
+    elif isinstance(node, A.For):
+        found.add("for-static" if isinstance(node.bound, A.Const) else "for-dynamic")
+        if any(isinstance(n, (A.For, A.While)) for n in _inner(node)):
+            found.add("nested-loop")
+    elif isinstance(node, A.While):
+        found.add("while")
+        if any(isinstance(n, (A.For, A.While)) for n in _inner(node)):
+            found.add("nested-loop")
+    elif isinstance(node, A.Break):
+        found.add("break")
+    elif isinstance(node, A.Continue):
+        found.add("continue")
+    elif isinstance(node, A.AugAssign):
+        found.add("aug-assign")
+    elif isinstance(node, A.Component):
+        found.add("component-read")
+    elif isinstance(node, A.Cast):
+        found.add("cast")
+    elif isinstance(node, A.Len):
+        found.add("len")
+    elif isinstance(node, A.BinOp):
+        found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}}.get(node.op, set()))
+        if node.op == "//" and getattr(node.ty, "is_float", False):
+            found.discard("integer-division")
+    if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, A.Component):
+        found.add("component-store")
+    return found
+
+
+def _inner(loop) -> list:
+    return [n for stmt in loop.body for n in A.walk(stmt)]
+
+
 class StatsCollector:
     """Accumulates programs one by one, so long runs can show progress."""
 
@@ -25,6 +114,7 @@ class StatsCollector:
         self.categories: Counter[str] = Counter()
         self.primary: Counter[str] = Counter()
         self.productions: Counter[tuple[str, str]] = Counter()
+        self.constructs: Counter[str] = Counter()
         self.sizes: list[int] = []
 
     def add(self, program: A.Program) -> None:
@@ -33,6 +123,7 @@ class StatsCollector:
         self.categories.update(label.categories)
         self.primary[label.primary] += 1
         self.productions.update(productions(program))
+        self.constructs.update(constructs(program))
         self.sizes.append(ast_size(program))
 
     def summary(self) -> dict:
@@ -47,6 +138,8 @@ class StatsCollector:
                 "total": len(every),
                 "missing": [f"{rule}.{alt}" for rule, alt in every if self.productions[(rule, alt)] == 0],
             },
+            # programs that use each construct (`constructs`)
+            "constructs": {c: self.constructs[c] for c in CONSTRUCTS},
             "ast_nodes": {
                 "mean": round(sum(self.sizes) / len(self.sizes), 2) if self.sizes else 0.0,
                 "max": max(self.sizes, default=0),

@@ -315,6 +315,14 @@ def _print_stats(summary: dict, weights: Weights) -> None:
         table.add_row(name, f"{has} ({100 * has / n:.1f}%)", f"{primary} ({100 * primary / n:.1f}%)")
     console = Console()
     console.print(table)
+    used = Table(title="constructs: programs that use each")
+    for column in ("construct", "programs", "construct ", "programs "):
+        used.add_column(column, justify="right" if column.startswith("programs") else "left")
+    rows = [(name, f"{count} ({100 * count / n:.1f}%)") for name, count in summary["constructs"].items()]
+    half = -(-len(rows) // 2)
+    for left, right in zip(rows[:half], rows[half:] + [("", "")]):
+        used.add_row(*left, *right)
+    console.print(used)
     cov = summary["productions"]
     console.print(f"productions covered: {cov['covered']} of {cov['total']}")
     if cov["missing"]:
