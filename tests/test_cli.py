@@ -252,8 +252,9 @@ def stats_json(capsys, *extra: str) -> dict:
 
 def test_stats_json_shape(capsys):
     summary = stats_json(capsys, "--n", "50", "--seed", "0")
-    assert set(summary) == {"n", "categories", "primary", "productions", "ast_nodes"}
+    assert set(summary) == {"n", "categories", "primary", "productions", "constructs", "ast_nodes"}
     assert summary["n"] == 50
+    assert all(0 <= v <= 50 for v in summary["constructs"].values()) and summary["constructs"]["out-array"] > 0
     assert set(summary["categories"]) == set(CATEGORIES)
     assert set(summary["primary"]) == set(CATEGORIES)
     assert all(isinstance(v, int) and 0 <= v <= 50 for v in summary["categories"].values())
