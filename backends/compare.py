@@ -65,5 +65,7 @@ def nondeterminism(first: dict, second: dict) -> Outcome | None:
     differences = compare_outputs(first, second)
     if not differences:
         return None
+    kind = "int" if np.issubdtype(first[differences[0].array].dtype, np.integer) else "float"
     detail = "; ".join(str(d) for d in differences[:3])
-    return Outcome(Status.NONDETERMINISTIC, Stage.RUN, f"two launches on the same inputs differ: {detail}", outputs=first)
+    # the first line is the signature's: the values (garbage, often) go below it
+    return Outcome(Status.NONDETERMINISTIC, Stage.RUN, f"two launches on the same inputs differ ({kind} values)\n{detail}", outputs=first)
