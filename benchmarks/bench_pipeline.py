@@ -30,7 +30,7 @@ FORWARD = frozenset({"compile", "crash", "timeout", "forward", "nondeterminism"}
 FAULTS = "crash:atan2,wrong:floor"
 
 
-def campaign(budget: float, workers: int, backend: str, oracles: frozenset[str], depth: int = 2, shrink_nice: int = 10) -> dict:
+def campaign(budget: float, workers: int, backend: str, oracles: frozenset[str], depth: int = 2, shrink_nice: int = 0) -> dict:
     corpus = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     config = CampaignConfig(budget=budget, backends=(backend,), workers=workers, corpus=corpus, oracles=oracles, pipeline_depth=depth, shrink_nice=shrink_nice)
     return Campaign(config).run()
@@ -40,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", default="60s")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--shrink-nice", default="10", help="the shrinker's niceness in the campaign with findings; a comma list runs one campaign each")
+    parser.add_argument("--shrink-nice", default="0", help="the shrinker's niceness in the campaign with findings; a comma list runs one campaign each")
     parser.add_argument("--skip-depth", action="store_true", help="only the part with findings")
     args = parser.parse_args()
     budget = parse_duration(args.budget)

@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--batch-size", type=_positive, default=None, help="programs per batch, split over the workers (default: 32 per worker; 128 per worker on warp-lang before 1.13, whose CPU compiler reparses its headers for every module)")
     fuzz.add_argument("--pipeline-depth", type=_positive, default=2, metavar="N", help="batches in flight at once (default 2: drawing, the reference, judging and gradient checks overlap the compiles; 1: each step in turn)")
     fuzz.add_argument("--shrink-time", type=_duration, default=120.0, metavar="T", help="the most one shrink may take (default 2m); shrinks run beside the fuzzing")
-    fuzz.add_argument("--shrink-nice", type=_count, default=None, metavar="N", help="niceness added to the shrinker's worker (default 10: it uses the cores the fuzzing leaves idle; 0: an equal share)")
+    fuzz.add_argument("--shrink-nice", type=_count, default=None, metavar="N", help="niceness added to the shrinker's worker (default 0, an equal share of the cores; 10: mostly the cores the fuzzing leaves idle)")
     fuzz.add_argument("--hypothesis-shrink", action="store_true", help="run Hypothesis's shrinker before the AST reducer (slower; see README)")
     fuzz.set_defaults(run=cmd_fuzz)
 

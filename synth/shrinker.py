@@ -21,9 +21,10 @@ from kernel_synth.shrink import ShrinkResult
 from .oracles import Finding
 from .triage import Triage, shrink_finding
 
-# Seconds a confirmation in a fresh worker takes at most, about: a shrink stops
-# this long before the budget ends
-CONFIRM_RESERVE = 3.0
+# Seconds a confirmation in a fresh worker takes at most, about (a new
+# process imports Warp, compiles and runs one program: 3 to 5 s here): a
+# shrink stops this long before the budget ends
+CONFIRM_RESERVE = 5.0
 
 
 @dataclass(frozen=True)

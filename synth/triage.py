@@ -196,16 +196,25 @@ def shrink_finding(
     or the smallest found before `deadline`, and False; None when it did not
     fail again (flaky) or the deadline came before any smaller program."""
     best: list[ShrinkResult] = []
+    last_test = [0.0]  # seconds the last oracle call took
+
+    def timed(test, candidates):
+        # stop when the next call, if it takes as long as the last, would
+        # end after the deadline: a call is not interrupted (a crashing
+        # candidate costs a worker's restart), so the deadline holds only so
+        if time.monotonic() + last_test[0] >= deadline:
+            raise OutOfTime
+        began = time.monotonic()
+        try:
+            return test(candidates)
+        finally:
+            last_test[0] = time.monotonic() - began
 
     def interesting(candidate: Program) -> bool:
-        if time.monotonic() >= deadline:
-            raise OutOfTime
-        return triage.rerun(finding, candidate) is not None
+        return timed(lambda c: triage.rerun(finding, c) is not None, candidate)
 
     def interesting_many(candidates: list[Program]) -> list[bool]:
-        if time.monotonic() >= deadline:
-            raise OutOfTime
-        return triage.rerun_many(finding, candidates)
+        return timed(lambda c: triage.rerun_many(finding, c), candidates)
 
     # Candidates are judged in groups, one module each, except for a crash
     # or a hang: those take their worker down, and the pool would then chase
