@@ -209,6 +209,7 @@ class Campaign:
         # the pipeline: batches drawn and submitted but not yet judged, in order
         self.in_flight: deque[InFlight] = deque()
         self.next_drawn = self.state.next_index
+        self.last_drawn = False  # a batch cut to fit the budget was drawn: no more
         self.deadline = float("inf")
         self.forward_threads = ThreadPoolExecutor(max(config.pipeline_depth, 1) * len(config.backends), thread_name_prefix="forward")
         self.gradient_thread = ThreadPoolExecutor(1, thread_name_prefix="gradient")
@@ -306,7 +307,7 @@ class Campaign:
         alone: until one has settled, how long a batch takes is unknown."""
         config = self.config
         depth = max(config.pipeline_depth, 1) if interval else 1
-        while len(self.in_flight) < depth:
+        while len(self.in_flight) < depth and not self.last_drawn:
             now = time.monotonic()
             size = self.batch_size
             if interval:
@@ -318,6 +319,9 @@ class Campaign:
                     size = int(self.batch_size * fits) // config.workers * config.workers
             if now >= deadline or size < config.workers:
                 return
+            # one batch is cut, the last: smaller ones after it would each
+            # pay a module's fixed cost for a few programs
+            self.last_drawn = size < self.batch_size
             first = self.next_drawn
             programs = [draw_program(self.state.seed, i, self.weights) for i in range(first, first + size)]
             self.next_drawn += len(programs)
