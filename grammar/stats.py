@@ -42,6 +42,13 @@ def constructs(program: A.Program) -> set[str]:
     return used & set(CONSTRUCTS)
 
 
+# node types that are a construct by themselves
+_PLAIN = {
+    A.Ternary: "ternary", A.BoolOp: "and-or", A.Not: "not", A.Break: "break", A.Continue: "continue",
+    A.AugAssign: "aug-assign", A.Component: "component-read", A.Cast: "cast", A.Len: "len",
+}
+
+
 def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
     found: set[str] = set()
     ty = getattr(node, "ty", None)
@@ -66,32 +73,12 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("elif")
         if node.orelse is not None:
             found.add("else")
-    elif isinstance(node, A.Ternary):
-        found.add("ternary")
-    elif isinstance(node, A.BoolOp):
-        found.add("and-or")
-    elif isinstance(node, A.Not):
-        found.add("not")
-    elif isinstance(node, A.For):
-        found.add("for-static" if isinstance(node.bound, A.Const) else "for-dynamic")
-        if any(isinstance(n, (A.For, A.While)) for n in _inner(node)):
+    elif isinstance(node, (A.For, A.While)):
+        found.add("while" if isinstance(node, A.While) else "for-static" if isinstance(node.bound, A.Const) else "for-dynamic")
+        if any(isinstance(n, (A.For, A.While)) for stmt in node.body for n in A.walk(stmt)):
             found.add("nested-loop")
-    elif isinstance(node, A.While):
-        found.add("while")
-        if any(isinstance(n, (A.For, A.While)) for n in _inner(node)):
-            found.add("nested-loop")
-    elif isinstance(node, A.Break):
-        found.add("break")
-    elif isinstance(node, A.Continue):
-        found.add("continue")
-    elif isinstance(node, A.AugAssign):
-        found.add("aug-assign")
-    elif isinstance(node, A.Component):
-        found.add("component-read")
-    elif isinstance(node, A.Cast):
-        found.add("cast")
-    elif isinstance(node, A.Len):
-        found.add("len")
+    elif type(node) in _PLAIN:
+        found.add(_PLAIN[type(node)])
     elif isinstance(node, A.BinOp):
         found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}}.get(node.op, set()))
         if node.op == "//" and getattr(node.ty, "is_float", False):
@@ -99,10 +86,6 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, A.Component):
         found.add("component-store")
     return found
-
-
-def _inner(loop) -> list:
-    return [n for stmt in loop.body for n in A.walk(stmt)]
 
 
 class StatsCollector:
