@@ -31,7 +31,7 @@ def _available() -> list[str]:
     names = ["reference"]
     if importlib.util.find_spec("warp"):
         names += ["warp-cpu", "warp-cuda"]
-    if importlib.util.find_spec("jax") and importlib.util.find_spec("backends.jax_backend"):
+    if importlib.util.find_spec("jax") and importlib.util.find_spec("kernel_synth.backends.jax_backend"):
         names += ["jax-cpu", "jax-cuda"]
     return names
 

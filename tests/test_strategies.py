@@ -218,3 +218,24 @@ def test_the_largest_profile_the_hard_caps_allow_still_draws_small_programs():
         program = draw_program(1, index, biggest, swarm=False)
         assert ast_size(program) < 3000
         assert parse(print_program(program)) == program
+
+
+def test_every_helper_without_arrays_is_called():
+    """Warp compiles a helper only when a kernel calls it: a helper nothing
+    calls is dead code no compiler sees. Each helper that needs no array
+    argument is called somewhere (those that need an Acc array are, where
+    the kernel has one)."""
+    helpers = 0
+    for index in range(300):
+        program = draw_program(0, index)
+        called = {
+            node.func if isinstance(node, A.Call) else node.call.func
+            for definition in program.funcs + program.kernels
+            for node in A.walk(definition)
+            if isinstance(node, (A.Call, A.CallStmt))
+        }
+        for func in program.funcs:
+            if not any(hasattr(p.ty, "role") for p in func.params):
+                helpers += 1
+                assert func.name in called, print_program(program)
+    assert helpers >= 20
