@@ -113,7 +113,7 @@ def jax_gradients(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int = 0) -
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
     try:
-        function = load_kernel(render_jax(program), program, kernel)
+        function = load_kernel(render_jax(program), kernel)
     except Exception as exc:
         raise GradientUnavailable(f"jax render: {type(exc).__name__}: {exc}") from exc
     values = make_inputs(kernel, n, seed)

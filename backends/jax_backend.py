@@ -63,7 +63,7 @@ class JaxCompiler:
         except Exception as exc:  # a renderer crash is our bug: keep its trace
             return Outcome(Status.RENDER_ERROR, Stage.RENDER, _message(exc) + "\n" + traceback.format_exc(limit=4))
         try:
-            function = load_kernel(source, program, kernel)
+            function = load_kernel(source, kernel)
         except Exception as exc:
             return Outcome(Status.RENDER_ERROR, Stage.RENDER, _message(exc))
         inputs = make_inputs(kernel, launch, seed)

@@ -79,7 +79,7 @@ from .cst_nodes import (
 )
 from .errors import RenderError
 
-__all__ = ["kernel_function_name", "render_jax", "render_jax_module"]
+__all__ = ["render_jax", "render_jax_module"]
 
 # The fixed prelude: helpers for what the DSL defines and JAX spells otherwise.
 # Emitted only when used, in this order.
@@ -166,9 +166,6 @@ class _Renderer:
         self.updates: dict[str, dict[str, str]] = {}
         for func in self.program.funcs:
             self.updates[func.name] = self.atomic_classes(func.body)
-
-    def py(self, name: str) -> str:
-        return name
 
     def atomic_classes(self, body) -> dict[str, str]:
         """Array -> atomic class, for the arrays `body`'s atomics reach (helpers included)."""
@@ -278,16 +275,16 @@ class _Renderer:
         self.begin()
         params = []
         for p in func.params:
-            params.append(self.py(p.name))
+            params.append(p.name)
             if isinstance(p.ty, ArrayType):
                 # an Acc parameter holds the caller's contributions to that array
-                self.arrays[p.name] = (Role.ACC, self.py(p.name), self.py(p.name))
+                self.arrays[p.name] = (Role.ACC, p.name, p.name)
             else:
                 self.scopes[0][p.name] = False
         self.classes = dict(self.updates[func.name])
-        self.returns = [self.py(p.name) for p in func.params if p.name in self.updates[func.name]]
+        self.returns = [p.name for p in func.params if p.name in self.updates[func.name]]
         self.block(func.body)
-        return self.function(self.py(func.name), params, self.out)
+        return self.function(func.name, params, self.out)
 
     def kernel(self, kernel: A.Kernel) -> cst.FunctionDef:
         self.begin()
@@ -301,7 +298,7 @@ class _Renderer:
         for p in kernel.params:
             if not isinstance(p.ty, ArrayType):
                 continue
-            full = self.py(p.name)
+            full = p.name
             role = p.ty.role
             if role is Role.IN or (role is Role.ACC and p.name not in self.classes):
                 self.arrays[p.name] = (role, full, None)
@@ -326,12 +323,12 @@ class _Renderer:
         outer.append(thread_def)
         if not returned:
             outer.append(line(cst.Return(cst.Dict([]))).with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment("# the kernel writes no array"))]))
-            return self.function(self.py(kernel.name), [self.py(p.name) for p in kernel.params], outer)
+            return self.function(kernel.name, [p.name for p in kernel.params], outer)
         results = []
         for p, _ in returned:
             suffix = "_contribs" if p.ty.role is Role.ACC else "_new"
-            results.append(self.fresh(self.py(p.name) + suffix))
-        first_array = next(self.py(p.name) for p in kernel.params if isinstance(p.ty, ArrayType))
+            results.append(self.fresh(p.name + suffix))
+        first_array = next(p.name for p in kernel.params if isinstance(p.ty, ArrayType))
         threads = call("jnp.arange", subscript(cst.Attribute(cst.Name(first_array), cst.Name("shape")), cst.Integer("0")), dtype=dotted("jnp.int32"))
         run = call(call("jax.vmap", cst.Name(thread)), threads)
         outer.append(assign(self.targets(results), run))
@@ -339,7 +336,7 @@ class _Renderer:
         for p in kernel.params:
             if not isinstance(p.ty, ArrayType) or p.ty.role is Role.IN:
                 continue
-            full = cst.Name(self.py(p.name))
+            full = cst.Name(p.name)
             found = [r for (q, _), r in zip(returned, results) if q is p]
             if not found:  # an Acc array no atomic reaches
                 value: cst.BaseExpression = full
@@ -349,7 +346,7 @@ class _Renderer:
                 value = self.combine(self.classes[p.name], full, cst.Name(found[0]))
             entries.append(cst.DictElement(cst.SimpleString(f'"{p.name}"'), value))
         outer.append(line(cst.Return(spread(cst.Dict(entries)))))
-        return self.function(self.py(kernel.name), [self.py(p.name) for p in kernel.params], outer)
+        return self.function(kernel.name, [p.name for p in kernel.params], outer)
 
     @staticmethod
     def targets(names: list[str]) -> cst.BaseExpression:
@@ -428,7 +425,7 @@ class _Renderer:
 
     def store(self, target, value: _Value, ty: DType) -> None:
         if isinstance(target, A.Name):
-            name = self.py(target.id)
+            name = target.id
             if not self.declared(target.id):
                 self.scopes[-1][target.id] = False
                 self.emit(assign(name, self.harden(value, ty)))
@@ -437,7 +434,7 @@ class _Renderer:
         elif isinstance(target, A.ArrayRead):
             self.update(self.element(target.array), value, ty)
         elif isinstance(target, A.Component):
-            vector = cst.Name(self.py(target.value.id))
+            vector = cst.Name(target.value.id)
             index = cst.Integer(str(target.index))
             new = value.node
             if self.mask is not None:
@@ -452,7 +449,7 @@ class _Renderer:
             target = node.target
             if isinstance(target, A.Name) and (self.mask is None or not self.declared(target.id)):
                 # `x, acc_contrib = helper(acc_contrib, ...)`
-                direct = self.py(target.id)
+                direct = target.id
                 if not self.declared(target.id):
                     self.scopes[-1][target.id] = False
             result = self.helper_call(node.value, direct)
@@ -470,7 +467,7 @@ class _Renderer:
             current = A.Component(A.Name(target.value.id, ty=target.value.ty), target.index, target.attr, ty=target.ty)
             self.store(target, self.expr(A.BinOp(op, current, node.value, ty=target.ty)), target.ty)
             return
-        name = self.py(target.id) if isinstance(target, A.Name) else self.element(target.array)
+        name = target.id if isinstance(target, A.Name) else self.element(target.array)
         value = self.expr(node.value)
         if self.mask is None:
             self.emit(line(cst.AugAssign(cst.Name(name), AUG_NODES[OPERATORS[node.op].jax](), value.node)))
@@ -528,10 +525,10 @@ class _Renderer:
             value = self.fresh("ret", numbered=True) if value_needed else self.fixed("_")
         if self.mask is None and len(set(updated)) == len(updated):
             targets = [value] + [self.acc_value(a).value for a in updated]
-            self.emit(assign(names_tuple(targets, parens=False), call(self.py(node.func), *args)))
+            self.emit(assign(names_tuple(targets, parens=False), call(node.func, *args)))
             return value
         temps = [self.fresh(self.acc_value(a).value, numbered=True) for a in updated]
-        self.emit(assign(names_tuple([value] + temps, parens=False), call(self.py(node.func), *args)))
+        self.emit(assign(names_tuple([value] + temps, parens=False), call(node.func, *args)))
         for array in dict.fromkeys(updated):
             parts = [cst.Name(t) for t, a in zip(temps, updated) if a == array]
             kind = self.classes[array]
@@ -581,7 +578,7 @@ class _Renderer:
                 if isinstance(target, A.Component):
                     target = target.value
                 if isinstance(target, A.Name) and self.declared(target.id):
-                    found[self.py(target.id)] = None
+                    found[target.id] = None
                 elif isinstance(target, A.ArrayRead):
                     found[self.element(target.array)] = None
             if isinstance(stmt, A.Atomic):
@@ -603,7 +600,7 @@ class _Renderer:
             trips = node.bound.args[2].value  # clamp(e, 0, K)
             bound = self.fresh("bound", numbered=True)
             self.emit(assign(bound, self.strong(node.bound)))
-        var = self.py(node.var)
+        var = node.var
         exits = block_exits(node.body)
         broken = self.fresh("broken", numbered=True) if "break" in exits else None
         if broken:
@@ -615,7 +612,7 @@ class _Renderer:
         self.loop_function(self.fresh(f"for_{var}"), var, node.var, trips, carried, exits, broken, mask_parts, node.body)
 
     def s_while(self, node: A.While) -> None:
-        counter = self.py(node.counter)
+        counter = node.counter
         self.scopes[-1][node.counter] = False
         self.emit(assign(counter, call("jnp.int32", cst.Integer("0"))))
         cond = f" and {print_expr(node.cond)}" if node.cond is not None else ""
@@ -728,7 +725,7 @@ class _Renderer:
         return _Value(number(node.value), weak=True, literal=True)
 
     def e_name(self, node: A.Name) -> _Value:
-        return _Value(cst.Name(self.py(node.id)), weak=self.weak_name(node.id))
+        return _Value(cst.Name(node.id), weak=self.weak_name(node.id))
 
     def e_len(self, node: A.Len) -> _Value:
         _, full, var = self.arrays[node.array]
@@ -787,7 +784,7 @@ class _Renderer:
         args = []
         for arg, param in zip(node.args, func.params):
             args.append(self.acc_value(arg.id) if isinstance(param.ty, ArrayType) else self.strong(arg))
-        return _Value(call(self.py(node.func), *args))
+        return _Value(call(node.func, *args))
 
     def e_cast(self, node: A.Cast) -> _Value:
         value = self.expr(node.operand)
@@ -847,6 +844,3 @@ def render_jax(program: A.Program) -> str:
     return render_jax_module(program).code
 
 
-def kernel_function_name(program: A.Program, kernel_name: str) -> str:
-    """The Python name of a kernel's function in the rendered module."""
-    return _Renderer(program).py(kernel_name)

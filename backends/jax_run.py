@@ -12,16 +12,16 @@ import numpy as np
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.types import ArrayType
 
-from .jax_render import kernel_function_name, render_jax
+from .jax_render import render_jax
 
 __all__ = ["load_kernel", "run_jax"]
 
 
-def load_kernel(source: str, program: A.Program, kernel: A.Kernel):
-    """The Python function of `kernel` from `source`, `program`'s JAX rendering."""
+def load_kernel(source: str, kernel: A.Kernel):
+    """The Python function of `kernel` from `source`, its program's JAX rendering."""
     namespace: dict[str, object] = {"__name__": "kernel_synth_jax"}
     exec(compile(source, f"<jax rendering of {kernel.name}>", "exec"), namespace)
-    return namespace[kernel_function_name(program, kernel.name)]
+    return namespace[kernel.name]  # a kernel's function has its name
 
 
 def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = None) -> dict[str, np.ndarray]:
@@ -36,7 +36,7 @@ def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = 
     for p in kernel.params:
         if isinstance(p.ty, ArrayType) and np.shape(inputs[p.name])[:1] != (n,):
             raise ValueError(f"array {p.name!r} has shape {np.shape(inputs[p.name])}, not a launch of {n}")
-    function = jax.jit(load_kernel(render_jax(program), program, kernel))
+    function = jax.jit(load_kernel(render_jax(program), kernel))
     args = [np.asarray(inputs[p.name]) for p in kernel.params]
     outputs = function(*args)
     return {name: np.asarray(value) for name, value in outputs.items()}

@@ -15,6 +15,8 @@ whoever runs them: the guards in generated programs assume inputs inside them.
 
 from __future__ import annotations
 
+import keyword
+
 import operator
 from dataclasses import dataclass
 from typing import Callable
@@ -183,8 +185,6 @@ HOST_MODULES = frozenset({"wp", "warp", "jax", "jnp", "lax", "np", "numpy", "mat
 
 def host_name_reason(name: str) -> str | None:
     """Why `name` may not be defined by a program, or None."""
-    import keyword
-
     if name in HOST_MODULES:
         return "the rendered code names a module so"
     if keyword.iskeyword(name):

@@ -213,7 +213,7 @@ class Campaign:
         self.deadline = float("inf")
         self.forward_threads = ThreadPoolExecutor(max(config.pipeline_depth, 1) * len(config.backends), thread_name_prefix="forward")
         self.gradient_thread = ThreadPoolExecutor(1, thread_name_prefix="gradient")
-        self.gradient_checks: list[tuple[str, list[tuple[int, Program]], Future]] = []
+        self.gradient_checks: list[tuple[list[tuple[int, Program]], Future]] = []
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
         self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size // 16)
         self.busy: dict[str, float] = {}
@@ -277,7 +277,7 @@ class Campaign:
                 if not self.in_flight:
                     break
                 self.settle(self.in_flight.popleft(), deadline)
-                self.collect_gradients(wait=self.serial)
+                self.collect_gradients(block=self.serial)
                 self.apply_shrinks(self.shrinker.done())
                 now = time.monotonic()
                 took, last = now - last, now
@@ -288,7 +288,7 @@ class Campaign:
                 state.elapsed = elapsed_before + (now - start)
                 self.save()
                 self.on_event("progress", self.progress(start, deadline))
-            self.collect_gradients(wait=True)
+            self.collect_gradients(block=True)
         finally:
             self.close()
             state.elapsed = elapsed_before + (time.monotonic() - start)
@@ -366,17 +366,17 @@ class Campaign:
                 state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
         state.gradient_eligible += len(eligible)
         sample = eligible[: self.gradient_per_batch]
-        if not sample or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.gradient_checks):
+        if not sample or time.monotonic() >= deadline or any(not f.done() for _, f in self.gradient_checks):
             return
         future = self.gradient_thread.submit(self.triage.gradients, backend, [p for _, p in sample])
-        self.gradient_checks.append((backend, sample, future))
+        self.gradient_checks.append((sample, future))
 
-    def collect_gradients(self, wait: bool = False) -> None:
-        """Count the gradient checks that are done (all of them, waiting, with wait=True)."""
+    def collect_gradients(self, block: bool = False) -> None:
+        """Count the gradient checks that are done (all of them, waiting, with block=True)."""
         state = self.state
-        for check in [c for c in self.gradient_checks if wait or c[2].done()]:
+        for check in [c for c in self.gradient_checks if block or c[1].done()]:
             self.gradient_checks.remove(check)
-            _, sample, future = check
+            sample, future = check
             for (index, _), verdict in zip(sample, future.result()):
                 state.gradient_checked += 1
                 for source in getattr(verdict.outcome, "unavailable", {}):

@@ -146,29 +146,24 @@ class Triage:
     def rerun(self, finding: Finding, program: Program, fresh: bool = False) -> Finding | None:
         """The finding `program` gives now, if it has `finding`'s signature;
         with fresh=True, in a new worker process with an empty kernel cache."""
-        gradient = finding.oracle is Oracle.GRADIENT
-        pool = self._new_pool(finding.backend, gradient, 1) if fresh else None
+        pool = self._new_pool(finding.backend, finding.oracle is Oracle.GRADIENT, 1) if fresh else None
         try:
-            if gradient:
-                again = self.gradients(finding.backend, [program], pool)[0].finding
-            else:
-                # the reference only matters to the forward oracle
-                references = None if finding.oracle is Oracle.FORWARD else [None]
-                again = self.forward(finding.backend, [program], pool, references)[0].finding
+            return self.rerun_many(finding, [program], pool)[0]
         finally:
             if pool is not None:
                 pool.close()
-        return again if again is not None and again.signature == finding.signature else None
 
-    def rerun_many(self, finding: Finding, programs: list[Program]) -> list[bool]:
-        """Whether each of `programs` gives `finding`'s signature now, all
-        judged together (one module per worker, as the campaign compiles)."""
+    def rerun_many(self, finding: Finding, programs: list[Program], pool: BatchPool | None = None) -> list[Finding | None]:
+        """The finding each of `programs` gives now where it has `finding`'s
+        signature (else None), all judged together (one module per worker,
+        as the campaign compiles)."""
         if finding.oracle is Oracle.GRADIENT:
-            verdicts = self.gradients(finding.backend, programs)
+            verdicts = self.gradients(finding.backend, programs, pool)
         else:
-            references = self.references(programs) if finding.oracle is Oracle.FORWARD else [None] * len(programs)
-            verdicts = self.forward(finding.backend, programs, references=references)
-        return [v.finding is not None and v.finding.signature == finding.signature for v in verdicts]
+            # the reference only matters to the forward oracle
+            references = None if finding.oracle is Oracle.FORWARD else [None] * len(programs)
+            verdicts = self.forward(finding.backend, programs, pool, references)
+        return [v.finding if v.finding is not None and v.finding.signature == finding.signature else None for v in verdicts]
 
     def confirm(self, finding: Finding, program: Program) -> Finding | None:
         """Replay in a fresh worker: only what fails again from scratch is stored."""
@@ -214,7 +209,7 @@ def shrink_finding(
         return timed(lambda c: triage.rerun(finding, c) is not None, candidate)
 
     def interesting_many(candidates: list[Program]) -> list[bool]:
-        return timed(lambda c: triage.rerun_many(finding, c), candidates)
+        return timed(lambda c: [again is not None for again in triage.rerun_many(finding, c)], candidates)
 
     # Candidates are judged in groups, one module each, except for a crash
     # or a hang: those take their worker down, and the pool would then chase
