@@ -115,7 +115,10 @@ def test_sigkill_then_resume_loses_no_reported_finding(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     after = json.loads(state.read_text())
     assert after["next_index"] > before["next_index"]
-    assert after["pending_shrinks"] == []  # shrinks the kill interrupted were finished
+    # the shrinks the kill interrupted were finished (a finding in the resumed
+    # run's last batch, settled after its deadline, is left for the next --resume)
+    interrupted = {p["path"] for p in before["pending_shrinks"]}
+    assert not interrupted & {p["path"] for p in after["pending_shrinks"]}
     assert len(after["shrinks"]) >= len(before["shrinks"]) + len(before["pending_shrinks"])
     assert after["seed"] == before["seed"]
     assert signatures <= {read_case(p).signature for p in find_cases([corpus])}
