@@ -53,7 +53,7 @@ from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import block_exits, effect_call, identifiers, loop_exits, statements, uses_64_bits
+from kernel_synth.grammar.queries import block_exits, identifiers, loop_exits, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -173,8 +173,7 @@ class _Renderer:
         for stmt in statements(body):
             if isinstance(stmt, A.Atomic):
                 classes.setdefault(stmt.array, atomic_class(stmt.op))
-            call_node = effect_call(stmt)
-            if call_node is not None and call_node.func in self.updates:
+            for call_node in self.effect_calls(stmt):
                 func = self.funcs[call_node.func]
                 for arg, param in zip(call_node.args, func.params):
                     if param.name in self.updates[call_node.func]:
@@ -183,6 +182,33 @@ class _Renderer:
 
     def effectful(self, node) -> bool:
         return isinstance(node, A.Call) and bool(self.updates.get(node.func))
+
+    def effect_calls(self, node) -> list[A.Call]:
+        """The calls of helpers with atomics anywhere under `node`."""
+        return [n for n in A.walk(node) if self.effectful(n)]
+
+    def has_effect(self, node) -> bool:
+        return bool(self.effect_calls(node))
+
+    def masked(self, *parts: cst.BaseExpression) -> str:
+        """A fresh mask: the current one and `parts`, for evaluating an
+        expression the language evaluates only under a condition."""
+        mask = self.fresh("mask", numbered=True)
+        self.emit(assign(mask, conjunction(([cst.Name(self.mask)] if self.mask else []) + list(parts))))
+        return mask
+
+    def temporary(self, value: cst.BaseExpression) -> cst.Name:
+        name = self.fresh("cond", numbered=True)
+        self.emit(assign(name, value))
+        return cst.Name(name)
+
+    def under(self, mask: str, node) -> _Value:
+        """`node` evaluated with its side effects committed under `mask`."""
+        saved, self.mask = self.mask, mask
+        try:
+            return _Value(self.strong(node))
+        finally:
+            self.mask = saved
 
     # -- per-definition state
 
@@ -560,7 +586,11 @@ class _Renderer:
             self.comment(f"{word} {print_expr(cond)}:" if cond is not None else "else:")
             parts: list[cst.BaseExpression] = [cst.Name(outer)] if outer else []
             parts += [unary(cst.BitInvert(), cst.Name(t)) for t in taken]
-            if cond is not None:
+            if cond is not None and taken and self.has_effect(cond):
+                # an elif's condition runs only when every earlier one failed
+                reached = self.masked(*parts[1 if outer else 0 :])
+                parts = [cst.Name(reached), self.under(reached, cond).node]
+            elif cond is not None:
                 parts.append(self.strong(cond))
             mask = self.fresh("mask", numbered=True)
             self.emit(assign(mask, conjunction(parts)))
@@ -583,12 +613,17 @@ class _Renderer:
                     found[self.element(target.array)] = None
             if isinstance(stmt, A.Atomic):
                 found[self.acc_value(stmt.array).value] = None
-            call_node = effect_call(stmt)
-            if call_node is not None and self.effectful(call_node):
-                func = self.funcs[call_node.func]
-                for arg, param in zip(call_node.args, func.params):
-                    if param.name in self.updates[call_node.func]:
-                        found[self.acc_value(arg.id).value] = None
+            found.update(dict.fromkeys(self.contributions(stmt)))
+        return list(found)
+
+    def contributions(self, node) -> list[str]:
+        """The Python names of the contributions the side effects under `node` update."""
+        found: dict[str, None] = {}
+        for call_node in self.effect_calls(node):
+            func = self.funcs[call_node.func]
+            for arg, param in zip(call_node.args, func.params):
+                if param.name in self.updates[call_node.func]:
+                    found[self.acc_value(arg.id).value] = None
         return list(found)
 
     def s_for(self, node: A.For) -> None:
@@ -621,10 +656,17 @@ class _Renderer:
         stopped = self.fresh("stopped", numbered=True) if (node.cond is not None or "break" in exits) else None
         if stopped:
             self.emit(assign(stopped, _false()))
-        carried = [counter] + [c for c in self.carried(node.body) if c != counter] + ([stopped] if stopped else [])
+        # the condition runs inside the loop: the contributions its effects update are carried too
+        inside = self.carried(node.body) + (self.contributions(node.cond) if node.cond is not None else [])
+        carried = [counter] + [c for c in dict.fromkeys(inside) if c != counter] + ([stopped] if stopped else [])
 
         def prologue() -> None:
-            if node.cond is not None:
+            if node.cond is not None and self.has_effect(node.cond):
+                # the condition runs (with its side effects) until it first fails
+                running = self.masked(unary(cst.BitInvert(), cst.Name(stopped)))
+                fails = unary(cst.BitInvert(), self.under(running, node.cond).node)
+                self.emit(assign(stopped, binary(cst.Name(stopped), cst.BitOr(), fails)))
+            elif node.cond is not None:
                 # the loop ends the first time its condition fails
                 if isinstance(node.cond, A.Not):
                     fails = self.strong(node.cond.operand)
@@ -756,8 +798,16 @@ class _Renderer:
         return _Value(compare(left.node, COMPARE_NODES[OPERATORS[node.op].jax](), right.node))
 
     def e_bool_op(self, node: A.BoolOp) -> _Value:
-        # both operands are evaluated: guards make each safe, so not short-circuiting changes nothing
-        return _Value(call(OPERATORS[node.op].jax, self.strong(node.left), self.strong(node.right)))
+        # both operands are evaluated: guards make each safe, so not
+        # short-circuiting changes no value; a side effect in the right operand
+        # is committed only where the left one lets it run
+        left = self.strong(node.left)
+        if not self.has_effect(node.right):
+            return _Value(call(OPERATORS[node.op].jax, left, self.strong(node.right)))
+        left = self.temporary(left)
+        runs = left if node.op == "and" else unary(cst.BitInvert(), left)
+        right = self.under(self.masked(runs), node.right)
+        return _Value(call(OPERATORS[node.op].jax, left, right.node))
 
     def e_not(self, node: A.Not) -> _Value:
         return _Value(call(OPERATORS["not"].jax, self.strong(node.operand)))
@@ -767,8 +817,19 @@ class _Renderer:
         return _Value(unary(UNARY_NODES[OPERATORS["neg"].jax](), value.node), weak=value.weak, literal=value.literal)
 
     def e_ternary(self, node: A.Ternary) -> _Value:
-        then, orelse = self.operands(node.then, node.orelse)
-        return _Value(call("jnp.where", self.strong(node.cond), then, orelse))
+        cond = self.strong(node.cond)
+        if node.eager or not (self.has_effect(node.then) or self.has_effect(node.orelse)):
+            # where/select evaluate both arms, in their argument order
+            if node.form == "select":
+                orelse, then = self.operands(node.orelse, node.then)
+            else:
+                then, orelse = self.operands(node.then, node.orelse)
+            return _Value(call("jnp.where", cond, then, orelse))
+        # only the arm taken runs its side effects
+        cond = self.temporary(cond)
+        then = self.under(self.masked(cond), node.then)
+        orelse = self.under(self.masked(unary(cst.BitInvert(), cond)), node.orelse)
+        return _Value(call("jnp.where", cond, then.node, orelse.node))
 
     def e_call(self, node: A.Call) -> _Value:
         if node.func in BUILTINS:
@@ -780,7 +841,7 @@ class _Renderer:
         if func is None:
             raise RenderError(f"JAX renderer: unknown function {node.func!r}")
         if self.effectful(node):
-            raise RenderError(f"JAX renderer: helper {node.func!r} has atomics and is called inside an expression")
+            return _Value(cst.Name(self.helper_call(node, None)))
         args = []
         for arg, param in zip(node.args, func.params):
             args.append(self.acc_value(arg.id) if isinstance(param.ty, ArrayType) else self.strong(arg))

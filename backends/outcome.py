@@ -24,6 +24,7 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # the worker overran its time limit
     NONDETERMINISTIC = "nondeterministic"  # two launches on the same inputs differ
     EXCLUDED = "excluded"  # outside what an oracle can judge (the gradient rules)
+    UNSUPPORTED = "unsupported"  # the release cannot run the program as the language defines it
 
 
 class Stage(StrEnum):

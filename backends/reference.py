@@ -266,7 +266,15 @@ class _Interpreter:
         return -value
 
     def e_ternary(self, e: A.Ternary):
-        return self.eval(e.then) if self.eval(e.cond) else self.eval(e.orelse)
+        if e.form == "ternary":
+            return self.eval(e.then) if self.eval(e.cond) else self.eval(e.orelse)
+        # where(c, a, b) and select(c, b, a) are calls: every argument, left to right
+        cond = self.eval(e.cond)
+        if e.form == "where":
+            then, orelse = self.eval(e.then), self.eval(e.orelse)
+        else:
+            orelse, then = self.eval(e.orelse), self.eval(e.then)
+        return then if cond else orelse
 
     def e_call(self, e: A.Call):
         op = BUILTINS.get(e.func)

@@ -28,7 +28,7 @@ import numpy as np
 from kernel_synth.grammar import ast as A
 
 from .compare import nondeterminism
-from .errors import RenderError
+from .errors import RenderError, Unsupported
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .outcome import ERROR_AT, Outcome, Stage, Status
 from .warp_release import installed as installed_release
@@ -270,6 +270,9 @@ class WarpCompiler:
         for index, program in enumerate(programs):
             try:
                 parts[index] = render_warp_part(program, index, self.release)
+            except Unsupported as exc:
+                outcomes[index] = Outcome(Status.UNSUPPORTED, Stage.RENDER, str(exc))
+                continue
             except RenderError as exc:
                 outcomes[index] = Outcome(Status.RENDER_ERROR, Stage.RENDER, str(exc))
                 continue

@@ -25,10 +25,16 @@ class Feature:
 
 
 FEATURES: dict[str, Feature] = {
-    # `x if c else y` inside kernels; before it, `wp.select(c, y, x)` (both
-    # branches evaluated: generated programs have no undefined behaviour in
-    # either, and no effects inside expressions)
+    # `x if c else y` inside kernels, evaluating only the arm taken; before
+    # it, `wp.select(c, y, x)`, which evaluates both (generated programs have
+    # no undefined behaviour in either arm; a side effect in one is unsupported)
     "conditional_expressions": Feature("1.8.0", "conditional expressions (`a if c else b`) in kernels"),
+    # `and`/`or` evaluate their right operand only when needed; before it,
+    # every operand is evaluated (a side effect there would run regardless)
+    "short_circuit": Feature("1.13.0", "short-circuit `and`/`or` in kernels"),
+    "where": Feature("1.7.0", "wp.where(cond, value_if_true, value_if_false)"),
+    # wp.select(cond, value_if_false, value_if_true), deprecated in 1.7
+    "select_removed": Feature("1.10.0", "no wp.select (use wp.where)"),
     # `//` on signed integers floors as in Python; before it, it truncates as
     # C's `/` does (measured: -7 // 2 is -3 on 1.17.0, -4 on 1.18.0)
     "floor_division": Feature("1.18.0", "integer `//` that floors"),

@@ -6,8 +6,11 @@ table (the Python operators Warp accepts bind as the DSL's do). `suffix`
 renames every definition, so that many programs can share one Warp module.
 `release` (backends.warp_release) says which Warp release the source is for:
 on releases without conditional expressions a ternary becomes `wp.select`,
-and on releases whose integer `//` truncates, a signed `//` calls a helper
-that floors (itself a DSL function, rendered by the same rules).
+`where` and `select` become whichever of the two the release has, and on
+releases whose integer `//` truncates, a signed `//` calls a helper that
+floors (itself a DSL function, rendered by the same rules). A program whose
+side effects the release would evaluate differently (grammar/SEMANTICS.md)
+raises Unsupported.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
+from kernel_synth.grammar.queries import effectful_helpers, has_effect
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
 from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
-from .errors import RenderError
-from .warp_release import NEWEST, WarpRelease
+from .errors import RenderError, Unsupported
+from .warp_release import FEATURES, NEWEST, WarpRelease
 
 HEADER = "import warp as wp\n"
 
@@ -37,7 +41,7 @@ def type_expr(ty: DType | ArrayType) -> cst.BaseExpression:
 
 
 def literal(node: A.Const) -> cst.BaseExpression:
-    if node.ty in (F32, I32):
+    if node.ty in (F32, I32) and not node.typed:
         return number(node.value)
     return call(f"wp.{node.ty.name}", number(node.value))
 
@@ -78,12 +82,14 @@ class _Renderer:
     # integer types whose `//` needs the flooring helper in this module
     bridged: set[str] = field(default_factory=set)
     truncating_division: bool = False  # rendering the helper itself
+    effectful: set[str] = field(default_factory=set)  # helpers with side effects
 
     # -- definitions
 
     def module(self, program: A.Program) -> cst.Module:
         for definition in program.funcs + program.kernels:
             self.names[definition.name] = definition.name + self.suffix
+        self.effectful = effectful_helpers(program)
         body = [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         helpers = []
@@ -123,7 +129,7 @@ class _Renderer:
 
     def assign(self, node: A.Assign):
         value = self.expr(node.value)
-        if isinstance(node.target, A.Name) and _literal_value(node.value) and node.value.ty in (F32, I32):
+        if isinstance(node.target, A.Name) and _literal_value(node.value) and node.value.ty in (F32, I32) and not getattr(node.value, "typed", False):
             # Warp treats a local assigned a literal (or its negation) as a
             # constant and refuses to reassign it in a dynamic loop; a typed
             # constructor declares a variable instead (what Warp documents).
@@ -154,6 +160,7 @@ class _Renderer:
         counter = cst.Name(node.counter)
         test: cst.BaseExpression = cst.Comparison(counter, [cst.ComparisonTarget(cst.LessThan(), cst.Integer(str(node.limit)))])
         if node.cond is not None:
+            self.lazy(node.cond, "short_circuit", "a side effect in a while condition (evaluated after the counter check)")
             test = cst.BooleanOperation(test, cst.And(), self.expr(node.cond, NOT))
         step = line(cst.AugAssign(counter, cst.AddAssign(), cst.Integer("1")))
         body = self.block(node.body)
@@ -185,7 +192,33 @@ class _Renderer:
     def compare(self, node: A.Compare):
         return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(COMPARE_NODES[OPERATORS[node.op].warp](), self.expr(node.right, SUM))])
 
+    def lazy(self, node, feature: str, what: str) -> None:
+        """Unsupported, when `node` has a side effect that this release would
+        evaluate although the language skips it."""
+        if not self.release.has(feature) and has_effect(node, self.effectful):
+            info = FEATURES[feature]
+            raise Unsupported(f"{what} needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+
+    def ternary(self, node: A.Ternary):
+        if node.form == "ternary":
+            if self.release.has("conditional_expressions"):
+                return cst.IfExp(self.expr(node.cond, OR), self.expr(node.then, OR), self.expr(node.orelse, TERNARY))
+            self.lazy(node.then, "conditional_expressions", "a side effect in an arm of a conditional expression")
+            self.lazy(node.orelse, "conditional_expressions", "a side effect in an arm of a conditional expression")
+            return call("wp.select", self.expr(node.cond), self.expr(node.orelse), self.expr(node.then))
+        # where/select evaluate every argument on every release; the arms'
+        # effects commute (SEMANTICS.md), so their order may follow the builtin's
+        where = self.release.has("where") and (node.form == "where" or self.release.has("select_removed"))
+        if where:
+            return call("wp.where", self.expr(node.cond), self.expr(node.then), self.expr(node.orelse))
+        return call("wp.select", self.expr(node.cond), self.expr(node.orelse), self.expr(node.then))
+
+    def cast(self, node: A.Cast):
+        name = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else f"wp.{node.to.name}"
+        return call(name, self.expr(node.operand))
+
     def bool_op(self, node: A.BoolOp):
+        self.lazy(node.right, "short_circuit", "a side effect in the right operand of and/or")
         prec = precedence(node)
         op = BOOLEAN_NODES[OPERATORS[node.op].warp]()
         return cst.BooleanOperation(self.expr(node.left, prec), op, self.expr(node.right, prec + 1))
@@ -234,13 +267,9 @@ _EXPRESSIONS = {
     A.BoolOp: _Renderer.bool_op,
     A.Not: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["not"].warp](), self.expr(n.operand, NOT)),
     A.Neg: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["neg"].warp](), self.expr(n.operand, UNARY)),
-    A.Ternary: lambda self, n: (
-        cst.IfExp(self.expr(n.cond, OR), self.expr(n.then, OR), self.expr(n.orelse, TERNARY))
-        if self.release.has("conditional_expressions")
-        else call("wp.select", self.expr(n.cond), self.expr(n.orelse), self.expr(n.then))
-    ),
+    A.Ternary: _Renderer.ternary,
     A.Call: _Renderer.builtin_or_helper,
-    A.Cast: lambda self, n: call(f"wp.{n.to.name}", self.expr(n.operand)),
+    A.Cast: _Renderer.cast,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
 }
 

@@ -41,11 +41,16 @@ def _require(ok: bool, message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Const:
-    """A literal. Negative numbers are `Neg(Const)`, so literals are >= 0."""
+    """A literal. Negative numbers are `Neg(Const)`, so literals are >= 0.
+
+    `typed` spells a float32 or int32 literal with its type's constructor
+    (`float32(1.5)` against `1.5`): one value, two spellings a front end
+    handles apart. Literals of the other types are always spelled so."""
 
     value: int | float
     ty: DType | None = None
     pos: Pos | None = _pos()
+    typed: bool = False
 
     def __post_init__(self) -> None:
         _require(not isinstance(self.value, bool), "bool literals are not part of the language")
@@ -161,15 +166,33 @@ class Neg:
     pos: Pos | None = _pos()
 
 
+TERNARY_FORMS = ("ternary", "where", "select")
+
+
 @dataclass(frozen=True, slots=True)
 class Ternary:
-    """`then if cond else orelse`."""
+    """A choice between two values, in one of three spellings (`form`):
+
+    - "ternary": `then if cond else orelse`, evaluating only the arm taken;
+    - "where": `where(cond, then, orelse)`, a call: every argument is evaluated;
+    - "select": `select(cond, orelse, then)`, the same call with the arms in
+      the order of Warp's older builtin.
+    """
 
     cond: Expr
     then: Expr
     orelse: Expr
     ty: DType | None = None
     pos: Pos | None = _pos()
+    form: str = "ternary"
+
+    def __post_init__(self) -> None:
+        _require(self.form in TERNARY_FORMS, f"unknown conditional form {self.form!r}")
+
+    @property
+    def eager(self) -> bool:
+        """Both arms are evaluated (a call), not only the one taken."""
+        return self.form != "ternary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,16 +207,25 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Cast:
-    """`int32(e)`, `float32(e)`, ...: conversion between numeric types (truncating)."""
+    """`int32(e)`, `float32(e)`, ...: conversion between numeric types (truncating).
+
+    `builtin` spells a cast to int32 or float32 with Python's `int(e)` or
+    `float(e)`, which Warp accepts as the same conversion."""
 
     to: DType
     operand: Expr
     ty: DType | None = None
     pos: Pos | None = _pos()
+    builtin: bool = False
 
     def __post_init__(self) -> None:
         _require(self.to.is_numeric, f"cannot cast to {self.to}")
         _require(not isinstance(self.operand, Const), "a cast of a literal is a typed literal: use Const")
+        _require(not self.builtin or self.to.name in BUILTIN_CASTS.values(), f"{self.to} has no Python builtin spelling")
+
+
+# The Python builtins that spell a cast: `int(e)` is int32(e), `float(e)` float32(e)
+BUILTIN_CASTS = {"int": "int32", "float": "float32"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 It enforces what makes a program a member of the language: strict typing (no
 implicit conversions), array roles (the race-freedom rules), bounded loops,
 block scoping, read-only loop variables and parameters, helper call order (no
-recursion) and where side-effecting helpers may be called. Undefined behaviour
+recursion). A helper with side effects may be called wherever a value of its
+type may stand; grammar/SEMANTICS.md fixes the evaluation order. Undefined behaviour
 inside the value ranges is the generator's to exclude (guards); the checker
 only enforces what a type system can see.
 """
@@ -138,7 +139,7 @@ class _Checker:
         return method(stmt)
 
     def stmt_Assign(self, stmt: A.Assign):
-        value = self.expr(stmt.value, effect_ok=isinstance(stmt.target, A.Name))
+        value = self.expr(stmt.value)
         target = stmt.target
         if isinstance(target, A.Name):
             symbol = self.lookup(target.id)
@@ -236,7 +237,7 @@ class _Checker:
             raise self.error(node, "atomic-mix", f"{array!r} gets atomics of kinds {' and '.join(sorted(used))}; their order between threads would decide the result")
 
     def stmt_CallStmt(self, stmt: A.CallStmt):
-        call = self.expr(stmt.call, effect_ok=True)
+        call = self.expr(stmt.call)
         if not isinstance(call, A.Call) or call.func not in self.funcs:
             raise self.error(stmt, "expression-statement", "only helper calls and atomics can stand as statements")
         return replace(stmt, call=call)
@@ -291,7 +292,7 @@ class _Checker:
         return stmt
 
     def stmt_Return(self, stmt: A.Return):
-        value = self.expr(stmt.value, effect_ok=True)
+        value = self.expr(stmt.value)
         if value.ty != self.ret:
             raise self.error(stmt, "type-mismatch", f"helper returns {self.ret}, not {value.ty}")
         return replace(stmt, value=value)
@@ -347,13 +348,11 @@ class _Checker:
             raise self.error(expr, "condition-type", f"a condition must be bool, not {checked.ty}")
         return checked
 
-    def expr(self, expr, effect_ok: bool = False):
+    def expr(self, expr):
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
         if isinstance(checked, A.Call) and checked.func in self.effectful:
             self.has_effect = True
-            if not effect_ok:
-                raise self.error(expr, "effect-position", f"{checked.func!r} has side effects: call it as a statement or as the whole value of an assignment")
         return checked
 
     def expr_Const(self, e: A.Const):

@@ -152,7 +152,13 @@ class Gen:
             value = float(10 ** self.integer(1, 3))
         else:
             value = self.integer(1, 9) / 1000
-        return A.Const(value, ty)
+        return self.spelled(A.Const(value, ty))
+
+    def spelled(self, literal: A.Const) -> A.Const:
+        """A float32 or int32 literal, plain (`1.5`) or typed (`float32(1.5)`)."""
+        if literal.ty.name in ("float32", "int32") and self.choose("literal_spelling") == "typed":
+            return A.Const(literal.value, literal.ty, typed=True)
+        return literal
 
     def int_literal(self, ty: DType) -> A.Const:
         kind = self.choose("int_literal")
@@ -164,7 +170,7 @@ class Gen:
             value = self.integer(2, 16)
         else:
             value = self.integer(100, 1000)
-        return A.Const(value, ty)
+        return self.spelled(A.Const(value, ty))
 
     # -- programs
 
@@ -229,7 +235,7 @@ class Gen:
             add_array("acc", Role.ACC, self.value_type(("float32", "float64", "int32", "int64", "uint32", "vec3")))
         for func in self.funcs:  # let the kernel call effectful helpers
             for p in func.params:
-                if isinstance(p.ty, ArrayType) and p.ty not in arrays.values() and self.boolean():
+                if isinstance(p.ty, ArrayType) and p.ty not in arrays.values():
                     add_array("acc", Role.ACC, p.ty.elem)
         for _ in range(self.length("out_arrays", at_least=need.get("out_arrays", 0))):
             add_array("out", Role.OUT)
@@ -291,7 +297,7 @@ class Gen:
             if func.name in called or func.name not in self.callable_helpers(statement=True):
                 continue
             if func.name in self.effectful:
-                calls.append(A.CallStmt(self.helper_call(func.name)))
+                calls.append(self.effect_statement(func.name))
             else:
                 calls.append(self.declare(func.ret, self.helper_call(func.name)))
             called.add(func.name)
@@ -356,12 +362,13 @@ class Gen:
             allowed.add("atomic")
         if self.callable_helpers(statement=True):
             allowed.add("call")
-        compound_ok = ctx.budget > 0 and ctx.block_level < self.w.limit("block_depth")
+        compound_ok = self.can_nest()
         if compound_ok and (ctx.in_kernel or not simple_only):
             allowed.add("if")
             if len(ctx.loop_trips) < self.w.limit("loop_depth"):
                 allowed |= {"for", "while"}
-        if ctx.in_branch_of_loop:
+        if ctx.in_branch_of_loop or (ctx.loop_trips and "branches" in self.features and compound_ok):
+            # in a branch as it is; directly in a loop body under an `if` of its own
             allowed |= {"break", "continue"}
         if not self.locals_of(lambda s: s.kind == "local"):
             allowed.discard("reassign")
@@ -392,9 +399,14 @@ class Gen:
             return [self.for_stmt()]
         if kind == "while":
             return [self.while_stmt()]
-        if kind == "break":
-            return [A.Break()]
-        return [A.Continue()]
+        exit_stmt = A.Break() if kind == "break" else A.Continue()
+        if ctx.in_branch_of_loop:
+            return [exit_stmt]
+        return [A.If(self.bool_expr(self.expr_depth()), (exit_stmt,))]
+
+    def can_nest(self) -> bool:
+        """Room for one more compound statement: budget and block depth."""
+        return self.ctx.budget > 0 and self.ctx.block_level < self.w.limit("block_depth")
 
     def block(self, count: int | None = None, *, loop_trip: int | None = None, branch: bool = False, inner: str | None = None) -> tuple:
         ctx = self.ctx
@@ -486,6 +498,7 @@ class Gen:
             ops.add("mul")
         op = self.choose("aug_op", ops)
         symbol = {"add": "+=", "sub": "-=", "mul": "*=", "div": "/="}[op]
+        expanded = self.choose("aug_spelling") == "expanded"
         value_ty = F32 if (ty.is_vector or ty.is_matrix) and op in ("mul", "div") else ty
         value, iv = self.expr(value_ty, self.expr_depth(), with_interval=True)
         if op == "div":
@@ -501,6 +514,8 @@ class Gen:
             if bound > room:
                 value, bound = clamp(value, (-room, room), ty), room
             local.reserve_used += bound * repeats
+        if expanded:  # `t = t op e`: the same update, spelled out
+            return A.Assign(target, A.BinOp(symbol[0], target, value, ty))
         return A.AugAssign(target, symbol, value)
 
     def output_write(self, store_only: bool = False) -> A.Stmt:
@@ -544,9 +559,39 @@ class Gen:
         ctx.wrote = True
         return A.Atomic(op, array, index, value)
 
-    def call_stmt(self) -> A.CallStmt:
+    def call_stmt(self) -> A.Stmt:
         name = self.pick(self.callable_helpers(statement=True))
+        if name in self.effectful:
+            return self.effect_statement(name)
         return A.CallStmt(self.helper_call(name))
+
+    def effect_statement(self, name: str) -> A.Stmt:
+        """A statement that calls the side-effecting helper `name`: as a
+        statement, as an operand, in a condition, or where the language may
+        skip it (after `and`, in an arm of `x if c else y`)."""
+        call = self.helper_call(name)
+        ty = call.ty
+        where = self.choose("effect_position")
+        depth = max(self.expr_depth() - 1, 0)
+        branches, ternaries = "branches" in self.features and self.can_nest(), "ternaries" in self.features
+        if where == "lazy" and not (branches or ternaries):
+            where = "operand"
+        if where == "condition" and not branches:
+            where = "operand"
+        if where == "statement" or (where in ("condition", "lazy") and ty.is_matrix):
+            return A.CallStmt(call)
+        if where == "operand":
+            other = self.expr(ty, depth)
+            value = A.Call("max", (call, other), ty) if ty.is_int else A.BinOp("+", call, other, ty)
+            return self.declare(ty, value)
+        if where == "lazy" and ternaries and (not branches or self.boolean()):
+            return self.declare(ty, A.Ternary(self.bool_expr(depth), call, self.expr(ty, depth), ty))
+        scalar = A.Component(call, 0, True, F32) if ty.is_vector or ty.is_matrix else call
+        scalar_ty = F32 if scalar is not call else ty
+        test = A.Compare("<", scalar, self.expr(scalar_ty, depth), BOOL)
+        if where == "lazy":
+            test = A.BoolOp("and", self.bool_expr(depth), test, BOOL)
+        return A.If(test, self.block(branch=True))
 
     def if_stmt(self, form: str, inner: str | None = None) -> A.If:
         cond = self.bool_expr(self.expr_depth())
@@ -601,8 +646,6 @@ class Gen:
         for func in self.funcs:
             if ret is not None and func.ret != ret:
                 continue
-            if func.name in self.effectful and not statement:
-                continue
             if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty, self.helper_acc[func.name].get(p.name)) for p in func.params):
                 out.append(func.name)
         return out
@@ -618,16 +661,17 @@ class Gen:
 
     def helper_call(self, name: str) -> A.Call:
         func = next(f for f in self.funcs if f.name == name)
-        args = []
+        # arrays first: an argument may itself call a helper with atomics, and
+        # must then see this call's commitment of each Acc array to its class
+        arrays = {}
         for p in func.params:
             if isinstance(p.ty, ArrayType):
                 atomic_class = self.helper_acc[name].get(p.name)
                 array = self.array_for(p.ty, atomic_class)
                 if atomic_class is not None:
                     self.ctx.acc_class[array] = atomic_class
-                args.append(A.Name(array))
-            else:
-                args.append(self.expr(p.ty, max(self.expr_depth() - 1, 0)))
+                arrays[p.name] = A.Name(array)
+        args = [arrays[p.name] if p.name in arrays else self.expr(p.ty, max(self.expr_depth() - 1, 0)) for p in func.params]
         return A.Call(name, tuple(args), func.ret)
 
     # -- expressions
@@ -719,13 +763,13 @@ class Gen:
         if kind == "neg":
             return A.Neg(self.float_expr(ty, sub), ty)
         if kind == "ternary":
-            return A.Ternary(self.bool_expr(sub), self.float_expr(ty, sub), self.float_expr(ty, sub), ty)
+            return self.ternary(self.bool_expr(sub), self.float_expr(ty, sub), self.float_expr(ty, sub), ty)
         if kind == "cast":
             source = self.numeric_type(exclude=ty)
             operand, _ = self.typed(source, sub)
             if isinstance(operand, A.Const):
                 return A.Const(float(operand.value), ty)
-            return A.Cast(ty, operand, ty)
+            return self.cast_spelling(A.Cast(ty, operand, ty))
         if kind == "component":
             vec = self.value_type(("vec2", "vec3", "vec4"))
             index = self.integer(0, vec.length - 1)
@@ -815,11 +859,12 @@ class Gen:
         if kind == "ternary":
             cond = self.bool_expr(sub)
             (a, ai), (b, bi) = self.int_expr(ty, sub), self.int_expr(ty, sub)
-            return A.Ternary(cond, a, b, ty), (min(ai[0], bi[0]), max(ai[1], bi[1]))
+            return self.ternary(cond, a, b, ty), (min(ai[0], bi[0]), max(ai[1], bi[1]))
         if kind == "cast":
             source = self.numeric_type(exclude=ty)
             operand, iv = self.typed(source, sub)
-            return int_cast(operand, iv, source, ty)
+            cast, iv = int_cast(operand, iv, source, ty)
+            return (self.cast_spelling(cast) if isinstance(cast, A.Cast) else cast), iv
         name = self.pick(self.callable_helpers(ty))
         return self.helper_call(name), type_interval(ty)
 
@@ -856,8 +901,18 @@ class Gen:
         if kind == "matvec":
             return A.BinOp("@", self.matrix_expr(sub), self.vector_expr(VEC3, sub), VEC3)
         if kind == "ternary":
-            return A.Ternary(self.bool_expr(sub), self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
+            return self.ternary(self.bool_expr(sub), self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
         return self.helper_call(self.pick(self.callable_helpers(ty)))
+
+    def ternary(self, cond, then, orelse, ty: DType) -> A.Ternary:
+        """`then if cond else orelse`, or the same choice as `where`/`select`."""
+        return A.Ternary(cond, then, orelse, ty, form=self.choose("ternary_form"))
+
+    def cast_spelling(self, cast: A.Cast) -> A.Cast:
+        """`int32(e)`/`float32(e)`, or Python's `int(e)`/`float(e)`."""
+        if cast.to.name in A.BUILTIN_CASTS.values() and self.choose("cast_spelling") == "builtin":
+            return A.Cast(cast.to, cast.operand, cast.ty, builtin=True)
+        return cast
 
     def scale(self, ty: DType, sub: int, make) -> A.BinOp:
         factor = self.float_expr(F32, sub)

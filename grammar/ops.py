@@ -171,7 +171,7 @@ BUILTINS: dict[str, Op] = {
 
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max"})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float"})
 
 # Names the rendered Python needs for itself: the modules the renderers bind
 # (Warp's `wp`, JAX's `jax`, `jnp`, `lax`, NumPy's `np`), Python's keywords

@@ -417,6 +417,21 @@ class _Builder:
             if len(args) != 3 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
                 raise self.error(f"{name}(array, index, value) takes an array parameter and two values", tree, "call-arity")
             return _RawAtomic(A.Atomic(op, args[0].id, args[1], args[2], pos=pos))
+        if name in ("where", "select"):
+            if len(args) != 3:
+                raise self.error(f"{name}(cond, a, b) takes three arguments, got {len(args)}", tree, "call-arity")
+            cond, first, second = args
+            if name == "where":  # where(cond, value_if_true, value_if_false)
+                return A.Ternary(cond, first, second, pos=pos, form="where")
+            return A.Ternary(cond, second, first, pos=pos, form="select")  # select(cond, value_if_false, value_if_true)
+        if name in A.BUILTIN_CASTS:
+            if len(args) != 1:
+                raise self.error(f"{name}() takes one argument", tree, "call-arity")
+            ty = TYPES[A.BUILTIN_CASTS[name]]
+            (arg,) = args
+            if isinstance(arg, A.Const):
+                return A.Const(float(arg.value) if ty.is_float else int(arg.value), ty, pos=pos)
+            return A.Cast(ty, arg, pos=pos, builtin=True)
         ty = TYPES.get(name)
         if ty is not None and name != "bool":
             if ty.is_vector or ty.is_matrix:
@@ -428,7 +443,7 @@ class _Builder:
             (arg,) = args
             if isinstance(arg, A.Const):
                 value = float(arg.value) if ty.is_float else int(arg.value)
-                return A.Const(value, ty, pos=pos)
+                return A.Const(value, ty, pos=pos, typed=ty.name in ("float32", "int32"))
             return A.Cast(ty, arg, pos=pos)
         return A.Call(name, tuple(args), pos=pos)
 

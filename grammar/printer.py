@@ -77,7 +77,7 @@ def _stmt(stmt, level: int) -> list[str]:
 
 def _literal(node: A.Const) -> str:
     text = repr(node.value)
-    if node.ty in (None, F32, I32):
+    if node.ty in (None, F32, I32) and not node.typed:
         return text
     return f"{node.ty}({text})"
 
@@ -85,7 +85,7 @@ def _literal(node: A.Const) -> str:
 def precedence(node) -> int:
     """How tightly an expression binds (TERNARY loosest .. POSTFIX tightest)."""
     if isinstance(node, A.Ternary):
-        return TERNARY
+        return TERNARY if node.form == "ternary" else POSTFIX
     if isinstance(node, A.BoolOp):
         return OR if node.op == "or" else AND
     if isinstance(node, A.Not):
@@ -131,11 +131,16 @@ def _expr(node) -> str:
     if isinstance(node, A.Neg):
         return f"-{print_expr(node.operand, UNARY)}"
     if isinstance(node, A.Ternary):
+        if node.form == "where":
+            return f"where({print_expr(node.cond)}, {print_expr(node.then)}, {print_expr(node.orelse)})"
+        if node.form == "select":
+            return f"select({print_expr(node.cond)}, {print_expr(node.orelse)}, {print_expr(node.then)})"
         return f"{print_expr(node.then, OR)} if {print_expr(node.cond, OR)} else {print_expr(node.orelse, TERNARY)}"
     if isinstance(node, A.Call):
         return f"{node.func}({', '.join(print_expr(a) for a in node.args)})"
     if isinstance(node, A.Cast):
-        return f"{node.to}({print_expr(node.operand)})"
+        spelled = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else node.to
+        return f"{spelled}({print_expr(node.operand)})"
     if isinstance(node, A.Construct):
         return f"{node.of}({', '.join(print_expr(a) for a in node.args)})"
     raise TypeError(f"cannot print {type(node).__name__}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import ast as A
 from .ops import BUILTINS
+from .queries import effectful_helpers, has_effect
 from .types import ArrayType
 
 _BINOP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
@@ -19,9 +20,31 @@ _AUG_NAMES = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 def productions(program: A.Program) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     helpers = {f.name for f in program.funcs}
+    effectful = effectful_helpers(program)
     for definition in program.funcs + program.kernels:
         _Walker(found, definition, helpers).run()
+        for node in A.walk(definition):
+            found.update(("effect_position", where) for where in _effect_positions(node, effectful))
     return found
+
+
+def _effect_positions(node, effectful: set[str]) -> set[str]:
+    """The effect_position alternatives one node shows (the call of a helper
+    with side effects as a statement, an operand, a condition, or lazily)."""
+    def effect(e) -> bool:
+        return has_effect(e, effectful)
+
+    if isinstance(node, A.CallStmt) and node.call.func in effectful:
+        return {"statement"}
+    if isinstance(node, A.BoolOp) and effect(node.right):
+        return {"lazy"}
+    if isinstance(node, A.Ternary) and not node.eager and (effect(node.then) or effect(node.orelse)):
+        return {"lazy"}
+    if isinstance(node, A.If) and isinstance(node.cond, A.Compare) and effect(node.cond):
+        return {"condition"}
+    if isinstance(node, (A.BinOp, A.Call)) and any(effect(e) for e in ((node.left, node.right) if isinstance(node, A.BinOp) else node.args)):
+        return {"operand"}
+    return set()
 
 
 class _Walker:
@@ -53,7 +76,14 @@ class _Walker:
 
     def stmt(self, s) -> None:
         add = self.add
-        if isinstance(s, A.Assign):
+        if isinstance(s, A.Assign) and _expanded_update(s) and (not isinstance(s.target, A.Name) or s.target.id in self.declared):
+            # `t = t op e`: an augmented assignment spelled out
+            add("statement", "aug_assign")
+            add("aug_spelling", "expanded")
+            self.aug_target(s.target)
+            add("aug_op", _BINOP_NAMES[s.value.op])
+            self.expr(s.value.right)
+        elif isinstance(s, A.Assign):
             t = s.target
             if isinstance(t, A.Name):
                 if isinstance(s.value, A.Tid):
@@ -72,10 +102,8 @@ class _Walker:
             self.expr(s.value)
         elif isinstance(s, A.AugAssign):
             add("statement", "aug_assign")
-            t = s.target
-            add("aug_target", "local" if isinstance(t, A.Name) else "array" if isinstance(t, A.ArrayRead) else "component")
-            if isinstance(t, A.Component):
-                add("component_style", "attr" if t.attr else "index")
+            add("aug_spelling", "augmented")
+            self.aug_target(s.target)
             add("aug_op", _AUG_NAMES[s.op])
             self.expr(s.value)
         elif isinstance(s, A.Atomic):
@@ -116,6 +144,11 @@ class _Walker:
         elif isinstance(s, A.Return):
             self.expr(s.value)
 
+    def aug_target(self, t) -> None:
+        self.add("aug_target", "local" if isinstance(t, A.Name) else "array" if isinstance(t, A.ArrayRead) else "component")
+        if isinstance(t, A.Component):
+            self.add("component_style", "attr" if t.attr else "index")
+
     def index_kind(self, index, zero_ok: bool = False) -> str:
         if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in self.threads):
             return "thread"
@@ -144,6 +177,12 @@ class _Walker:
         if isinstance(n, A.Not):
             self.add("bool_expr", "not")
             return
+        if isinstance(n, A.Ternary):
+            self.add("ternary_form", n.form)
+        if isinstance(n, A.Cast) and n.to.name in A.BUILTIN_CASTS.values():
+            self.add("cast_spelling", "builtin" if n.builtin else "typed")
+        if isinstance(n, A.Const) and ty.name in ("float32", "int32"):
+            self.add("literal_spelling", "typed" if n.typed else "plain")
         if isinstance(n, A.Const):
             if ty.is_float:
                 v = n.value
@@ -202,3 +241,8 @@ class _Walker:
         if isinstance(n, A.Component):
             return "component"
         return "construct"
+
+
+def _expanded_update(s: A.Assign) -> bool:
+    value = s.value
+    return isinstance(value, A.BinOp) and value.op in ("+", "-", "*", "/") and value.left == s.target

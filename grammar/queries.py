@@ -1,7 +1,7 @@
 """Questions about a program's AST that any consumer may ask.
 
 Owns read-only queries over the typed AST: which statements a block holds,
-which loop exits a statement may take, the helper call a statement makes,
+which loop exits a statement may take, which helpers have side effects,
 the identifiers a program names, whether it needs 64-bit types. Nothing here
 knows how a backend spells or runs a program.
 """
@@ -46,14 +46,21 @@ def statements(stmts):
             yield from statements(stmt.body)
 
 
-def effect_call(stmt) -> A.Call | None:
-    """The helper call a statement makes at its top, if any (the only place a
-    helper with atomics may be called)."""
-    if isinstance(stmt, A.CallStmt):
-        return stmt.call
-    if isinstance(stmt, (A.Assign, A.Return)) and isinstance(stmt.value, A.Call) and stmt.value.func not in BUILTINS:
-        return stmt.value
-    return None
+def effectful_helpers(program: A.Program) -> set[str]:
+    """The helpers whose bodies run atomics, directly or through the helpers
+    they call (a helper calls only helpers defined before it)."""
+    found: set[str] = set()
+    for func in program.funcs:
+        for node in A.walk(func):
+            if isinstance(node, A.Atomic) or (isinstance(node, A.Call) and node.func in found):
+                found.add(func.name)
+                break
+    return found
+
+
+def has_effect(node, effectful: set[str]) -> bool:
+    """Whether evaluating the expression `node` may run a side effect."""
+    return any(isinstance(n, A.Call) and n.func in effectful for n in A.walk(node))
 
 
 def identifiers(program: A.Program) -> set[str]:

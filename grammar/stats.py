@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from . import ast as A
 from .categories import CATEGORIES, classify
 from .productions import productions
+from .queries import effectful_helpers, has_effect
 from .weights import Weights, default_weights
 
 
@@ -23,6 +24,11 @@ CONSTRUCTS = (
     "nested-loop", "aug-assign", "component-read", "component-store", "vector", "matrix", "cast",
     "integer-division", "modulo", "matmul", "float64", "int64", "uint32", "in-array", "out-array",
     "inout-array", "acc-array", "scalar-param", "len",
+    # side effects inside expressions, and those the language may skip (the
+    # right operand of and/or, an arm of `x if c else y`, an elif or while condition)
+    "effect-in-expression", "effect-conditional",
+    # spellings of one operation
+    "where", "select", "builtin-cast", "typed-literal", "expanded-update",
 )
 
 
@@ -32,20 +38,50 @@ def constructs(program: A.Program) -> set[str]:
     if program.funcs:
         used.add("helper")
     helpers = {f.name for f in program.funcs}
-    effectful = {f.name for f in program.funcs if any(isinstance(n, (A.Atomic, A.CallStmt)) for n in A.walk(f))}
+    effectful = effectful_helpers(program)
     for definition in program.funcs + program.kernels:
         for param in definition.params:
             role = getattr(param.ty, "role", None)
             used.add(f"{role.name.lower()}-array" if role is not None else "scalar-param")
         for node in A.walk(definition):
             used.update(_node_constructs(node, helpers, effectful))
+            used.update(_effect_constructs(node, effectful))
     return used & set(CONSTRUCTS)
+
+
+def _effect_constructs(node, effectful: set[str]) -> set[str]:
+    """Where side effects sit in the expressions of one statement or expression node."""
+    found: set[str] = set()
+    if isinstance(node, (A.Assign, A.Return)):
+        value = node.value
+        inner = value.args if isinstance(value, A.Call) else (value,)  # the whole value is a statement-like call
+        if any(has_effect(e, effectful) for e in inner) or (isinstance(node, A.Assign) and has_effect(node.target, effectful)):
+            found.add("effect-in-expression")
+    elif isinstance(node, A.CallStmt):
+        if any(has_effect(e, effectful) for e in node.call.args):
+            found.add("effect-in-expression")
+    elif isinstance(node, (A.AugAssign, A.Atomic, A.For)):
+        parts = (node.value,) if isinstance(node, A.AugAssign) else (node.index, node.value) if isinstance(node, A.Atomic) else (node.bound,)
+        if any(has_effect(e, effectful) for e in parts):
+            found.add("effect-in-expression")
+    elif isinstance(node, A.If):
+        if has_effect(node.cond, effectful):
+            found.add("effect-in-expression")
+        if any(has_effect(c.cond, effectful) for c in node.elifs):
+            found |= {"effect-in-expression", "effect-conditional"}
+    elif isinstance(node, A.While) and node.cond is not None and has_effect(node.cond, effectful):
+        found |= {"effect-in-expression", "effect-conditional"}
+    elif isinstance(node, A.BoolOp) and has_effect(node.right, effectful):
+        found.add("effect-conditional")
+    elif isinstance(node, A.Ternary) and not node.eager and (has_effect(node.then, effectful) or has_effect(node.orelse, effectful)):
+        found.add("effect-conditional")
+    return found
 
 
 # node types that are a construct by themselves
 _PLAIN = {
-    A.Ternary: "ternary", A.BoolOp: "and-or", A.Not: "not", A.Break: "break", A.Continue: "continue",
-    A.AugAssign: "aug-assign", A.Component: "component-read", A.Cast: "cast", A.Len: "len",
+    A.BoolOp: "and-or", A.Not: "not", A.Break: "break", A.Continue: "continue",
+    A.AugAssign: "aug-assign", A.Component: "component-read", A.Len: "len",
 }
 
 
@@ -79,12 +115,22 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("nested-loop")
     elif type(node) in _PLAIN:
         found.add(_PLAIN[type(node)])
+    elif isinstance(node, A.Cast):
+        found.add("cast")
+        if node.builtin:
+            found.add("builtin-cast")
+    elif isinstance(node, A.Const) and node.typed:
+        found.add("typed-literal")
     elif isinstance(node, A.BinOp):
         found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}}.get(node.op, set()))
         if node.op == "//" and getattr(node.ty, "is_float", False):
             found.discard("integer-division")
+    if isinstance(node, A.Ternary):
+        found.add("ternary" if node.form == "ternary" else node.form)
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, A.Component):
         found.add("component-store")
+    if isinstance(node, A.Assign) and isinstance(node.value, A.BinOp) and node.value.left == node.target and node.value.op in ("+", "-", "*", "/"):
+        found.add("expanded-update")
     return found
 
 

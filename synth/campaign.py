@@ -31,6 +31,7 @@ from pathlib import Path
 
 from kernel_synth.backends.differentiability import differentiability
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
+from kernel_synth.backends.outcome import Status
 from kernel_synth.backends.registry import BACKENDS, get_backend
 from kernel_synth.grammar import DSLError, Program, parse
 from kernel_synth.grammar.sampling import draw_program
@@ -119,6 +120,8 @@ class State:
     next_index: int = 0
     programs: int = 0
     compiled: dict[str, int] = field(default_factory=dict)
+    # programs the backend's release cannot run as the language defines them
+    unsupported: dict[str, int] = field(default_factory=dict)
     findings: dict[str, int] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
     shrinks: list[dict] = field(default_factory=list)
@@ -142,6 +145,7 @@ class State:
             "next_index": self.next_index,
             "programs": self.programs,
             "compiled": self.compiled,
+            "unsupported": self.unsupported,
             "findings": self.findings,
             "buckets": {s: vars(b) for s, b in self.buckets.items()},
             "shrinks": self.shrinks,
@@ -163,6 +167,7 @@ class State:
         for key in ("next_index", "programs", "compiled", "findings", "shrinks", "unconfirmed", "elapsed"):
             setattr(state, key, data[key])
         state.unrecognised = data.get("unrecognised", 0)
+        state.unsupported = dict(data.get("unsupported", {}))
         state.pending_shrinks = list(data.get("pending_shrinks", []))
         state.gradient_checked = data.get("gradient_checked", 0)
         state.gradient_eligible = data.get("gradient_eligible", 0)
@@ -339,6 +344,9 @@ class Campaign:
             outcomes = batch.outcomes[backend].result()
             verdicts = self.triage.judged(backend, batch.programs, outcomes, batch.references)
             state.compiled[backend] = state.compiled.get(backend, 0) + sum(v.outcome.ok for v in verdicts)
+            unsupported = sum(v.outcome.status is Status.UNSUPPORTED for v in verdicts)
+            if unsupported:
+                state.unsupported[backend] = state.unsupported.get(backend, 0) + unsupported
             clean = []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
@@ -499,6 +507,7 @@ class Campaign:
             # the share of this run's wall time the fuzzing workers had a batch
             "utilisation": {b: round(busy / max(self.config.workers * wall, 1e-9), 3) for b, busy in self.busy.items()},
             "compiled": state.compiled,
+            "unsupported": state.unsupported,
             "findings": state.findings,
             "buckets": [
                 {"signature": b.signature, "backend": b.backend, "oracle": b.oracle, "hits": b.hits, "corpus": b.cases, "known": recognised(b.signature)}

@@ -92,6 +92,8 @@ class Finding:
 
 def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: frozenset[str]) -> Finding | None:
     """The finding this outcome is, if any, under the enabled oracles."""
+    if outcome.status is Status.UNSUPPORTED:
+        return None  # counted by the campaign, judged by no oracle
     if not outcome.ok:
         oracle = STATUS_ORACLE[outcome.status]
         if oracle is not Oracle.RENDER and oracle not in oracles:

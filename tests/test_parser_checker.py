@@ -270,14 +270,19 @@ NEGATIVE = [
     ),
     ("tid-in-helper", "@func\ndef h(q: float32) -> float32:\n    t = float32(tid())\n    return t\n\n" + K("    pass"), "tid-outside-kernel", 3, 17),
     ("builtin-as-statement", K("    sin(f)"), "expression-statement", 4, 5),
-    ("effect-in-binop", BUMP + K("    t = bump(a, f) + 1.0"), "effect-position", 9, 9),
     # atomics of different classes on one array do not commute between threads
     ("atomic-add-then-max", K("    atomic_add(a, 0, f)", "    atomic_max(a, 0, f)"), "atomic-mix", 5, 5),
     ("atomic-min-then-max", K("    atomic_min(a, i, f)", "    atomic_max(a, i, f)"), "atomic-mix", 5, 5),
     ("atomic-max-then-helper-add", BUMP + K("    atomic_max(a, 0, f)", "    bump(a, f)"), "atomic-mix", 10, 10),
-    ("effect-in-argument", BUMP + K("    t = sin(bump(a, f))"), "effect-position", 9, 13),
-    ("effect-in-store", BUMP + K("    o[i] = bump(a, f)"), "effect-position", 9, 12),
-    ("effect-in-condition", BUMP + K("    if bump(a, f) > 0.0:", "        pass"), "effect-position", 9, 8),
+    # --- spellings
+    ("where-arity", K("    t = where(f > 0.0, f)"), "call-arity", 4, 9),
+    ("select-arity", K("    t = select(f > 0.0, f, f, f)"), "call-arity", 4, 9),
+    ("where-arm-types", K("    t = where(f > 0.0, f, n)"), "type-mismatch", 4, 9),
+    ("where-condition-type", K("    t = where(f, f, f)"), "condition-type", 4, 15),
+    ("int-of-vector", K("    j = int(v)"), "operand-types", 4, 9),
+    ("float-of-float", K("    t = float(f)"), "operand-types", 4, 9),
+    ("local-named-where", K("    where = 1.0"), "duplicate-name", 4, 5),
+    ("local-named-int", K("    int = 1"), "duplicate-name", 4, 5),
     ("atomic-min-vector", "@kernel\ndef k(a: Acc[array[vec3]]):\n    atomic_min(a, 0, vec3(1.0, 2.0, 3.0))\n", "operand-types", 3, 5),
     # --- builder (parse-level) errors
     ("unknown-type", "@kernel\ndef k(x: In[array[float16]]):\n    pass\n", "unknown-type", 2, 19),
@@ -301,6 +306,50 @@ NEGATIVE = [
     ("syntax-keyword-as-name", K("    for = 1"), "syntax", 4, 9),
     ("syntax-chained-compare", K("    if 0.0 < f < 1.0:", "        pass"), "syntax", 4, 16),
 ]
+
+
+# A helper with side effects may stand wherever a value of its type may
+# (grammar/SEMANTICS.md, "Evaluation order and side effects").
+EFFECTS_IN_EXPRESSIONS = [
+    BUMP + K("    t = bump(a, f) + 1.0"),
+    BUMP + K("    t = sin(bump(a, f))"),
+    BUMP + K("    o[i] = bump(a, f)"),
+    BUMP + K("    if bump(a, f) > 0.0:", "        pass"),
+    BUMP + K("    if f > 0.0 and bump(a, f) > 0.0:", "        pass"),
+    BUMP + K("    t = bump(a, f) if f > 0.0 else where(f < 1.0, bump(a, 1.0), 0.0)"),
+    BUMP + K("    o[i] = x[clamp(int(bump(a, f)), 0, len(x) - 1)]"),
+    BUMP + K("    w = 0", "    while w < 3 and bump(a, f) < 2.0:", "        w += 1"),
+    BUMP + K("    for j in range(clamp(int(bump(a, f)), 0, 4)):", "        pass"),
+    BUMP + K("    y[i] += bump(a, f)"),
+]
+
+
+@pytest.mark.parametrize("text", EFFECTS_IN_EXPRESSIONS)
+def test_side_effects_are_accepted_in_expressions(text):
+    program = parse(text)
+    calls = [n for n in A.walk(program.kernels[0]) if isinstance(n, A.Call) and n.func == "bump"]
+    assert calls and all(c.ty == F32 for c in calls)
+
+
+def test_spellings_parse_to_their_own_forms_and_print_back():
+    text = K(
+        "    t = where(f > 0.0, f, 1.0)",
+        "    u = select(f > 0.0, f, 1.0)",
+        "    j = int(f)",
+        "    g = float(n)",
+        "    h = float32(1.5) + 1.5",
+    )
+    kernel = parse(text).kernels[0]
+    where, select = kernel.body[1].value, kernel.body[2].value
+    assert (where.form, where.then.id, where.orelse.value) == ("where", "f", 1.0)
+    # select(c, value_if_false, value_if_true): the arms are swapped
+    assert (select.form, select.then.value, select.orelse.id) == ("select", 1.0, "f")
+    assert kernel.body[3].value.builtin and kernel.body[3].value.ty == I32
+    assert kernel.body[4].value.builtin and kernel.body[4].value.ty == F32
+    literal, plain = kernel.body[5].value.left, kernel.body[5].value.right
+    assert literal.typed and not plain.typed and literal.value == plain.value
+    assert literal != plain  # two spellings, two programs
+    assert print_program(parse(text)) == text
 
 
 @pytest.mark.parametrize("name, text, rule, line, column", NEGATIVE, ids=[c[0] for c in NEGATIVE])

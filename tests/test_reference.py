@@ -492,3 +492,23 @@ def test_float32_transcendentals_are_correctly_rounded():
     out = run_reference(program, None, {"out0": np.zeros(2, np.float32)}, 2)["out0"]
     exact = np.float32(math.exp(10.0))  # correctly rounded
     assert out[0] == np.float32(math.tan(float(exact)))
+
+
+# Hand-computed: x = [3, 0.5, -2, 1.5, 0, 0, 0, 0]. Slot 0 counts the `and`'s
+# right operand (x > 0: threads 0, 1, 3), slot 1 the `or`'s (x >= -1 and the
+# first condition failed: threads 1, 4..7), slots 2 and 3 the ternary's arms
+# (thread 0; the rest), slots 4 and 5 where()/select() arguments (every
+# thread), slot 6 the while condition (3, 2, 1, 3 and 1 each: never once the
+# counter reached 3).
+EFFECTS_X = np.array([3.0, 0.5, -2.0, 1.5, 0.0, 0.0, 0.0, 0.0], np.float32)
+EFFECTS_HITS = np.array([3, 5, 1, 7, 8, 8, 13, 0], np.int32)
+EFFECTS_O = np.array([8.0, 3.0, 4.0, 5.0, 2.0, 2.0, 2.0, 2.0], np.float32)
+
+
+def test_side_effects_run_exactly_where_the_language_evaluates():
+    from pathlib import Path
+
+    src = (Path(__file__).parent / "programs" / "valid" / "effects_in_expressions.kernel").read_text()
+    out = run(src, {"x": EFFECTS_X}, 8)
+    np.testing.assert_array_equal(out["hits"], EFFECTS_HITS)
+    np.testing.assert_array_equal(out["o"], EFFECTS_O)

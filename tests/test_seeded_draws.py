@@ -39,7 +39,7 @@ def _int_heavy():
     for old, new in [
         ("float32 = 12\n", "float32 = 2\n"),
         ("integers = 0.5", "integers = 1.0"),
-        ("casts = 0.4", "casts = 1.0"),
+        ("casts = 0.5", "casts = 1.0"),
     ]:
         assert old in text, f"the default profile changed: {old!r} is gone; update _int_heavy"
         text = text.replace(old, new)

@@ -434,7 +434,7 @@ def test_judging_candidates_in_groups_accepts_what_one_at_a_time_accepts(oracle)
         return [oracle(c) for c in candidates]
 
     checked = 0
-    for index in range(300):
+    for index in range(1000):
         program = draw_program(5, index)
         if not oracle(grammar.check(program)):
             continue

@@ -1,0 +1,92 @@
+"""Side effects inside expressions: every backend runs them exactly where the
+language evaluates (grammar/SEMANTICS.md), and a Warp release that would
+evaluate them elsewhere gets the program as unsupported, never as a finding.
+
+The hand-computed values are in tests/test_reference.py (EFFECTS_*)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.errors import Unsupported
+from kernel_synth.backends.outcome import Outcome, Status
+from kernel_synth.backends.reference_backend import ReferenceBackend
+from kernel_synth.backends.warp_release import WarpRelease
+from kernel_synth.backends.warp_render import render_warp
+from kernel_synth.grammar import parse
+from kernel_synth.synth.oracles import judge
+
+from test_reference import EFFECTS_HITS, EFFECTS_O, EFFECTS_X
+
+PROGRAM = parse((Path(__file__).parent / "programs" / "valid" / "effects_in_expressions.kernel").read_text())
+
+BUMP = "@func\ndef bump(acc: Acc[array[float32]], t: float32) -> float32:\n    atomic_add(acc, 0, t)\n    return t\n\n"
+HEAD = "@kernel\ndef k(x: In[array[float32]], a: Acc[array[float32]], o: Out[array[float32]]):\n    i = tid()\n"
+
+
+def kernel(*body: str) -> str:
+    return BUMP + HEAD + "".join(line + "\n" for line in body)
+
+
+@pytest.mark.parametrize(
+    "text, release, needed",
+    [
+        (kernel("    if x[i] > 0.0 and bump(a, 1.0) > 0.0:", "        o[i] = 1.0"), "1.12.1", "1.13.0"),
+        (kernel("    w = 0", "    while w < 2 and bump(a, 1.0) > x[i]:", "        w += 1"), "1.12.1", "1.13.0"),
+        (kernel("    o[i] = bump(a, 1.0) if x[i] > 0.0 else 0.0"), "1.7.2", "1.8.0"),
+    ],
+)
+def test_an_effect_the_release_would_evaluate_regardless_is_unsupported(text, release, needed):
+    program = parse(text)
+    with pytest.raises(Unsupported, match=f">= {needed}"):
+        render_warp(program, release=WarpRelease(release))
+    render_warp(program, release=WarpRelease(needed))  # the first release that evaluates it lazily
+
+
+def test_effects_where_every_release_evaluates_them_render_everywhere():
+    # in the left operand, in where() (a call on every release), as an operand
+    text = kernel("    o[i] = where(bump(a, 1.0) > x[i], bump(a, 2.0), 0.0) + bump(a, 3.0)")
+    for release in ("1.0.2", "1.7.0", "1.12.1"):
+        source = render_warp(parse(text), release=WarpRelease(release))
+        assert ("wp.where" in source) == (release != "1.0.2")  # wp.select before 1.7
+
+
+def test_unsupported_is_judged_by_no_oracle():
+    outcome = Outcome(Status.UNSUPPORTED, message="needs warp-lang >= 1.13.0")
+    assert judge("warp-cpu", outcome, None, frozenset({"compile", "crash", "forward"})) is None
+
+
+def test_reference_counts_each_evaluation():
+    (outcome,) = ReferenceBackend().compile([PROGRAM], launch=16)
+    assert outcome.ok and outcome.outputs["hits"][:7].min() > 0
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_jax_runs_effects_where_the_language_does():
+    from kernel_synth.backends.jax_run import run_jax
+
+    zeros = {"hits": np.zeros(8, np.int32), "o": np.zeros(8, np.float32)}
+    out = run_jax(PROGRAM, {"x": EFFECTS_X, **zeros}, 8)
+    np.testing.assert_array_equal(out["hits"], EFFECTS_HITS)
+    np.testing.assert_array_equal(out["o"], EFFECTS_O)
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(importlib.util.find_spec("warp") is None, reason="warp-lang is not installed")
+def test_warp_agrees_with_the_reference_on_effects(tmp_path):
+    from kernel_synth.backends.warp_backend import warp_cpu
+    from kernel_synth.backends.warp_release import installed
+
+    (outcome,) = warp_cpu(workdir=tmp_path).compile([PROGRAM], launch=16)
+    if not installed().has("short_circuit"):
+        assert outcome.status is Status.UNSUPPORTED
+        return
+    (expected,) = ReferenceBackend().compile([PROGRAM], launch=16)
+    assert outcome.ok, outcome.message
+    assert compare_outputs(expected.outputs, outcome.outputs) == []
