@@ -95,7 +95,9 @@ def clamp(x, lo, hi):
 ''',
     "length": '''
 def length(v):
-    return jnp.sqrt(jnp.sum(v * v, axis=-1))
+    """|v|; its gradient at the zero vector is zero, as Warp's adjoint gives."""
+    s = jnp.sum(v * v, axis=-1)
+    return jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1)), 0)
 ''',
     "normalize": '''
 def normalize(v):

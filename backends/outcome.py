@@ -96,6 +96,9 @@ class GradientResult:
     # {input array: bound on the rounding error of each finite difference}:
     # a disagreement with "fd" within it is no disagreement
     fd_error: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    # {input array: mask of the points no pair compares} (a step from them
+    # crosses a branch or a kink: backends.gradients.fd_gradients_checked)
+    skipped: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

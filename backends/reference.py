@@ -112,7 +112,12 @@ def _describe(value) -> str:
 class _Interpreter:
     """One launch of one kernel. Thread state lives on the instance."""
 
-    def __init__(self, program: A.Program, n: int):
+    def __init__(self, program: A.Program, n: int, decisions: list | None = None):
+        # with a list: every decision that makes the computation piecewise
+        # (comparisons, the side of a kink, an integer a float was cut to) is
+        # appended, so that two runs on nearby inputs show whether a step
+        # between them crossed one (backends.gradients skips such points)
+        self.decisions = decisions
         self.n = n
         self.n_value = np.int32(n)
         self.funcs = {f.name: f for f in program.funcs}
@@ -228,7 +233,11 @@ class _Interpreter:
         return self.eval(e.value)[e.index]
 
     def e_binop(self, e: A.BinOp):
-        return self.arith(e.op, self.eval(e.left), self.eval(e.right), e.ty)
+        left, right = self.eval(e.left), self.eval(e.right)
+        if self.decisions is not None and e.op in ("%", "//") and e.ty.is_float:
+            with np.errstate(all="ignore"):
+                self.decisions.append(repr(np.trunc(np.asarray(left) / np.asarray(right))))
+        return self.arith(e.op, left, right, e.ty)
 
     def arith(self, op: str, left, right, ty: DType):
         """`left op right` in the operand type (ty is the result type)."""
@@ -244,7 +253,28 @@ class _Interpreter:
         return result
 
     def e_compare(self, e: A.Compare):
-        return bool(_COMPARE[e.op](self.eval(e.left), self.eval(e.right)))
+        result = bool(_COMPARE[e.op](self.eval(e.left), self.eval(e.right)))
+        if self.decisions is not None:
+            self.decisions.append(result)
+        return result
+
+    def decide(self, func: str, args: list, value) -> None:
+        """Record the piece of a piecewise builtin this call evaluated."""
+        if func in ("abs", "sign"):
+            side = np.asarray(args[0]) >= 0
+        elif func in ("min", "max"):
+            side = np.asarray(args[0]) <= np.asarray(args[1])
+        elif func == "clamp":
+            side = (np.asarray(args[0]) < args[1], np.asarray(args[0]) > args[2])
+        elif func in ("floor", "ceil"):
+            side = np.asarray(value)
+        elif func == "atan2":
+            side = (np.asarray(args[0]) >= 0, np.asarray(args[1]) >= 0)
+        elif func in ("length", "normalize"):
+            side = bool(np.any(np.asarray(args[0]) != 0))  # both are singular at the zero vector
+        else:
+            return
+        self.decisions.append(repr(side))
 
     def e_boolop(self, e: A.BoolOp):
         left = self.eval(e.left)
@@ -289,6 +319,8 @@ class _Interpreter:
                 value = op.reference(*args)
             if type(value) is np.ndarray and value.ndim == 0:
                 value = value[()]  # a 0-d result (np.where, ...) is a scalar
+            if self.decisions is not None:
+                self.decide(e.func, args, value)
             return value
         return self.call_helper(e)
 
@@ -333,6 +365,8 @@ class _Interpreter:
             # compare as Python numbers: exact, whatever the float type
             if not (np.isfinite(truncated) and limits[0] <= float(truncated) <= limits[1]):
                 raise ReferenceFailure(f"cast of {value!r} to {e.to} is out of range", "undefined")
+            if self.decisions is not None:
+                self.decisions.append(float(truncated))
             return truncated.astype(target)
         # int -> int wraps (two's complement), int -> float rounds to nearest,
         # float -> float rounds
@@ -490,9 +524,10 @@ def _launch_value(param: A.Param, value, n: int):
     raise ReferenceFailure(f"{param.name!r} must be {ty}, got {value!r} ({_describe(value)})", "input")
 
 
-def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: int) -> dict[str, np.ndarray]:
+def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: int, decisions: list | None = None) -> dict[str, np.ndarray]:
     """Run kernel `kernel_name` (default: the first) for threads 0..n-1, one after
-    the other, on copies of `inputs`; return every array parameter's final value."""
+    the other, on copies of `inputs`; return every array parameter's final value.
+    With `decisions`, append to it every piecewise decision the run took."""
     if kernel_name is None:
         kernel = program.kernels[0]
     else:
@@ -512,7 +547,7 @@ def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: 
             arrays[param.name] = value
         else:
             scalars[param.name] = value
-    interpreter = _Interpreter(program, n)
+    interpreter = _Interpreter(program, n, decisions)
     with np.errstate(all="ignore"):  # inf and nan are values; overflow and /0 of ints are checked
         try:
             interpreter.run_kernel(kernel, scalars, arrays)

@@ -45,6 +45,9 @@ FEATURES: dict[str, Feature] = {
     # before it, every CPU module parses Warp's headers again: 0.5 s a module
     # on 1.0.2, 1.2 s on 1.12.1, against 0.08 s on 1.19.0 (one program per module)
     "cpu_precompiled_headers": Feature("1.13.0", "precompiled headers in the CPU compiler"),
+    # the backward pass zeroes an array element's adjoint at its store, so an
+    # element written more than once gets the right gradient
+    "gradient_overwrites": Feature("1.13.0", "adjoints of arrays overwritten in the forward pass"),
 }
 
 

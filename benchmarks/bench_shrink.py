@@ -19,7 +19,7 @@ import time
 
 from kernel_synth.grammar import print_program
 from kernel_synth.grammar.sampling import draw_program
-from kernel_synth.synth.oracles import DEFAULT_ORACLES
+from kernel_synth.synth.oracles import FORWARD_ORACLES
 from kernel_synth.synth.triage import SHRINK_TESTS, Launch, Triage, shrink_finding
 
 
@@ -33,7 +33,7 @@ def main() -> None:
 
     launch = Launch(threads=16, seed=args.seed)
     found = []
-    with Triage(frozenset(DEFAULT_ORACLES), launch, workers=2) as triage:
+    with Triage(frozenset(FORWARD_ORACLES), launch, workers=2) as triage:
         for first in range(0, args.search, 64):
             programs = [draw_program(args.seed, i, None) for i in range(first, first + 64)]
             for verdict in triage.forward(args.backend, programs):
@@ -48,7 +48,7 @@ def main() -> None:
     for verdict in found:
         row = {}
         for grouped in (True, False):
-            with Triage(frozenset(DEFAULT_ORACLES), launch, workers=1) as triage:
+            with Triage(frozenset(FORWARD_ORACLES), launch, workers=1) as triage:
                 triage.forward(args.backend, [verdict.program])  # start the worker outside the timing
                 began = time.monotonic()
                 result = shrink_finding(triage, verdict.finding, verdict.program, began + 600, SHRINK_TESTS, grouped=grouped)

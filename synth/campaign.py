@@ -29,10 +29,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernel_synth.backends.differentiability import differentiability
+from kernel_synth.backends.differentiability import differentiability, gradient_inputs
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.outcome import Status
 from kernel_synth.backends.registry import BACKENDS, get_backend
+from kernel_synth.backends.warp_release import installed as installed_warp
 from kernel_synth.grammar import DSLError, Program, parse
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.stats import ast_size
@@ -40,7 +41,7 @@ from kernel_synth.grammar.weights import Weights, default_weights
 
 from .corpus import CorpusError, library_versions, read_case, store_finding
 from .files import write_atomic
-from .oracles import DEFAULT_ORACLES, Finding, Oracle, recognised
+from .oracles import FORWARD_ORACLES, Finding, Oracle, recognised
 from .shrinker import CONFIRM_RESERVE, ShrinkDone, Shrinker, ShrinkJob
 from .triage import SHRINK_TESTS, Launch, Triage
 
@@ -59,7 +60,7 @@ class CampaignConfig:
     workers: int = max(os.cpu_count() or 1, 1)
     corpus: Path = Path("corpora")
     weights: Weights | None = None
-    oracles: frozenset[str] = frozenset(DEFAULT_ORACLES)
+    oracles: frozenset[str] = frozenset(FORWARD_ORACLES)
     resume: bool = False
     # programs drawn per batch, split over the workers: one Warp module per
     # worker, so a module's fixed cost is shared by batch_size / workers
@@ -134,6 +135,7 @@ class State:
     # gradient oracle: programs compared, programs that passed the rules (some
     # are not sampled), exclusions by first rule, sources that gave no gradient
     gradient_checked: int = 0
+    gradient_candidates: int = 0  # clean programs with a float input array
     gradient_eligible: int = 0
     gradient_excluded: dict[str, int] = field(default_factory=dict)
     gradient_unavailable: dict[str, int] = field(default_factory=dict)
@@ -154,6 +156,7 @@ class State:
             "unrecognised": self.unrecognised,
             "elapsed": self.elapsed,
             "gradient_checked": self.gradient_checked,
+            "gradient_candidates": self.gradient_candidates,
             "gradient_eligible": self.gradient_eligible,
             "gradient_excluded": self.gradient_excluded,
             "gradient_unavailable": self.gradient_unavailable,
@@ -171,6 +174,7 @@ class State:
         state.pending_shrinks = list(data.get("pending_shrinks", []))
         state.gradient_checked = data.get("gradient_checked", 0)
         state.gradient_eligible = data.get("gradient_eligible", 0)
+        state.gradient_candidates = data.get("gradient_candidates", 0)
         state.gradient_excluded = dict(data.get("gradient_excluded", {}))
         state.gradient_unavailable = dict(data.get("gradient_unavailable", {}))
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
@@ -186,6 +190,15 @@ def jax_problem() -> str | None:
     except Exception as exc:  # any failure to import is the environment's
         return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
     return None
+
+
+def default_oracles(backends: tuple[str, ...]) -> frozenset[str]:
+    """What `synth fuzz` runs unless told: every oracle, the gradient one where
+    a backend has adjoints and JAX imports (its grad is the third opinion)."""
+    oracles = set(FORWARD_ORACLES)
+    if any(get_backend(name).has_adjoints for name in backends) and jax_problem() is None:
+        oracles.add(Oracle.GRADIENT.value)
+    return frozenset(oracles)
 
 
 class Campaign:
@@ -220,7 +233,11 @@ class Campaign:
         self.gradient_thread = ThreadPoolExecutor(1, thread_name_prefix="gradient")
         self.gradient_checks: list[tuple[list[tuple[int, Program]], Future]] = []
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
-        self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size // 16)
+        # a quarter of each batch's eligible programs: 0.75 of the forward-only
+        # throughput on 1.19.0, two cores (benchmarks/bench_gradients.py)
+        self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size // 4)
+        # the gradient rules depend on what the installed Warp documents
+        self.gradient_release = installed_warp()
         self.busy: dict[str, float] = {}
 
     # -- state
@@ -366,8 +383,9 @@ class Campaign:
         batch rather than hold the fuzzing up)."""
         state = self.state
         eligible = []
+        state.gradient_candidates += sum(bool(gradient_inputs(p.kernels[0])) for _, p in candidates)
         for index, program in candidates:
-            rule = differentiability(program)
+            rule = differentiability(program, self.gradient_release)
             if rule is None:
                 eligible.append((index, program))
             else:
@@ -501,6 +519,7 @@ class Campaign:
             "seed": state.seed,
             "next_index": state.next_index,
             "wall_seconds": round(wall, 2),
+            "oracles": sorted(self.config.oracles),
             "throughput": round(state.programs / max(state.elapsed, 1e-9), 2),
             "batch_size": self.batch_size,
             "pipeline_depth": self.config.pipeline_depth,
@@ -529,6 +548,10 @@ class Campaign:
         state = self.state
         return {
             "checked": state.gradient_checked,
+            # programs that ran clean and have a float input array, and the
+            # share of them whose gradients were compared
+            "candidates": state.gradient_candidates,
+            "compared_share": round(state.gradient_checked / max(state.gradient_candidates, 1), 3),
             "eligible": state.gradient_eligible,
             "excluded": dict(sorted(state.gradient_excluded.items(), key=lambda kv: -kv[1])),
             "unavailable": state.gradient_unavailable,

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
-    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient (default: all but gradient)")
+    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient (default: all; gradient where a backend has adjoints and JAX imports)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=None, help="programs per batch, split over the workers (default: 32 per worker; 128 per worker on warp-lang before 1.13, whose CPU compiler reparses its headers for every module)")
@@ -436,10 +436,13 @@ def cmd_compile(args) -> int:
 def cmd_fuzz(args) -> int:
     from kernel_synth.backends.registry import BackendUnavailable
 
-    from .campaign import Campaign, CampaignConfig, CampaignError
-    from .oracles import DEFAULT_ORACLES
+    from .campaign import Campaign, CampaignConfig, CampaignError, default_oracles
     from .progress import CampaignDisplay
 
+    try:
+        oracles = args.oracles if args.oracles is not None else default_oracles(tuple(args.backend))
+    except BackendUnavailable as exc:
+        raise UsageError(str(exc)) from None
     config = CampaignConfig(
         budget=args.budget,
         backends=args.backend,
@@ -447,7 +450,7 @@ def cmd_fuzz(args) -> int:
         workers=args.workers,
         corpus=args.corpus,
         weights=_weights(args),
-        oracles=args.oracles if args.oracles is not None else frozenset(DEFAULT_ORACLES),
+        oracles=oracles,
         resume=args.resume,
         batch_size=args.batch_size,
         pipeline_depth=args.pipeline_depth,

@@ -34,10 +34,9 @@ class Oracle(StrEnum):
 
 # The oracles a user can choose (`--oracles`)
 ORACLES = tuple(o.value for o in Oracle if o is not Oracle.RENDER)
-# What a campaign runs unless told otherwise: the gradient oracle costs a
-# backward compile, a JAX grad and finite differences per program, so it is
-# asked for by name (`--oracles ...,gradient`).
-DEFAULT_ORACLES = tuple(o for o in ORACLES if o != Oracle.GRADIENT)
+# Every oracle but the gradient one, which needs a backend with adjoints and
+# JAX (synth.campaign.default_oracles adds it where both are there)
+FORWARD_ORACLES = tuple(o for o in ORACLES if o != Oracle.GRADIENT)
 # Which oracle judges each non-ok status.
 STATUS_ORACLE = {
     Status.RENDER_ERROR: Oracle.RENDER,
@@ -140,7 +139,7 @@ def judge_gradient(backend: str, program: A.Program, result: GradientResult | Ou
         stage = (result.stage or Stage.COMPILE).in_gradient()
         return Finding(backend, Oracle.GRADIENT, stage, signature(backend, stage, result.message), result.message)
     gradients = result.sources
-    found = disagreements(gradients, result.fd_error)
+    found = disagreements(gradients, result.fd_error, result.skipped)
     if not found:
         return None
     odd = odd_one_out(set(found), set(gradients))

@@ -17,6 +17,7 @@ from kernel_synth.backends import differentiability as D
 from kernel_synth.backends import gradients as G
 from kernel_synth.backends.inputs import make_inputs
 from kernel_synth.backends.outcome import GradientResult
+from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.synth.oracles import Finding, judge_gradient
@@ -74,21 +75,23 @@ RULE_PROGRAMS = {
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = x[i] * x[i]\nout[i] = v"),
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv[1] += x[i]\nout[i] = v"),
     ],
-    D.VECTOR_OPS: [
-        _kernel("a: In[array[vec3]], out: Out[array[vec3]]", "out[i] = normalize(a[i])"),
-        _kernel("a: In[array[vec3]], out: Out[array[float32]]", "out[i] = length(a[i])"),
-    ],
-    D.NON_SMOOTH: [
+}
+
+# Branches, kinks and singular points exclude no program: the points beside
+# them are skipped one by one (backends.gradients.fd_gradients_checked).
+PER_POINT_PROGRAMS = [
+    _kernel("a: In[array[vec3]], out: Out[array[vec3]]", "out[i] = normalize(a[i])"),
+    _kernel("a: In[array[vec3]], out: Out[array[float32]]", "out[i] = length(a[i])"),
+    *(
         _kernel(XO, f"out[i] = {call}")
         for call in ("abs(x[i])", "floor(x[i])", "ceil(x[i])", "sign(x[i])", "min(x[i], 1.0)", "max(x[i], 1.0)",
                      "clamp(x[i], -1.0, 1.0)", "x[i] % 1.5", "atan2(x[i], 1.0)", "float32(int32(clamp(x[i], -8.0, 8.0)))")
-    ]
-    + [
-        _kernel(XO, "t = x[i]\nif x[i] > 0.5:\n    t = t * t\nout[i] = t"),
-        _kernel(XO, "out[i] = x[i] * 2.0 if x[i] < 1.0 else x[i]"),
-        _kernel(XO + ", s: float32", "t = x[i]\nif i > 1 and s > 0.0:\n    t = t * t\nout[i] = t"),
-    ],
-}
+    ),
+    _kernel(XO, "t = x[i]\nif x[i] > 0.5:\n    t = t * t\nout[i] = t"),
+    _kernel(XO, "out[i] = x[i] * 2.0 if x[i] < 1.0 else x[i]"),
+    _kernel(XO + ", s: float32", "t = x[i]\nif i > 1 and s > 0.0:\n    t = t * t\nout[i] = t"),
+]
+
 
 # Smooth programs: every rule passes, and Warp, JAX and finite differences agree.
 SMOOTH_PROGRAMS = {
@@ -152,10 +155,37 @@ def test_integer_index_arithmetic_is_not_non_smooth():
 
 def test_rules_are_the_named_constants_and_helpers_are_checked_too():
     assert len(set(D.RULES)) == len(D.RULES)
-    text = _kernel(XO, "out[i] = g(x[i])", helpers="@func\ndef g(v: float32) -> float32:\n    return abs(v)\n")
-    assert D.exclusions(parse(text)) == [D.NON_SMOOTH]
-    unused = "@func\ndef g(v: float32) -> float32:\n    return abs(v)\n"
-    assert D.exclusions(parse(_kernel(XO, "out[i] = x[i]", helpers=unused))) == []  # not reachable from the kernel
+    helper = "@func\ndef g(v: float32) -> float32:\n    w = vec3(v, 1.0, 2.0)\n    w.x = v * v\n    return w.x\n"
+    assert D.exclusions(parse(_kernel(XO, "out[i] = g(x[i])", helpers=helper))) == [D.COMPONENT_REASSIGN]
+    assert D.exclusions(parse(_kernel(XO, "out[i] = x[i]", helpers=helper))) == []  # not reachable from the kernel
+
+
+@pytest.mark.parametrize("text", PER_POINT_PROGRAMS)
+def test_kinks_and_branches_exclude_no_program(text):
+    assert D.exclusions(parse(text)) == []
+
+
+def test_rules_lift_on_the_release_that_documents_the_adjoint():
+    overwrite = parse(RULE_PROGRAMS[D.ARRAY_OVERWRITE][0])
+    component = parse(RULE_PROGRAMS[D.COMPONENT_REASSIGN][0])
+    assert D.differentiability(overwrite) == D.ARRAY_OVERWRITE  # no release: every rule
+    assert D.differentiability(overwrite, WarpRelease("1.12.1")) == D.ARRAY_OVERWRITE
+    assert D.differentiability(overwrite, WarpRelease("1.13.0")) is None
+    assert D.differentiability(component, WarpRelease("1.19.0")) == D.COMPONENT_REASSIGN  # not lifted (WARP_DIFFERS)
+
+
+def test_points_beside_a_kink_are_skipped_and_the_rest_compared():
+    # x from make_inputs; abs has its kink at 0 and the branch flips at 0.5:
+    # a point is skipped exactly when x - h < kink < x + h for one of them
+    from kernel_synth.backends.gradients import FD_STEP, _step, fd_gradients_checked
+    from kernel_synth.backends.inputs import make_inputs
+
+    program = parse(_kernel(XO, "t = abs(x[i])\nif x[i] > 0.5:\n    t = t * t\nout[i] = t"))
+    x = make_inputs(program.kernels[0], 64, 3)["x"].astype(np.float64)
+    _, _, skipped = fd_gradients_checked(program, 64, 3)
+    near = np.array([any(v - _step(v, FD_STEP) < k < v + _step(v, FD_STEP) or v == k for k in (0.0, 0.5)) for v in x])
+    assert near.any() and (~near).any()
+    np.testing.assert_array_equal(skipped["x"], near)
 
 
 def test_inputs_and_outputs_of_the_loss():
@@ -200,7 +230,7 @@ def _outcome(warp, jax, fd):
 def test_judge_gradient_names_the_odd_source_and_the_pairs():
     program = parse(SMOOTH)
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 2], [1, 2])) is None
-    assert judge_gradient("warp-cpu", program, GradientResult("excluded", "gradient", D.NON_SMOOTH)) is None
+    assert judge_gradient("warp-cpu", program, GradientResult("excluded", "gradient", D.DYNAMIC_LOOP)) is None
     finding = judge_gradient("warp-cpu", program, _outcome([1, 3], [1, 2], [1, 2.01]))
     assert isinstance(finding, Finding) and finding.oracle == "gradient"
     assert finding.signature == "warp-cpu:gradient:float32:warp"
@@ -231,7 +261,7 @@ def _sources(result: GradientResult) -> dict:
 @pytest.mark.compiler
 def test_hand_written_smooth_programs_agree(checker):
     names = sorted(SMOOTH_PROGRAMS)
-    outcomes = checker.check([parse(SMOOTH_PROGRAMS[n]) for n in names], launch=4, seed=0)
+    outcomes = checker.check([parse(SMOOTH_PROGRAMS[n]) for n in names], launch=4, seed=0, every_source=True)
     for name, outcome in zip(names, outcomes):
         found = _sources(outcome)
         assert G.disagreements(found) == {}, name
@@ -264,7 +294,7 @@ def test_the_rules_exclude_real_warp_differences(checker):
     programs = [parse(WARP_DIFFERS[r]) for r in rules]
     assert [D.differentiability(p) for p in programs] == rules
     assert all(o.status == "excluded" for o in checker.compile(programs, launch=4, seed=0))
-    for rule, program, outcome in zip(rules, programs, checker.check(programs, launch=4, seed=0, rules=False)):
+    for rule, program, outcome in zip(rules, programs, checker.check(programs, launch=4, seed=0, rules=False, every_source=True)):
         found = _sources(outcome)
         pairs = set(G.disagreements(found))
         assert G.odd_one_out(pairs, set(found)) == "warp", (rule, pairs)
@@ -282,11 +312,11 @@ def test_generated_programs_that_pass_the_filter_agree(checker):
         if D.differentiability(program) is None:
             programs.append(program)
     assert drawn <= 6 * GENERATED  # the filter passes about a fifth of the default distribution
-    outcomes = checker.compile(programs, launch=4, seed=0)
+    outcomes = checker.check(programs, launch=4, seed=0, every_source=True)
     disagreeing = []
     for program, outcome in zip(programs, outcomes):
         found = _sources(outcome)
-        if G.disagreements(found):
+        if G.disagreements(found, outcome.fd_error, outcome.skipped):
             disagreeing.append(program)
     assert disagreeing == []
 
@@ -302,8 +332,8 @@ def test_state_without_gradient_fields_loads():
         del old[key]
     state = State.from_json(json.loads(json.dumps(old)))
     assert state.gradient_checked == 0 and state.gradient_excluded == {}
-    state.gradient_excluded[D.NON_SMOOTH] = 2
-    assert State.from_json(json.loads(json.dumps(state.to_json()))).gradient_excluded == {D.NON_SMOOTH: 2}
+    state.gradient_excluded[D.DYNAMIC_LOOP] = 2
+    assert State.from_json(json.loads(json.dumps(state.to_json()))).gradient_excluded == {D.DYNAMIC_LOOP: 2}
 
 
 @pytest.mark.compiler  # the backend must be installed before its options are judged
@@ -337,7 +367,7 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
         budget=60, backends=("faulty-warp-cpu",), corpus=tmp_path / "corpus", oracles=frozenset({"gradient"}), shrink_tests=6, workers=1
     )
     campaign = Campaign(config)
-    candidates = [(0, parse(SMOOTH)), (1, parse(RULE_PROGRAMS[D.NON_SMOOTH][0])), (2, parse(RULE_PROGRAMS[D.DYNAMIC_LOOP][0]))]
+    candidates = [(0, parse(SMOOTH)), (1, parse(RULE_PROGRAMS[D.ATOMIC_MIN_MAX][0])), (2, parse(RULE_PROGRAMS[D.DYNAMIC_LOOP][0]))]
     candidates.append((3, parse(SMOOTH_PROGRAMS["vec3 dot and cross"])))  # no sin: no fault
     try:
         campaign.gradients("faulty-warp-cpu", candidates, time.monotonic() + 120)
@@ -346,11 +376,11 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
     finally:
         campaign.close()
     state = campaign.state
-    assert state.gradient_excluded == {D.NON_SMOOTH: 1, D.DYNAMIC_LOOP: 1}
+    assert state.gradient_excluded == {D.ATOMIC_MIN_MAX: 1, D.DYNAMIC_LOOP: 1}
     assert state.gradient_eligible == 2 and state.gradient_checked == 2
     assert list(state.buckets) == ["faulty-warp-cpu:gradient:float32:warp"]
     summary = campaign.summary(1.0)["gradient"]
-    assert summary["checked"] == 2 and summary["findings"] == 1 and summary["excluded"][D.NON_SMOOTH] == 1
+    assert summary["checked"] == 2 and summary["findings"] == 1 and summary["excluded"][D.DYNAMIC_LOOP] == 1
     cases = find_cases([config.corpus])
     assert len(cases) == 1
     header = read_case(cases[0]).header
@@ -383,3 +413,24 @@ def test_a_disagreement_within_the_finite_differences_rounding_is_none():
     program = parse(CANCELLING.replace("dot(vec3(125.0, 0.0, 1.75), vec3(1000.0, 0.0, x0[i]))", "x0[i] * 3.0 + sin(x0[i])"))
     fd, bound = G.fd_gradients_bounded(program, 4, 0)
     assert bound["x0"].max() < 0.01 * np.abs(fd["x0"]).max()
+
+
+@pytest.mark.compiler
+def test_jax_is_asked_only_where_warp_and_finite_differences_disagree(checker):
+    (agreeing,) = checker.check([parse(SMOOTH)], launch=4, seed=0)
+    assert set(agreeing.sources) == {"warp", "fd"} and not agreeing.unavailable
+    wrong = G.GradientChecker.__new__(G.GradientChecker)
+    wrong.compiler = checker.compiler
+    wrong.adjust_warp = lambda program, gradients: {k: v + 1.0 for k, v in gradients.items()}
+    (disagreeing,) = wrong.check([parse(SMOOTH)], launch=4, seed=0)
+    assert set(disagreeing.sources) == {"warp", "fd", "jax"}
+    assert judge_gradient("warp-cpu", parse(SMOOTH), disagreeing).signature.endswith(":warp")
+
+
+@pytest.mark.compiler
+def test_the_gradient_oracle_is_on_by_default_where_a_backend_has_adjoints():
+    from kernel_synth.synth.campaign import default_oracles
+    from kernel_synth.synth.oracles import FORWARD_ORACLES
+
+    assert "gradient" in default_oracles(("warp-cpu",))
+    assert default_oracles(("jax-cpu",)) == frozenset(FORWARD_ORACLES)  # no adjoints of Warp's to check

@@ -8,7 +8,9 @@ def clamp(x, lo, hi):
 
 
 def length(v):
-    return jnp.sqrt(jnp.sum(v * v, axis=-1))
+    """|v|; its gradient at the zero vector is zero, as Warp's adjoint gives."""
+    s = jnp.sum(v * v, axis=-1)
+    return jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1)), 0)
 
 
 def normalize(v):
