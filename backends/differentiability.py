@@ -24,11 +24,15 @@ DYNAMIC_LOOP = "dynamic-loop"  # a for whose bound is not a literal, or a while
 LONG_LOOP = "long-loop"  # a literal trip count (or a nest's product) above Warp's max_unroll
 BREAK_CONTINUE = "break-continue"
 INPLACE_MUL_DIV = "inplace-mul-div"  # `a[i] *= e`, `a[i] /= e`
-# a float Out array stored twice (or in a loop), a float InOut written: from
-# warp-lang 1.13 the backward pass zeroes an element's adjoint as it passes
-# its store, so overwrites are differentiable (measured: 14 of 33 such
-# programs disagreed on 1.12.1, none of 109 on 1.19.0)
+# a float Out array stored twice (or in a loop): from warp-lang 1.13 the
+# backward pass zeroes an element's adjoint as it passes its store, so
+# overwrites are differentiable (measured: 14 of 33 such programs disagreed on
+# 1.12.1, none of 109 on 1.19.0)
 ARRAY_OVERWRITE = "array-overwrite"
+# a float InOut array written: the backward pass replays the kernel's reads
+# on the values the forward pass wrote (a branch on `io[i]` before
+# `io[i] += s` takes the other side there), on every release
+INOUT_WRITE = "inout-write"
 # any assignment to a vector component (on 1.19.0 still: `v.x = v.x * x`
 # twice gives Warp a different gradient than JAX and finite differences)
 COMPONENT_REASSIGN = "component-reassign"
@@ -45,6 +49,7 @@ RULES = (
     HELPER_EFFECTS,
     ATOMIC_MIN_MAX,
     INPLACE_MUL_DIV,
+    INOUT_WRITE,
     ARRAY_OVERWRITE,
     COMPONENT_REASSIGN,
     FLOAT64,
@@ -65,8 +70,15 @@ def float_array(param: A.Param) -> bool:
     return isinstance(param.ty, ArrayType) and _floatish(param.ty.elem)
 
 
+def _stored_element(target) -> A.ArrayRead | None:
+    """The array element an assignment target writes (whole, or one component)."""
+    if isinstance(target, (A.Component, A.ComponentAt)):
+        target = target.value
+    return target if isinstance(target, A.ArrayRead) else None
+
+
 def _stored_arrays(kernel: A.Kernel) -> set[str]:
-    return {n.target.array for n in A.walk(kernel) if isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, A.ArrayRead)}
+    return {_stored_element(n.target).array for n in A.walk(kernel) if isinstance(n, (A.Assign, A.AugAssign)) and _stored_element(n.target) is not None}
 
 
 def gradient_inputs(kernel: A.Kernel) -> list[str]:
@@ -134,8 +146,9 @@ def _loop_rules(body, outer: int, found: set[str]) -> None:
 def _store_counts(body, in_loop: bool, counts: dict[str, int]) -> None:
     """How often each array is stored; a store inside a loop counts twice."""
     for stmt in body:
-        if isinstance(stmt, (A.Assign, A.AugAssign)) and isinstance(stmt.target, A.ArrayRead):
-            counts[stmt.target.array] = counts.get(stmt.target.array, 0) + (2 if in_loop else 1)
+        element = _stored_element(stmt.target) if isinstance(stmt, (A.Assign, A.AugAssign)) else None
+        if element is not None:
+            counts[element.array] = counts.get(element.array, 0) + (2 if in_loop else 1)
         elif isinstance(stmt, (A.For, A.While)):
             _store_counts(stmt.body, True, counts)
         elif isinstance(stmt, A.If):
@@ -172,9 +185,11 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
         param = roles.get(name)
         if param is None or not float_array(param):
             continue
-        if param.ty.role is Role.INOUT or count > 1:
+        if param.ty.role is Role.INOUT:
+            found.add(INOUT_WRITE)
+        elif count > 1:
             found.add(ARRAY_OVERWRITE)
-    if any(isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, A.Component) for n in nodes):
+    if any(isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, (A.Component, A.ComponentAt)) for n in nodes):
         found.add(COMPONENT_REASSIGN)
     if EXCLUDE_FLOAT64 and any(getattr(n, "ty", None) is not None and n.ty.name == "float64" for n in nodes):
         found.add(FLOAT64)

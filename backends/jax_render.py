@@ -461,9 +461,11 @@ class _Renderer:
                 self.update(name, value, ty)
         elif isinstance(target, A.ArrayRead):
             self.update(self.element(target.array), value, ty)
-        elif isinstance(target, A.Component):
-            vector = cst.Name(target.value.id)
-            index = cst.Integer(str(target.index))
+        elif isinstance(target, (A.Component, A.ComponentAt)):
+            # a local vector, or this thread's element of an Out/InOut array
+            holder = self.element(target.value.array) if isinstance(target.value, A.ArrayRead) else target.value.id
+            vector = cst.Name(holder)
+            index = cst.Integer(str(target.index)) if isinstance(target, A.Component) else self.expr(target.index).node
             new = value.node
             if self.mask is not None:
                 new = call("jnp.where", cst.Name(self.mask), new, subscript(vector, index))
@@ -491,9 +493,9 @@ class _Renderer:
     def s_aug_assign(self, node: A.AugAssign) -> None:
         op = node.op[:-1]  # `+=` updates with `+`
         target = node.target
-        if isinstance(target, A.Component):
-            current = A.Component(A.Name(target.value.id, ty=target.value.ty), target.index, target.attr, ty=target.ty)
-            self.store(target, self.expr(A.BinOp(op, current, node.value, ty=target.ty)), target.ty)
+        if isinstance(target, (A.Component, A.ComponentAt)):
+            # the target read as a value (its index has no side effects: the checker's rule)
+            self.store(target, self.expr(A.BinOp(op, target, node.value, ty=target.ty)), target.ty)
             return
         name = target.id if isinstance(target, A.Name) else self.element(target.array)
         value = self.expr(node.value)
@@ -607,7 +609,7 @@ class _Renderer:
         for stmt in statements(body):
             if isinstance(stmt, (A.Assign, A.AugAssign)):
                 target = stmt.target
-                if isinstance(target, A.Component):
+                if isinstance(target, (A.Component, A.ComponentAt)):
                     target = target.value
                 if isinstance(target, A.Name) and self.declared(target.id):
                     found[target.id] = None
@@ -787,6 +789,9 @@ class _Renderer:
     def e_component(self, node: A.Component) -> _Value:
         return _Value(subscript(self.strong(node.value), cst.Integer(str(node.index))))
 
+    def e_component_at(self, node: A.ComponentAt) -> _Value:
+        return _Value(subscript(self.strong(node.value), self.expr(node.index).node))
+
     def e_binop(self, node: A.BinOp) -> _Value:
         left, right = self.operands(node.left, node.right)
         return _Value(operation(OPERATORS[node.op].jax, left, right))
@@ -886,6 +891,7 @@ _EXPRESSIONS = {
     A.Len: _Renderer.e_len,
     A.ArrayRead: _Renderer.e_array_read,
     A.Component: _Renderer.e_component,
+    A.ComponentAt: _Renderer.e_component_at,
     A.BinOp: _Renderer.e_binop,
     A.Compare: _Renderer.e_compare,
     A.BoolOp: _Renderer.e_bool_op,

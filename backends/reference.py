@@ -132,6 +132,7 @@ class _Interpreter:
             A.Len: self.e_len,
             A.ArrayRead: self.e_array_read,
             A.Component: self.e_component,
+            A.ComponentAt: self.e_component_at,
             A.BinOp: self.e_binop,
             A.Compare: self.e_compare,
             A.BoolOp: self.e_boolop,
@@ -231,6 +232,13 @@ class _Interpreter:
 
     def e_component(self, e: A.Component):
         return self.eval(e.value)[e.index]
+
+    def e_component_at(self, e: A.ComponentAt):
+        vector = self.eval(e.value)
+        index = int(self.eval(e.index))
+        if not 0 <= index < len(vector):
+            raise ReferenceFailure(f"component {index} of a vector of {len(vector)}", "undefined")
+        return vector[index]
 
     def e_binop(self, e: A.BinOp):
         left, right = self.eval(e.left), self.eval(e.right)
@@ -387,14 +395,22 @@ class _Interpreter:
             data, index = self.index(target.array, target.index)
             self.check_element(data, value, target.array)
             data[index] = value
-        elif kind is A.Component:
-            name = target.value.id
-            vector = self.frame.get(name)
-            if type(vector) is not np.ndarray or vector.ndim != 1 or not 0 <= target.index < vector.shape[0]:
-                raise ReferenceFailure(f"component {target.index} of {name!r}, which holds {_describe(vector)}")
+        elif kind is A.Component or kind is A.ComponentAt:
+            component = target.index if kind is A.Component else int(self.eval(target.index))
+            if isinstance(target.value, A.ArrayRead):  # a component of the thread's own element
+                data, index = self.index(target.value.array, target.value.index)
+                vector, name = data[index], target.value.array
+            else:
+                name = target.value.id
+                vector = self.frame.get(name)
+            if type(vector) is not np.ndarray or vector.ndim != 1 or not 0 <= component < vector.shape[0]:
+                raise ReferenceFailure(f"component {component} of {name!r}, which holds {_describe(vector)}")
             vector = vector.copy()  # copy on write: u = v; u.x = ... leaves v alone
-            vector[target.index] = value
-            self.frame[name] = vector
+            vector[component] = value
+            if isinstance(target.value, A.ArrayRead):
+                data[index] = vector
+            else:
+                self.frame[name] = vector
         else:
             raise ReferenceFailure(f"cannot assign to {kind.__name__}")
 

@@ -262,6 +262,7 @@ _EXPRESSIONS = {
         if n.attr
         else cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
     ),
+    A.ComponentAt: lambda self, n: cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
     A.BinOp: _Renderer.binop,
     A.Compare: _Renderer.compare,
     A.BoolOp: _Renderer.bool_op,

@@ -115,6 +115,17 @@ class Component:
 
 
 @dataclass(frozen=True, slots=True)
+class ComponentAt:
+    """`v[k]`: a component of a vector at a computed index, which the checker
+    proves in bounds (`clamp(e, 0, K)`, or a loop variable of a short loop)."""
+
+    value: Expr
+    index: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
 class BinOp:
     op: str
     left: Expr
@@ -242,15 +253,15 @@ class Construct:
         _require(len(self.args) == self.of.length, f"{self.of} takes {self.of.length} components")
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct]
-Target = Union[Name, ArrayRead, Component]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct]
+Target = Union[Name, ArrayRead, Component, ComponentAt]
 
 # ------------------------------------------------------------------ statements
 
 
 @dataclass(frozen=True, slots=True)
 class Assign:
-    """`x = e` (declares x on first assignment), `a[i] = e`, `v.x = e`."""
+    """`x = e` (declares x on first assignment), `a[i] = e`, `v.x = e`, `a[i].x = e`, `v[k] = e`."""
 
     target: Target
     value: Expr
@@ -273,9 +284,9 @@ class AugAssign:
 
 
 def _check_target(target: object) -> None:
-    _require(isinstance(target, (Name, ArrayRead, Component)), f"cannot assign to {type(target).__name__}")
-    if isinstance(target, Component):
-        _require(isinstance(target.value, Name), "only components of a local vector can be assigned")
+    _require(isinstance(target, (Name, ArrayRead, Component, ComponentAt)), f"cannot assign to {type(target).__name__}")
+    if isinstance(target, (Component, ComponentAt)):
+        _require(isinstance(target.value, (Name, ArrayRead)), "only components of a local vector or of an array element can be assigned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +422,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct)
 STMT_TYPES = (Assign, AugAssign, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

@@ -25,6 +25,8 @@ LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable",
 class Symbol:
     ty: DType
     kind: str
+    # a loop variable's exclusive upper bound (its loop's trip bound), when known
+    below: int | None = None
 
 
 def atomic_class(op: str) -> str:
@@ -173,10 +175,11 @@ class _Checker:
             self.writable(target, symbol)
             checked = replace(target, ty=symbol.ty)
         else:
-            if isinstance(target, A.ArrayRead):
-                role = self.array_of(target).role
+            element = target.value if isinstance(target, (A.Component, A.ComponentAt)) else target
+            if isinstance(element, A.ArrayRead):
+                role = self.array_of(element).role
                 if role is not Role.INOUT:
-                    raise self.error(stmt, "role", f"{stmt.op} reads {target.array!r}, which is {role.value}: only InOut arrays are read and written")
+                    raise self.error(stmt, "role", f"{stmt.op} reads {element.array!r}, which is {role.value}: only InOut arrays are read and written")
             checked = self.store_target(target)
         result = binop_result(stmt.op[0], checked.ty, value.ty)
         if result != checked.ty:
@@ -197,17 +200,44 @@ class _Checker:
             if not self.is_thread_index(index):
                 raise self.error(target.index, "race", f"{target.array!r} is written only at the thread's own index (tid())")
             return replace(target, index=index, ty=array.elem)
-        # a component of a local vector
-        name = target.value
-        symbol = self.lookup(name.id)
-        if symbol is None:
-            raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
-        self.writable(name, symbol)
-        if not symbol.ty.is_vector:
-            raise self.error(target, "component", f"{name.id!r} is {symbol.ty}, not a vector")
-        if target.index >= symbol.ty.length:
-            raise self.error(target, "component", f"{symbol.ty} has no component {target.index}")
-        return replace(target, value=replace(name, ty=symbol.ty), ty=F32)
+        # a component of a local vector, or of an array element at the thread's index
+        if isinstance(target.value, A.ArrayRead):
+            value = self.store_target(target.value)
+            shown = f"{target.value.array}[...]"
+        else:
+            name = target.value
+            symbol = self.lookup(name.id)
+            if symbol is None:
+                raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
+            self.writable(name, symbol)
+            value, shown = replace(name, ty=symbol.ty), name.id
+        if not value.ty.is_vector:
+            raise self.error(target, "component", f"{shown!r} is {value.ty}, not a vector")
+        if isinstance(target, A.ComponentAt):
+            index = self.component_index(target, value.ty)
+            if any(isinstance(n, A.Call) and n.func in self.effectful for n in A.walk(index)):
+                # `v[k] op= e` is `v[k] = v[k] op e` in Warp's code generator: k twice
+                raise self.error(target.index, "effect-in-target", "the index of an assigned component has no side effects")
+            return replace(target, value=value, index=index, ty=F32)
+        if target.index >= value.ty.length:
+            raise self.error(target, "component", f"{value.ty} has no component {target.index}")
+        return replace(target, value=value, ty=F32)
+
+    def component_index(self, node: A.ComponentAt, vector: DType):
+        """The checked index of `v[k]`: provably in 0 .. len(v) - 1."""
+        index = self.expr(node.index)
+        if index.ty != I32:
+            raise self.error(node.index, "component", f"a component index is int32, not {index.ty}")
+        top = vector.length - 1
+        clamped = (
+            isinstance(index, A.Call) and index.func == "clamp" and len(index.args) == 3 and index.args[1] == A.Const(0, I32)
+            and isinstance(index.args[2], A.Const) and index.args[2].ty == I32 and index.args[2].value <= top
+        )
+        symbol = self.lookup(index.id) if isinstance(index, A.Name) else None
+        looping = symbol is not None and symbol.kind == LOOP_VAR and symbol.below is not None and symbol.below <= vector.length
+        if not (clamped or looping):
+            raise self.error(node.index, "component", f"a computed index of a {vector} is clamp(e, 0, K) with K <= {top}, or a loop variable of a loop of at most {vector.length} trips")
+        return index
 
     def stmt_Atomic(self, stmt: A.Atomic):
         array = self.arrays.get(stmt.array)
@@ -254,7 +284,8 @@ class _Checker:
         if not self.is_trip_bound(bound):
             raise self.error(stmt.bound, "loop-bound", f"a loop bound is an int literal <= {MAX_TRIP} or clamp(e, 0, K) with K <= {MAX_TRIP}")
         self.fresh(stmt, stmt.var)
-        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR)})
+        top = bound.value if isinstance(bound, A.Const) else bound.args[2].value
+        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR, below=top)})  # range(b) with b <= top: var < top
         self.loops += 1
         try:
             body = self.block(stmt.body)
@@ -386,6 +417,12 @@ class _Checker:
         if not (self.is_thread_index(index) or self.is_guarded(index, e.array)):
             raise self.error(e.index, "index", f"read {e.array!r} at the thread index or at clamp(e, 0, len({e.array}) - 1)")
         return replace(e, index=index, ty=array.elem)
+
+    def expr_ComponentAt(self, e: A.ComponentAt):
+        value = self.expr(e.value)
+        if not value.ty.is_vector:
+            raise self.error(e, "component", f"components are taken of vectors, not {value.ty}")
+        return replace(e, value=value, index=self.component_index(e, value.ty), ty=F32)
 
     def expr_Component(self, e: A.Component):
         value = self.expr(e.value)

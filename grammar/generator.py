@@ -372,7 +372,7 @@ class Gen:
             allowed |= {"break", "continue"}
         if not self.locals_of(lambda s: s.kind == "local"):
             allowed.discard("reassign")
-        if not self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector):
+        if not self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector) and not self.vector_elements():
             allowed.discard("component_assign")
         kind = self.choose("statement", allowed)
         if kind == "assign":
@@ -385,10 +385,7 @@ class Gen:
         if kind == "store":
             return [self.output_write(store_only=True)]
         if kind == "component_assign":
-            name, local = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
-            index = self.integer(0, local.ty.length - 1)
-            attr = self.choose("component_style") == "attr"
-            return [A.Assign(A.Component(A.Name(name, local.ty), index, attr, F32), self.expr(F32, self.expr_depth()))]
+            return [A.Assign(self.component_target(), self.expr(F32, self.expr_depth()))]
         if kind == "atomic":
             return [self.atomic()]
         if kind == "call":
@@ -489,7 +486,7 @@ class Gen:
             local = None
         else:
             name, vec = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
-            target = A.Component(A.Name(name, vec.ty), self.integer(0, vec.ty.length - 1), self.choose("component_style") == "attr", F32)
+            target = self.component(A.Name(name, vec.ty), vec.ty, 0)
             ty, local = F32, None
         ops = {"add", "sub"}
         if ty.is_float or ty.is_vector or ty.is_matrix:
@@ -772,8 +769,7 @@ class Gen:
             return self.cast_spelling(A.Cast(ty, operand, ty))
         if kind == "component":
             vec = self.value_type(("vec2", "vec3", "vec4"))
-            index = self.integer(0, vec.length - 1)
-            return A.Component(self.vector_expr(vec, sub), index, self.choose("component_style") == "attr", F32)
+            return self.component(self.vector_expr(vec, sub), vec, sub)
         if kind == "dot":
             vec = self.value_type(("vec2", "vec3", "vec4"))
             return A.Call("dot", (self.vector_expr(vec, sub), self.vector_expr(vec, sub)), F32)
@@ -904,6 +900,39 @@ class Gen:
             return self.ternary(self.bool_expr(sub), self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
         return self.helper_call(self.pick(self.callable_helpers(ty)))
 
+    def component(self, value, vec: DType, depth: int):
+        """`v.x`, `v[0]`, or `v[k]` with k proven in bounds: a short loop's
+        variable or `clamp(e, 0, len - 1)` (e a leaf at depth 0, as in
+        assigned places, whose indexes may have no side effects)."""
+        style = self.choose("component_style")
+        if style != "computed":
+            return A.Component(value, self.integer(0, vec.length - 1), style == "attr", F32)
+        loops = self.locals_of(lambda s: s.kind == "loop" and s.interval is not None and s.interval[1] < vec.length)
+        if loops and self.boolean():
+            name, _ = self.pick(loops)
+            return A.ComponentAt(value, A.Name(name, I32), F32)
+        index, _ = self.int_expr(I32, depth)
+        return A.ComponentAt(value, A.Call("clamp", (index, A.Const(0, I32), A.Const(vec.length - 1, I32)), I32), F32)
+
+    def vector_elements(self) -> list[str]:
+        """Out and InOut arrays of vectors: their own element's components can be assigned."""
+        if not self.ctx.in_kernel:
+            return []
+        return [n for n, a in self.ctx.arrays.items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
+
+    def component_target(self):
+        """A component to assign: of a local vector, or of the thread's own element."""
+        locals_ = self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector)
+        elements = self.vector_elements()
+        where = self.choose("component_target", ({"local"} if locals_ else set()) | ({"element"} if elements else set()))
+        if where == "local":
+            name, local = self.pick(locals_)
+            return self.component(A.Name(name, local.ty), local.ty, 0)
+        array = self.pick(elements)
+        elem = self.ctx.arrays[array].elem
+        self.ctx.wrote = True
+        return self.component(A.ArrayRead(array, self.thread(), elem), elem, 0)
+
     def ternary(self, cond, then, orelse, ty: DType) -> A.Ternary:
         """`then if cond else orelse`, or the same choice as `where`/`select`."""
         return A.Ternary(cond, then, orelse, ty, form=self.choose("ternary_form"))
@@ -917,12 +946,16 @@ class Gen:
     def scale(self, ty: DType, sub: int, make) -> A.BinOp:
         factor = self.float_expr(F32, sub)
         value = make(ty, sub) if ty != MAT33 else make(sub)
-        form = self.integer(0, 2) if ty.is_vector else self.integer(0, 1)
+        form = self.integer(0, 3) if ty.is_vector else self.integer(0, 1)
         if form == 0:
             return A.BinOp("*", factor, value, ty)
         if form == 1:
             return A.BinOp("*", value, factor, ty)
-        return A.BinOp("/", value, guard_divisor(factor, F32), ty)
+        if form == 2:
+            return A.BinOp("/", value, guard_divisor(factor, F32), ty)
+        # s / v: every component of the divisor kept away from zero
+        ones = A.Construct(ty, tuple(A.Const(1.0, F32) for _ in range(ty.length)), ty)
+        return A.BinOp("/", factor, A.BinOp("+", A.Call("abs", (value,), ty), ones, ty), ty)
 
     def matrix_expr(self, depth: int) -> A.Expr:
         ty = MAT33

@@ -264,6 +264,8 @@ def binop_result(op: str, left: DType, right: DType) -> DType | None:
             return left
         if right == F32 and left.is_vector:
             return left
+        if left == F32 and right.is_vector:  # s / v: s divided by each component
+            return right
         return None
     if op == "//":
         return left if left == right and left.is_int else None

@@ -52,7 +52,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "compare": (A.Compare,),
     "bin_op": (A.BinOp,),
     "neg": (A.Neg,),
-    "subscript": (A.ArrayRead, A.Component),
+    "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component,),
     "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const),
     "args": (),
@@ -337,10 +337,10 @@ class _Builder:
 
     def target(self, tree: Tree):
         node = self.expr(tree)
-        if not isinstance(node, (A.Name, A.ArrayRead, A.Component)):
+        if not isinstance(node, (A.Name, A.ArrayRead, A.Component, A.ComponentAt)):
             raise self.error("cannot assign to this expression", tree, "assign-target")
-        if isinstance(node, A.Component) and not isinstance(node.value, A.Name):
-            raise self.error("only components of a local vector can be assigned", tree, "assign-target")
+        if isinstance(node, (A.Component, A.ComponentAt)) and not isinstance(node.value, (A.Name, A.ArrayRead)):
+            raise self.error("only components of a local vector or of an array element can be assigned", tree, "assign-target")
         return node
 
     # -- expressions
@@ -380,7 +380,7 @@ class _Builder:
             if base.data == "name" and str(base.children[0]) in self.arrays:
                 return A.ArrayRead(str(base.children[0]), self.expr(index), pos=pos)
             if index.data != "int_lit":
-                raise self.error("a vector component index is an integer literal", index, "component")
+                return A.ComponentAt(self.expr(base), self.expr(index), pos=pos)
             return self.component(self.expr(base), int(index.children[0]), False, index, pos)
         if kind == "attribute":
             base, attr = ch

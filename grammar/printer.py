@@ -118,6 +118,8 @@ def _expr(node) -> str:
     if isinstance(node, A.Component):
         base = print_expr(node.value, POSTFIX)
         return f"{base}.{COMPONENT_NAMES[node.index]}" if node.attr else f"{base}[{node.index}]"
+    if isinstance(node, A.ComponentAt):
+        return f"{print_expr(node.value, POSTFIX)}[{print_expr(node.index)}]"
     if isinstance(node, A.BinOp):
         prec = _ARITH_PREC[node.op]
         return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"

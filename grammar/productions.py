@@ -98,7 +98,10 @@ class _Walker:
                 add("statement", "store")
             else:
                 add("statement", "component_assign")
-                add("component_style", "attr" if t.attr else "index")
+                add("component_style", _component_style(t))
+                add("component_target", "element" if isinstance(t.value, A.ArrayRead) else "local")
+                if isinstance(t, A.ComponentAt):
+                    self.expr(t.index)
             self.expr(s.value)
         elif isinstance(s, A.AugAssign):
             add("statement", "aug_assign")
@@ -146,8 +149,8 @@ class _Walker:
 
     def aug_target(self, t) -> None:
         self.add("aug_target", "local" if isinstance(t, A.Name) else "array" if isinstance(t, A.ArrayRead) else "component")
-        if isinstance(t, A.Component):
-            self.add("component_style", "attr" if t.attr else "index")
+        if isinstance(t, (A.Component, A.ComponentAt)):
+            self.add("component_style", _component_style(t))
 
     def index_kind(self, index, zero_ok: bool = False) -> str:
         if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in self.threads):
@@ -165,8 +168,8 @@ class _Walker:
         ty = n.ty
         if isinstance(n, A.ArrayRead):
             self.add("read_index", self.index_kind(n.index))
-        if isinstance(n, A.Component):
-            self.add("component_style", "attr" if n.attr else "index")
+        if isinstance(n, (A.Component, A.ComponentAt)):
+            self.add("component_style", _component_style(n))
         if isinstance(n, A.Compare):
             self.add("bool_expr", "compare")
             self.add("compare_op", _COMPARE_NAMES[n.op])
@@ -238,7 +241,7 @@ class _Walker:
             return "neg"
         if isinstance(n, A.Cast):
             return "cast"
-        if isinstance(n, A.Component):
+        if isinstance(n, (A.Component, A.ComponentAt)):
             return "component"
         return "construct"
 
@@ -246,3 +249,7 @@ class _Walker:
 def _expanded_update(s: A.Assign) -> bool:
     value = s.value
     return isinstance(value, A.BinOp) and value.op in ("+", "-", "*", "/") and value.left == s.target
+
+
+def _component_style(node) -> str:
+    return "computed" if isinstance(node, A.ComponentAt) else "attr" if node.attr else "index"

@@ -29,6 +29,8 @@ CONSTRUCTS = (
     "effect-in-expression", "effect-conditional",
     # spellings of one operation
     "where", "select", "builtin-cast", "typed-literal", "expanded-update",
+    # operand orders, indexes and places
+    "scalar-over-vector", "computed-component", "element-component-store",
 )
 
 
@@ -123,12 +125,18 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("typed-literal")
     elif isinstance(node, A.BinOp):
         found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}}.get(node.op, set()))
+        if node.op == "/" and getattr(node.right.ty, "is_vector", False) and not getattr(node.left.ty, "is_vector", False):
+            found.add("scalar-over-vector")
         if node.op == "//" and getattr(node.ty, "is_float", False):
             found.discard("integer-division")
     if isinstance(node, A.Ternary):
         found.add("ternary" if node.form == "ternary" else node.form)
-    if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, A.Component):
+    if isinstance(node, A.ComponentAt):
+        found.add("computed-component")
+    if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
         found.add("component-store")
+        if isinstance(node.target.value, A.ArrayRead):
+            found.add("element-component-store")
     if isinstance(node, A.Assign) and isinstance(node.value, A.BinOp) and node.value.left == node.target and node.value.op in ("+", "-", "*", "/"):
         found.add("expanded-update")
     return found

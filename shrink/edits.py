@@ -213,13 +213,13 @@ def names_used(node: object) -> set[str]:
 
 def local_target(stmt: object) -> str | None:
     """The local an assignment writes as a whole (`x = e`, `x += e`) or by component
-    (`v.x = e`); None for anything else."""
+    (`v.x = e`, `v[k] = e`); None for anything else (an array element's component included)."""
     if isinstance(stmt, (A.Assign, A.AugAssign)):
         target = stmt.target
         if isinstance(target, A.Name):
             return target.id
-        if isinstance(target, A.Component):
-            return target.value.id  # type: ignore[union-attr]
+        if isinstance(target, (A.Component, A.ComponentAt)) and isinstance(target.value, A.Name):
+            return target.value.id
     return None
 
 
@@ -232,6 +232,8 @@ def names_read(node: object) -> set[str]:
         current = stack.pop()
         if local_target(current) is not None:
             stack.append(current.value)  # type: ignore[attr-defined]
+            if isinstance(current.target, A.ComponentAt):  # type: ignore[attr-defined]
+                stack.append(current.target.index)  # type: ignore[attr-defined]
             continue
         if isinstance(current, A.Name):
             out.add(current.id)

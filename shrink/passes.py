@@ -328,16 +328,37 @@ def _drop_stores(program: A.Program, dead: set[tuple[int, str]]) -> A.Program:
 
 
 def stores_to_locals(program: A.Program) -> Iterator[A.Program]:
-    """Turn an array store (`out[i] = e`, `io[i] += e`) into the assignment of its
-    value to a fresh local (`v7 = e`), so that the array parameter, and often the
-    thread index, can go. Stores in program order."""
+    """Turn an array store (`out[i] = e`, `io[i] += e`, `out[i].x = e`) into the
+    assignment of its value to a fresh local (`v7 = e`), so that the array
+    parameter, and often the thread index, can go; and a helper called as a
+    statement into the assignment of one of its arguments (`f(a, e)` ->
+    `v7 = e`), which the other passes can then shrink. Stores in program order."""
     taken = _all_names(program)
     fresh = next(f"v{n}" for n in range(len(taken) + 1) if f"v{n}" not in taken)
     for block_path, stmts in blocks(program):
         for index, stmt in enumerate(stmts):
-            if isinstance(stmt, (A.Assign, A.AugAssign)) and isinstance(stmt.target, A.ArrayRead):
-                new = A.Assign(A.Name(fresh), stmt.value)
-                yield replace_at(program, block_path, stmts[:index] + (new,) + stmts[index + 1 :])
+            values = []
+            if isinstance(stmt, (A.Assign, A.AugAssign)):
+                target = stmt.target
+                if isinstance(target, (A.Component, A.ComponentAt)):
+                    target = target.value
+                if isinstance(target, A.ArrayRead):
+                    values.append(stmt.value)
+            elif isinstance(stmt, A.CallStmt):
+                values.extend(arg for arg in stmt.call.args if arg.ty is not None)
+            for value in values:
+                new = A.Assign(A.Name(fresh), value)
+                candidate = replace_at(program, block_path, stmts[:index] + (new,) + stmts[index + 1 :])
+                if isinstance(stmt, A.CallStmt):
+                    candidate = _without_uncalled(candidate, stmt.call.func)
+                yield candidate
+
+
+def _without_uncalled(program: A.Program, func: str) -> A.Program:
+    """`program` without helper `func` when nothing calls it any more."""
+    if any(isinstance(n, A.Call) and n.func == func for n in A.walk(program)):
+        return program
+    return A.Program(tuple(f for f in program.funcs if f.name != func), program.kernels)
 
 
 def _all_names(program: A.Program) -> set[str]:

@@ -79,14 +79,17 @@ def test_jax_runs_effects_where_the_language_does():
 
 @pytest.mark.compiler
 @pytest.mark.skipif(importlib.util.find_spec("warp") is None, reason="warp-lang is not installed")
-def test_warp_agrees_with_the_reference_on_effects(tmp_path):
+def test_warp_agrees_with_the_reference_on_effects_and_spellings(tmp_path):
     from kernel_synth.backends.warp_backend import warp_cpu
     from kernel_synth.backends.warp_release import installed
 
-    (outcome,) = warp_cpu(workdir=tmp_path).compile([PROGRAM], launch=16)
+    spellings = parse((Path(__file__).parent / "programs" / "valid" / "spellings.kernel").read_text())
+    effects, spelled = warp_cpu(workdir=tmp_path).compile([PROGRAM, spellings], launch=16)
+    expected = ReferenceBackend().compile([PROGRAM, spellings], launch=16)
+    assert spelled.ok, spelled.message
+    assert compare_outputs(expected[1].outputs, spelled.outputs) == []
     if not installed().has("short_circuit"):
-        assert outcome.status is Status.UNSUPPORTED
+        assert effects.status is Status.UNSUPPORTED
         return
-    (expected,) = ReferenceBackend().compile([PROGRAM], launch=16)
-    assert outcome.ok, outcome.message
-    assert compare_outputs(expected.outputs, outcome.outputs) == []
+    assert effects.ok, effects.message
+    assert compare_outputs(expected[0].outputs, effects.outputs) == []

@@ -68,8 +68,15 @@ RULE_PROGRAMS = {
     D.ARRAY_OVERWRITE: [
         _kernel(XO, "out[i] = x[i]\nout[i] = sin(x[i])"),
         _kernel(XO, "for j in range(2):\n    out[i] = x[i] * float32(j)"),
-        _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] = x[i]\nout[i] = x[i]"),
         _kernel(XO, "if i == 0:\n    out[i] = x[i]\nelse:\n    out[i] = cos(x[i])"),
+    ],
+    D.INOUT_WRITE: [
+        _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] = x[i]\nout[i] = x[i]"),
+        # found by a campaign on 1.19.0: the backward pass branches on the written value
+        _kernel(
+            "x: In[array[vec2]], y: InOut[array[float32]], out: Out[array[float32]], s: float32",
+            "if y[i] > 0.0:\n    out[i] = dot(x[i], x[i])\ny[i] += s",
+        ),
     ],
     D.COMPONENT_REASSIGN: [
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = x[i] * x[i]\nout[i] = v"),
@@ -136,8 +143,8 @@ SMOOTH_PROGRAMS = {
 def test_each_rule_excludes_the_program_made_for_it(rule, text):
     program = parse(text)
     assert D.differentiability(program) == rule, (D.exclusions(program), text)
-    if rule == D.INPLACE_MUL_DIV:  # only InOut arrays take `*=`, so the array is overwritten too
-        assert D.exclusions(program) == [rule, D.ARRAY_OVERWRITE]
+    if rule == D.INPLACE_MUL_DIV:  # only InOut arrays take `*=`, so the array is written too
+        assert D.exclusions(program) == [rule, D.INOUT_WRITE]
     else:
         assert D.exclusions(program) == [rule], text
 
@@ -285,6 +292,7 @@ WARP_DIFFERS = {
     D.COMPONENT_REASSIGN: _kernel(
         "x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = v.x * x[i]\nv.x = v.x * x[i]\nout[i] = v"
     ),
+    D.INOUT_WRITE: RULE_PROGRAMS[D.INOUT_WRITE][1],
 }
 
 

@@ -512,3 +512,29 @@ def test_side_effects_run_exactly_where_the_language_evaluates():
     out = run(src, {"x": EFFECTS_X}, 8)
     np.testing.assert_array_equal(out["hits"], EFFECTS_HITS)
     np.testing.assert_array_equal(out["o"], EFFECTS_O)
+
+
+def test_spellings_compute_what_their_plain_forms_do():
+    from pathlib import Path
+
+    src = (Path(__file__).parent / "programs" / "valid" / "spellings.kernel").read_text()
+    out = run(src, {"x": a([1.5, -1.0], np.float32), "v": a([[1.0, -3.0, 0.0], [0.0, 0.0, 0.0]], np.float32)}, 2)
+    # x = 1.5: t = 1.5, then select(true) gives 2.0: t = 3.5, k = int(7.0) + 1 = 8
+    # x = -1: t = 0.5, then select(false) gives 1.0: t = 1.5, k = int(3.0) + 1 = 4
+    np.testing.assert_array_equal(out["n"], a([8, 4], np.int32))
+    np.testing.assert_array_equal(out["o"], a([11.5, 5.5], np.float32))
+    np.testing.assert_array_equal(out["w"], a([[1.0, 0.5, 2.0], [2.0, 2.0, 2.0]], np.float32))
+
+
+def test_components_of_elements_and_at_computed_indexes():
+    from pathlib import Path
+
+    src = (Path(__file__).parent / "programs" / "valid" / "components.kernel").read_text()
+    z = a([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 5.0]], np.float32)
+    out = run(src, {"x": a([1.5, -1.0], np.float32), "z": z, "n": np.int32(1)}, 2)
+    # y: only components 1 and 2 written, component 0 keeps its zero
+    np.testing.assert_array_equal(out["y"], a([[0.0, 1.5, 3.0], [0.0, -1.0, -2.0]], np.float32))
+    # thread 0: t = v[1] = 2, v[1] = 20 -> v = (1, 20, 3) + (1.5, 1.5, 1) = (2.5, 21.5, 4)
+    # thread 1: t = v[2] = 3, v[1] = 30 -> v = (1, 30, 3) + (-1, -1, 1) = (0, 29, 4)
+    # z[i].w += v.x, then z[i][1] = 2
+    np.testing.assert_array_equal(out["z"], a([[1.0, 2.0, 1.0, 3.5], [0.0, 2.0, 0.0, 5.0]], np.float32))
