@@ -83,6 +83,7 @@ class _Renderer:
     bridged: set[str] = field(default_factory=set)
     truncating_division: bool = False  # rendering the helper itself
     effectful: set[str] = field(default_factory=set)  # helpers with side effects
+    thread_names: set[str] = field(default_factory=set)  # locals holding tid()
 
     # -- definitions
 
@@ -90,6 +91,9 @@ class _Renderer:
         for definition in program.funcs + program.kernels:
             self.names[definition.name] = definition.name + self.suffix
         self.effectful = effectful_helpers(program)
+        self.thread_names = {
+            n.target.id for k in program.kernels for n in A.walk(k) if isinstance(n, A.Assign) and isinstance(n.value, A.Tid) and isinstance(n.target, A.Name)
+        }
         body = [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         helpers = []
@@ -160,7 +164,7 @@ class _Renderer:
         counter = cst.Name(node.counter)
         test: cst.BaseExpression = cst.Comparison(counter, [cst.ComparisonTarget(cst.LessThan(), cst.Integer(str(node.limit)))])
         if node.cond is not None:
-            self.lazy(node.cond, "short_circuit", "a side effect in a while condition (evaluated after the counter check)")
+            self.lazy(node.cond, "short_circuit", "a side effect or a guarded read in a while condition (evaluated after the counter check)")
             test = cst.BooleanOperation(test, cst.And(), self.expr(node.cond, NOT))
         step = line(cst.AugAssign(counter, cst.AddAssign(), cst.Integer("1")))
         body = self.block(node.body)
@@ -195,16 +199,28 @@ class _Renderer:
     def lazy(self, node, feature: str, what: str) -> None:
         """Unsupported, when `node` has a side effect that this release would
         evaluate although the language skips it."""
-        if not self.release.has(feature) and has_effect(node, self.effectful):
+        if not self.release.has(feature) and (has_effect(node, self.effectful) or self.guarded_read(node)):
             info = FEATURES[feature]
             raise Unsupported(f"{what} needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+
+    def guarded_read(self, node) -> bool:
+        """Whether `node` reads an array at an index only a guard around it
+        keeps in bounds (neither the thread index nor a clamp)."""
+        for n in A.walk(node):
+            if isinstance(n, A.ArrayRead):
+                index = n.index
+                safe = isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in self.thread_names)
+                safe = safe or (isinstance(index, A.Call) and index.func == "clamp")
+                if not safe:
+                    return True
+        return False
 
     def ternary(self, node: A.Ternary):
         if node.form == "ternary":
             if self.release.has("conditional_expressions"):
                 return cst.IfExp(self.expr(node.cond, OR), self.expr(node.then, OR), self.expr(node.orelse, TERNARY))
-            self.lazy(node.then, "conditional_expressions", "a side effect in an arm of a conditional expression")
-            self.lazy(node.orelse, "conditional_expressions", "a side effect in an arm of a conditional expression")
+            self.lazy(node.then, "conditional_expressions", "a side effect or a guarded read in an arm of a conditional expression")
+            self.lazy(node.orelse, "conditional_expressions", "a side effect or a guarded read in an arm of a conditional expression")
             return call("wp.select", self.expr(node.cond), self.expr(node.orelse), self.expr(node.then))
         # where/select evaluate every argument on every release; the arms'
         # effects commute (SEMANTICS.md), so their order may follow the builtin's
@@ -218,7 +234,7 @@ class _Renderer:
         return call(name, self.expr(node.operand))
 
     def bool_op(self, node: A.BoolOp):
-        self.lazy(node.right, "short_circuit", "a side effect in the right operand of and/or")
+        self.lazy(node.right, "short_circuit", "a side effect or a guarded read in the right operand of and/or")
         prec = precedence(node)
         op = BOOLEAN_NODES[OPERATORS[node.op].warp]()
         return cst.BooleanOperation(self.expr(node.left, prec), op, self.expr(node.right, prec + 1))

@@ -11,6 +11,7 @@ only enforces what a type system can see.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from . import ast as A
@@ -99,6 +100,8 @@ class _Checker:
             else:
                 self.scopes[0][param.name] = Symbol(param.ty, PARAM)
         self.loops = 0
+        # (index expression, array) pairs a dominating guard proves in bounds
+        self.proven: list[tuple[object, str]] = []
         body = node.body
         if isinstance(node, A.Func):
             if not body or not isinstance(body[-1], A.Return):
@@ -274,7 +277,13 @@ class _Checker:
 
     def stmt_If(self, stmt: A.If):
         cond = self.condition(stmt.cond)
-        body = self.block(stmt.body)
+        assigned = {
+            n.target.id for inner in stmt.body for n in A.walk(inner) if isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, A.Name)
+        }
+        # a guard holds in the body while nothing there reassigns what it tested
+        facts = [(index, array) for index, array in self.bounds_of(cond) if not (_names(index) & assigned)]
+        with self.knowing(facts):
+            body = self.block(stmt.body)
         elifs = tuple(replace(e, cond=self.condition(e.cond), body=self.block(e.body)) for e in stmt.elifs)
         orelse = None if stmt.orelse is None else self.block(stmt.orelse)
         return replace(stmt, cond=cond, body=body, elifs=elifs, orelse=orelse)
@@ -414,9 +423,59 @@ class _Checker:
             raise self.error(e, "role", f"{e.array!r} is {array.role.value} and cannot be read")
         if array.role is Role.INOUT and not self.is_thread_index(index):
             raise self.error(e.index, "race", f"{e.array!r} is InOut: read only at the thread's own index")
-        if not (self.is_thread_index(index) or self.is_guarded(index, e.array)):
-            raise self.error(e.index, "index", f"read {e.array!r} at the thread index or at clamp(e, 0, len({e.array}) - 1)")
+        if not (self.is_thread_index(index) or self.is_guarded(index, e.array) or (index, e.array) in self.proven):
+            raise self.error(
+                e.index, "index",
+                f"read {e.array!r} at the thread index, at clamp(e, 0, len({e.array}) - 1), or where a guard "
+                f"(`0 <= e and e < len({e.array})` before `and`, in a ternary's condition or an if's) proves e in bounds",
+            )
         return replace(e, index=index, ty=array.elem)
+
+    # -- guards: conditions that prove an index in bounds where they dominate
+
+    @contextmanager
+    def knowing(self, facts: list):
+        self.proven.extend(facts)
+        try:
+            yield
+        finally:
+            del self.proven[len(self.proven) - len(facts) :]
+
+    def bounds_of(self, cond) -> list[tuple[object, str]]:
+        """The (index, array) pairs a checked condition proves `0 <= index <
+        len(array)` for when it is true: its conjuncts `e < len(a)` (or
+        `len(a) > e`) with `e >= 0` (or `0 <= e`) or e a loop variable or
+        the thread index; e is side-effect free."""
+        conjuncts, stack = [], [cond]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, A.BoolOp) and node.op == "and":
+                stack += [node.left, node.right]
+            elif isinstance(node, A.Compare):
+                conjuncts.append(node)
+        below, nonnegative = [], []
+        for c in conjuncts:
+            if c.op == "<" and isinstance(c.right, A.Len):
+                below.append((c.left, c.right.array))
+            elif c.op == ">" and isinstance(c.left, A.Len):
+                below.append((c.right, c.left.array))
+            elif c.op == ">=" and c.right == A.Const(0, I32):
+                nonnegative.append(c.left)
+            elif c.op == "<=" and c.left == A.Const(0, I32):
+                nonnegative.append(c.right)
+        facts = []
+        for index, array in below:
+            if index.ty != I32 or any(isinstance(n, A.Call) and n.func in self.effectful for n in A.walk(index)):
+                continue
+            if index in nonnegative or self.is_thread_index(index) or self.is_loop_variable(index):
+                facts.append((index, array))
+        return facts
+
+    def is_loop_variable(self, index) -> bool:
+        if not isinstance(index, A.Name):
+            return False
+        symbol = self.lookup(index.id)
+        return symbol is not None and symbol.kind in (LOOP_VAR, COUNTER)
 
     def expr_ComponentAt(self, e: A.ComponentAt):
         value = self.expr(e.value)
@@ -446,7 +505,11 @@ class _Checker:
         return replace(e, left=left, right=right, ty=BOOL)
 
     def expr_BoolOp(self, e: A.BoolOp):
-        return replace(e, left=self.condition(e.left), right=self.condition(e.right), ty=BOOL)
+        left = self.condition(e.left)
+        # `a and b` evaluates b only where a holds: a's bounds hold in b
+        with self.knowing(self.bounds_of(left) if e.op == "and" else []):
+            right = self.condition(e.right)
+        return replace(e, left=left, right=right, ty=BOOL)
 
     def expr_Not(self, e: A.Not):
         return replace(e, operand=self.condition(e.operand), ty=BOOL)
@@ -460,7 +523,10 @@ class _Checker:
 
     def expr_Ternary(self, e: A.Ternary):
         cond = self.condition(e.cond)
-        then, orelse = self.expr(e.then), self.expr(e.orelse)
+        # only `x if c else y` evaluates its arms lazily: where/select read both
+        with self.knowing(self.bounds_of(cond) if e.form == "ternary" else []):
+            then = self.expr(e.then)
+        orelse = self.expr(e.orelse)
         if then.ty != orelse.ty or then.ty == BOOL:
             raise self.error(e, "type-mismatch", f"ternary branches are {then.ty} and {orelse.ty}")
         return replace(e, cond=cond, then=then, orelse=orelse, ty=then.ty)
@@ -509,3 +575,7 @@ class _Checker:
                 raise self.error(arg, "type-mismatch", f"{e.of} components are float32, not {arg.ty}")
         return replace(e, args=args, ty=e.of)
 
+
+
+def _names(node) -> set[str]:
+    return {n.id for n in A.walk(node) if isinstance(n, A.Name)}

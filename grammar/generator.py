@@ -717,11 +717,29 @@ class Gen:
         array = self.pick([n for n, a in self.ctx.arrays.items() if a.elem == ty and a.role in (Role.IN, Role.INOUT)])
         return self.read(array, ty, depth)
 
-    def read(self, array: str, ty: DType, depth: int = 0) -> A.ArrayRead:
+    def read(self, array: str, ty: DType, depth: int = 0) -> A.Expr:
         role = self.ctx.arrays[array].role
-        if role is Role.IN and depth > 0 and "guarded_reads" in self.features and self.choose("read_index") == "guarded":
-            return A.ArrayRead(array, self.guarded_index(array, depth - 1), ty)
+        if role is Role.IN and depth > 0 and "guarded_reads" in self.features:
+            how = self.choose("read_index", {"thread", "guarded"} | ({"proven"} if "ternaries" in self.features else set()))
+            if how == "guarded":
+                return A.ArrayRead(array, self.guarded_index(array, depth - 1), ty)
+            if how == "proven":  # `x[j] if 0 <= j and j < len(x) else e`
+                index, cond = self.bounds_guard(array)
+                return A.Ternary(cond, A.ArrayRead(array, index, ty), self.expr(ty, 0), ty)
         return A.ArrayRead(array, self.thread(), ty)
+
+    def bounds_guard(self, array: str) -> tuple[A.Expr, A.Expr]:
+        """An unclamped index for `array` and the condition that proves it in
+        bounds: a loop variable (never negative) below len, or a leaf int
+        expression (no calls, so no side effects) between 0 and len."""
+        loops = self.locals_of(lambda s: s.kind == "loop")
+        below = lambda index: A.Compare("<", index, A.Len(array, I32), BOOL)  # noqa: E731
+        if loops and self.boolean():
+            name, _ = self.pick(loops)
+            index = A.Name(name, I32)
+            return index, below(index)
+        index, _ = self.int_expr(I32, 0)
+        return index, A.BoolOp("and", A.Compare(">=", index, A.Const(0, I32), BOOL), below(index), BOOL)
 
     def guarded_index(self, array: str, depth: int) -> A.Call:
         source = self.expr(I32, depth)
@@ -981,8 +999,18 @@ class Gen:
         options = {"compare"}
         if depth > 0:
             options |= {"and", "or", "not"}
+        readable = [n for n, a in self.ctx.arrays.items() if a.role is Role.IN and a.elem.is_numeric]
+        if depth > 0 and readable and "guarded_reads" in self.features:
+            options.add("guarded")
         kind = self.choose("bool_expr", options)
         sub = max(depth - 1, 0)
+        if kind == "guarded":  # `0 <= j and j < len(x) and x[j] < e`: the read only where the guard holds
+            array = self.pick(readable)
+            elem = self.ctx.arrays[array].elem
+            index, cond = self.bounds_guard(array)
+            op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}[self.choose("compare_op")]
+            test = A.Compare(op, A.ArrayRead(array, index, elem), self.typed(elem, sub)[0], BOOL)
+            return A.BoolOp("and", cond, test, BOOL)
         if kind == "compare":
             op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}[self.choose("compare_op")]
             ty = self.value_type(("float32", "float64", "int32", "int64", "uint32"))

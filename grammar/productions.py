@@ -157,7 +157,9 @@ class _Walker:
             return "thread"
         if zero_ok and isinstance(index, A.Const):
             return "zero"
-        return "guarded"
+        if zero_ok or (isinstance(index, A.Call) and index.func == "clamp"):
+            return "guarded"
+        return "proven"  # in bounds by a guard around the read
 
     def expr(self, e) -> None:
         for node in A.walk(e):
@@ -176,6 +178,9 @@ class _Walker:
             return
         if isinstance(n, A.BoolOp):
             self.add("bool_expr", n.op)
+            right = n.right
+            if n.op == "and" and isinstance(right, A.Compare) and isinstance(right.left, A.ArrayRead) and self.index_kind(right.left.index) == "proven":
+                self.add("bool_expr", "guarded")
             return
         if isinstance(n, A.Not):
             self.add("bool_expr", "not")

@@ -31,6 +31,8 @@ CONSTRUCTS = (
     "where", "select", "builtin-cast", "typed-literal", "expanded-update",
     # operand orders, indexes and places
     "scalar-over-vector", "computed-component", "element-component-store",
+    # an array read whose index only a guard around it keeps in bounds
+    "guarded-read",
 )
 
 
@@ -45,10 +47,20 @@ def constructs(program: A.Program) -> set[str]:
         for param in definition.params:
             role = getattr(param.ty, "role", None)
             used.add(f"{role.name.lower()}-array" if role is not None else "scalar-param")
+        threads = {n.target.id for n in A.walk(definition) if isinstance(n, A.Assign) and isinstance(n.value, A.Tid) and isinstance(n.target, A.Name)}
         for node in A.walk(definition):
             used.update(_node_constructs(node, helpers, effectful))
             used.update(_effect_constructs(node, effectful))
+            if isinstance(node, A.ArrayRead) and _guarded(node.index, threads):
+                used.add("guarded-read")
     return used & set(CONSTRUCTS)
+
+
+def _guarded(index, threads: set[str]) -> bool:
+    """An index neither the thread's nor clamped: only a guard keeps it in bounds."""
+    if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in threads):
+        return False
+    return not (isinstance(index, A.Call) and index.func == "clamp")
 
 
 def _effect_constructs(node, effectful: set[str]) -> set[str]:

@@ -25,7 +25,7 @@ FEATURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
     "integers": (("value_type", "int32"), ("value_type", "int64"), ("value_type", "uint32")),
     "casts": (("float_expr", "cast"), ("int_expr", "cast")),
     "math": (("float_expr", "call"), ("int_expr", "call")),
-    "guarded_reads": (("read_index", "guarded"),),
+    "guarded_reads": (("read_index", "guarded"), ("read_index", "proven"), ("bool_expr", "guarded")),
 }
 
 # What a category needs: parameters, features that must stay on, statement seeds.

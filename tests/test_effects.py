@@ -48,6 +48,21 @@ def test_an_effect_the_release_would_evaluate_regardless_is_unsupported(text, re
     render_warp(program, release=WarpRelease(needed))  # the first release that evaluates it lazily
 
 
+def test_a_guarded_read_the_release_would_evaluate_unguarded_is_unsupported():
+    guards = parse((Path(__file__).parent / "programs" / "valid" / "guards.kernel").read_text())
+    with pytest.raises(Unsupported, match="guarded read in an arm of a conditional expression needs warp-lang >= 1.8.0"):
+        render_warp(guards, release=WarpRelease("1.7.2"))
+    with pytest.raises(Unsupported, match="guarded read in the right operand of and/or needs warp-lang >= 1.13.0"):
+        render_warp(guards, release=WarpRelease("1.12.1"))
+    render_warp(guards, release=WarpRelease("1.13.0"))
+    # a guard in an if statement is a real branch on every release
+    in_if = parse(
+        "@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]], n: int32):\n    i = tid()\n"
+        "    if 0 <= n and n < len(x):\n        o[i] = x[n]\n"
+    )
+    render_warp(in_if, release=WarpRelease("1.0.2"))
+
+
 def test_effects_where_every_release_evaluates_them_render_everywhere():
     # in the left operand, in where() (a call on every release), as an operand
     text = kernel("    o[i] = where(bump(a, 1.0) > x[i], bump(a, 2.0), 0.0) + bump(a, 3.0)")

@@ -274,6 +274,15 @@ NEGATIVE = [
     ("atomic-add-then-max", K("    atomic_add(a, 0, f)", "    atomic_max(a, 0, f)"), "atomic-mix", 5, 5),
     ("atomic-min-then-max", K("    atomic_min(a, i, f)", "    atomic_max(a, i, f)"), "atomic-mix", 5, 5),
     ("atomic-max-then-helper-add", BUMP + K("    atomic_max(a, 0, f)", "    bump(a, f)"), "atomic-mix", 10, 10),
+    # --- guards instead of clamps
+    ("read-unguarded", K("    j = n + 1", "    t = x[j]"), "index", 5, 11),
+    ("guard-without-lower-bound", K("    j = n + 1", "    t = x[j] if j < len(x) else 0.0"), "index", 5, 11),
+    ("guard-in-else-arm", K("    j = n + 1", "    t = 0.0 if 0 <= j and j < len(x) else x[j]"), "index", 5, 45),
+    ("guard-in-where", K("    j = n + 1", "    t = where(0 <= j and j < len(x), x[j], 0.0)"), "index", 5, 40),
+    ("guard-through-or", K("    j = n + 1", "    if 0 <= j or j < len(x):", "        t = x[j]"), "index", 6, 15),
+    ("guard-of-other-array", K("    j = n + 1", "    if 0 <= j and j < len(o):", "        t = x[j]"), "index", 6, 15),
+    ("guard-then-reassigned", K("    j = n + 1", "    if 0 <= j and j < len(x):", "        j = j + 1", "        t = x[j]"), "index", 7, 15),
+    ("guard-in-elif-body", K("    j = n + 1", "    if 0 <= j and j < len(x):", "        t = 0.0", "    else:", "        t = x[j]"), "index", 8, 15),
     # --- spellings
     ("where-arity", K("    t = where(f > 0.0, f)"), "call-arity", 4, 9),
     ("select-arity", K("    t = select(f > 0.0, f, f, f)"), "call-arity", 4, 9),
@@ -336,6 +345,12 @@ def test_side_effects_are_accepted_in_expressions(text):
     program = parse(text)
     calls = [n for n in A.walk(program.kernels[0]) if isinstance(n, A.Call) and n.func == "bump"]
     assert calls and all(c.ty == F32 for c in calls)
+
+
+def test_guards_prove_reads_in_bounds_where_they_dominate():
+    program = parse((VALID_DIR / "guards.kernel").read_text())
+    reads = [n for n in A.walk(program.kernels[0]) if isinstance(n, A.ArrayRead)]
+    assert {r.index.id for r in reads} >= {"j", "q"}  # unclamped, proven by their guards
 
 
 def test_spellings_parse_to_their_own_forms_and_print_back():

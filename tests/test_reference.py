@@ -538,3 +538,14 @@ def test_components_of_elements_and_at_computed_indexes():
     # thread 1: t = v[2] = 3, v[1] = 30 -> v = (1, 30, 3) + (-1, -1, 1) = (0, 29, 4)
     # z[i].w += v.x, then z[i][1] = 2
     np.testing.assert_array_equal(out["z"], a([[1.0, 2.0, 1.0, 3.5], [0.0, 2.0, 0.0, 5.0]], np.float32))
+
+
+def test_guarded_reads_read_only_where_their_guard_holds():
+    from pathlib import Path
+
+    src = (Path(__file__).parent / "programs" / "valid" / "guards.kernel").read_text()
+    x = a([0.25, 1.0, 2.0], np.float32)
+    out = run(src, {"x": x, "n": np.int32(1)}, 3)
+    # j = 1 + i: threads 0 and 1 read x[1] = 1.0 and x[2] = 2.0 (both > 0.5, added
+    # again); thread 2 has j = 3, out of bounds: 0. Each adds x[0..2] = 3.25.
+    np.testing.assert_array_equal(out["o"], a([2.0 + 3.25, 4.0 + 3.25, 3.25], np.float32))
