@@ -12,7 +12,9 @@ builtin would; "nondet:cos" makes the two launches of a program calling cos
 disagree, as a racy or uninitialised kernel would. `wronggrad:sin` is read by
 `faulty_gradient_checker`, the gradient checker the registry names for
 faulty-warp-cpu: Warp's first gradient element of any program calling sin is
-off by one.
+off by one. `leak:cos` leaks state across batches: from the second batch a
+process compiles, the first float output of any program calling cos is off by
+one (what the process-state oracle must catch: a fresh worker disagrees).
 
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
@@ -59,6 +61,7 @@ class FaultyCompiler(WarpCompiler):
     def __init__(self, workdir, **options):
         super().__init__("cpu", workdir, **options)
         self.faults = _faults()
+        self.batches = 0  # batches this process compiled: the state a leak reads
 
     def compile(self, programs, launch=32, seed=0):
         if any(_has_literal(p, ABORT_MARK) for p in programs):
@@ -69,6 +72,7 @@ class FaultyCompiler(WarpCompiler):
             if kind == "crash" and any(_calls(p, name) for p in programs):
                 os.abort()
         outcomes = super().compile(programs, launch=launch, seed=seed)
+        self.batches += 1
         return [self._wrong(p, o) for p, o in zip(programs, outcomes)]
 
     def _wrong(self, program, outcome: Outcome) -> Outcome:
@@ -77,7 +81,7 @@ class FaultyCompiler(WarpCompiler):
         kinds = {kind for kind, name in self.faults if _calls(program, name)}
         if "nondet" in kinds:  # as if the second of the two launches came out different
             return nondeterminism(outcome.outputs, _off_by_one(outcome.outputs)) or outcome
-        if "wrong" in kinds:
+        if "wrong" in kinds or ("leak" in kinds and self.batches >= 2):
             return replace(outcome, outputs=_off_by_one(outcome.outputs))
         return outcome
 

@@ -279,7 +279,9 @@ class _Interpreter:
         elif func == "atan2":
             side = (np.asarray(args[0]) >= 0, np.asarray(args[1]) >= 0)
         elif func in ("length", "normalize"):
-            side = bool(np.any(np.asarray(args[0]) != 0))  # both are singular at the zero vector
+            # both have a kink at the zero vector, which a step may pass beside
+            # as well as through: the signs of the components stand for it
+            side = np.sign(np.asarray(args[0]))
         else:
             return
         self.decisions.append(repr(side))

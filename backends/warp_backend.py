@@ -212,6 +212,7 @@ class WarpCompiler:
         run: bool = True,
         ir: bool = False,
         optimization_level: int | None = None,
+        poison: bool = False,
     ):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown Warp target {target!r}")
@@ -237,6 +238,18 @@ class WarpCompiler:
         self.run_device = None
         if run:
             self.run_device = "cpu" if target == "cpu" else ("cuda:0" if self.wp.is_cuda_available() else None)
+        if poison:
+            self._fail_once()
+
+    def _fail_once(self) -> None:
+        """Build a module Warp rejects, and go on: the process-state oracle's
+        fresh worker starts from a failed build, as a campaign's worker does
+        after a rejected program."""
+        source = HEADER + "\n\n@wp.kernel\ndef rejected(a: wp.array(dtype=wp.float32)):\n    a[0] = not_defined_anywhere\n"
+        try:
+            self._build(_import_source(source, self.workdir))
+        except Exception:
+            pass
 
     # -- compile
 

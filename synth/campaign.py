@@ -89,6 +89,10 @@ class CampaignConfig:
     # 16 of the batch), threads per check
     gradient_per_batch: int | None = None
     gradient_launch: int = GRADIENT_LAUNCH
+    # the process-state oracle: every state_every-th batch, up to state_sample
+    # of its clean programs again in a fresh worker
+    state_every: int = 16
+    state_sample: int = 8
 
     @property
     def state_path(self) -> Path:
@@ -139,6 +143,7 @@ class State:
     gradient_eligible: int = 0
     gradient_excluded: dict[str, int] = field(default_factory=dict)
     gradient_unavailable: dict[str, int] = field(default_factory=dict)
+    state_checked: int = 0  # programs the process-state oracle compared
 
     def to_json(self) -> dict:
         return {
@@ -160,6 +165,7 @@ class State:
             "gradient_eligible": self.gradient_eligible,
             "gradient_excluded": self.gradient_excluded,
             "gradient_unavailable": self.gradient_unavailable,
+            "state_checked": self.state_checked,
         }
 
     @classmethod
@@ -177,6 +183,7 @@ class State:
         state.gradient_candidates = data.get("gradient_candidates", 0)
         state.gradient_excluded = dict(data.get("gradient_excluded", {}))
         state.gradient_unavailable = dict(data.get("gradient_unavailable", {}))
+        state.state_checked = data.get("state_checked", 0)
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
 
@@ -231,7 +238,9 @@ class Campaign:
         self.deadline = float("inf")
         self.forward_threads = ThreadPoolExecutor(max(config.pipeline_depth, 1) * len(config.backends), thread_name_prefix="forward")
         self.gradient_thread = ThreadPoolExecutor(1, thread_name_prefix="gradient")
-        self.gradient_checks: list[tuple[list[tuple[int, Program]], Future]] = []
+        # checks beside the fuzzing, one at a time: (oracle, [(index, program)], future verdicts)
+        self.gradient_checks: list[tuple[Oracle, list[tuple[int, Program]], Future]] = []
+        self.settled_batches = 0
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
         # a quarter of each batch's eligible programs: 0.75 of the forward-only
         # throughput on 1.19.0, two cores (benchmarks/bench_gradients.py)
@@ -364,14 +373,18 @@ class Campaign:
             unsupported = sum(v.outcome.status is Status.UNSUPPORTED for v in verdicts)
             if unsupported:
                 state.unsupported[backend] = state.unsupported.get(backend, 0) + unsupported
-            clean = []
+            clean, warm = [], []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
                     self.found(verdict.finding, verdict.program, index, deadline)
                 elif verdict.outcome.ok:
                     clean.append((index, verdict.program))
+                    warm.append(verdict.outcome)
             if Oracle.GRADIENT in config.oracles and get_backend(backend).has_adjoints:
                 self.gradients(backend, clean, deadline)
+            if Oracle.PROCESS_STATE in config.oracles and get_backend(backend).library == "warp":
+                self.process_state(backend, clean, warm, deadline)
+        self.settled_batches += 1
         state.programs += len(batch.programs)
         state.next_index = batch.first + len(batch.programs)
 
@@ -392,21 +405,37 @@ class Campaign:
                 state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
         state.gradient_eligible += len(eligible)
         sample = eligible[: self.gradient_per_batch]
-        if not sample or time.monotonic() >= deadline or any(not f.done() for _, f in self.gradient_checks):
+        if not sample or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.gradient_checks):
             return
         future = self.gradient_thread.submit(self.triage.gradients, backend, [p for _, p in sample])
-        self.gradient_checks.append((sample, future))
+        self.gradient_checks.append((Oracle.GRADIENT, sample, future))
+
+    def process_state(self, backend: str, clean: list[tuple[int, Program]], warm: list, deadline: float) -> None:
+        """Every state_every-th batch, a sample of its clean programs again in
+        a fresh worker (after a failed build, in reverse order), beside the
+        fuzzing; skipped while the previous one is in flight."""
+        if self.settled_batches % self.config.state_every or not clean or time.monotonic() >= deadline:
+            return
+        if any(oracle is Oracle.PROCESS_STATE and not f.done() for oracle, _, f in self.gradient_checks):
+            return  # queued behind the gradient checks, but never two at once
+        sample, outcomes = clean[: self.config.state_sample], warm[: self.config.state_sample]
+        future = self.gradient_thread.submit(self.triage.process_state, backend, [p for _, p in sample], outcomes)
+        self.gradient_checks.append((Oracle.PROCESS_STATE, sample, future))
 
     def collect_gradients(self, block: bool = False) -> None:
-        """Count the gradient checks that are done (all of them, waiting, with block=True)."""
+        """Count the checks beside the fuzzing that are done (gradient and
+        process-state; all of them, waiting, with block=True)."""
         state = self.state
-        for check in [c for c in self.gradient_checks if block or c[1].done()]:
+        for check in [c for c in self.gradient_checks if block or c[2].done()]:
             self.gradient_checks.remove(check)
-            sample, future = check
+            oracle, sample, future = check
             for (index, _), verdict in zip(sample, future.result()):
-                state.gradient_checked += 1
-                for source in getattr(verdict.outcome, "unavailable", {}):
-                    state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
+                if oracle is Oracle.PROCESS_STATE:
+                    state.state_checked += 1
+                else:
+                    state.gradient_checked += 1
+                    for source in getattr(verdict.outcome, "unavailable", {}):
+                        state.gradient_unavailable[source] = state.gradient_unavailable.get(source, 0) + 1
                 if verdict.finding is not None:
                     self.found(verdict.finding, verdict.program, index, self.deadline)
 
@@ -542,6 +571,11 @@ class Campaign:
             },
             "unconfirmed": state.unconfirmed,
             **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
+            **(
+                {"process_state": {"checked": state.state_checked, "findings": state.findings.get(Oracle.PROCESS_STATE.value, 0)}}
+                if Oracle.PROCESS_STATE in self.config.oracles
+                else {}
+            ),
         }
 
     def gradient_summary(self) -> dict:

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
-    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient (default: all; gradient where a backend has adjoints and JAX imports)")
+    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state (default: all; gradient where a backend has adjoints and JAX imports)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=None, help="programs per batch, split over the workers (default: 32 per worker; 128 per worker on warp-lang before 1.13, whose CPU compiler reparses its headers for every module)")

@@ -26,7 +26,7 @@ from kernel_synth.backends.registry import get_backend
 from kernel_synth.grammar import Program
 from kernel_synth.shrink import ShrinkResult, shrink
 
-from .oracles import Finding, Oracle, judge, judge_gradient
+from .oracles import Finding, Oracle, judge, judge_gradient, judge_state
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,13 @@ class Triage:
 
     # -- pools
 
-    def _new_pool(self, backend: str, gradient: bool, workers: int) -> BatchPool:
+    def _new_pool(self, backend: str, gradient: bool, workers: int, options: dict | None = None) -> BatchPool:
         info = get_backend(backend)
         if gradient and not info.has_adjoints:
             raise ValueError(f"backend {backend!r} has no adjoints to check")
         factory = info.gradient_factory if gradient else info.factory
         executor = functools.partial(ProcessExecutor, nice=self.nice) if self.nice else ProcessExecutor
-        return BatchPool(factory, {}, workers=workers, timeout=self.batch_timeout, executor=executor)
+        return BatchPool(factory, options or {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
     def pool(self, backend: str, gradient: bool = False) -> BatchPool:
         """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
@@ -135,6 +135,17 @@ class Triage:
         results = pool.run(programs, batch_size=len(programs), launch=self.launch.gradient_threads, seed=self.launch.seed)
         return [Verdict(p, r, judge_gradient(backend, p, r)) for p, r in zip(programs, results)]
 
+    def process_state(self, backend: str, programs: list[Program], warm: list[Outcome]) -> list[Verdict]:
+        """`programs` again, in reverse order, in a fresh worker that first saw
+        a build fail; each must give the outputs `warm` (from a worker that
+        has run many batches) gave."""
+        pool = self._new_pool(backend, False, 1, {"poison": True})
+        try:
+            fresh = pool.run(list(reversed(programs)), batch_size=len(programs), launch=self.launch.threads, seed=self.launch.seed)[::-1]
+        finally:
+            pool.close()
+        return [Verdict(p, f, judge_state(backend, w, f)) for p, w, f in zip(programs, warm, fresh)]
+
     def first_finding(self, backend: str, program: Program) -> Finding | None:
         """What `program` finds on `backend`: the forward oracles first, then
         the gradient oracle where it is on and the backend has adjoints."""
@@ -159,6 +170,10 @@ class Triage:
         as the campaign compiles)."""
         if finding.oracle is Oracle.GRADIENT:
             verdicts = self.gradients(finding.backend, programs, pool)
+        elif finding.oracle is Oracle.PROCESS_STATE:
+            pool = pool or self.pool(finding.backend)
+            self.outcomes(finding.backend, programs, pool)  # a worker is warm from its second batch on
+            verdicts = self.process_state(finding.backend, programs, self.outcomes(finding.backend, programs, pool))
         else:
             # the reference only matters to the forward oracle
             references = None if finding.oracle is Oracle.FORWARD else [None] * len(programs)

@@ -243,7 +243,10 @@ def test_judge_gradient_names_the_odd_source_and_the_pairs():
     assert finding.signature == "warp-cpu:gradient:float32:warp"
     assert "warp vs jax" in finding.message and "warp vs fd" in finding.message and "jax and fd agree" in finding.message
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 3], [1, 2])).signature.endswith(":jax")
-    assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 2], [1, 5])).signature.endswith(":fd")
+    assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 2], [1, 5])) is None  # only finite differences differ
+    # JAX not finite: a singular point for autodiff itself, compared nowhere
+    assert judge_gradient("warp-cpu", program, _outcome([1, np.nan], [1, np.nan], [1, 0.0])) is None
+    assert judge_gradient("warp-cpu", program, _outcome([5, np.nan], [1, np.nan], [1, 0.0])).signature.endswith(":warp")
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], None, [1, 5])).signature.endswith(":mixed")
     assert judge_gradient("warp-cpu", program, _outcome([1, np.nan], [1, 2], [1, 2])).signature == "warp-cpu:gradient:float32-nan:warp"
     failed = judge_gradient("warp-cpu", program, GradientResult("codegen_error", "codegen", "Error while parsing function 'k_p0': x"))
