@@ -33,6 +33,7 @@ FEATURES: dict[str, Feature] = {
     # every operand is evaluated (a side effect there would run regardless)
     "short_circuit": Feature("1.13.0", "short-circuit `and`/`or` in kernels"),
     "where": Feature("1.7.0", "wp.where(cond, value_if_true, value_if_false)"),
+    "vector_abs": Feature("1.3.0", "wp.abs of a vector"),
     # wp.select(cond, value_if_false, value_if_true), deprecated in 1.7
     "select_removed": Feature("1.10.0", "no wp.select (use wp.where)"),
     # `//` on signed integers floors as in Python; before it, it truncates as

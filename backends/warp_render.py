@@ -6,9 +6,10 @@ table (the Python operators Warp accepts bind as the DSL's do). `suffix`
 renames every definition, so that many programs can share one Warp module.
 `release` (backends.warp_release) says which Warp release the source is for:
 on releases without conditional expressions a ternary becomes `wp.select`,
-`where` and `select` become whichever of the two the release has, and on
-releases whose integer `//` truncates, a signed `//` calls a helper that
-floors (itself a DSL function, rendered by the same rules). A program whose
+`where` and `select` become whichever of the two the release has, on
+releases whose integer `//` truncates a signed `//` calls a helper that
+floors, and before Warp's abs took vectors `abs(v)` calls a component-wise
+helper (each itself a DSL function, rendered by the same rules). A program whose
 side effects the release would evaluate differently (grammar/SEMANTICS.md)
 raises Unsupported.
 """
@@ -67,8 +68,25 @@ def unused():
 """
 
 
+# Component-wise |v| for releases before Warp's abs took vectors
+_VECTOR_ABS = """
+@func
+def abs_{ty}(a: {ty}) -> {ty}:
+    return {ty}({components})
+
+@kernel
+def unused():
+    pass
+"""
+
+
 @lru_cache(maxsize=None)
-def _floor_division_helper(ty: str) -> A.Func:
+def _bridge_helper(kind: str, ty: str) -> A.Func:
+    """A DSL helper standing in for what the release lacks: `floordiv_<ty>` or `abs_<ty>`."""
+    if kind == "abs":
+        length = {"vec2": 2, "vec3": 3, "vec4": 4}[ty]
+        text = _VECTOR_ABS.format(ty=ty, components=", ".join(f"abs(a[{k}])" for k in range(length)))
+        return parse(text).funcs[0]
     small = ty == "int32"
     text = _FLOOR_DIVISION.format(ty=ty, zero="0" if small else f"{ty}(0)", one="1" if small else f"{ty}(1)")
     return parse(text).funcs[0]
@@ -79,8 +97,8 @@ class _Renderer:
     suffix: str = ""
     release: WarpRelease = NEWEST
     names: dict[str, str] = field(default_factory=dict)
-    # integer types whose `//` needs the flooring helper in this module
-    bridged: set[str] = field(default_factory=set)
+    # (kind, type) of each helper this module needs: ("floordiv", "int32"), ("abs", "vec3")
+    bridged: set[tuple[str, str]] = field(default_factory=set)
     truncating_division: bool = False  # rendering the helper itself
     effectful: set[str] = field(default_factory=set)  # helpers with side effects
     thread_names: set[str] = field(default_factory=set)  # locals holding tid()
@@ -97,8 +115,8 @@ class _Renderer:
         body = [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         helpers = []
-        for ty in sorted(self.bridged):
-            helper = _floor_division_helper(ty)
+        for kind, ty in sorted(self.bridged):
+            helper = _bridge_helper(kind, ty)
             self.names[helper.name] = helper.name + self.suffix
             self.truncating_division = True
             helpers.append(self.definition(helper, "wp.func"))
@@ -188,7 +206,7 @@ class _Renderer:
 
     def binop(self, node: A.BinOp):
         if node.op == "//" and node.ty.is_int and node.ty.signed and not self.truncating_division and not self.release.has("floor_division"):
-            self.bridged.add(node.ty.name)
+            self.bridged.add(("floordiv", node.ty.name))
             return call(f"floordiv_{node.ty.name}{self.suffix}", self.expr(node.left), self.expr(node.right))
         prec = precedence(node)
         return cst.BinaryOperation(self.expr(node.left, prec), BINARY_NODES[OPERATORS[node.op].warp](), self.expr(node.right, prec + 1))
@@ -241,6 +259,9 @@ class _Renderer:
 
     def builtin_or_helper(self, node: A.Call):
         args = [self.expr(a) for a in node.args]
+        if node.func == "abs" and node.ty.is_vector and not self.release.has("vector_abs"):
+            self.bridged.add(("abs", node.ty.name))
+            return call(f"abs_{node.ty.name}{self.suffix}", *args)
         if node.func in BUILTINS:
             return call(BUILTINS[node.func].warp, *args)
         if node.func in self.names:

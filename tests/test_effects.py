@@ -108,3 +108,10 @@ def test_warp_agrees_with_the_reference_on_effects_and_spellings(tmp_path):
         return
     assert effects.ok, effects.message
     assert compare_outputs(expected[0].outputs, effects.outputs) == []
+
+
+def test_vector_abs_is_bridged_before_the_release_that_has_it():
+    spellings = parse((Path(__file__).parent / "programs" / "valid" / "spellings.kernel").read_text())
+    old, new = render_warp(spellings, release=WarpRelease("1.2.2")), render_warp(spellings, release=WarpRelease("1.3.0"))
+    assert "def abs_vec3(a: wp.vec3) -> wp.vec3:" in old and "abs_vec3(v[i])" in old
+    assert "abs_vec3" not in new and "wp.abs(v[i])" in new
