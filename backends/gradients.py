@@ -379,23 +379,26 @@ class GradientChecker:
         jit costs more than the rest of a check, and a third opinion is only
         needed to name the odd one out."""
         sources = {"warp": warp}
-        unavailable = {}
-        fd_error: dict[str, np.ndarray] = {}
-        skipped: dict[str, np.ndarray] = {}
-        for source in ("fd", "jax"):
-            if source == "jax" and "fd" in sources and not every_source:
-                warp_against_fd = disagreements({"warp": warp, "fd": sources["fd"]}, fd_error, skipped)
-                if not warp_against_fd:
-                    break
+        unavailable: dict[str, str] = {}
+
+        def attempt(source: str, compute):
             try:
-                if source == "jax":
-                    sources[source] = jax_gradients(program, launch, seed)
-                else:
-                    sources[source], fd_error, skipped = fd_gradients_checked(program, launch, seed)
+                return compute()
             except GradientUnavailable as exc:
                 unavailable[source] = str(exc)
             except Exception as exc:  # our bug, but not Warp's: keep the trace with the reason
                 unavailable[source] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+            return None
+
+        fd_error: dict[str, np.ndarray] = {}
+        skipped: dict[str, np.ndarray] = {}
+        checked = attempt("fd", lambda: fd_gradients_checked(program, launch, seed))
+        if checked is not None:
+            sources["fd"], fd_error, skipped = checked
+        if every_source or "fd" not in sources or disagreements({"warp": warp, "fd": sources["fd"]}, fd_error, skipped):
+            jax = attempt("jax", lambda: jax_gradients(program, launch, seed))
+            if jax is not None:
+                sources["jax"] = jax
         return GradientResult(Status.OK, Stage.GRADIENT, sources=sources, unavailable=unavailable, fd_error=fd_error, skipped=skipped)
 
 

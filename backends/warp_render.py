@@ -25,7 +25,7 @@ from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
-from kernel_synth.grammar.queries import effectful_helpers, has_effect
+from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
 from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
@@ -109,9 +109,7 @@ class _Renderer:
         for definition in program.funcs + program.kernels:
             self.names[definition.name] = definition.name + self.suffix
         self.effectful = effectful_helpers(program)
-        self.thread_names = {
-            n.target.id for k in program.kernels for n in A.walk(k) if isinstance(n, A.Assign) and isinstance(n.value, A.Tid) and isinstance(n.target, A.Name)
-        }
+        self.thread_names = set().union(*(thread_names(k) for k in program.kernels))
         body = [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         helpers = []
@@ -224,14 +222,7 @@ class _Renderer:
     def guarded_read(self, node) -> bool:
         """Whether `node` reads an array at an index only a guard around it
         keeps in bounds (neither the thread index nor a clamp)."""
-        for n in A.walk(node):
-            if isinstance(n, A.ArrayRead):
-                index = n.index
-                safe = isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in self.thread_names)
-                safe = safe or (isinstance(index, A.Call) and index.func == "clamp")
-                if not safe:
-                    return True
-        return False
+        return any(isinstance(n, A.ArrayRead) and needs_guard(n.index, self.thread_names) for n in A.walk(node))
 
     def ternary(self, node: A.Ternary):
         if node.form == "ternary":

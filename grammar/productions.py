@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import ast as A
 from .ops import BUILTINS
-from .queries import effectful_helpers, has_effect
+from .queries import effectful_helpers, expanded_update, has_effect
 from .types import ArrayType
 
 _BINOP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
@@ -76,7 +76,7 @@ class _Walker:
 
     def stmt(self, s) -> None:
         add = self.add
-        if isinstance(s, A.Assign) and _expanded_update(s) and (not isinstance(s.target, A.Name) or s.target.id in self.declared):
+        if expanded_update(s) and (not isinstance(s.target, A.Name) or s.target.id in self.declared):
             # `t = t op e`: an augmented assignment spelled out
             add("statement", "aug_assign")
             add("aug_spelling", "expanded")
@@ -249,11 +249,6 @@ class _Walker:
         if isinstance(n, (A.Component, A.ComponentAt)):
             return "component"
         return "construct"
-
-
-def _expanded_update(s: A.Assign) -> bool:
-    value = s.value
-    return isinstance(value, A.BinOp) and value.op in ("+", "-", "*", "/") and value.left == s.target
 
 
 def _component_style(node) -> str:

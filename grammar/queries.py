@@ -63,6 +63,25 @@ def has_effect(node, effectful: set[str]) -> bool:
     return any(isinstance(n, A.Call) and n.func in effectful for n in A.walk(node))
 
 
+def thread_names(definition) -> set[str]:
+    """The locals of a definition that hold the thread index (`i = tid()`)."""
+    return {n.target.id for n in A.walk(definition) if isinstance(n, A.Assign) and isinstance(n.value, A.Tid) and isinstance(n.target, A.Name)}
+
+
+def needs_guard(index, threads: set[str]) -> bool:
+    """Whether an array index is neither the thread's nor clamped: only a
+    guard around the read keeps it in bounds."""
+    if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in threads):
+        return False
+    return not (isinstance(index, A.Call) and index.func == "clamp")
+
+
+def expanded_update(stmt) -> bool:
+    """`t = t op e`: an augmented assignment spelled out."""
+    value = getattr(stmt, "value", None)
+    return isinstance(stmt, A.Assign) and isinstance(value, A.BinOp) and value.op in ("+", "-", "*", "/") and value.left == stmt.target
+
+
 def identifiers(program: A.Program) -> set[str]:
     """The program's own names: definitions, parameters, locals, loop variables
     and counters (builtins it calls are not among them)."""

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from . import ast as A
 from .categories import CATEGORIES, classify
 from .productions import productions
-from .queries import effectful_helpers, has_effect
+from .queries import effectful_helpers, expanded_update, has_effect, needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -47,20 +47,13 @@ def constructs(program: A.Program) -> set[str]:
         for param in definition.params:
             role = getattr(param.ty, "role", None)
             used.add(f"{role.name.lower()}-array" if role is not None else "scalar-param")
-        threads = {n.target.id for n in A.walk(definition) if isinstance(n, A.Assign) and isinstance(n.value, A.Tid) and isinstance(n.target, A.Name)}
+        threads = thread_names(definition)
         for node in A.walk(definition):
             used.update(_node_constructs(node, helpers, effectful))
             used.update(_effect_constructs(node, effectful))
-            if isinstance(node, A.ArrayRead) and _guarded(node.index, threads):
+            if isinstance(node, A.ArrayRead) and needs_guard(node.index, threads):
                 used.add("guarded-read")
     return used & set(CONSTRUCTS)
-
-
-def _guarded(index, threads: set[str]) -> bool:
-    """An index neither the thread's nor clamped: only a guard keeps it in bounds."""
-    if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in threads):
-        return False
-    return not (isinstance(index, A.Call) and index.func == "clamp")
 
 
 def _effect_constructs(node, effectful: set[str]) -> set[str]:
@@ -149,7 +142,7 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("component-store")
         if isinstance(node.target.value, A.ArrayRead):
             found.add("element-component-store")
-    if isinstance(node, A.Assign) and isinstance(node.value, A.BinOp) and node.value.left == node.target and node.value.op in ("+", "-", "*", "/"):
+    if expanded_update(node):
         found.add("expanded-update")
     return found
 

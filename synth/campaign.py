@@ -237,9 +237,9 @@ class Campaign:
         self.last_drawn = False  # a batch cut to fit the budget was drawn: no more
         self.deadline = float("inf")
         self.forward_threads = ThreadPoolExecutor(max(config.pipeline_depth, 1) * len(config.backends), thread_name_prefix="forward")
-        self.gradient_thread = ThreadPoolExecutor(1, thread_name_prefix="gradient")
+        self.side_thread = ThreadPoolExecutor(1, thread_name_prefix="side-checks")
         # checks beside the fuzzing, one at a time: (oracle, [(index, program)], future verdicts)
-        self.gradient_checks: list[tuple[Oracle, list[tuple[int, Program]], Future]] = []
+        self.side_checks: list[tuple[Oracle, list[tuple[int, Program]], Future]] = []
         self.settled_batches = 0
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
         # a quarter of each batch's eligible programs: 0.75 of the forward-only
@@ -277,7 +277,7 @@ class Campaign:
             self.busy = {b: self.triage.busy_seconds(b) for b in self.config.backends}
             self.in_flight.clear()
             self.forward_threads.shutdown(wait=False, cancel_futures=True)
-            self.gradient_thread.shutdown(wait=False, cancel_futures=True)
+            self.side_thread.shutdown(wait=False, cancel_futures=True)
             self.shrinker.close()
             self.triage.close()
 
@@ -308,7 +308,7 @@ class Campaign:
                 if not self.in_flight:
                     break
                 self.settle(self.in_flight.popleft(), deadline)
-                self.collect_gradients(block=self.serial)
+                self.collect_side_checks(block=self.serial)
                 self.apply_shrinks(self.shrinker.done())
                 now = time.monotonic()
                 took, last = now - last, now
@@ -319,7 +319,7 @@ class Campaign:
                 state.elapsed = elapsed_before + (now - start)
                 self.save()
                 self.on_event("progress", self.progress(start, deadline))
-            self.collect_gradients(block=True)
+            self.collect_side_checks(block=True)
         finally:
             self.close()
             state.elapsed = elapsed_before + (time.monotonic() - start)
@@ -405,10 +405,10 @@ class Campaign:
                 state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
         state.gradient_eligible += len(eligible)
         sample = eligible[: self.gradient_per_batch]
-        if not sample or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.gradient_checks):
+        if not sample or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.side_checks):
             return
-        future = self.gradient_thread.submit(self.triage.gradients, backend, [p for _, p in sample])
-        self.gradient_checks.append((Oracle.GRADIENT, sample, future))
+        future = self.side_thread.submit(self.triage.gradients, backend, [p for _, p in sample])
+        self.side_checks.append((Oracle.GRADIENT, sample, future))
 
     def process_state(self, backend: str, clean: list[tuple[int, Program]], warm: list, deadline: float) -> None:
         """Every state_every-th batch, a sample of its clean programs again in
@@ -416,18 +416,18 @@ class Campaign:
         fuzzing; skipped while the previous one is in flight."""
         if self.settled_batches % self.config.state_every or not clean or time.monotonic() >= deadline:
             return
-        if any(oracle is Oracle.PROCESS_STATE and not f.done() for oracle, _, f in self.gradient_checks):
+        if any(oracle is Oracle.PROCESS_STATE and not f.done() for oracle, _, f in self.side_checks):
             return  # queued behind the gradient checks, but never two at once
         sample, outcomes = clean[: self.config.state_sample], warm[: self.config.state_sample]
-        future = self.gradient_thread.submit(self.triage.process_state, backend, [p for _, p in sample], outcomes)
-        self.gradient_checks.append((Oracle.PROCESS_STATE, sample, future))
+        future = self.side_thread.submit(self.triage.process_state, backend, [p for _, p in sample], outcomes)
+        self.side_checks.append((Oracle.PROCESS_STATE, sample, future))
 
-    def collect_gradients(self, block: bool = False) -> None:
+    def collect_side_checks(self, block: bool = False) -> None:
         """Count the checks beside the fuzzing that are done (gradient and
         process-state; all of them, waiting, with block=True)."""
         state = self.state
-        for check in [c for c in self.gradient_checks if block or c[2].done()]:
-            self.gradient_checks.remove(check)
+        for check in [c for c in self.side_checks if block or c[2].done()]:
+            self.side_checks.remove(check)
             oracle, sample, future = check
             for (index, _), verdict in zip(sample, future.result()):
                 if oracle is Oracle.PROCESS_STATE:

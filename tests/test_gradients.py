@@ -383,7 +383,7 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
     try:
         campaign.gradients("faulty-warp-cpu", candidates, time.monotonic() + 120)
         assert campaign.state.gradient_checked == 0  # checked beside the fuzzing
-        campaign.collect_gradients(block=True)
+        campaign.collect_side_checks(block=True)
     finally:
         campaign.close()
     state = campaign.state
