@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.lowering import flat_params
 
 from .differentiability import float_array, differentiability, gradient_inputs, gradient_outputs
 from .inputs import make_inputs
@@ -92,7 +93,7 @@ def _warp_launch(compiler, module, names, program: A.Program, n: int, seed: int)
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
     float_arrays = frozenset(p.name for p in kernel.params if float_array(p))
-    args, arrays = compiler.launch_args(kernel, make_inputs(kernel, n, seed), "cpu", requires_grad=float_arrays)
+    args, arrays = compiler.launch_args(kernel, make_inputs(kernel, n, seed), "cpu", requires_grad=float_arrays, module=module, names=names)
     tape = wp.Tape()
     with tape:
         wp.launch(getattr(module, names[kernel.name]), dim=n, inputs=args, device="cpu")
@@ -119,8 +120,8 @@ def jax_gradients(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int = 0) -
     except Exception as exc:
         raise GradientUnavailable(f"jax render: {type(exc).__name__}: {exc}") from exc
     values = make_inputs(kernel, n, seed)
-    args = [np.asarray(values[p.name]) for p in kernel.params]
-    positions = tuple(k for k, p in enumerate(kernel.params) if p.name in inputs)
+    args = [np.asarray(values[p.name]) for p in flat_params(kernel.params)]
+    positions = tuple(k for k, p in enumerate(flat_params(kernel.params)) if p.name in inputs)
     if not positions or not outputs:
         return {}
 

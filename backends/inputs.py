@@ -4,7 +4,7 @@ Arrays have the launch's length `n`: In and InOut arrays are filled from a
 seeded generator within grammar.ops.INPUT_*_RANGE, Out and Acc arrays start at
 zero. Scalar parameters are drawn from the same ranges. Shapes: (n,) for scalar
 elements, (n, k) for vecK, (n, 3, 3) for mat33; a vector scalar parameter is a
-(k,) array.
+(k,) array; a struct parameter is one value per leaf field.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.lowering import flat_params
 from kernel_synth.grammar.ops import INPUT_FLOAT_RANGE, INPUT_INT_RANGE, INPUT_UINT_RANGE
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
@@ -52,10 +53,11 @@ def _values(rng: np.random.Generator, ty: DType, shape: tuple[int, ...]) -> np.n
 
 
 def make_inputs(kernel: A.Kernel, n: int = DEFAULT_LAUNCH, seed: int = 0) -> dict[str, np.ndarray]:
-    """Every parameter's launch value, keyed by parameter name."""
+    """Every parameter's launch value, keyed by parameter name; a struct
+    parameter's by its leaves' flattened names (`p__f`, grammar.lowering)."""
     rng = np.random.default_rng([seed, zlib.crc32(kernel.name.encode())])
     values: dict[str, np.ndarray] = {}
-    for param in kernel.params:
+    for param in flat_params(kernel.params):
         ty = param.ty
         if isinstance(ty, ArrayType):
             shape = (n,) + element_shape(ty.elem)

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.lowering import flat_params
 from kernel_synth.grammar.types import ArrayType
 
 from .compare import nondeterminism
@@ -67,7 +68,7 @@ class JaxCompiler:
         except Exception as exc:
             return Outcome(Status.RENDER_ERROR, Stage.RENDER, _message(exc))
         inputs = make_inputs(kernel, launch, seed)
-        args = [np.asarray(inputs[p.name]) for p in kernel.params]
+        args = [np.asarray(inputs[p.name]) for p in flat_params(kernel.params)]
         jitted = jax.jit(function)
         artifacts: dict[str, str] = {}
         try:

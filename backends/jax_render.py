@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
@@ -571,6 +572,15 @@ class _Renderer:
             self.emit(assign(var, combined))
         return value
 
+    def s_unpack(self, node: A.Unpack) -> None:
+        if self.effectful(node.value):
+            values = cst.Name(self.helper_call(node.value, None))
+        else:
+            values = cst.Name(self.fresh("ret", numbered=True))
+            self.emit(assign(values.value, self.expr(node.value).node))
+        for k, (target, ty) in enumerate(zip(node.targets, node.value.ty.elems)):
+            self.store(target, _Value(subscript(values, cst.Integer(str(k)))), ty)
+
     def s_return(self, node: A.Return) -> None:
         if self.effectful(node.value):
             value: cst.BaseExpression = cst.Name(self.helper_call(node.value, None))
@@ -861,6 +871,9 @@ class _Renderer:
             operand = call("jnp.trunc", operand)
         return _Value(method(operand, "astype", jnp_dtype(node.to)))
 
+    def e_tuple(self, node: A.TupleExpr) -> _Value:
+        return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
+
     def e_construct(self, node: A.Construct) -> _Value:
         values = [self.expr(a).node for a in node.args]
         if node.of.is_matrix:  # row-major
@@ -874,6 +887,7 @@ class _Renderer:
 _STATEMENTS = {
     A.Assign: _Renderer.s_assign,
     A.AugAssign: _Renderer.s_aug_assign,
+    A.Unpack: _Renderer.s_unpack,
     A.Atomic: _Renderer.s_atomic,
     A.CallStmt: _Renderer.s_call,
     A.If: _Renderer.s_if,
@@ -901,11 +915,13 @@ _EXPRESSIONS = {
     A.Call: _Renderer.e_call,
     A.Cast: _Renderer.e_cast,
     A.Construct: _Renderer.e_construct,
+    A.TupleExpr: _Renderer.e_tuple,
 }
 
 
 def render_jax_module(program: A.Program) -> cst.Module:
-    return _Renderer(program).module()
+    """JAX has no structs of ours: the flattened program is rendered (grammar.lowering)."""
+    return _Renderer(flatten_structs(program)).module()
 
 
 def render_jax(program: A.Program) -> str:

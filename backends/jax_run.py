@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.lowering import flat_params
 from kernel_synth.grammar.types import ArrayType
 
 from .jax_render import render_jax
@@ -37,6 +38,6 @@ def run_jax(program: A.Program, inputs: dict, n: int, kernel_name: str | None = 
         if isinstance(p.ty, ArrayType) and np.shape(inputs[p.name])[:1] != (n,):
             raise ValueError(f"array {p.name!r} has shape {np.shape(inputs[p.name])}, not a launch of {n}")
     function = jax.jit(load_kernel(render_jax(program), kernel))
-    args = [np.asarray(inputs[p.name]) for p in kernel.params]
+    args = [np.asarray(inputs[p.name]) for p in flat_params(kernel.params)]
     outputs = function(*args)
     return {name: np.asarray(value) for name, value in outputs.items()}

@@ -29,7 +29,8 @@ import numpy as np
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, OPERATORS
-from kernel_synth.grammar.types import ArrayType, DType
+from kernel_synth.grammar.lowering import flatten_structs
+from kernel_synth.grammar.types import ArrayType, DType, TupleType
 
 from .inputs import NUMPY_DTYPES, element_shape
 
@@ -90,7 +91,9 @@ _CONTINUE = "continue"
 _RETURN = "return"
 
 
-def _has_type(value, ty: DType) -> bool:
+def _has_type(value, ty: DType | TupleType) -> bool:
+    if type(ty) is TupleType:
+        return type(value) is tuple and len(value) == len(ty.elems) and all(map(_has_type, value, ty.elems))
     name = ty.name
     scalar = SCALAR_TYPES.get(name)
     if scalar is not None:
@@ -142,10 +145,12 @@ class _Interpreter:
             A.Call: self.e_call,
             A.Cast: self.e_cast,
             A.Construct: self.e_construct,
+            A.TupleExpr: self.e_tuple,
         }
         self.stmt_table = {
             A.Assign: self.s_assign,
             A.AugAssign: self.s_aug_assign,
+            A.Unpack: self.s_unpack,
             A.Atomic: self.s_atomic,
             A.CallStmt: self.s_call,
             A.If: self.s_if,
@@ -431,6 +436,14 @@ class _Interpreter:
             raise ReferenceFailure(f"assigning {_describe(value)} to a target of type {stmt.target.ty}")
         self.store(stmt.target, value)
 
+    def s_unpack(self, stmt: A.Unpack):
+        values = self.eval(stmt.value)
+        for target, value in zip(stmt.targets, values):
+            self.store(target, value)
+
+    def e_tuple(self, e: A.TupleExpr):
+        return tuple(self.eval(item) for item in e.items)
+
     def s_aug_assign(self, stmt: A.AugAssign):
         # `t op= e` is `t = t op e`, with the target's place evaluated as a read
         # first (an element index is tid or a thread-index name: no side effects)
@@ -545,7 +558,10 @@ def _launch_value(param: A.Param, value, n: int):
 def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: int, decisions: list | None = None) -> dict[str, np.ndarray]:
     """Run kernel `kernel_name` (default: the first) for threads 0..n-1, one after
     the other, on copies of `inputs`; return every array parameter's final value.
-    With `decisions`, append to it every piecewise decision the run took."""
+    With `decisions`, append to it every piecewise decision the run took.
+    Structs are flattened first (grammar.lowering): a struct parameter's
+    inputs are its leaves', keyed `param__field`."""
+    program = flatten_structs(program)
     if kernel_name is None:
         kernel = program.kernels[0]
     else:

@@ -365,14 +365,21 @@ class WarpCompiler:
 
     # -- run
 
-    def launch_args(self, kernel: A.Kernel, values: dict, device, requires_grad: frozenset[str] = frozenset()) -> tuple[list, dict]:
+    def launch_args(self, kernel: A.Kernel, values: dict, device, requires_grad: frozenset[str] = frozenset(), module=None, names=None) -> tuple[list, dict]:
         """Warp launch arguments for `values` (from make_inputs), in parameter
         order, and the Warp arrays by name; arrays named in `requires_grad`
-        get gradient buffers."""
+        get gradient buffers. A struct parameter is an instance of the
+        module's struct class (`module` and its `names` map), its fields set
+        from the flattened inputs."""
         wp = self.wp
         arrays = {}
         args = []
         for param in kernel.params:
+            if not hasattr(param.ty, "role") and param.ty.is_struct:
+                if module is None:
+                    raise ValueError("launching a kernel with a struct parameter needs its module")
+                args.append(self.struct_value(param.ty, values, param.name, lambda name: getattr(module, names[name])))
+                continue
             value = values[param.name]
             if isinstance(value, np.ndarray) and value.ndim >= 1 and hasattr(param.ty, "role"):
                 dtype = getattr(wp, param.ty.elem.name)
@@ -384,13 +391,27 @@ class WarpCompiler:
                 args.append(value.item() if hasattr(value, "item") else value)
         return args, arrays
 
+    def struct_value(self, ty, values: dict, base: str, class_of):
+        """An instance of struct `ty` whose leaves are `values[base__field...]`."""
+        instance = class_of(ty.name)()
+        for name, field_ty in ty.fields:
+            key = f"{base}__{name}"
+            if field_ty.is_struct:
+                value = self.struct_value(field_ty, values, key, class_of)
+            elif field_ty.is_vector or field_ty.is_matrix:
+                value = getattr(self.wp, field_ty.name)(*np.asarray(values[key]).reshape(-1).tolist())
+            else:
+                value = values[key].item()
+            setattr(instance, name, value)
+        return instance
+
     def _run(self, module, names: dict[str, str], program: A.Program, launch: int, seed: int) -> Outcome:
         wp = self.wp
         kernel = program.kernels[0]
         runs = []
         try:
             for _ in range(2):  # twice, on fresh inputs: the nondeterminism oracle's evidence
-                args, arrays = self.launch_args(kernel, make_inputs(kernel, launch, seed), self.run_device)
+                args, arrays = self.launch_args(kernel, make_inputs(kernel, launch, seed), self.run_device, module=module, names=names)
                 wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device=self.run_device)
                 wp.synchronize()
                 runs.append({name: arrays[name].numpy().copy() for name in written_arrays(kernel)})

@@ -35,9 +35,12 @@ from .warp_release import FEATURES, NEWEST, WarpRelease
 HEADER = "import warp as wp\n"
 
 
-def type_expr(ty: DType | ArrayType) -> cst.BaseExpression:
+def type_expr(ty: DType | ArrayType, names: dict[str, str] | None = None) -> cst.BaseExpression:
+    """The annotation for `ty`; a struct type by its module name in `names`."""
     if isinstance(ty, ArrayType):
         return call("wp.array", dtype=dotted(f"wp.{ty.elem.name}"))
+    if ty.is_struct:
+        return cst.Name((names or {}).get(ty.name, ty.name))
     return dotted(f"wp.{ty.name}")
 
 
@@ -106,11 +109,12 @@ class _Renderer:
     # -- definitions
 
     def module(self, program: A.Program) -> cst.Module:
-        for definition in program.funcs + program.kernels:
+        for definition in program.structs + program.funcs + program.kernels:
             self.names[definition.name] = definition.name + self.suffix
         self.effectful = effectful_helpers(program)
         self.thread_names = set().union(*(thread_names(k) for k in program.kernels))
-        body = [self.definition(d, "wp.func") for d in program.funcs]
+        body: list[cst.BaseCompoundStatement] = [self.struct(s) for s in program.structs]
+        body += [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         helpers = []
         for kind, ty in sorted(self.bridged):
@@ -121,9 +125,19 @@ class _Renderer:
             self.truncating_division = False
         return cst.Module(body=helpers + body)
 
+    def struct(self, node: A.StructDef) -> cst.ClassDef:
+        fields = [line(cst.AnnAssign(cst.Name(f.name), cst.Annotation(type_expr(f.ty, self.names)), None)) for f in node.fields]
+        return cst.ClassDef(
+            name=cst.Name(self.names[node.name]),
+            body=cst.IndentedBlock(body=fields),
+            decorators=[cst.Decorator(dotted("wp.struct"))],
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+
     def definition(self, node: A.Func | A.Kernel, decorator: str) -> cst.FunctionDef:
-        params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty))) for p in node.params]
-        returns = cst.Annotation(type_expr(node.ret)) if isinstance(node, A.Func) else None
+        params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty, self.names))) for p in node.params]
+        # several values: no annotation, Warp infers the tuple
+        returns = cst.Annotation(type_expr(node.ret, self.names)) if isinstance(node, A.Func) and isinstance(node.ret, DType) else None
         return cst.FunctionDef(
             name=cst.Name(self.names[node.name]),
             params=cst.Parameters(params=params),
@@ -189,6 +203,10 @@ class _Renderer:
             assign(counter, call("wp.int32", cst.Integer("0"))),
             cst.While(test, cst.IndentedBlock(body=[step, *real])),
         ]
+
+    def unpack(self, node: A.Unpack):
+        targets = cst.Tuple([cst.Element(cst.Name(t.id)) for t in node.targets], lpar=[], rpar=[])
+        return [assign(targets, self.expr(node.value))]
 
     def return_stmt(self, node: A.Return):
         return [line(cst.Return(self.expr(node.value)))]
@@ -269,6 +287,7 @@ def _literal_value(node) -> bool:
 _STATEMENTS = {
     A.Assign: _Renderer.assign,
     A.AugAssign: _Renderer.aug_assign,
+    A.Unpack: _Renderer.unpack,
     A.Atomic: _Renderer.atomic,
     A.CallStmt: _Renderer.call_stmt,
     A.If: _Renderer.if_stmt,
@@ -290,6 +309,9 @@ _EXPRESSIONS = {
         if n.attr
         else cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
     ),
+    A.Field: lambda self, n: cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(n.name)),
+    A.StructNew: lambda self, n: call(self.names[n.of]),
+    A.TupleExpr: lambda self, n: cst.Tuple([cst.Element(self.expr(item)) for item in n.items], lpar=[], rpar=[]),
     A.ComponentAt: lambda self, n: cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
     A.BinOp: _Renderer.binop,
     A.Compare: _Renderer.compare,

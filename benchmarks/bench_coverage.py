@@ -11,7 +11,8 @@ statements of Warp's code generator (`warp/_src/codegen.py`, or
 - `default`: programs drawn at the default weights;
 - `plain`: the same draws with the reach issue's forms switched off (side
   effects inside expressions, where/select, int()/float(), typed literals,
-  expanded updates): the language as it was before them;
+  expanded updates) and Warp's own constructs (structs, helpers returning a
+  struct or several values): the language as it was before them;
 - `templates`: programs in the manner of the template generators described in
   ../shared/seeds/ (a handful of fixed kernels per category, with the operator,
   the math function and the constants drawn).
@@ -41,6 +42,8 @@ PLAIN_OFF = {
     "literal_spelling": ("typed",),
     "aug_spelling": ("expanded",),
     "effect_position": ("operand", "condition", "lazy"),
+    "helper_kind": ("struct", "multi"),
+    "swarm": ("structs",),  # a probability: no program declares a struct
 }
 
 # Template kernels per seed category: {op} an operator, {fn} a math function,
@@ -100,6 +103,8 @@ def plain_weights():
         stripped = line.strip()
         if stripped.startswith("[rules."):
             rule = stripped[len("[rules.") : -1]
+        elif stripped == "[swarm]":
+            rule = "swarm"
         elif stripped.startswith("["):
             rule = None
         key = stripped.split("=")[0].strip() if "=" in stripped else None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from .ops import ARITH_OPS, ATOMICS, AUG_OPS, BOOL_OPS, COMPARE_OPS
-from .types import COMPONENT_NAMES, ArrayType, DType
+from .types import COMPONENT_NAMES, ArrayType, DType, TupleType
 
 
 class ASTError(ValueError):
@@ -123,6 +123,37 @@ class ComponentAt:
     index: Expr
     ty: DType | None = None
     pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """`s.name`: a field of a struct value."""
+
+    value: Expr
+    name: str
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class StructNew:
+    """`S()`: a value of struct type `S` with every field zero."""
+
+    of: str
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class TupleExpr:
+    """`a, b`: the several values a helper returns (only as a return value)."""
+
+    items: tuple[Expr, ...]
+    ty: TupleType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(len(self.items) >= 2, "a tuple has at least two values")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,15 +284,15 @@ class Construct:
         _require(len(self.args) == self.of.length, f"{self.of} takes {self.of.length} components")
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct]
-Target = Union[Name, ArrayRead, Component, ComponentAt]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct]
+Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
 
 
 @dataclass(frozen=True, slots=True)
 class Assign:
-    """`x = e` (declares x on first assignment), `a[i] = e`, `v.x = e`, `a[i].x = e`, `v[k] = e`."""
+    """`x = e` (declares x on first assignment), `a[i] = e`, `v.x = e`, `a[i].x = e`, `v[k] = e`, `s.f = e`."""
 
     target: Target
     value: Expr
@@ -284,9 +315,30 @@ class AugAssign:
 
 
 def _check_target(target: object) -> None:
-    _require(isinstance(target, (Name, ArrayRead, Component, ComponentAt)), f"cannot assign to {type(target).__name__}")
+    _require(isinstance(target, (Name, ArrayRead, Component, ComponentAt, Field)), f"cannot assign to {type(target).__name__}")
     if isinstance(target, (Component, ComponentAt)):
-        _require(isinstance(target.value, (Name, ArrayRead)), "only components of a local vector or of an array element can be assigned")
+        _require(isinstance(target.value, (Name, ArrayRead, Field)), "only components of a local vector, a field or an array element can be assigned")
+        if isinstance(target.value, Field):
+            _check_target(target.value)
+    if isinstance(target, Field):
+        root = target.value
+        while isinstance(root, Field):
+            root = root.value
+        _require(isinstance(root, Name), "only fields of a local struct can be assigned")
+
+
+@dataclass(frozen=True, slots=True)
+class Unpack:
+    """`a, b = f(...)`: the values of a helper that returns several, each to a
+    local (declared on first assignment)."""
+
+    targets: tuple[Name, ...]
+    value: Call
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(len(self.targets) >= 2 and all(isinstance(t, Name) for t in self.targets), "an unpacking assigns two or more names")
+        _require(isinstance(self.value, Call), "only a helper call is unpacked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +430,7 @@ class Return:
     pos: Pos | None = _pos()
 
 
-Stmt = Union[Assign, AugAssign, Atomic, CallStmt, If, For, While, Break, Continue, Return]
+Stmt = Union[Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return]
 
 # ----------------------------------------------------------------- definitions
 
@@ -396,9 +448,21 @@ class Func:
 
     name: str
     params: tuple[Param, ...]
-    ret: DType
+    ret: DType | TupleType
     body: tuple[Stmt, ...]
     pos: Pos | None = _pos()
+
+
+@dataclass(frozen=True, slots=True)
+class StructDef:
+    """`@struct class S: f: T ...`: a struct type, declared before its uses."""
+
+    name: str
+    fields: tuple[Param, ...]
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(len(self.fields) >= 1, "a struct has at least one field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,10 +475,11 @@ class Kernel:
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """Helpers (in definition order) and kernels; printed helpers first."""
+    """Structs, helpers (each in definition order) and kernels; printed in that order."""
 
     funcs: tuple[Func, ...]
     kernels: tuple[Kernel, ...]
+    structs: tuple[StructDef, ...] = ()
 
     def __post_init__(self) -> None:
         _require(len(self.kernels) >= 1, "a program has at least one kernel")
@@ -422,8 +487,8 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct)
-STMT_TYPES = (Assign, AugAssign, Atomic, CallStmt, If, For, While, Break, Continue, Return)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct)
+STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 
 def children(node: object) -> tuple[object, ...]:
@@ -435,7 +500,7 @@ def children(node: object) -> tuple[object, ...]:
         value = getattr(node, name)
         if isinstance(value, tuple):
             out.extend(v for v in value if not isinstance(v, (str, int, float)))
-        elif isinstance(value, EXPR_TYPES + STMT_TYPES + (Elif, Param, Func, Kernel)):
+        elif isinstance(value, EXPR_TYPES + STMT_TYPES + (Elif, Param, Func, Kernel, StructDef)):
             out.append(value)
     return tuple(out)
 

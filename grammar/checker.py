@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from . import ast as A
 from .errors import CheckError
 from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result, host_name_reason
-from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role
+from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType
 
 LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
 
@@ -44,6 +44,10 @@ class _Checker:
     def __init__(self, file: str):
         self.file = file
         self.funcs: dict[str, A.Func] = {}
+        self.structs: dict[str, DType] = {}
+        # the call a statement may hold whole: a helper returning a struct
+        # (the value of an assignment) or several values (an unpacking)
+        self.whole_call: object = None
         self.effectful: set[str] = set()
         # helper name -> {Acc parameter index: atomic classes used on it}
         self.helper_atomics: dict[str, dict[int, set[str]]] = {}
@@ -56,6 +60,9 @@ class _Checker:
 
     def program(self, program: A.Program) -> A.Program:
         seen: set[str] = set()
+        for struct in program.structs:
+            self.check_name(struct, struct.name, seen)
+            self.struct(struct)
         funcs = []
         for func in program.funcs:
             self.check_name(func, func.name, seen)
@@ -66,7 +73,36 @@ class _Checker:
         for kernel in program.kernels:
             self.check_name(kernel, kernel.name, seen)
             kernels.append(self.definition(kernel))
-        return A.Program(tuple(funcs), tuple(kernels))
+        return A.Program(tuple(funcs), tuple(kernels), program.structs)
+
+    def struct(self, node: A.StructDef) -> None:
+        fields: set[str] = set()
+        for f in node.fields:
+            if f.name in fields:
+                raise self.error(f, "duplicate-name", f"struct {node.name!r} has two fields named {f.name!r}")
+            fields.add(f.name)
+            self.check_host_name(f, f.name)
+            ty = f.ty
+            if isinstance(ty, ArrayType) or ty == BOOL:
+                raise self.error(f, "unknown-type", f"a field is a value type or an earlier struct, not {ty}")
+            if ty.is_struct and self.structs.get(ty.name) != ty:
+                raise self.error(f, "unknown-type", f"struct {ty.name!r} is not declared before {node.name!r}")
+        self.structs[node.name] = self.struct_type(node)
+
+    @staticmethod
+    def struct_type(node: A.StructDef) -> DType:
+        from .types import struct_type
+
+        return struct_type(node.name, [(f.name, f.ty) for f in node.fields])
+
+    def known_type(self, node, ty) -> None:
+        """A struct type named in a signature is one the program declares."""
+        inner = ty.elems if isinstance(ty, TupleType) else (ty,)
+        for t in inner:
+            if isinstance(t, DType) and t.is_struct and self.structs.get(t.name) != t:
+                raise self.error(node, "unknown-type", f"struct {t.name!r} is not declared before its use")
+        if isinstance(ty, TupleType) and any(t.is_struct for t in ty.elems):
+            raise self.error(node, "unknown-type", "a helper returns a struct alone, not inside a tuple")
 
     def check_name(self, node, name: str, seen: set[str]) -> None:
         if name in seen:
@@ -93,6 +129,7 @@ class _Checker:
             self.check_name(param, param.name, names)
             if param.name in self.funcs:
                 raise self.error(param, "duplicate-name", f"parameter {param.name!r} shadows a helper")
+            self.known_type(param, param.ty)
             if isinstance(param.ty, ArrayType):
                 if not self.in_kernel and param.ty.role is not Role.ACC:
                     raise self.error(param, "helper-array", "helpers take arrays only in the Acc role")
@@ -104,6 +141,7 @@ class _Checker:
         self.proven: list[tuple[object, str]] = []
         body = node.body
         if isinstance(node, A.Func):
+            self.known_type(node, node.ret)
             if not body or not isinstance(body[-1], A.Return):
                 raise self.error(node, "return", f"helper {node.name!r} must end with a return statement")
             self.ret = node.ret
@@ -144,6 +182,9 @@ class _Checker:
         return method(stmt)
 
     def stmt_Assign(self, stmt: A.Assign):
+        func = self.funcs.get(getattr(stmt.value, "func", None))
+        if func is not None and isinstance(func.ret, DType):  # `s = f(...)` of a struct helper
+            self.whole_call = stmt.value
         value = self.expr(stmt.value)
         target = stmt.target
         if isinstance(target, A.Name):
@@ -151,7 +192,7 @@ class _Checker:
             if target.id in self.arrays:
                 raise self.error(stmt, "read-only", f"array {target.id!r} cannot be assigned; store to an element")
             if symbol is None:
-                if target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES:
+                if target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES or target.id in self.structs:
                     raise self.error(target, "duplicate-name", f"{target.id!r} names a function or type")
                 self.check_host_name(target, target.id)
                 kind = THREAD if isinstance(value, A.Tid) else LOCAL
@@ -167,6 +208,32 @@ class _Checker:
         if checked.ty != value.ty:
             raise self.error(stmt, "type-mismatch", f"cannot store {value.ty} into {checked.ty}")
         return replace(stmt, target=checked, value=value)
+
+    def stmt_Unpack(self, stmt: A.Unpack):
+        self.whole_call = stmt.value
+        value = self.expr(stmt.value)
+        if not isinstance(value.ty, TupleType):
+            raise self.error(stmt.value, "unpack", f"{value.func} returns one value, not several")
+        if len(value.ty.elems) != len(stmt.targets):
+            raise self.error(stmt, "unpack", f"{value.func} returns {len(value.ty.elems)} values, not {len(stmt.targets)}")
+        seen: set[str] = set()
+        targets = []
+        for target, ty in zip(stmt.targets, value.ty.elems):
+            if target.id in seen:
+                raise self.error(target, "unpack", f"{target.id!r} is assigned twice by one unpacking")
+            seen.add(target.id)
+            symbol = self.lookup(target.id)
+            if symbol is None:
+                if target.id in self.arrays or target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES or target.id in self.structs:
+                    raise self.error(target, "duplicate-name", f"{target.id!r} names an array, a function or a type")
+                self.check_host_name(target, target.id)
+                self.scopes[-1][target.id] = Symbol(ty, LOCAL)
+            else:
+                self.writable(target, symbol)
+                if symbol.ty != ty:
+                    raise self.error(target, "type-mismatch", f"{target.id!r} is {symbol.ty}, cannot assign {ty}")
+            targets.append(replace(target, ty=ty))
+        return replace(stmt, targets=tuple(targets), value=value)
 
     def stmt_AugAssign(self, stmt: A.AugAssign):
         value = self.expr(stmt.value)
@@ -203,10 +270,15 @@ class _Checker:
             if not self.is_thread_index(index):
                 raise self.error(target.index, "race", f"{target.array!r} is written only at the thread's own index (tid())")
             return replace(target, index=index, ty=array.elem)
-        # a component of a local vector, or of an array element at the thread's index
+        if isinstance(target, A.Field):
+            return self.field_target(target)
+        # a component of a local vector, of a field, or of an array element at the thread's index
         if isinstance(target.value, A.ArrayRead):
             value = self.store_target(target.value)
             shown = f"{target.value.array}[...]"
+        elif isinstance(target.value, A.Field):
+            value = self.field_target(target.value)
+            shown = f".{target.value.name}"
         else:
             name = target.value
             symbol = self.lookup(name.id)
@@ -225,6 +297,29 @@ class _Checker:
         if target.index >= value.ty.length:
             raise self.error(target, "component", f"{value.ty} has no component {target.index}")
         return replace(target, value=value, ty=F32)
+
+    def field_target(self, target: A.Field):
+        """`s.f` (`s.f.g`, ...) as a place: s is a local struct."""
+        if isinstance(target.value, A.Field):
+            value = self.field_target(target.value)
+        else:
+            name = target.value
+            symbol = self.lookup(name.id)
+            if symbol is None:
+                raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
+            self.writable(name, symbol)
+            value = replace(name, ty=symbol.ty)
+        return replace(target, value=value, ty=self.field_type(target, value.ty))
+
+    def field_type(self, node: A.Field, ty: DType) -> DType:
+        if ty.is_vector:
+            raise self.error(node, "component", f"unknown component {node.name!r} of a {ty} (expected x, y, z or w)")
+        if not ty.is_struct:
+            raise self.error(node, "unknown-field", f"fields are taken of structs, not {ty}")
+        field_ty = ty.field(node.name)
+        if field_ty is None:
+            raise self.error(node, "unknown-field", f"struct {ty.name} has no field {node.name!r} (it has {', '.join(n for n, _ in ty.fields)})")
+        return field_ty
 
     def component_index(self, node: A.ComponentAt, vector: DType):
         """The checked index of `v[k]`: provably in 0 .. len(v) - 1."""
@@ -332,7 +427,13 @@ class _Checker:
         return stmt
 
     def stmt_Return(self, stmt: A.Return):
-        value = self.expr(stmt.value)
+        if isinstance(stmt.value, A.TupleExpr):
+            items = tuple(self.expr(item) for item in stmt.value.items)
+            if any(item.ty == BOOL or item.ty.is_struct for item in items):
+                raise self.error(stmt, "type-mismatch", "a helper returns several numbers, vectors or matrices, never a bool or a struct among them")
+            value = replace(stmt.value, items=items, ty=TupleType(tuple(item.ty for item in items)))
+        else:
+            value = self.expr(stmt.value)
         if value.ty != self.ret:
             raise self.error(stmt, "type-mismatch", f"helper returns {self.ret}, not {value.ty}")
         return replace(stmt, value=value)
@@ -389,6 +490,13 @@ class _Checker:
         return checked
 
     def expr(self, expr):
+        whole, self.whole_call = self.whole_call, None
+        if isinstance(expr, A.Call) and expr is not whole and expr.func in self.funcs and not isinstance(self.funcs[expr.func].ret, DType):
+            raise self.error(expr, "unpack", f"{expr.func} returns several values: call it only as `a, b = {expr.func}(...)`")
+        if isinstance(expr, A.Call) and expr is not whole and expr.func in self.funcs and self.funcs[expr.func].ret.is_struct:
+            raise self.error(expr, "struct-call", f"{expr.func} returns a struct: call it only as the whole value of an assignment")
+        if isinstance(expr, A.TupleExpr):
+            raise self.error(expr, "unpack", "several values are only returned by a helper")
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
         if isinstance(checked, A.Call) and checked.func in self.effectful:
@@ -477,6 +585,16 @@ class _Checker:
         symbol = self.lookup(index.id)
         return symbol is not None and symbol.kind in (LOOP_VAR, COUNTER)
 
+    def expr_Field(self, e: A.Field):
+        value = self.expr(e.value)
+        return replace(e, value=value, ty=self.field_type(e, value.ty))
+
+    def expr_StructNew(self, e: A.StructNew):
+        ty = self.structs.get(e.of)
+        if ty is None:
+            raise self.error(e, "unknown-type", f"struct {e.of!r} is not declared before its use")
+        return replace(e, ty=ty)
+
     def expr_ComponentAt(self, e: A.ComponentAt):
         value = self.expr(e.value)
         if not value.ty.is_vector:
@@ -527,8 +645,9 @@ class _Checker:
         with self.knowing(self.bounds_of(cond) if e.form == "ternary" else []):
             then = self.expr(e.then)
         orelse = self.expr(e.orelse)
-        if then.ty != orelse.ty or then.ty == BOOL:
-            raise self.error(e, "type-mismatch", f"ternary branches are {then.ty} and {orelse.ty}")
+        if then.ty != orelse.ty or then.ty == BOOL or then.ty.is_struct:
+            what = "; a choice between structs is a choice between assignments (if/else)" if then.ty.is_struct else ""
+            raise self.error(e, "type-mismatch", f"ternary branches are {then.ty} and {orelse.ty}{what}")
         return replace(e, cond=cond, then=then, orelse=orelse, ty=then.ty)
 
     def expr_Call(self, e: A.Call):

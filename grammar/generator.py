@@ -43,7 +43,7 @@ from .intervals import (
 )
 from .ops import BUILTINS, MAX_LAUNCH
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
-from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role
+from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TupleType, struct_type
 from .weights import Weights
 
 # Past this many choices a program only closes its open constructs: it keeps
@@ -60,6 +60,8 @@ class _Local:
     base: Interval | None = None  # int locals: where reassignments are clamped to
     loop_level: int = 0  # how many loops enclosed the declaration
     reserve_used: int = 0
+    # a struct's leaf field: the struct variable's type (scope key "s.f.g")
+    root: DType | None = None
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Gen:
         self.category = category
         self.names: dict[str, int] = {}
         self.funcs: list[A.Func] = []
+        self.structs: list[DType] = []
         self.effectful: set[str] = set()
         self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
         self.off = disabled_alternatives(features)
@@ -175,35 +178,119 @@ class Gen:
     # -- programs
 
     def program(self) -> A.Program:
+        if "structs" in self.features:
+            for _ in range(self.length("structs")):
+                self.structs.append(self.struct())
         helpers = self.length("helpers") if "helpers" in self.features else 0
         for _ in range(helpers):
             self.funcs.append(self.helper())
         kernel = self.kernel()
-        return A.Program(tuple(self.funcs), (kernel,))
+        defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs)
+        return A.Program(tuple(self.funcs), (kernel,), defs)
+
+    def struct(self) -> DType:
+        """A struct type of value fields, and sometimes an earlier struct."""
+        fields = []
+        for k in range(self.length("struct_fields", at_least=1)):
+            if self.structs and self.choose("field_type") == "struct":
+                ty = self.pick(self.structs)
+            else:
+                ty = self.value_type()
+            fields.append((f"m{k}", ty))
+        return struct_type(self.fresh("S"), fields)
+
+    def bind(self, scope: dict, name: str, ty: DType, kind: str, leaf_kind: str, intervals=None) -> None:
+        """Put struct variable `name` in `scope` (kind "struct") with each leaf
+        field as a pseudo-local "name.f.g" of `leaf_kind` ("param" or "local")."""
+        scope[name] = _Local(ty, kind)
+        for k, (path, leaf_ty) in enumerate(ty.leaves()):
+            key = ".".join((name, *path))
+            if leaf_kind == "param":
+                local = _Local(leaf_ty, "param", param_interval(leaf_ty))
+            else:
+                local = self.local_like(leaf_ty, intervals[k] if intervals else None)
+            local.root = ty
+            scope[key] = local
+
+    def local_like(self, ty: DType, iv) -> _Local:
+        """A local of `ty` whose value lies in `iv` (unknown: the type's range)."""
+        local = _Local(ty, "local", loop_level=len(self.ctx.loop_trips))
+        if ty.is_int:
+            iv = iv or type_interval(ty)
+            if ty.signed:
+                base = max(abs(iv[0]), abs(iv[1]), INT_BASE)
+                local.base = (-base, base)
+                local.interval = (-base - INT_RESERVE, base + INT_RESERVE)
+            else:
+                local.base = local.interval = (0, U32_MAX)
+        return local
+
+    def ref(self, name: str, local: _Local) -> A.Expr:
+        """The expression naming a local: `v`, or `s.f.g` for a struct's leaf."""
+        if local.root is None:
+            return A.Name(name, local.ty)
+        root, *path = name.split(".")
+        node: A.Expr = A.Name(root, local.root)
+        ty = local.root
+        for part in path:
+            ty = ty.field(part)
+            node = A.Field(node, part, ty)
+        return node
+
+    def structs_of(self, kinds=("struct", "struct_param"), ty: DType | None = None) -> list[tuple[str, _Local]]:
+        return self.locals_of(lambda s: s.kind in kinds and (ty is None or s.ty == ty))
+
+    def struct_value(self, ty: DType) -> A.Expr:
+        """A value of struct type `ty` that is not a call: a variable or `S()`."""
+        names = self.structs_of(ty=ty)
+        if names and self.boolean():
+            name, local = self.pick(names)
+            return A.Name(name, ty)
+        return A.StructNew(ty.name, ty)
 
     def helper(self) -> A.Func:
         name = self.fresh("f")
-        effectful = self.choose("helper_kind") == "effectful" and "atomics" in self.features
+        kinds = {"pure", "multi"} | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
+        kind = self.choose("helper_kind", kinds)
+        effectful = kind == "effectful"
         params = []
         ctx = _Context(in_kernel=False, arrays={}, budget=8)
+        self.ctx = ctx
         for _ in range(self.length("helper_params", at_least=1)):
-            ty = self.value_type()
             pname = self.fresh("a")
+            if self.structs and self.choose("param_type") == "struct":
+                ty = self.pick(self.structs)
+                self.bind(ctx.scopes[0], pname, ty, "struct_param", "param")
+            else:
+                ty = self.value_type()
+                ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
             params.append(A.Param(pname, ty))
-            ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
         if effectful:
             elem = self.value_type(("float32", "int32", "vec3"))
             pname = self.fresh("acc")
             params.append(A.Param(pname, ArrayType(elem, Role.ACC)))
             ctx.arrays[pname] = ArrayType(elem, Role.ACC)
-        ret = self.value_type()
-        self.ctx = ctx
         body = []
         if effectful:
             body.append(self.atomic())
+        if kind == "struct":
+            ret = self.pick(self.structs)
+            built = self.fresh("r")
+            body.append(A.Assign(A.Name(built, ret), A.StructNew(ret.name, ret)))
+            self.bind(ctx.scopes[-1], built, ret, "struct", "local", [(0, 0)] * len(ret.leaves()))
         for _ in range(self.length("helper_statements")):
             body.extend(self.statement(simple_only=True))
-        body.append(A.Return(self.expr(ret, self.expr_depth())))
+        if kind == "struct":
+            for _ in range(self.length("struct_fields", at_least=1)):
+                body.append(self.field_write(built))
+            value = A.Name(built, ret)
+        elif kind == "multi":
+            ret = TupleType(tuple(self.value_type() for _ in range(self.length("returned", at_least=2))))
+            value = A.TupleExpr(tuple(self.expr(t, self.expr_depth()) for t in ret.elems), ret)
+        else:
+            ret = self.value_type()
+            value = self.expr(ret, self.expr_depth())
+        body.append(A.Return(value))
         func = A.Func(name, tuple(params), ret, tuple(body))
         self.helper_acc[name] = dict(ctx.acc_class)
         if effectful or any(isinstance(s, A.CallStmt) for s in body):
@@ -246,6 +333,12 @@ class Gen:
             name = self.fresh("s")
             params.append(A.Param(name, ty))
             scope[name] = _Local(ty, "param", param_interval(ty))
+        if self.structs:
+            for _ in range(self.length("struct_params")):
+                ty = self.pick(self.structs)
+                name = self.fresh("p")
+                params.append(A.Param(name, ty))
+                self.bind(scope, name, ty, "struct_param", "param")
         if need.get("elementwise"):
             # two readable arrays and an output of one element type
             ty = F32
@@ -296,7 +389,9 @@ class Gen:
         for func in self.funcs:
             if func.name in called or func.name not in self.callable_helpers(statement=True):
                 continue
-            if func.name in self.effectful:
+            if not isinstance(func.ret, DType) or func.ret.is_struct:
+                calls.append(self.whole_call(func.name))
+            elif func.name in self.effectful:
                 calls.append(self.effect_statement(func.name))
             else:
                 calls.append(self.declare(func.ret, self.helper_call(func.name)))
@@ -315,7 +410,7 @@ class Gen:
             ctx.wrote = True
             return [A.Assign(A.ArrayRead(out, self.thread(), F32), A.BinOp(op, self.read(left, F32), self.read(right, F32), F32))]
         if kind == "scalar_array":
-            scalar = next(n for n, s in ctx.scopes[0].items() if s.ty == F32 and s.kind == "param")
+            scalar = next(n for n, s in ctx.scopes[0].items() if s.ty == F32 and s.kind == "param" and s.root is None)
             array = [n for n, a in ctx.arrays.items() if a.role is Role.IN and a.elem == F32][-1]
             out = [n for n, a in ctx.arrays.items() if a.role is Role.OUT and a.elem == F32][-1]
             op = {"add": "+", "sub": "-", "mul": "*"}[self.choose("float_binop", ("add", "sub", "mul"))]
@@ -362,6 +457,8 @@ class Gen:
             allowed.add("atomic")
         if self.callable_helpers(statement=True):
             allowed.add("call")
+        if self.structs:
+            allowed.add("struct_local")
         compound_ok = self.can_nest()
         if compound_ok and (ctx.in_kernel or not simple_only):
             allowed.add("if")
@@ -380,6 +477,8 @@ class Gen:
             return [self.declare(ty, self.expr(ty, self.expr_depth()))]
         if kind == "reassign":
             return [self.reassign()]
+        if kind == "struct_local":
+            return [self.struct_local()]
         if kind == "aug_assign":
             return [self.aug_assign()]
         if kind == "store":
@@ -445,16 +544,7 @@ class Gen:
     def declare(self, ty: DType, value) -> A.Assign:
         expr, iv = value if isinstance(value, tuple) else (value, None)
         name = self.fresh("v")
-        local = _Local(ty, "local", loop_level=len(self.ctx.loop_trips))
-        if ty.is_int:
-            iv = iv or type_interval(ty)
-            if ty.signed:
-                base = max(abs(iv[0]), abs(iv[1]), INT_BASE)
-                local.base = (-base, base)
-                local.interval = (-base - INT_RESERVE, base + INT_RESERVE)
-            else:
-                local.base = local.interval = (0, U32_MAX)
-        self.ctx.scopes[-1][name] = local
+        self.ctx.scopes[-1][name] = self.local_like(ty, iv)
         return A.Assign(A.Name(name, ty), expr)
 
     def reassign(self) -> A.Assign:
@@ -463,7 +553,7 @@ class Gen:
         expr, iv = value
         if local.ty.is_int and local.ty.signed and not within(iv, local.base):
             expr = clamp(expr, local.base, local.ty)
-        return A.Assign(A.Name(name, local.ty), expr)
+        return A.Assign(self.ref(name, local), expr)
 
     def aug_assign(self) -> A.Stmt:
         ctx = self.ctx
@@ -478,7 +568,7 @@ class Gen:
         where = self.choose("aug_target", targets)
         if where == "local":
             name, local = self.pick_local(lambda s: s.kind == "local" and not s.ty.is_matrix)
-            target, ty = A.Name(name, local.ty), local.ty
+            target, ty = self.ref(name, local), local.ty
         elif where == "array":
             array = self.pick([n for n, a in ctx.arrays.items() if a.role is Role.INOUT])
             ty = ctx.arrays[array].elem
@@ -486,7 +576,7 @@ class Gen:
             local = None
         else:
             name, vec = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
-            target = self.component(A.Name(name, vec.ty), vec.ty, 0)
+            target = self.component(self.ref(name, vec), vec.ty, 0)
             ty, local = F32, None
         ops = {"add", "sub"}
         if ty.is_float or ty.is_vector or ty.is_matrix:
@@ -558,9 +648,64 @@ class Gen:
 
     def call_stmt(self) -> A.Stmt:
         name = self.pick(self.callable_helpers(statement=True))
+        func = next(f for f in self.funcs if f.name == name)
+        if not isinstance(func.ret, DType) or func.ret.is_struct:
+            return self.whole_call(name)
         if name in self.effectful:
             return self.effect_statement(name)
         return A.CallStmt(self.helper_call(name))
+
+    def whole_call(self, name: str) -> A.Stmt:
+        """A call of a helper that returns a struct or several values, as the
+        whole value of a statement: `s = f(...)` or `a, b = f(...)`."""
+        call = self.helper_call(name)
+        if isinstance(call.ty, TupleType):
+            targets = []
+            for ty in call.ty.elems:
+                target = self.fresh("v")
+                self.ctx.scopes[-1][target] = self.local_like(ty, None)
+                targets.append(A.Name(target, ty))
+            return A.Unpack(tuple(targets), call)
+        target = self.fresh("s")
+        self.bind(self.ctx.scopes[-1], target, call.ty, "struct", "local")
+        return A.Assign(A.Name(target, call.ty), call)
+
+    def struct_local(self) -> A.Stmt:
+        """A struct local: `s = S()`, a copy `s = t`, a call `s = f(...)`, or
+        a field of an existing one written."""
+        ctx = self.ctx
+        mine = self.structs_of(("struct",))
+        options = {"new"} | ({"copy"} if self.structs_of() else set()) | ({"field"} if mine else set())
+        if any(isinstance(f.ret, DType) and f.ret.is_struct for f in self.funcs if f.name in self.callable_helpers(statement=True)):
+            options.add("call")
+        how = self.choose("struct_local", options)
+        if how == "field":
+            return self.field_write(self.pick(mine)[0])
+        if how == "call":
+            name = self.pick([f.name for f in self.funcs if isinstance(f.ret, DType) and f.ret.is_struct and f.name in self.callable_helpers(statement=True)])
+            return self.whole_call(name)
+        if how == "copy":
+            source, local = self.pick(self.structs_of())
+            ty = local.ty
+            intervals = [ctx.all_symbols()[".".join((source, *path))].interval for path, _ in ty.leaves()]
+            value: A.Expr = A.Name(source, ty)
+        else:
+            ty = self.pick(self.structs)
+            intervals = [(0, 0)] * len(ty.leaves())
+            value = A.StructNew(ty.name, ty)
+        name = self.fresh("s")
+        self.bind(ctx.scopes[-1], name, ty, "struct", "local", intervals)
+        return A.Assign(A.Name(name, ty), value)
+
+    def field_write(self, struct: str) -> A.Stmt:
+        """`s.f = e` for a leaf of local struct `s`."""
+        leaves = self.locals_of(lambda s: s.root is not None and s.kind == "local")
+        leaves = [(n, s) for n, s in leaves if n.split(".")[0] == struct]
+        name, local = self.pick(leaves)
+        value, iv = self.expr(local.ty, self.expr_depth(), with_interval=True)
+        if local.ty.is_int and local.ty.signed and not within(iv, local.base):
+            value = clamp(value, local.base, local.ty)
+        return A.Assign(self.ref(name, local), value)
 
     def effect_statement(self, name: str) -> A.Stmt:
         """A statement that calls the side-effecting helper `name`: as a
@@ -643,6 +788,8 @@ class Gen:
         for func in self.funcs:
             if ret is not None and func.ret != ret:
                 continue
+            if not statement and (not isinstance(func.ret, DType) or func.ret.is_struct):
+                continue  # called only whole: `s = f(...)`, `a, b = f(...)`
             if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty, self.helper_acc[func.name].get(p.name)) for p in func.params):
                 out.append(func.name)
         return out
@@ -668,7 +815,14 @@ class Gen:
                 if atomic_class is not None:
                     self.ctx.acc_class[array] = atomic_class
                 arrays[p.name] = A.Name(array)
-        args = [arrays[p.name] if p.name in arrays else self.expr(p.ty, max(self.expr_depth() - 1, 0)) for p in func.params]
+        args = []
+        for p in func.params:
+            if p.name in arrays:
+                args.append(arrays[p.name])
+            elif p.ty.is_struct:
+                args.append(self.struct_value(p.ty))
+            else:
+                args.append(self.expr(p.ty, max(self.expr_depth() - 1, 0)))
         return A.Call(name, tuple(args), func.ret)
 
     # -- expressions
@@ -748,7 +902,7 @@ class Gen:
 
     def name_of(self, ty: DType, kinds: tuple[str, ...]) -> tuple[A.Name, _Local]:
         name, local = self.pick_local(lambda s: s.ty == ty and s.kind in kinds)
-        return A.Name(name, ty), local
+        return self.ref(name, local), local
 
     def float_expr(self, ty: DType, depth: int) -> A.Expr:
         options = {"const"} | self.leaf_options(ty)
@@ -945,7 +1099,7 @@ class Gen:
         where = self.choose("component_target", ({"local"} if locals_ else set()) | ({"element"} if elements else set()))
         if where == "local":
             name, local = self.pick(locals_)
-            return self.component(A.Name(name, local.ty), local.ty, 0)
+            return self.component(self.ref(name, local), local.ty, 0)
         array = self.pick(elements)
         elem = self.ctx.arrays[array].elem
         self.ctx.wrote = True

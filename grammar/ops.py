@@ -191,6 +191,8 @@ def host_name_reason(name: str) -> str | None:
         return "it is a Python keyword"
     if name.startswith("__"):
         return "names with two leading underscores are Python's"
+    if "__" in name:
+        return "two underscores in a row join a struct's name to its fields' where structs are flattened"
     return None
 
 ATOMICS = {"add": "atomic_add", "sub": "atomic_sub", "min": "atomic_min", "max": "atomic_max"}

@@ -18,7 +18,7 @@ from lark.indenter import DedentError, Indenter
 
 from . import ast as A
 from .errors import ParseError
-from .types import COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType
+from .types import COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, TupleType, struct_type
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 
@@ -28,6 +28,10 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "start": (A.Program,),
     "func_def": (A.Func,),
     "kernel_def": (A.Kernel,),
+    "struct_def": (A.StructDef,),
+    "field_decl": (A.Param,),
+    "tuple_type": (),
+    "unpack": (A.Unpack,),
     "params": (),
     "param": (A.Param,),
     "array_type": (),
@@ -38,7 +42,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "call_stmt": (A.CallStmt, A.Atomic),
     "break_stmt": (A.Break,),
     "continue_stmt": (A.Continue,),
-    "return_stmt": (A.Return,),
+    "return_stmt": (A.Return, A.TupleExpr),
     "pass_stmt": (),
     "if_stmt": (A.If,),
     "elif_clause": (A.Elif,),
@@ -53,8 +57,8 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "bin_op": (A.BinOp,),
     "neg": (A.Neg,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
-    "attribute": (A.Component,),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const),
+    "attribute": (A.Component, A.Field),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew),
     "args": (),
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
@@ -181,6 +185,7 @@ class _Builder:
     def __init__(self, file: str):
         self.file = file
         self.arrays: set[str] = set()
+        self.structs: dict[str, object] = {}  # struct types declared so far
 
     def error(self, message: str, node: Tree | Token | None, rule: str = "syntax") -> ParseError:
         pos = self.pos(node)
@@ -197,14 +202,30 @@ class _Builder:
     # -- definitions
 
     def program(self, tree: Tree) -> A.Program:
-        funcs, kernels = [], []
+        funcs, kernels, structs = [], [], []
         for child in tree.children:
             if child is None:
+                continue
+            if child.data == "struct_def":
+                structs.append(self.struct(child))
                 continue
             (funcs if child.data == "func_def" else kernels).append(self.definition(child))
         if not kernels:
             raise ParseError("a program needs at least one @kernel", rule="no-kernel", line=1, column=1, file=self.file)
-        return A.Program(tuple(funcs), tuple(kernels))
+        return A.Program(tuple(funcs), tuple(kernels), tuple(structs))
+
+    def struct(self, tree: Tree) -> A.StructDef:
+        name, *fields = tree.children
+        built = []
+        for decl in fields:
+            field_name, ty = decl.children
+            if str(field_name) in COMPONENT_NAMES:
+                raise self.error(f"a field cannot be named {str(field_name)!r}: x, y, z and w name a vector's components", field_name, "field-name")
+            built.append(A.Param(str(field_name), self.type_name(ty), pos=self.pos(decl)))
+        node = A.StructDef(str(name), tuple(built), pos=self.pos(tree))
+        # the checker judges duplicate names; the first declaration wins here
+        self.structs.setdefault(node.name, struct_type(node.name, [(f.name, f.ty) for f in built]))
+        return node
 
     def definition(self, tree: Tree) -> A.Func | A.Kernel:
         if tree.data == "func_def":
@@ -217,7 +238,11 @@ class _Builder:
         body = self.suite(suite)
         if ret is None:
             return A.Kernel(str(name), built, body, pos=self.pos(tree))
-        return A.Func(str(name), built, self.type_name(ret), body, pos=self.pos(tree))
+        if ret.data == "tuple_type":
+            ret_ty = TupleType(tuple(self.type_name(t) for t in ret.children))
+        else:
+            ret_ty = self.type_name(ret)
+        return A.Func(str(name), built, ret_ty, body, pos=self.pos(tree))
 
     def param(self, tree: Tree) -> A.Param:
         name, ty = tree.children
@@ -231,7 +256,7 @@ class _Builder:
 
     def type_name(self, tree: Tree):
         token = tree.children[0]
-        ty = TYPES.get(str(token))
+        ty = TYPES.get(str(token)) or self.structs.get(str(token))
         if ty is None or ty.name == "bool":
             raise self.error(f"unknown type {str(token)!r} (expected one of {', '.join(sorted(t for t in TYPES if t != 'bool'))})", token, "unknown-type")
         return ty
@@ -272,7 +297,16 @@ class _Builder:
         if kind == "continue_stmt":
             return A.Continue(pos=pos)
         if kind == "return_stmt":
-            return A.Return(self.expr(tree.children[0]), pos=pos)
+            values = [self.expr(c) for c in tree.children]
+            if len(values) == 1:
+                return A.Return(values[0], pos=pos)
+            return A.Return(A.TupleExpr(tuple(values), pos=pos), pos=pos)
+        if kind == "unpack":
+            *names, value = tree.children
+            call = self.expr(value)
+            if not isinstance(call, A.Call):
+                raise self.error("only a helper call's values can be unpacked", value, "unpack")
+            return A.Unpack(tuple(self.expr(n) for n in names), call, pos=pos)
         if kind == "if_stmt":
             cond, suite, *rest = tree.children
             elifs, orelse = [], None
@@ -337,10 +371,15 @@ class _Builder:
 
     def target(self, tree: Tree):
         node = self.expr(tree)
-        if not isinstance(node, (A.Name, A.ArrayRead, A.Component, A.ComponentAt)):
+        if not isinstance(node, (A.Name, A.ArrayRead, A.Component, A.ComponentAt, A.Field)):
             raise self.error("cannot assign to this expression", tree, "assign-target")
-        if isinstance(node, (A.Component, A.ComponentAt)) and not isinstance(node.value, (A.Name, A.ArrayRead)):
-            raise self.error("only components of a local vector or of an array element can be assigned", tree, "assign-target")
+        place = node.value if isinstance(node, (A.Component, A.ComponentAt)) else node
+        if place is not node and not isinstance(place, (A.Name, A.ArrayRead, A.Field)):
+            raise self.error("only components of a local vector, a field or an array element can be assigned", tree, "assign-target")
+        while isinstance(place, A.Field):  # `s.f.g`: a field chain down to a local
+            place = place.value
+        if isinstance(node, A.Field) and not isinstance(place, A.Name):
+            raise self.error("only fields of a local struct can be assigned", tree, "assign-target")
         return node
 
     # -- expressions
@@ -386,7 +425,8 @@ class _Builder:
             base, attr = ch
             letter = str(attr)
             if len(letter) != 1 or letter not in COMPONENT_NAMES:
-                raise self.error(f"unknown component {letter!r} (expected x, y, z or w)", attr, "component")
+                # a struct field; the checker knows whether the value has one
+                return A.Field(self.expr(base), letter, pos=pos)
             return self.component(self.expr(base), COMPONENT_NAMES.index(letter), True, attr, pos)
         if kind == "call":
             return self.call(tree)
@@ -402,6 +442,10 @@ class _Builder:
         name = str(name_token)
         pos = self.pos(tree)
         args = [self.expr(a) for a in args_tree.children if a is not None] if args_tree else []
+        if name in self.structs:
+            if args:
+                raise self.error(f"{name}() takes no arguments (a struct starts with every field zero)", tree, "call-arity")
+            return A.StructNew(name, pos=pos)
         if name == "tid":
             if args:
                 raise self.error("tid() takes no arguments", tree, "call-arity")

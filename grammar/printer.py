@@ -17,8 +17,13 @@ _ARITH_PREC = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "//": PRODUCT, "%
 
 
 def print_program(program: A.Program) -> str:
-    parts = [print_definition(d) for d in program.funcs + program.kernels]
+    parts = [print_struct(s) for s in program.structs]
+    parts += [print_definition(d) for d in program.funcs + program.kernels]
     return "\n\n".join(parts) + "\n"
+
+
+def print_struct(node: A.StructDef) -> str:
+    return "\n".join([f"@struct\nclass {node.name}:"] + [f"{INDENT}{f.name}: {f.ty}" for f in node.fields])
 
 
 def print_definition(node: A.Func | A.Kernel) -> str:
@@ -45,6 +50,8 @@ def _stmt(stmt, level: int) -> list[str]:
         return [f"{pad}{print_expr(stmt.target)} = {print_expr(stmt.value)}"]
     if isinstance(stmt, A.AugAssign):
         return [f"{pad}{print_expr(stmt.target)} {stmt.op} {print_expr(stmt.value)}"]
+    if isinstance(stmt, A.Unpack):
+        return [f"{pad}{', '.join(t.id for t in stmt.targets)} = {print_expr(stmt.value)}"]
     if isinstance(stmt, A.Atomic):
         return [f"{pad}atomic_{stmt.op}({stmt.array}, {print_expr(stmt.index)}, {print_expr(stmt.value)})"]
     if isinstance(stmt, A.CallStmt):
@@ -120,6 +127,12 @@ def _expr(node) -> str:
         return f"{base}.{COMPONENT_NAMES[node.index]}" if node.attr else f"{base}[{node.index}]"
     if isinstance(node, A.ComponentAt):
         return f"{print_expr(node.value, POSTFIX)}[{print_expr(node.index)}]"
+    if isinstance(node, A.Field):
+        return f"{print_expr(node.value, POSTFIX)}.{node.name}"
+    if isinstance(node, A.StructNew):
+        return f"{node.of}()"
+    if isinstance(node, A.TupleExpr):
+        return ", ".join(print_expr(item) for item in node.items)
     if isinstance(node, A.BinOp):
         prec = _ARITH_PREC[node.op]
         return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"

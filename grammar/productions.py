@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import ast as A
 from .ops import BUILTINS
 from .queries import effectful_helpers, expanded_update, has_effect
-from .types import ArrayType
+from .types import ArrayType, TupleType
 
 _BINOP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -21,6 +21,8 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     helpers = {f.name for f in program.funcs}
     effectful = effectful_helpers(program)
+    for struct in program.structs:
+        found.update(("field_type", "struct" if f.ty.is_struct else "value") for f in struct.fields)
     for definition in program.funcs + program.kernels:
         _Walker(found, definition, helpers).run()
         for node in A.walk(definition):
@@ -65,9 +67,16 @@ class _Walker:
         d = self.definition
         for p in d.params:
             self.add("value_type", (p.ty.elem if isinstance(p.ty, ArrayType) else p.ty).name)
+            if isinstance(d, A.Func) and not isinstance(p.ty, ArrayType):
+                self.add("param_type", "struct" if p.ty.is_struct else "value")
         if isinstance(d, A.Func):
-            effectful = any(isinstance(p.ty, ArrayType) for p in d.params)
-            self.add("helper_kind", "effectful" if effectful else "pure")
+            if any(isinstance(p.ty, ArrayType) for p in d.params):
+                kind = "effectful"
+            elif isinstance(d.ret, TupleType):
+                kind = "multi"
+            else:
+                kind = "struct" if d.ret.is_struct else "pure"
+            self.add("helper_kind", kind)
         self.block(d.body)
 
     def block(self, stmts) -> None:
@@ -83,6 +92,17 @@ class _Walker:
             self.aug_target(s.target)
             add("aug_op", _BINOP_NAMES[s.value.op])
             self.expr(s.value.right)
+        elif isinstance(s, A.Assign) and (s.value.ty.is_struct or any(isinstance(n, A.Field) for n in A.walk(s.target))):
+            add("statement", "struct_local")
+            if isinstance(s.target, A.Name):
+                self.declared.add(s.target.id)
+            how = "field" if not s.value.ty.is_struct else "new" if isinstance(s.value, A.StructNew) else "call" if isinstance(s.value, A.Call) else "copy"
+            add("struct_local", how)
+            self.expr(s.value)
+        elif isinstance(s, A.Unpack):
+            add("statement", "call")
+            self.declared.update(n.id for n in s.targets)
+            self.expr(s.value)
         elif isinstance(s, A.Assign):
             t = s.target
             if isinstance(t, A.Name):

@@ -13,8 +13,9 @@ from .weights import Weights, default_weights
 
 
 def ast_size(program: A.Program) -> int:
-    """The number of AST nodes (definitions, parameters, statements, expressions)."""
-    return sum(1 for d in program.funcs + program.kernels for _ in A.walk(d))
+    """The number of AST nodes (definitions, parameters, statements,
+    expressions; struct declarations and their fields)."""
+    return sum(1 for d in program.structs + program.funcs + program.kernels for _ in A.walk(d))
 
 
 # The constructs `constructs` tells apart, in the order `synth stats` prints them
@@ -33,6 +34,9 @@ CONSTRUCTS = (
     "scalar-over-vector", "computed-component", "element-component-store",
     # an array read whose index only a guard around it keeps in bounds
     "guarded-read",
+    # Warp's own constructs: structs (as parameters, returned, nested, copied,
+    # their fields written) and helpers that return several values
+    "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
 )
 
 
@@ -41,12 +45,21 @@ def constructs(program: A.Program) -> set[str]:
     used: set[str] = set()
     if program.funcs:
         used.add("helper")
+    if program.structs:
+        used.add("struct")
+        if any(getattr(f.ty, "is_struct", False) for s in program.structs for f in s.fields):
+            used.add("nested-struct")
+    if any(getattr(f.ret, "is_struct", False) for f in program.funcs):
+        used.add("struct-return")
     helpers = {f.name for f in program.funcs}
     effectful = effectful_helpers(program)
     for definition in program.funcs + program.kernels:
         for param in definition.params:
             role = getattr(param.ty, "role", None)
-            used.add(f"{role.name.lower()}-array" if role is not None else "scalar-param")
+            if role is not None:
+                used.add(f"{role.name.lower()}-array")
+            else:
+                used.add("struct-param" if param.ty.is_struct else "scalar-param")
         threads = thread_names(definition)
         for node in A.walk(definition):
             used.update(_node_constructs(node, helpers, effectful))
@@ -88,7 +101,7 @@ def _effect_constructs(node, effectful: set[str]) -> set[str]:
 # node types that are a construct by themselves
 _PLAIN = {
     A.BoolOp: "and-or", A.Not: "not", A.Break: "break", A.Continue: "continue",
-    A.AugAssign: "aug-assign", A.Component: "component-read", A.Len: "len",
+    A.AugAssign: "aug-assign", A.Component: "component-read", A.Len: "len", A.Unpack: "multi-return",
 }
 
 
@@ -122,6 +135,10 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("nested-loop")
     elif type(node) in _PLAIN:
         found.add(_PLAIN[type(node)])
+    elif isinstance(node, A.Assign) and isinstance(node.value, A.Name) and getattr(node.value.ty, "is_struct", False):
+        found.add("struct-copy")
+    if isinstance(node, (A.Assign, A.AugAssign)) and any(isinstance(n, A.Field) for n in A.walk(node.target)):
+        found.add("field-store")
     elif isinstance(node, A.Cast):
         found.add("cast")
         if node.builtin:

@@ -16,17 +16,23 @@ class Kind(enum.Enum):
     BOOL = "bool"
     VECTOR = "vector"
     MATRIX = "matrix"
+    STRUCT = "struct"
 
 
 @dataclass(frozen=True, slots=True)
 class DType:
-    """A scalar, vector or matrix value type."""
+    """A scalar, vector, matrix or struct value type.
+
+    A struct type (kind STRUCT) is declared by a program; `fields` holds its
+    (name, type) pairs in declaration order, and two struct types are equal
+    when their names and fields are."""
 
     name: str
     kind: Kind
     length: int = 1  # components of a vector, rows*cols of a matrix
     bits: int = 32
     signed: bool = True
+    fields: tuple[tuple[str, "DType"], ...] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -50,6 +56,45 @@ class DType:
     @property
     def is_matrix(self) -> bool:
         return self.kind is Kind.MATRIX
+
+    @property
+    def is_struct(self) -> bool:
+        return self.kind is Kind.STRUCT
+
+    def field(self, name: str) -> "DType | None":
+        """The type of field `name` of a struct type (None when it has none)."""
+        return dict(self.fields).get(name)
+
+    def leaves(self, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], "DType"]]:
+        """(path, type) of every non-struct field, nested structs flattened, in
+        declaration order; a non-struct type is its own single leaf."""
+        if not self.is_struct:
+            return [(prefix, self)]
+        out = []
+        for name, ty in self.fields:
+            out.extend(ty.leaves(prefix + (name,)))
+        return out
+
+
+def struct_type(name: str, fields) -> DType:
+    return DType(name, Kind.STRUCT, length=0, fields=tuple(fields))
+
+
+@dataclass(frozen=True, slots=True)
+class TupleType:
+    """The result of a helper that returns several values (none of them a struct)."""
+
+    elems: tuple[DType, ...]
+
+    def __str__(self) -> str:
+        return f"tuple[{', '.join(t.name for t in self.elems)}]"
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    # a tuple is none of the value kinds: code asking a type's kind gets False
+    is_float = is_int = is_numeric = is_vector = is_matrix = is_struct = property(lambda self: False)
 
 
 F32 = DType("float32", Kind.FLOAT)
@@ -92,8 +137,8 @@ class ArrayType:
     role: Role
 
     def __post_init__(self) -> None:
-        if self.elem.kind is Kind.BOOL:
-            raise ValueError("arrays of bool are not part of the language")
+        if self.elem.kind in (Kind.BOOL, Kind.STRUCT):
+            raise ValueError(f"arrays of {self.elem.kind.value} are not part of the language")
 
     def __str__(self) -> str:
         return f"{self.role.value}[array[{self.elem.name}]]"

@@ -34,6 +34,10 @@ HARD_LENGTHS = {
     "acc_arrays": 4,
     "scalar_params": 6,
     "expr_depth": 6,
+    "structs": 4,
+    "struct_fields": 6,
+    "struct_params": 4,
+    "returned": 4,
 }
 
 

@@ -212,14 +212,17 @@ def names_used(node: object) -> set[str]:
 
 
 def local_target(stmt: object) -> str | None:
-    """The local an assignment writes as a whole (`x = e`, `x += e`) or by component
-    (`v.x = e`, `v[k] = e`); None for anything else (an array element's component included)."""
+    """The local an assignment writes as a whole (`x = e`, `x += e`), by component
+    (`v.x = e`, `v[k] = e`) or by field (`s.f = e`, `s.f.x = e`); None for
+    anything else (an array element's component included)."""
     if isinstance(stmt, (A.Assign, A.AugAssign)):
         target = stmt.target
+        if isinstance(target, (A.Component, A.ComponentAt)):
+            target = target.value
+        while isinstance(target, A.Field):  # `s.f.g = e` writes local struct s
+            target = target.value
         if isinstance(target, A.Name):
             return target.id
-        if isinstance(target, (A.Component, A.ComponentAt)) and isinstance(target.value, A.Name):
-            return target.value.id
     return None
 
 

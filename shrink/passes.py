@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.types import BOOL, F32, I32, DType
+from kernel_synth.grammar.types import BOOL, F32, I32, DType, TupleType, struct_type
 
 from .edits import (
     Path,
@@ -321,16 +321,111 @@ def _drop_stores(program: A.Program, dead: set[tuple[int, str]]) -> A.Program:
         if names:
             definitions_[index] = map_stmts(definition, lambda s, names=names: () if local_target(s) in names else None)
     n = len(program.funcs)
-    return A.Program(tuple(definitions_[:n]), tuple(definitions_[n:]))
+    return replace(program, funcs=tuple(definitions_[:n]), kernels=tuple(definitions_[n:]))
+
+
+# ------------------------------------------------------- 4b. unused struct fields
+
+
+def drop_unused_fields(program: A.Program) -> Iterator[A.Program]:
+    """Drop a struct that nothing names, or a field that no field access
+    reaches, each struct type everywhere rewritten to its smaller self."""
+    # expressions, parameters and fields (nested structs) by their types
+    named = {n.ty.name for n in A.walk(program) if getattr(getattr(n, "ty", None), "is_struct", False)}
+    named |= {f.ret.name for f in program.funcs if getattr(f.ret, "is_struct", False)}
+    named |= {n.of for n in A.walk(program) if isinstance(n, A.StructNew)}
+    for struct in program.structs:
+        if struct.name not in named:
+            yield _with_structs(program, tuple(s for s in program.structs if s is not struct))
+    read = {(n.value.ty.name, n.name) for n in A.walk(program) if isinstance(n, A.Field) and n.value.ty is not None}
+    for index, struct in enumerate(program.structs):
+        for field in struct.fields:
+            if (struct.name, field.name) not in read and len(struct.fields) > 1:
+                smaller = replace(struct, fields=tuple(f for f in struct.fields if f is not field))
+                yield _with_structs(program, program.structs[:index] + (smaller,) + program.structs[index + 1 :])
+
+
+def drop_tuple_elements(program: A.Program) -> Iterator[A.Program]:
+    """Drop one of the values a helper returns, at its return and at every
+    unpacking of its calls (the checker refuses the candidate where a dropped
+    target is still read); two values become one, returned and assigned plainly."""
+    for func in program.funcs:
+        if not isinstance(func.ret, TupleType):
+            continue
+        for k in range(len(func.ret.elems)):
+            yield _without_element(program, func.name, k)
+
+
+def _without_element(program: A.Program, name: str, k: int) -> A.Program:
+    def keep(items: tuple) -> tuple:
+        return items[:k] + items[k + 1 :]
+
+    def rewrite(stmt):
+        if isinstance(stmt, A.Unpack) and stmt.value.func == name:
+            targets = keep(stmt.targets)
+            if len(targets) == 1:
+                return (A.Assign(targets[0], stmt.value, pos=stmt.pos),)
+            return (replace(stmt, targets=targets),)
+        return None
+
+    funcs = []
+    for func in program.funcs:
+        if func.name == name:
+            elems = keep(func.ret.elems)
+            body = list(func.body)
+            last = body[-1]
+            items = keep(last.value.items) if isinstance(last, A.Return) and isinstance(last.value, A.TupleExpr) else None
+            if items is not None:
+                value = items[0] if len(items) == 1 else replace(last.value, items=items, ty=None)
+                body[-1] = replace(last, value=value)
+            func = replace(func, ret=elems[0] if len(elems) == 1 else TupleType(elems), body=tuple(body))
+        funcs.append(map_stmts(func, rewrite))
+    return replace(program, funcs=tuple(funcs), kernels=tuple(map_stmts(kernel, rewrite) for kernel in program.kernels))
+
+
+def _with_structs(program: A.Program, structs: tuple) -> A.Program:
+    """`program` with these struct declarations, every struct type in it (of a
+    parameter, a result, an expression, a field) rebuilt from them by name."""
+    types: dict[str, DType] = {}
+    for struct in structs:
+        types[struct.name] = struct_type(struct.name, [(f.name, _retyped(f.ty, types)) for f in struct.fields])
+    structs = tuple(replace(s, fields=tuple(replace(f, ty=_retyped(f.ty, types)) for f in s.fields)) for s in structs)
+    return replace(_retype_tree(program, types), structs=structs)
+
+
+def _retyped(ty, types: dict[str, DType]):
+    if isinstance(ty, DType) and ty.is_struct:
+        return types.get(ty.name, ty)
+    if isinstance(ty, TupleType):
+        return TupleType(tuple(_retyped(t, types) for t in ty.elems))
+    return ty
+
+
+def _retype_tree(node, types: dict[str, DType]):
+    if isinstance(node, tuple):
+        return tuple(_retype_tree(item, types) for item in node)
+    if not hasattr(node, "__dataclass_fields__") or isinstance(node, (DType, TupleType, A.Pos)):
+        return node
+    changes = {}
+    for name in node.__dataclass_fields__:
+        if name == "pos":
+            continue
+        old = getattr(node, name)
+        new = _retyped(old, types) if isinstance(old, (DType, TupleType)) else _retype_tree(old, types)
+        if new is not old:
+            changes[name] = new
+    return replace(node, **changes) if changes else node
 
 
 # ------------------------------------------------------ 5. stores become locals
 
 
 def stores_to_locals(program: A.Program) -> Iterator[A.Program]:
-    """Turn an array store (`out[i] = e`, `io[i] += e`, `out[i].x = e`) into the
+    """Turn an array store (`out[i] = e`, `io[i] += e`, `out[i].x = e`) or a
+    field store (`s.f = e`) into the
     assignment of its value to a fresh local (`v7 = e`), so that the array
-    parameter, and often the thread index, can go; and a helper called as a
+    parameter, and often the thread index, can go; an atomic likewise
+    (`atomic_add(a, k, e)` -> `v7 = e`); and a helper called as a
     statement into the assignment of one of its arguments (`f(a, e)` ->
     `v7 = e`), which the other passes can then shrink. Stores in program order."""
     taken = _all_names(program)
@@ -342,15 +437,22 @@ def stores_to_locals(program: A.Program) -> Iterator[A.Program]:
                 target = stmt.target
                 if isinstance(target, (A.Component, A.ComponentAt)):
                     target = target.value
-                if isinstance(target, A.ArrayRead):
+                if isinstance(target, (A.ArrayRead, A.Field)):  # an element, or a struct's field
                     values.append(stmt.value)
             elif isinstance(stmt, A.CallStmt):
                 values.extend(arg for arg in stmt.call.args if arg.ty is not None)
+            elif isinstance(stmt, A.Atomic):
+                values.append(stmt.value)
             for value in values:
                 new = A.Assign(A.Name(fresh), value)
                 candidate = replace_at(program, block_path, stmts[:index] + (new,) + stmts[index + 1 :])
                 if isinstance(stmt, A.CallStmt):
                     candidate = _without_uncalled(candidate, stmt.call.func)
+                if isinstance(stmt, A.Atomic):  # the array goes with it when nothing else names it
+                    definition = get_at(candidate, block_path[:1])
+                    names = [p.name for p in definition.params]
+                    if stmt.array in names and stmt.array not in names_used(definition):
+                        candidate = _drop_params(candidate, [(block_path[:1], names.index(stmt.array))])
                 yield candidate
 
 
@@ -358,7 +460,7 @@ def _without_uncalled(program: A.Program, func: str) -> A.Program:
     """`program` without helper `func` when nothing calls it any more."""
     if any(isinstance(n, A.Call) and n.func == func for n in A.walk(program)):
         return program
-    return A.Program(tuple(f for f in program.funcs if f.name != func), program.kernels)
+    return replace(program, funcs=tuple(f for f in program.funcs if f.name != func))
 
 
 def _all_names(program: A.Program) -> set[str]:
@@ -424,6 +526,8 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     unwrap_compounds,
     simplify_expressions,
     drop_unused,
+    drop_unused_fields,
+    drop_tuple_elements,
     stores_to_locals,
     simplify_literals,
 )
