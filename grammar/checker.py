@@ -280,12 +280,7 @@ class _Checker:
             value = self.field_target(target.value)
             shown = f".{target.value.name}"
         else:
-            name = target.value
-            symbol = self.lookup(name.id)
-            if symbol is None:
-                raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
-            self.writable(name, symbol)
-            value, shown = replace(name, ty=symbol.ty), name.id
+            value, shown = self.local_place(target.value), target.value.id
         if not value.ty.is_vector:
             raise self.error(target, "component", f"{shown!r} is {value.ty}, not a vector")
         if isinstance(target, A.ComponentAt):
@@ -300,16 +295,16 @@ class _Checker:
 
     def field_target(self, target: A.Field):
         """`s.f` (`s.f.g`, ...) as a place: s is a local struct."""
-        if isinstance(target.value, A.Field):
-            value = self.field_target(target.value)
-        else:
-            name = target.value
-            symbol = self.lookup(name.id)
-            if symbol is None:
-                raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
-            self.writable(name, symbol)
-            value = replace(name, ty=symbol.ty)
+        value = self.field_target(target.value) if isinstance(target.value, A.Field) else self.local_place(target.value)
         return replace(target, value=value, ty=self.field_type(target, value.ty))
+
+    def local_place(self, name: A.Name) -> A.Name:
+        """A local whose component or field is assigned, typed."""
+        symbol = self.lookup(name.id)
+        if symbol is None:
+            raise self.error(name, "unknown-name", f"{name.id!r} is not defined")
+        self.writable(name, symbol)
+        return replace(name, ty=symbol.ty)
 
     def field_type(self, node: A.Field, ty: DType) -> DType:
         if ty.is_vector:
