@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.lowering import flat_params
+from kernel_synth.grammar.lowering import flat_params, flatten_structs
 
 from .differentiability import float_array, differentiability, gradient_inputs, gradient_outputs
 from .inputs import make_inputs
@@ -185,13 +185,14 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
     values = make_inputs(kernel, n, seed)
+    flat = flatten_structs(program)  # once, not in each of the many runs below
 
     def loss(changed: dict) -> tuple[float, float, list]:
         """The loss, its rounding error bound (before FD_ROUNDINGS), and the
         decisions the run took."""
         decisions: list = []
         try:
-            result = run_reference(program, kernel.name, {**values, **changed}, n, decisions)
+            result = run_reference(flat, kernel.name, {**values, **changed}, n, decisions)
         except ReferenceFailure as exc:
             raise GradientUnavailable(f"reference: {exc}") from exc
         total = error = 0.0

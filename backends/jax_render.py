@@ -50,8 +50,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.checker import atomic_class
+from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import block_exits, identifiers, loop_exits, statements, uses_64_bits

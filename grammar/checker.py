@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from . import ast as A
 from .errors import CheckError
 from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result, host_name_reason
-from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType
+from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
 
 LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
 
@@ -87,13 +87,7 @@ class _Checker:
                 raise self.error(f, "unknown-type", f"a field is a value type or an earlier struct, not {ty}")
             if ty.is_struct and self.structs.get(ty.name) != ty:
                 raise self.error(f, "unknown-type", f"struct {ty.name!r} is not declared before {node.name!r}")
-        self.structs[node.name] = self.struct_type(node)
-
-    @staticmethod
-    def struct_type(node: A.StructDef) -> DType:
-        from .types import struct_type
-
-        return struct_type(node.name, [(f.name, f.ty) for f in node.fields])
+        self.structs[node.name] = struct_type(node.name, [(f.name, f.ty) for f in node.fields])
 
     def known_type(self, node, ty) -> None:
         """A struct type named in a signature is one the program declares."""
@@ -192,7 +186,7 @@ class _Checker:
             if target.id in self.arrays:
                 raise self.error(stmt, "read-only", f"array {target.id!r} cannot be assigned; store to an element")
             if symbol is None:
-                if target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES or target.id in self.structs:
+                if self.names_other(target.id):
                     raise self.error(target, "duplicate-name", f"{target.id!r} names a function or type")
                 self.check_host_name(target, target.id)
                 kind = THREAD if isinstance(value, A.Tid) else LOCAL
@@ -224,7 +218,7 @@ class _Checker:
             seen.add(target.id)
             symbol = self.lookup(target.id)
             if symbol is None:
-                if target.id in self.arrays or target.id in self.funcs or target.id in BUILTINS or target.id in RESERVED or target.id in TYPES or target.id in self.structs:
+                if target.id in self.arrays or self.names_other(target.id):
                     raise self.error(target, "duplicate-name", f"{target.id!r} names an array, a function or a type")
                 self.check_host_name(target, target.id)
                 self.scopes[-1][target.id] = Symbol(ty, LOCAL)
@@ -255,6 +249,10 @@ class _Checker:
         if result != checked.ty:
             raise self.error(stmt, "operand-types", f"{checked.ty} {stmt.op} {value.ty} is not defined")
         return replace(stmt, target=checked, value=value)
+
+    def names_other(self, name: str) -> bool:
+        """Whether `name` is a helper's, a struct's, a builtin's or a type's."""
+        return name in self.funcs or name in self.structs or name in BUILTINS or name in RESERVED or name in TYPES
 
     def writable(self, node, symbol: Symbol) -> None:
         if symbol.kind != LOCAL:
@@ -407,7 +405,7 @@ class _Checker:
         return replace(stmt, cond=cond, body=body)
 
     def fresh(self, node, name: str) -> None:
-        if self.lookup(name) is not None or name in self.arrays or name in self.funcs or name in BUILTINS or name in TYPES or name in RESERVED:
+        if self.lookup(name) is not None or name in self.arrays or self.names_other(name):
             raise self.error(node, "duplicate-name", f"{name!r} is already defined; a loop variable or counter needs a fresh name")
         self.check_host_name(node, name)
 

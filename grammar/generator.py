@@ -244,8 +244,7 @@ class Gen:
         """A value of struct type `ty` that is not a call: a variable or `S()`."""
         names = self.structs_of(ty=ty)
         if names and self.boolean():
-            name, local = self.pick(names)
-            return A.Name(name, ty)
+            return A.Name(self.pick(names)[0], ty)
         return A.StructNew(ty.name, ty)
 
     def helper(self) -> A.Func:
@@ -389,7 +388,7 @@ class Gen:
         for func in self.funcs:
             if func.name in called or func.name not in self.callable_helpers(statement=True):
                 continue
-            if not isinstance(func.ret, DType) or func.ret.is_struct:
+            if _called_whole(func):
                 calls.append(self.whole_call(func.name))
             elif func.name in self.effectful:
                 calls.append(self.effect_statement(func.name))
@@ -649,7 +648,7 @@ class Gen:
     def call_stmt(self) -> A.Stmt:
         name = self.pick(self.callable_helpers(statement=True))
         func = next(f for f in self.funcs if f.name == name)
-        if not isinstance(func.ret, DType) or func.ret.is_struct:
+        if _called_whole(func):
             return self.whole_call(name)
         if name in self.effectful:
             return self.effect_statement(name)
@@ -675,15 +674,14 @@ class Gen:
         a field of an existing one written."""
         ctx = self.ctx
         mine = self.structs_of(("struct",))
-        options = {"new"} | ({"copy"} if self.structs_of() else set()) | ({"field"} if mine else set())
-        if any(isinstance(f.ret, DType) and f.ret.is_struct for f in self.funcs if f.name in self.callable_helpers(statement=True)):
-            options.add("call")
+        callable_ = set(self.callable_helpers(statement=True))
+        builders = [f.name for f in self.funcs if f.ret.is_struct and f.name in callable_]
+        options = {"new"} | ({"copy"} if self.structs_of() else set()) | ({"field"} if mine else set()) | ({"call"} if builders else set())
         how = self.choose("struct_local", options)
         if how == "field":
             return self.field_write(self.pick(mine)[0])
         if how == "call":
-            name = self.pick([f.name for f in self.funcs if isinstance(f.ret, DType) and f.ret.is_struct and f.name in self.callable_helpers(statement=True)])
-            return self.whole_call(name)
+            return self.whole_call(self.pick(builders))
         if how == "copy":
             source, local = self.pick(self.structs_of())
             ty = local.ty
@@ -788,8 +786,8 @@ class Gen:
         for func in self.funcs:
             if ret is not None and func.ret != ret:
                 continue
-            if not statement and (not isinstance(func.ret, DType) or func.ret.is_struct):
-                continue  # called only whole: `s = f(...)`, `a, b = f(...)`
+            if not statement and _called_whole(func):
+                continue
             if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty, self.helper_acc[func.name].get(p.name)) for p in func.params):
                 out.append(func.name)
         return out
@@ -1174,6 +1172,12 @@ class Gen:
         if kind == "not":
             return A.Not(self.bool_expr(sub), BOOL)
         return A.BoolOp(kind, self.bool_expr(sub), self.bool_expr(sub), BOOL)
+
+
+def _called_whole(func: A.Func) -> bool:
+    """A helper returning a struct or several values is called only as the
+    whole value of an assignment: `s = f(...)`, `a, b = f(...)`."""
+    return isinstance(func.ret, TupleType) or func.ret.is_struct
 
 
 class _NoChoice(Exception):
