@@ -15,6 +15,8 @@ faulty-warp-cpu: Warp's first gradient element of any program calling sin is
 off by one. `leak:cos` leaks state across batches: from the second batch a
 process compiles, the first float output of any program calling cos is off by
 one (what the process-state oracle must catch: a fresh worker disagrees).
+`reject:sqrt` fails the compile of any program calling sqrt, with a codegen
+error, as a front end that rejects a valid program would.
 
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
@@ -28,7 +30,7 @@ from dataclasses import replace
 
 from kernel_synth.grammar import ast as A
 
-from .outcome import Outcome
+from .outcome import Outcome, Stage, Status
 from .compare import nondeterminism
 from .gradients import GradientChecker
 from .warp_backend import WarpCompiler
@@ -72,6 +74,12 @@ class FaultyCompiler(WarpCompiler):
             if kind == "crash" and any(_calls(p, name) for p in programs):
                 os.abort()
         outcomes = super().compile(programs, launch=launch, seed=seed)
+        rejected = [name for kind, name in self.faults if kind == "reject"]
+        outcomes = [
+            Outcome(Status.CODEGEN_ERROR, Stage.CODEGEN, f"WarpCodegenError: injected rejection of {name}()") if name else o
+            for p, o in zip(programs, outcomes)
+            for name in [next((n for n in rejected if _calls(p, n)), None)]
+        ]
         self.batches += 1
         return [self._wrong(p, o) for p, o in zip(programs, outcomes)]
 

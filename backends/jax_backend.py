@@ -25,7 +25,7 @@ from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .jax_render import render_jax
 from .jax_run import load_kernel
-from .outcome import Outcome, Stage, Status
+from .outcome import SOURCE_ARTIFACT, Outcome, Stage, Status
 
 
 def _message(exc: BaseException) -> str:
@@ -38,7 +38,7 @@ def _is_float_param(param: A.Param) -> bool:
 
 
 class JaxCompiler:
-    def __init__(self, target: str, workdir=None, *, backward: bool = False, run: bool = True, **_ignored):
+    def __init__(self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, **_ignored):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
         import jax
@@ -47,6 +47,7 @@ class JaxCompiler:
         self.jax = jax
         self.target = target
         self.backward = backward
+        self.ir = ir  # the rendered source joins the StableHLO among the artifacts
         # jax-cuda runs where JAX has a CUDA device; elsewhere it lowers only
         self.gpu = _cuda_device(jax) if target == "cuda" and run else None
         self.run_kernels = run and (target == "cpu" or self.gpu is not None)
@@ -70,7 +71,7 @@ class JaxCompiler:
         inputs = make_inputs(kernel, launch, seed)
         args = [np.asarray(inputs[p.name]) for p in flat_params(kernel.params)]
         jitted = jax.jit(function)
-        artifacts: dict[str, str] = {}
+        artifacts: dict[str, str] = {SOURCE_ARTIFACT: source} if self.ir else {}
         try:
             if self.target == "cpu":
                 lowered = jitted.lower(*args)

@@ -48,6 +48,10 @@ class Stage(StrEnum):
 
 
 # The status a failure at each compile stage gets
+# The artifact holding the source a backend compiled, rendered for the program
+# alone (a dataset row's `python` or `jax`); the others are IR
+SOURCE_ARTIFACT = "source.py"
+
 ERROR_AT = {Stage.RENDER: Status.RENDER_ERROR, Stage.CODEGEN: Status.CODEGEN_ERROR, Stage.COMPILE: Status.COMPILE_ERROR, Stage.LOWER: Status.COMPILE_ERROR, Stage.RUN: Status.RUN_ERROR}
 
 

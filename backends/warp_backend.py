@@ -14,6 +14,7 @@ costs only the worker.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import itertools
 import os
@@ -30,9 +31,9 @@ from kernel_synth.grammar import ast as A
 from .compare import nondeterminism
 from .errors import RenderError, Unsupported
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .outcome import ERROR_AT, Outcome, Stage, Status
+from .outcome import ERROR_AT, SOURCE_ARTIFACT, Outcome, Stage, Status
 from .warp_release import installed as installed_release
-from .warp_render import HEADER, join_parts, render_warp_part
+from .warp_render import HEADER, join_parts, render_warp, render_warp_part
 
 _module_counter = itertools.count()
 _CULPRIT = re.compile(r'function "[A-Za-z_0-9]*?_p(\d+)"')
@@ -75,16 +76,27 @@ def _import_source(source: str, workdir: Path):
 
 
 _FUNCTION_START = re.compile(r'^(?:static|extern "C" __global__)[^;{]*?\b(\w+)\($')
+# A PTX kernel entry or device function: ".visible .entry name(" or ".func (.param ...) name("
+_PTX_LABEL = re.compile(r"\$L__BB(\d+)_")
+_PTX_START = re.compile(r"^(?:\.visible |\.weak )?\.(?:entry|func)\b.*?\b(\w+)\($")
 
 
-def _functions(source: str) -> dict[str, str]:
-    """Top-level functions of Warp's generated C++/CUDA, by name."""
+@functools.lru_cache(maxsize=4)
+def _lines(source: str) -> tuple[str, ...]:
+    return tuple(source.splitlines())
+
+
+# A module's source is searched once for each of its programs: cached, it is
+# split into functions once (a string keeps its hash, so a hit is cheap)
+@functools.lru_cache(maxsize=4)
+def _functions(source: str, start_pattern: re.Pattern = _FUNCTION_START) -> dict[str, str]:
+    """Top-level functions of Warp's generated C++/CUDA (or PTX), by name."""
     functions: dict[str, str] = {}
-    lines = source.splitlines()
+    lines = _lines(source)
     start = None
     for number, line in enumerate(lines):
         if start is None:
-            found = _FUNCTION_START.match(line)
+            found = start_pattern.match(line)
             if found:
                 start, name = number, found[1]
         elif line == "}":
@@ -93,7 +105,66 @@ def _functions(source: str) -> dict[str, str]:
     return functions
 
 
-def extract_ir(source: str, position: int, target: str, program: A.Program) -> dict[str, str]:
+# Warp's comment quoting a source line: "// <source padded>       <L n>" forward,
+# "// adj: <source padded>  <L n>" in the adjoint
+_SOURCE_COMMENT = re.compile(r"^(?P<indent>\s*)// (?P<adj>adj: )?(?P<source>.*?)\s*<L (?P<line>\d+)>$")
+# where a program's definitions start in its standalone rendering (render_warp)
+STANDALONE_FIRST_LINE = len((HEADER + "\n\n").splitlines()) + 1
+
+
+def _unbatched(text: str, position: int, program: A.Program, line_shift: int = 0) -> str:
+    """Generated code as if the program had been compiled alone in a fresh
+    process: `k0_p3` is `k0` again; kernels and structs lose Warp's hash (as
+    with Warp's `strip_hash`), which covers the suffixed source and so would
+    change with the batch position; a helper is numbered 0, as the first
+    function of its name in a process; quoted source lines are numbered and
+    padded as in the program's own rendering (`line_shift` lines earlier)."""
+    for hashed in program.kernels + program.structs:
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(hashed.name)}_p{position}_[0-9a-f]+(?![0-9A-Za-z])", hashed.name, text)
+    for func in program.funcs:  # numbered per process by Warp: the first, as in a fresh one
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(func.name)}_p{position}_\d+(?![0-9A-Za-z])", f"{func.name}_0", text)
+    for definition in program.structs + program.funcs + program.kernels:
+        text = text.replace(f"{definition.name}_p{position}", definition.name)
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        found = _SOURCE_COMMENT.match(line)
+        if found:  # Warp pads the quoted line to column 80 less its indentation
+            indent = found["indent"]
+            source = found["source"].ljust(80 - len(indent))
+            gap = "  " if found["adj"] else "       "
+            lines[number] = f"{indent}// {found['adj'] or ''}{source}{gap}<L {int(found['line']) - line_shift}>"
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def _struct_sections(source: str, position: int, program: A.Program) -> list[str]:
+    """The program's struct declarations in generated code, each with the
+    functions Warp emits beside it (its adjoint constructor, `add`,
+    `adj_atomic_add`): from `struct S0_p<k>_<hash>` on, every top-level
+    line that names the struct, or is a comment, until one that does not."""
+    sections = []
+    lines = _lines(source)
+    for struct in program.structs:
+        name = f"{struct.name}_p{position}_"
+        start = next((n for n, line in enumerate(lines) if line.startswith(f"struct {name}")), None)
+        if start is None:
+            continue
+        end = scan = start + 1
+        while scan < len(lines):
+            line = lines[scan]
+            scan += 1
+            if not line or line[0].isspace() or line[0] in "{}" or line.startswith("//"):
+                continue  # a comment belongs to what follows it
+            if name not in line:
+                break
+            end = scan
+        # the last top-level line that names the struct opens a function: through its body
+        while end < len(lines) and lines[end - 1] != "}" and not lines[end - 1].startswith("};"):
+            end += 1
+        sections.append("\n".join(lines[start:end]).rstrip() + "\n")
+    return sections
+
+
+def extract_ir(source: str, position: int, target: str, program: A.Program, line_shift: int = 0) -> dict[str, str]:
     """Forward and backward code of the program rendered with suffix `_p<position>`:
     its helpers' functions (and their adjoints) followed by its kernels'."""
     if not source:
@@ -105,7 +176,7 @@ def extract_ir(source: str, position: int, target: str, program: A.Program) -> d
     extension = "cpp" if target == "cpu" else "cu"
     out = {}
     for direction in ("forward", "backward"):
-        parts = []
+        parts = _struct_sections(source, position, program) if direction == "forward" else []
         for name, text in functions.items():
             is_adjoint = name.startswith("adj_")
             base = name[4:] if is_adjoint else name
@@ -114,10 +185,34 @@ def extract_ir(source: str, position: int, target: str, program: A.Program) -> d
             elif any(name.startswith(k) for k in kernels) and name.endswith(f"_kernel_{direction}"):
                 parts.append(text)
         if parts and (direction == "forward" or any(n.endswith("_kernel_backward") for n in functions)):
-            text = "\n".join(parts)
-            for definition in program.funcs + program.kernels:  # undo the batch renaming
-                text = text.replace(f"{definition.name}_p{position}", definition.name)
-            out[f"{direction}.{extension}"] = text
+            out[f"{direction}.{extension}"] = _unbatched("\n".join(parts), position, program, line_shift)
+    return out
+
+
+def extract_ptx(ptx: str, position: int, program: A.Program, line_shift: int = 0) -> dict[str, str]:
+    """The PTX entries (and device functions NVRTC kept) of the program with
+    suffix `_p<position>`, forward and backward, names restored."""
+    if not ptx:
+        return {}
+    tag = f"_p{position}_"
+    names = [f"{d.name}{tag}" for d in program.funcs + program.kernels]
+    parts: dict[str, list[str]] = {"forward": [], "backward": []}
+    for name, text in _functions(ptx, _PTX_START).items():
+        if not any(n in name for n in names):
+            continue
+        if name.endswith(("_kernel_forward", "_kernel_backward")):
+            direction = name.rsplit("_", 1)[1]
+        else:  # a device function NVRTC did not inline
+            direction = "backward" if "adj_" in name else "forward"
+        parts[direction].append(text)
+    out = {}
+    labels: dict[str, str] = {}
+    for direction, texts in parts.items():
+        if texts:
+            text = _unbatched("\n".join(texts), position, program, line_shift)
+            # basic-block labels carry the function's ordinal in the module:
+            # number them from the program's first function instead
+            out[f"{direction}.ptx"] = _PTX_LABEL.sub(lambda m: f"$L__BB{labels.setdefault(m[1], str(len(labels)))}_", text)
     return out
 
 
@@ -192,6 +287,16 @@ def _culprits(diagnostics: str, workdir: Path) -> dict[int, str]:
     return found
 
 
+def _first_lines(source: str, texts: list[str], indexes: list[int]) -> dict[int, int]:
+    """The line of `source` on which each program's part starts."""
+    first, at = {}, 0
+    for index, text in zip(indexes, texts):
+        at = source.index(text, at)
+        first[index] = source.count("\n", 0, at) + 1
+        at += len(text)
+    return first
+
+
 def _message(exc: BaseException) -> str:
     # a native build failure reads as the RuntimeError it was before it
     # carried its culprits: stored cases' signatures name it so
@@ -211,6 +316,7 @@ class WarpCompiler:
         arch: int = 90,
         run: bool = True,
         ir: bool = False,
+        ptx: bool = False,
         optimization_level: int | None = None,
         poison: bool = False,
     ):
@@ -234,6 +340,9 @@ class WarpCompiler:
             self.release.require("optimization_level", "an optimization level")
             self.options["optimization_level"] = optimization_level
         self.wp = init_warp(self.workdir / "kernel-cache")
+        # CUDA builds to PTX instead of a cubin when PTX is wanted (a dataset's
+        # rows); compile_aot_module has chosen since it exists (1.9)
+        self.ptx = ptx and target == "cuda"
         # CUDA kernels run only where a device exists; elsewhere they are compiled only.
         self.run_device = None
         if run:
@@ -264,7 +373,15 @@ class WarpCompiler:
             if self.ir:
                 if module.__name__ not in sources:
                     sources[module.__name__] = self._generated_source(module)
-                outcome = replace(outcome, artifacts=extract_ir(sources[module.__name__], index, self.target, programs[index]))
+                shift = module.ks_first_lines[index] - STANDALONE_FIRST_LINE
+                artifacts = extract_ir(sources[module.__name__], index, self.target, programs[index], shift)
+                artifacts[SOURCE_ARTIFACT] = render_warp(programs[index], release=self.release)
+                if self.ptx:
+                    ptx_key = module.__name__ + ".ptx"
+                    if ptx_key not in sources:
+                        sources[ptx_key] = self._generated_source(module, "ptx")
+                    artifacts.update(extract_ptx(sources[ptx_key], index, programs[index], shift))
+                outcome = replace(outcome, artifacts=artifacts)
             outcomes[index] = outcome
         return outcomes  # type: ignore[return-value]
 
@@ -294,13 +411,14 @@ class WarpCompiler:
                 continue
         return outcomes, self._compile_split(parts, list(parts), outcomes)
 
-    def _generated_source(self, module) -> str:
-        """The C++ (CPU) or CUDA source Warp generated for a compiled module."""
+    def _generated_source(self, module, extension: str = "") -> str:
+        """The C++ (CPU) or CUDA source Warp generated for a compiled module,
+        or the named output of its CUDA build (`extension` "ptx")."""
         if self.target == "cpu":
             pattern = f"**/wp_{module.__name__}_*/*.cpp"
             root = Path(self.wp.config.kernel_cache_dir)
         else:
-            pattern = f"wp_{module.__name__}_*.cu"
+            pattern = f"wp_{module.__name__}_*.{extension or 'cu'}"
             root = self.workdir / "aot"
         found = sorted(root.glob(pattern))
         return found[-1].read_text() if found else ""
@@ -314,6 +432,7 @@ class WarpCompiler:
         source = source.replace(HEADER, HEADER + options, 1)
         try:
             module = _import_source(source, self.workdir)
+            module.ks_first_lines = _first_lines(source, [parts[i][0] for i in indexes], indexes)
             self._build(module)
         except Exception as exc:
             message = _message(exc)
@@ -355,7 +474,8 @@ class WarpCompiler:
                         options["block_dim"] = 1
                     wp.load_module(module, device="cpu")
                 else:
-                    wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot")
+                    ptx = {"use_ptx": True} if self.ptx else {}
+                    wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot", **ptx)
             except Exception as exc:
                 diagnostics = captured()
                 error = _first_error(diagnostics)

@@ -18,6 +18,22 @@ def ast_size(program: A.Program) -> int:
     return sum(1 for d in program.structs + program.funcs + program.kernels for _ in A.walk(d))
 
 
+def nesting_depth(program: A.Program) -> int:
+    """The deepest nesting of blocks (an if's arms, a loop's body) in any
+    definition: 0 for straight-line code."""
+
+    def block(stmts) -> int:
+        deepest = 0
+        for stmt in stmts:
+            if isinstance(stmt, A.If):
+                deepest = max(deepest, 1 + max(block(body) for body in stmt.branches))
+            elif isinstance(stmt, (A.For, A.While)):
+                deepest = max(deepest, 1 + block(stmt.body))
+        return deepest
+
+    return max(block(d.body) for d in program.funcs + program.kernels)
+
+
 # The constructs `constructs` tells apart, in the order `synth stats` prints them
 CONSTRUCTS = (
     "helper", "helper-call", "effectful-helper", "builtin-call", "atomic-add", "atomic-sub", "atomic-min", "atomic-max",

@@ -57,8 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--format", choices=("dsl", "warp", "jax"), default="dsl", help="print the DSL (default) or the rendered Warp or JAX source")
     sample.set_defaults(run=cmd_sample)
 
-    stats = commands.add_parser("stats", help="the distribution a weights profile produces")
+    stats = commands.add_parser("stats", help="the distribution a weights profile produces; or, given datasets, what their rows hold")
+    stats.add_argument("paths", nargs="*", type=Path, metavar="FILE_OR_DIR", help="datasets (.jsonl, .parquet, or directories of shards) to summarise instead of drawing programs")
     _draw_options(stats, default_n=1000)
+    stats.add_argument("--validate", action="store_true", help="with datasets: re-parse every row's dsl, re-render its sources, check its id and its IR's dialects; exit 1 naming each bad row")
     stats.add_argument("--json", action="store_true", help="print the summary as JSON")
     stats.set_defaults(run=cmd_stats)
 
@@ -131,6 +133,33 @@ def _parser() -> argparse.ArgumentParser:
     shrink_.add_argument("--seed", type=int, default=0, help="the seed of the launch inputs (default 0)")
     shrink_.set_defaults(run=cmd_shrink)
 
+    from .dataset import FORMATS
+    from .rows import DATASET_BACKENDS
+
+    generate = commands.add_parser(
+        "generate",
+        help="write a Python→IR dataset: DSL, Warp and JAX sources, forward and backward IR per backend",
+        description="Rows are seeded (the same command writes the same rows), deduplicated, and resumable after any interruption.",
+    )
+    generate.add_argument("--count", type=_positive, required=True, help="rows to write")
+    generate.add_argument("--backend", type=_dataset_backends, default=("warp-cpu",), metavar="B[,B2...]", help=f"some of {', '.join(DATASET_BACKENDS)} (default warp-cpu); one row carries every backend's IR")
+    generate.add_argument("--out", type=Path, required=True, metavar="PATH", help="a .jsonl or .parquet file, or with --shard-size a directory of shards and a manifest")
+    generate.add_argument("--format", choices=FORMATS, default=None, help="jsonl or parquet (default: from --out's suffix, else jsonl)")
+    generate.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
+    generate.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
+    generate.add_argument("--balanced", action="store_true", help="the same number of rows (within one) for every category asked for")
+    generate.add_argument("--category", nargs="+", action="extend", choices=CATEGORIES, metavar="C", help=f"keep rows of these primary categories only: {', '.join(CATEGORIES)}")
+    generate.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
+    generate.add_argument("--shard-size", type=_positive, default=None, metavar="K", help="rows per shard; --out is then a directory")
+    generate.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command")
+    generate.add_argument("--forward-only", action="store_true", help="no backward IR (then programs without a gradient make rows too)")
+    generate.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where programs that fail to compile are stored as findings (default corpora/)")
+    generate.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
+    swarm = generate.add_mutually_exclusive_group()
+    swarm.add_argument("--swarm", dest="swarm", action="store_true", default=None, help="switch optional features off per program")
+    swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
+    generate.set_defaults(run=cmd_generate)
+
     weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
     weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
     weights.set_defaults(run=cmd_weights)
@@ -183,6 +212,18 @@ def _backend_list(text: str) -> tuple[str, ...]:
         if name not in FUZZ_TARGETS:
             known = ", ".join(FUZZ_TARGETS)
             raise argparse.ArgumentTypeError(f"unknown backend {name!r} (expected one of {known})")
+    if not names:
+        raise argparse.ArgumentTypeError("no backend named")
+    return names
+
+
+def _dataset_backends(text: str) -> tuple[str, ...]:
+    from .rows import DATASET_BACKENDS
+
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    for name in names:
+        if name not in DATASET_BACKENDS:
+            raise argparse.ArgumentTypeError(f"unknown backend {name!r} (expected some of {', '.join(DATASET_BACKENDS)})")
     if not names:
         raise argparse.ArgumentTypeError("no backend named")
     return names
@@ -284,6 +325,10 @@ def cmd_sample(args) -> int:
 
 
 def cmd_stats(args) -> int:
+    if args.paths:
+        return _dataset_stats(args)
+    if args.validate:
+        raise UsageError("--validate: checks datasets; name their files or directories")
     from kernel_synth.grammar.sampling import draw_program
     from kernel_synth.grammar.stats import StatsCollector
 
@@ -328,6 +373,51 @@ def _print_stats(summary: dict, weights: Weights) -> None:
     if cov["missing"]:
         console.print("never drawn: " + ", ".join(cov["missing"]))
     console.print(f"AST nodes: mean {summary['ast_nodes']['mean']}, max {summary['ast_nodes']['max']}")
+
+
+def _dataset_stats(args) -> int:
+    from .dataset_stats import DatasetReadError, dataset_stats
+
+    try:
+        summary = dataset_stats(args.paths, validate=args.validate)
+    except DatasetReadError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_dataset_stats(summary)
+    if args.validate and summary["invalid"]:
+        for bad in summary["invalid_rows"]:
+            print(f"{bad['where']}: {'; '.join(bad['problems'])}", file=sys.stderr)
+        print(f"synth: {summary['invalid']} invalid row(s) of {summary['rows']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_dataset_stats(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    n = max(summary["rows"], 1)
+    console = Console()
+    table = Table(title=f"{summary['rows']} rows in {len(summary['files'])} file(s)")
+    for column in ("category", "primary", "has it"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for name in CATEGORIES:
+        primary, has = summary["primary"].get(name, 0), summary["categories"].get(name, 0)
+        table.add_row(name, f"{primary} ({100 * primary / n:.1f}%)", f"{has} ({100 * has / n:.1f}%)")
+    console.print(table)
+    fields = Table(title="fields: rows that have each, and its size in characters")
+    for column in ("field", "rows", "min", "mean", "max"):
+        fields.add_column(column, justify="left" if column == "field" else "right")
+    for name, count in summary["fields"].items():
+        size = summary["sizes"].get(name)
+        fields.add_row(name, str(count), *((str(size["min"]), str(size["mean"]), str(size["max"])) if size else ("", "", "")))
+    console.print(fields)
+    dup = summary["duplicates"]
+    console.print(f"duplicates: {dup['ids']} ids, {dup['programs']} programs")
+    if "invalid" in summary:
+        console.print(f"valid: {summary['rows'] - summary['invalid']} of {summary['rows']} rows")
 
 
 def cmd_check(args) -> int:
@@ -385,6 +475,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_compile(args) -> int:
+    from kernel_synth.backends.outcome import SOURCE_ARTIFACT
     from kernel_synth.backends.pool import BatchPool
     from kernel_synth.backends.registry import BackendUnavailable, get_backend
     from kernel_synth.backends.signature import signature
@@ -419,6 +510,8 @@ def cmd_compile(args) -> int:
         results.append({"file": str(path), "status": outcome.status, "signature": sig, "message": outcome.message.splitlines()[0] if outcome.message else ""})
         if args.ir is not None:
             for kind, text in outcome.artifacts.items():
+                if kind == SOURCE_ARTIFACT:  # `synth render` writes that
+                    continue
                 write_atomic(args.ir / f"{path.stem}.{args.backend}.{kind}", text)
     if args.json:
         print(json.dumps({"results": results}, indent=2))
@@ -463,6 +556,38 @@ def cmd_fuzz(args) -> int:
             campaign = Campaign(config, on_event=display.event)
             summary = campaign.run()
     except (BackendUnavailable, CampaignError) as exc:
+        raise UsageError(str(exc)) from None
+    display.print_summary(summary)
+    if args.json is not None:
+        write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    import importlib.util
+
+    from kernel_synth.backends.registry import BackendUnavailable, get_backend
+
+    from .dataset import DatasetConfig, DatasetError, DatasetRun, file_format
+    from .progress import GenerateDisplay
+
+    for backend in args.backend:
+        try:
+            get_backend(backend)
+        except BackendUnavailable as exc:
+            raise UsageError(f"--backend: {exc}") from None
+    fmt = args.format or (file_format(args.out) if args.shard_size is None else None) or "jsonl"
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("--format parquet needs pyarrow: pip install 'kernel-synth[dataset]'")
+    try:
+        config = DatasetConfig(
+            count=args.count, backends=args.backend, out=args.out, format=fmt, seed=args.seed, weights=_weights(args),
+            balanced=args.balanced, categories=tuple(dict.fromkeys(args.category or ())), workers=args.workers,
+            shard_size=args.shard_size, resume=args.resume, backward=not args.forward_only, swarm=args.swarm, corpus=args.corpus,
+        )
+        with GenerateDisplay(config) as display:
+            summary = DatasetRun(config, on_event=display.event).run()
+    except (DatasetError, BackendUnavailable) as exc:
         raise UsageError(str(exc)) from None
     display.print_summary(summary)
     if args.json is not None:

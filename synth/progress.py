@@ -94,3 +94,105 @@ class CampaignDisplay:
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)
+
+
+class GenerateDisplay:
+    """The live display of `synth generate`: rows, rate, ETA and rows per
+    category in a rich panel on a terminal; a plain line every
+    PLAIN_EVERY seconds otherwise."""
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self, config, stream=None):
+        self.config = config
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.live = None
+        self.last: dict | None = None
+        self.printed = time.monotonic()
+        self.started = time.monotonic()
+        self.rows_at_start: int | None = None
+
+    def __enter__(self) -> "GenerateDisplay":
+        if self.tty:
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(self._panel(), console=Console(file=self.stream), refresh_per_second=4, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def event(self, kind: str, data: dict) -> None:
+        if kind == "start":  # a resumed run starts with rows
+            self.rows_at_start, self.started = data["rows"], time.monotonic()
+        if kind in ("start", "progress"):
+            self.last = data
+            if self.live is not None:
+                self.live.update(self._panel())
+            elif time.monotonic() - self.printed >= self.PLAIN_EVERY:
+                self.printed = time.monotonic()
+                print(self._line(data), file=self.stream, flush=True)
+        elif kind == "finding":
+            text = f"compile failure, new signature: {data['signature']}  -> {data['path']}"
+            if self.live is not None:
+                self.live.console.print(text)
+            else:
+                print(text, file=self.stream, flush=True)
+
+    def _rate(self, d: dict) -> float:
+        """Rows per second in this process (a resumed run's earlier rows aside)."""
+        return (d["rows"] - (self.rows_at_start or 0)) / max(time.monotonic() - self.started, 1e-9)
+
+    def _line(self, d: dict) -> str:
+        rate = self._rate(d)
+        left = (d["count"] - d["rows"]) / rate if rate > 0 else float("inf")
+        eta = f"{left:.0f}s left" if left != float("inf") else "rate unknown"
+        categories = ", ".join(f"{c} {n}" for c, n in d["categories"].items())
+        skipped = sum(d["skipped"].values())
+        return f"[{time.monotonic() - self.started:.0f}s] {d['rows']}/{d['count']} rows ({rate:.1f}/s, {eta}); drawn {d['drawn']}, compiled {d['compiled']}, skipped {skipped}; {categories}"
+
+    def _panel(self):
+        from rich.panel import Panel
+        from rich.table import Table
+
+        title = f"synth generate: {', '.join(self.config.backends)} -> {self.config.out}"
+        d = self.last
+        if d is None:
+            return Panel("starting workers...", title=title)
+        rate = self._rate(d)
+        left = (d["count"] - d["rows"]) / rate if rate > 0 else None
+        table = Table.grid(padding=(0, 2))
+        table.add_row(
+            f"rows {d['rows']}/{d['count']}", f"{rate:.1f} rows/s", f"ETA {left:.0f}s" if left is not None else "ETA -",
+            f"drawn {d['drawn']}", f"compiled {d['compiled']}", f"failures {sum(d['findings'].values())}",
+        )
+        categories = Table(show_header=True, header_style="bold", box=None)
+        names = list(d["categories"]) or ["-"]
+        for name in names:
+            categories.add_column(name, justify="right")
+        categories.add_row(*(str(d["categories"].get(n, "")) for n in names))
+        from rich.console import Group
+
+        return Panel(Group(table, categories), title=title)
+
+    def print_summary(self, summary: dict) -> None:
+        out = self.stream
+        if summary["already_complete"]:
+            print(f"{summary['out']}: already complete; nothing to do", file=out)
+            return
+        print(
+            f"{summary['rows']} rows -> {summary['out']} in {summary['elapsed_seconds']:.0f} s ({summary['rows_per_second']}/s); "
+            f"drawn {summary['drawn']}, compiled {summary['compiled']}",
+            file=out,
+        )
+        print("categories: " + (", ".join(f"{c} {n}" for c, n in summary["categories"].items()) or "none"), file=out)
+        if summary["skipped"]:
+            print("skipped: " + ", ".join(f"{reason} {n}" for reason, n in summary["skipped"].items()), file=out)
+        if summary["findings"]:
+            print("compile failures (stored in the corpus):", file=out)
+            for signature, hits in summary["findings"].items():
+                print(f"  {hits:5d}  {signature}", file=out)

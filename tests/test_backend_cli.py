@@ -71,7 +71,7 @@ def test_warp_ir_is_extracted_only_when_asked(tmp_path):
     (with_ir,) = WarpCompiler("cpu", tmp_path / "ir", run=False, ir=True).compile([program])
     assert plain.ok and with_ir.ok
     assert plain.artifacts == {}
-    assert list(with_ir.artifacts) == ["forward.cpp"] and "cpu_kernel_forward" in with_ir.artifacts["forward.cpp"]
+    assert list(with_ir.artifacts) == ["forward.cpp", "source.py"] and "cpu_kernel_forward" in with_ir.artifacts["forward.cpp"]
 
 
 def test_compare_outputs_tolerates_rounding_not_errors():
