@@ -76,8 +76,9 @@ def _import_source(source: str, workdir: Path):
 
 
 _FUNCTION_START = re.compile(r'^(?:static|extern "C" __global__)[^;{]*?\b(\w+)\($')
-# A PTX kernel entry or device function: ".visible .entry name(" or ".func (.param ...) name("
+# A PTX basic-block label, "$L__BB<function ordinal>_<block>"
 _PTX_LABEL = re.compile(r"\$L__BB(\d+)_")
+# A PTX kernel entry or device function: ".visible .entry name(" or ".func (.param ...) name("
 _PTX_START = re.compile(r"^(?:\.visible |\.weak )?\.(?:entry|func)\b.*?\b(\w+)\($")
 
 
@@ -139,8 +140,9 @@ def _unbatched(text: str, position: int, program: A.Program, line_shift: int = 0
 def _struct_sections(source: str, position: int, program: A.Program) -> list[str]:
     """The program's struct declarations in generated code, each with the
     functions Warp emits beside it (its adjoint constructor, `add`,
-    `adj_atomic_add`): from `struct S0_p<k>_<hash>` on, every top-level
-    line that names the struct, or is a comment, until one that does not."""
+    `adj_atomic_add`): from `struct S0_p<k>_<hash>` through the body of the
+    last top-level item that names the struct before one that does not (a
+    comment goes with the item after it)."""
     sections = []
     lines = _lines(source)
     for struct in program.structs:
@@ -166,7 +168,8 @@ def _struct_sections(source: str, position: int, program: A.Program) -> list[str
 
 def extract_ir(source: str, position: int, target: str, program: A.Program, line_shift: int = 0) -> dict[str, str]:
     """Forward and backward code of the program rendered with suffix `_p<position>`:
-    its helpers' functions (and their adjoints) followed by its kernels'."""
+    its structs (forward), its helpers' functions (and their adjoints), then
+    its kernels'; as if compiled alone (see `_unbatched`)."""
     if not source:
         return {}
     functions = _functions(source)

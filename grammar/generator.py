@@ -89,8 +89,11 @@ class _Context:
 class Gen:
     """One program's generation: every choice goes through `self.integer`."""
 
-    def __init__(self, integer, weights: Weights, features: frozenset[str], category: str | None):
+    def __init__(self, integer, weights: Weights, features: frozenset[str], category: str | None, flat: bool = False):
         self._integer = integer
+        # no compound statement inside another (a draw aimed at a category
+        # alone, when nesting would give it another)
+        self.flat = flat
         self.draws = 0
         self.w = weights
         self.features = features
@@ -122,13 +125,13 @@ class Gen:
         ]
         if not options:
             raise _NoChoice(rule)
-        return _weighted(self.integer, options)
+        return weighted_choice(self.integer, options)
 
     def length(self, name: str, at_least: int = 0) -> int:
         options = [(n, w) for n, w in self.w.length(name) if w > 0 and n >= at_least]
         if not options:
             return at_least
-        return _weighted(self.integer, options)
+        return weighted_choice(self.integer, options)
 
     def boolean(self) -> bool:
         return self.integer(0, 1) == 1
@@ -501,7 +504,7 @@ class Gen:
 
     def can_nest(self) -> bool:
         """Room for one more compound statement: budget and block depth."""
-        return self.ctx.budget > 0 and self.ctx.block_level < self.w.limit("block_depth")
+        return self.ctx.budget > 0 and self.ctx.block_level < (1 if self.flat else self.w.limit("block_depth"))
 
     def block(self, count: int | None = None, *, loop_trip: int | None = None, branch: bool = False, inner: str | None = None) -> tuple:
         ctx = self.ctx
@@ -1184,7 +1187,7 @@ class _NoChoice(Exception):
     """Every alternative of a rule is switched off in this context."""
 
 
-def _weighted(integer, options) -> object:
+def weighted_choice(integer, options) -> object:
     total = sum(w for _, w in options)
     if len(options) == 1:
         return options[0][0]

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from . import ast as A
 from .categories import CATEGORIES
-from .generator import Gen
+from .generator import Gen, weighted_choice
 from .swarm import FEATURE_ALTERNATIVES  # noqa: F401  (still importable from here, where it used to live)
-from .swarm import draw_features
-from .weights import Weights, default_weights
+from .swarm import NESTED_CATEGORIES, draw_features
+from .weights import ALONE, Weights, default_weights
 
 
 def _choice_source(draw):
@@ -47,7 +47,13 @@ def _integers(lo: int, hi: int):
 
 def _draw_program(draw, weights: Weights, category: str | None, swarm: bool) -> A.Program:
     integer = _choice_source(draw)
-    gen = Gen(integer, weights, draw_features(integer, weights, category, swarm), category)
+    alone = False
+    if category is None:  # the profile's aim: no draw at all while it is "any" alone
+        aimed = weighted_choice(integer, [(name, w) for name, w in weights.aim if w > 0])
+        alone = aimed.startswith(ALONE)
+        category = None if aimed == "any" else aimed.removeprefix(ALONE)
+    flat = alone and category not in NESTED_CATEGORIES
+    gen = Gen(integer, weights, draw_features(integer, weights, category, swarm, alone), category, flat)
     return gen.program()
 
 

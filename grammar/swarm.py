@@ -54,14 +54,27 @@ def disabled_alternatives(features: frozenset[str]) -> frozenset[tuple[str, str]
     return frozenset(off)
 
 
-def draw_features(integer, weights: Weights, category: str | None, swarm: bool) -> frozenset[str]:
+# The features that give a program categories of their own: off in a draw
+# aimed at one category alone, unless that category needs them
+CATEGORY_FEATURES = frozenset({"branches", "ternaries", "loops", "while_loops", "atomics", "vectors", "matrices", "math"})
+
+
+# Categories whose shape is one compound statement inside another: every
+# other one, aimed at alone, is drawn without nesting
+NESTED_CATEGORIES = frozenset({"nested_branch", "nested_loop", "compound"})
+
+
+def draw_features(integer, weights: Weights, category: str | None, swarm: bool, alone: bool = False) -> frozenset[str]:
     """The features one program may use: every one when swarm is off, else
-    each with the profile's probability; a category's needs are always on."""
+    each with the profile's probability; a category's needs are always on;
+    with `alone`, no other feature that brings a category of its own."""
     needed = set(CATEGORY_NEEDS.get(category, {}).get("features", ()))
     features = set()
     for name in weights.features:
         if name in needed:
             features.add(name)
+        elif alone and name in CATEGORY_FEATURES:
+            continue
         elif not swarm:
             features.add(name)
         else:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+from .categories import CATEGORIES
 from .errors import DSLError
 from .ops import MAX_TRIP
 
@@ -58,6 +59,11 @@ class Weights:
     swarm: tuple[tuple[str, float], ...]
     lengths: tuple[tuple[str, tuple[tuple[int, float], ...]], ...]
     rules: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+    # What each draw aims at before its first choice: "any" (the rules alone
+    # decide), a category whose shape it then guarantees, or "only_<category>"
+    # (that category, the features of others off); `synth tune` fits this
+    # mix to a target. Optional in a profile: "any" alone.
+    aim: tuple[tuple[str, float], ...] = (("any", 1.0),)
     _index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -121,6 +127,7 @@ def parse_weights(text: str, file: str = "<weights>") -> Weights:
         message = str(exc)[: found.start()] if found else str(exc)
         raise WeightsError(f"not valid TOML: {message}", file=file, line=line, column=column) from None
     schema = _schema()
+    aim = _aim(data.pop("aim", None), file)
     _same_keys(data, schema, file, "")
 
     limits = []
@@ -171,7 +178,39 @@ def parse_weights(text: str, file: str = "<weights>") -> Weights:
         swarm=tuple(probabilities),
         lengths=tuple(lengths),
         rules=tuple(rules),
+        aim=aim,
     )
+
+
+# An aim at a category alone: the other features that bring categories of
+# their own are off for that draw (grammar.swarm.CATEGORY_FEATURES)
+ALONE = "only_"
+AIMS = ("any", *CATEGORIES, *(ALONE + c for c in CATEGORIES))
+
+
+def with_aim(weights: Weights, aim: dict[str, float], name: str | None = None) -> Weights:
+    """`weights` drawing with the aim mix `aim` (zero weights dropped)."""
+    return replace(weights, aim=tuple((a, float(aim.get(a, 0.0))) for a in AIMS if aim.get(a, 0.0) > 0), name=name or weights.name, _index={})
+
+
+def with_swarm(weights: Weights, probabilities: dict[str, float]) -> Weights:
+    """`weights` with the swarm probabilities in `probabilities` changed."""
+    return replace(weights, swarm=tuple((k, float(probabilities.get(k, p))) for k, p in weights.swarm), _index={})
+
+
+def _aim(table, file: str) -> tuple[tuple[str, float], ...]:
+    """The optional [aim] table: a weight for "any" and for each category."""
+    if table is None:
+        return (("any", 1.0),)
+    if not isinstance(table, dict):
+        raise WeightsError("must be a table", file=file, key="aim")
+    for key in table:
+        if key not in AIMS:
+            raise WeightsError(f"unknown name {key!r} (expected any, a category, or only_ and a category: {', '.join(CATEGORIES)})", file=file, key="aim")
+    entries = tuple((name, _weight(table[name], file, "aim", name)) for name in AIMS if name in table)
+    if not any(w > 0 for _, w in entries):
+        raise WeightsError("no aim has a positive weight", file=file, key="aim")
+    return entries
 
 
 def _number(value) -> bool:

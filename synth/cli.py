@@ -160,6 +160,21 @@ def _parser() -> argparse.ArgumentParser:
     swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
     generate.set_defaults(run=cmd_generate)
 
+    tune_ = commands.add_parser(
+        "tune",
+        help="fit a profile's aim mix to a target distribution of categories and features",
+        description="Measures what draws aimed at each category (or at none) produce, solves for the mix nearest the target "
+        "(features it does not name kept near their shares), checks the mix on fresh draws and corrects, a few rounds. Seeded: the same command writes the same profile.",
+    )
+    tune_.add_argument("--target", required=True, metavar="SPEC", help="`uniform` (the twelve primary labels alike) or a TOML/JSON file of [primary], [categories], [constructs] shares and [mean] ast_size/depth")
+    tune_.add_argument("--out", type=Path, required=True, metavar="P.toml", help="the tuned profile (the starting one with an [aim] table)")
+    tune_.add_argument("--from", dest="base", type=Path, metavar="P0.toml", help="the profile to start from (default: the shipped default)")
+    tune_.add_argument("--n", type=_positive, default=300, help="draws measured per aim (default 300)")
+    tune_.add_argument("--check", type=_positive, default=2000, metavar="N", help="draws that check each round's mix (default 2000)")
+    tune_.add_argument("--seed", type=int, default=0, help="the seed of every draw (default 0)")
+    tune_.add_argument("--json", action="store_true", help="print the report as JSON")
+    tune_.set_defaults(run=cmd_tune)
+
     weights = commands.add_parser("weights", help="print the default weights profile (or validate and print --weights P)")
     weights.add_argument("--weights", type=Path, metavar="P", help="a profile to validate")
     weights.set_defaults(run=cmd_weights)
@@ -592,6 +607,40 @@ def cmd_generate(args) -> int:
     display.print_summary(summary)
     if args.json is not None:
         write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from kernel_synth.grammar.tune import TargetError, load_target, profile_text, report, tune
+
+    try:
+        target = load_target(args.target)
+    except TargetError as exc:
+        raise UsageError(f"--target {exc}") from None
+    base = load_weights(args.base)
+    base_text = (args.base or DEFAULT_PATH).read_text()
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot create its directory: {exc.strerror}") from None
+    result = tune(target, base, n=args.n, n_check=args.check, seed=args.seed, progress=lambda message: print(f"synth tune: {message}", file=sys.stderr, flush=True))
+    command = f"synth tune --target {args.target} --n {args.n} --check {args.check} --seed {args.seed}" + (f" --from {args.base}" if args.base else "")
+    write_atomic(args.out, profile_text(result, base_text, command))
+    load_weights(args.out)  # what was written is a profile `--weights` accepts
+    rows = report(result)
+    if args.json:
+        print(json.dumps({"out": str(args.out), "rounds": result.rounds, "draws": result.draws, "aim": dict(result.weights.aim),
+                          "features": [{"feature": f, "before": b, "target": t, "achieved": a} for f, b, t, a in rows]}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{args.out}: target {target.name!r}, {result.rounds} round(s), {result.draws} draws")
+    for column in ("feature", "before", "target", "achieved"):
+        table.add_column(column, justify="left" if column == "feature" else "right")
+    for feature, before, wanted, achieved in rows:
+        table.add_row(feature, f"{before:.3f}", "(kept)" if wanted is None else f"{wanted:.3f}", f"{achieved:.3f}")
+    Console().print(table)
     return 0
 
 

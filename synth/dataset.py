@@ -36,7 +36,7 @@ from kernel_synth.backends.registry import BACKENDS
 from kernel_synth.grammar import Program
 from kernel_synth.grammar.categories import CATEGORIES
 from kernel_synth.grammar.sampling import draw_program
-from kernel_synth.grammar.weights import Weights
+from kernel_synth.grammar.weights import ALONE, Weights, default_weights, with_aim
 
 from . import __version__
 from .files import write_atomic
@@ -112,6 +112,10 @@ class DatasetConfig:
         share, extra = divmod(self.count, len(self.requested))
         return {c: share + (k < extra) for k, c in enumerate(self.requested)}
 
+    @property
+    def weights_name(self) -> str:
+        return self.weights.name if self.weights else "default"
+
     def identity(self) -> dict:
         """What a resumed run must share with the run it continues."""
         weights = self.weights
@@ -120,7 +124,7 @@ class DatasetConfig:
             "backends": list(self.backends),
             "format": self.format,
             "seed": self.seed,
-            "weights": weights.name if weights else "default",
+            "weights": self.weights_name,
             "weights_digest": hashlib.sha256(repr(weights).encode()).hexdigest()[:16] if weights else None,
             "balanced": self.balanced,
             "categories": list(self.categories),
@@ -186,11 +190,12 @@ class DatasetStore:
     def exists(self) -> bool:
         return (self.root / MANIFEST).is_file()
 
-    def create(self, identity: dict) -> None:
+    def create(self, identity: dict, versions: dict[str, str]) -> None:
         self.manifest = {
-            "format": DATASET_FORMAT, "config": identity, "complete": False, "rows": 0, "shards": [],
+            "format": DATASET_FORMAT, "config": identity, "versions": versions, "complete": False, "rows": 0, "shards": [],
             "pending": None, "progress": {},
         }
+        self._checkpoint({})  # a run killed before its first chunk is still this run
 
     def load(self) -> None:
         """Read the manifest and the pending rows; remove what a kill left
@@ -382,13 +387,15 @@ def still_needed(config: DatasetConfig, progress: Progress) -> dict[str, int]:
 
 
 def draw_targets(config: DatasetConfig, needed: dict[str, int]) -> list[str | None]:
-    """The category targets candidates are drawn for, in turn: untargeted
-    draws (the profile's own mix) beside a draw aimed at each category that
-    still needs rows when some are wanted and not others."""
+    """What candidates are drawn for, in turn, when some categories are
+    wanted and not others: the profile's own mix (None) beside, for each
+    category that still needs rows, a draw aimed at it and one aimed at it
+    alone (the other categories' features off: its primary label far more
+    often, for the categories a free draw seldom makes primary)."""
     if not config.balanced and not config.categories:
         return [None]
     wanted = [c for c in config.requested if c in needed or "*" in needed]
-    return [None, *wanted]
+    return [None, *(aim for c in wanted for aim in (c, ALONE + c))]
 
 
 class Draws:
@@ -400,13 +407,19 @@ class Draws:
     def __init__(self, config: DatasetConfig):
         self.config = config
         self.cache: dict[tuple[int, str | None], Described] = {}
+        self.aimed: dict[str, Weights] = {}  # the profile aimed at each target
 
     def get(self, index: int, target: str | None) -> Described:
         return self.cache.pop((index, target), None) or self._draw(index, target)
 
     def _draw(self, index: int, target: str | None) -> Described:
+        """Draw `index` aimed at `target` (an aim of the profile's [aim]
+        table), or at the profile's own mix."""
         config = self.config
-        return describe(draw_program(config.seed, index, config.weights, target, config.swarm))
+        weights = config.weights or default_weights()
+        if target is not None:
+            weights = self.aimed.setdefault(target, with_aim(weights, {target: 1.0}))
+        return describe(draw_program(config.seed, index, weights, None, config.swarm))
 
     def ahead(self, start: int, count: int, targets: list[str | None], busy) -> None:
         """Draw `count` programs from `start` on, while `busy()` (a chunk
@@ -510,13 +523,19 @@ class DatasetRun:
                 was = store.manifest["config"]
                 said = ", ".join(f"--{k.replace('_', '-')} was {was.get(k)!r}, now {config.identity()[k]!r}" for k in mismatched)
                 raise DatasetError(f"--resume {out}: not the same command as the run it continues ({said})")
+            was = store.manifest.get("versions", {})
+            changed = [f"{lib} {was.get(lib)} then, {now} now" for lib, now in self.versions.items() if was.get(lib) != now]
+            if changed:  # the rows would no longer be those of one set of releases
+                raise DatasetError(f"--resume {out}: the libraries changed since the run began ({', '.join(changed)})")
             self.progress = Progress.from_json(store.manifest.get("progress") or {})
             if store.manifest["complete"]:
+                if self.single:  # killed while joining the file: join again
+                    self._join()
                 return False
             self.seen = store.ids()
         else:
             self.root.mkdir(parents=True, exist_ok=True)
-            store.create(config.identity())
+            store.create(config.identity(), self.versions)
         return True
 
     def run(self) -> dict:
@@ -590,7 +609,7 @@ class DatasetRun:
                 skipped[failed] += 1
                 continue
             sources = {family(b): o.artifacts.get(SOURCE_ARTIFACT, "") for b, o in reversed(results.items())}
-            metadata = program_metadata(candidate.drawn, config.seed, candidate.index, config.weights.name if config.weights else "default", self.versions)
+            metadata = program_metadata(candidate.drawn, config.seed, candidate.index, config.weights_name, self.versions)
             metadata["target"] = candidate.target or "any"
             metadata["launch"] = self.launch
             row = make_row(candidate.drawn, {b: o.artifacts for b, o in results.items()}, sources, config.wanted, metadata)
@@ -644,7 +663,7 @@ class DatasetRun:
         config = self.config
         return store_finding(
             config.corpus, finding, candidate.program, versions=case_versions(), seed=config.seed, launch=self.launch,
-            weights=config.weights.name if config.weights else "default", index=candidate.index,
+            weights=config.weights_name, index=candidate.index,
             size_before=ast_size(candidate.program), size_after=None,
         )
 

@@ -131,7 +131,7 @@ def _rows(n, start=0):
 
 def test_the_store_writes_whole_shards_and_keeps_the_rest_pending(tmp_path):
     store = DatasetStore(tmp_path, "jsonl", shard_size=4)
-    store.create({"count": 10})
+    store.create({"count": 10}, {})
     store.commit(_rows(6), {"chunks": 1})
     assert [s["rows"] for s in store.manifest["shards"]] == [4]
     store.commit(_rows(3, 6), {"chunks": 2})
@@ -147,7 +147,7 @@ def test_the_store_writes_whole_shards_and_keeps_the_rest_pending(tmp_path):
 
 def test_loading_removes_what_the_manifest_does_not_name(tmp_path):
     store = DatasetStore(tmp_path, "jsonl", shard_size=4)
-    store.create({"count": 10})
+    store.create({"count": 10}, {})
     store.commit(_rows(2), {"chunks": 1})
     # as a kill between a shard's write and the manifest's would leave them
     (tmp_path / "part-00000.jsonl").write_text(json.dumps(_rows(1, 50)[0]) + "\n")
@@ -217,24 +217,25 @@ def _generate(tmp_path, *extra, name="x.jsonl"):
 
 @pytest.mark.compiler
 def test_a_balanced_warp_and_jax_dataset_validates(tmp_path, capsys):
-    out = _generate(tmp_path, "--count", "24", "--backend", "warp-cpu,jax-cpu", "--balanced")
+    out = _generate(tmp_path, "--count", "200", "--backend", "warp-cpu,jax-cpu", "--balanced")
     capsys.readouterr()
     assert main(["stats", str(out), "--validate", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["rows"] == 24 and summary["invalid"] == 0
+    assert summary["rows"] == 200 and summary["invalid"] == 0
     assert summary["duplicates"] == {"ids": 0, "programs": 0}
     counts = [summary["primary"].get(c, 0) for c in CATEGORIES]
     assert max(counts) - min(counts) <= 1
     for field in wanted_fields(WARP_JAX):
-        assert summary["fields"][field] == 24, field
+        assert summary["fields"][field] == 200, field
 
 
 @pytest.mark.compiler
 def test_the_same_command_writes_the_same_rows_whatever_the_workers(tmp_path):
-    one = _generate(tmp_path, "--count", "12", "--seed", "5", name="one.jsonl")
-    args = ["generate", "--count", "12", "--seed", "5", "--out", str(tmp_path / "two.jsonl"), "--corpus", str(tmp_path / "c"), "--workers", "1"]
-    assert main(args) == 0
+    chosen = ["--count", "12", "--seed", "5", "--balanced", "--category", "loop", "vector"]
+    one = _generate(tmp_path, *chosen, name="one.jsonl")
+    assert main(["generate", *chosen, "--out", str(tmp_path / "two.jsonl"), "--corpus", str(tmp_path / "c"), "--workers", "1"]) == 0
     assert one.read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    assert Counter(row["category"] for row in read_rows(one)) == {"loop": 6, "vector": 6}
 
 
 def _run_until_killed(args: list[str], manifest: Path, shards: int) -> None:
@@ -347,3 +348,17 @@ def test_extract_ir_gives_each_backends_fields():
     assert set(extract_ir(_sketch(), "warp-cpu", backward=False)["warp-cpu"]) == {"cpp_forward"}
     with pytest.raises(ValueError, match="no IR"):
         extract_ir(_sketch(), ["reference"])
+
+
+def test_resuming_another_command_or_other_releases_is_refused(tmp_path, monkeypatch):
+    from kernel_synth.synth import dataset
+
+    out = tmp_path / "shards"
+    config = DatasetConfig(count=10, backends=("warp-cpu",), out=out, shard_size=5)
+    assert dataset.DatasetRun(config).open()
+    again = DatasetConfig(count=20, backends=("warp-cpu",), out=out, shard_size=5, resume=True)
+    with pytest.raises(DatasetError, match=r"not the same command .*--count was 10, now 20"):
+        dataset.DatasetRun(again).open()
+    monkeypatch.setattr(dataset, "library_versions", lambda backends: {"kernel-synth": "0.1.0", "warp-lang": "0.0.1"})
+    with pytest.raises(DatasetError, match="the libraries changed since the run began"):
+        dataset.DatasetRun(DatasetConfig(count=10, backends=("warp-cpu",), out=out, shard_size=5, resume=True)).open()

@@ -1,0 +1,270 @@
+"""Fitting a profile's aim mix to a target distribution (`synth tune`).
+
+A draw first picks what it aims at (the profile's `[aim]` table): "any",
+where the rules alone decide, or a category whose shape the generator then
+guarantees. A program's measurable features (its primary label, the
+categories and constructs it has, its AST size and nesting depth) have, for
+each aim, an expected value; over a mix of aims they are the mix's weighted
+average. So the mix that meets a target is the solution of a small
+constrained least-squares problem:
+
+1. estimate, for each of the 13 aims, the mean feature vector of `n` draws;
+2. find the mix (weights on the simplex) whose predicted features are
+   nearest the target on the features it names, and nearest the starting
+   profile's own on every other one (with a small weight, so that they keep
+   roughly their shares), except those that move with a named one across
+   the aims (a loop's constructs when loops are named): those are free;
+3. draw `n_check` programs from the tuned profile, and where a named feature
+   misses, move that feature's aim by the miss and solve again (a few rounds).
+
+Every draw is seeded, so the same command gives the same profile.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import ast as A
+from .categories import CATEGORIES, classify
+from .sampling import draw_program
+from .stats import CONSTRUCTS, ast_size, constructs, nesting_depth
+from .weights import AIMS, Weights, with_aim, with_swarm
+
+# The target file's tables and what each names
+TABLES = {
+    "primary": CATEGORIES,  # share of programs with this primary label
+    "categories": CATEGORIES,  # share of programs that have this category
+    "constructs": CONSTRUCTS,  # share of programs that use this construct
+    "mean": ("ast_size", "depth"),  # mean AST size, mean block nesting depth
+}
+# How much an unnamed feature's drift counts against a named feature's miss
+KEEP_WEIGHT = 0.1
+# Correlation across the levers above which a feature goes with a named one
+TIED = 0.8
+# How much moving a lever (an aim's weight, a swarm probability) costs
+RIDGE = 0.02
+
+
+class TargetError(Exception):
+    """A target that cannot be read or met: the message names the file and the key."""
+
+
+def feature_names() -> list[str]:
+    return [f"{table}.{name}" for table, names in TABLES.items() for name in names]
+
+
+def features(program: A.Program) -> np.ndarray:
+    """The program's feature vector, in `feature_names()` order."""
+    label = classify(program)
+    used = constructs(program)
+    values = [float(label.primary == c) for c in CATEGORIES]
+    values += [float(c in label.categories or c == label.primary) for c in CATEGORIES]
+    values += [float(c in used) for c in CONSTRUCTS]
+    values += [float(ast_size(program)), float(nesting_depth(program))]
+    return np.array(values)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Named features and the value each should reach."""
+
+    values: dict[str, float]
+    name: str
+
+    @classmethod
+    def uniform(cls) -> "Target":
+        return cls({f"primary.{c}": 1 / len(CATEGORIES) for c in CATEGORIES}, "uniform")
+
+
+def load_target(spec: str) -> Target:
+    """`uniform`, or a TOML or JSON file of tables as in TABLES."""
+    if spec == "uniform":
+        return Target.uniform()
+    path = Path(spec)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TargetError(f"{spec}: cannot read the target: {exc.strerror} (expected `uniform` or a TOML or JSON file)") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise TargetError(f"{spec}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from None
+    values: dict[str, float] = {}
+    for table, entries in data.items():
+        if table not in TABLES:
+            raise TargetError(f"{spec}: [{table}]: unknown table (expected one of {', '.join(TABLES)})")
+        if not isinstance(entries, dict):
+            raise TargetError(f"{spec}: [{table}]: must be a table")
+        for name, value in entries.items():
+            if name not in TABLES[table]:
+                raise TargetError(f"{spec}: [{table}]: unknown feature {name!r} (expected one of {', '.join(TABLES[table])})")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TargetError(f"{spec}: [{table}] {name}: a number, got {value!r}")
+            if table != "mean" and not 0 <= value <= 1:
+                raise TargetError(f"{spec}: [{table}] {name}: a share is between 0 and 1, got {value}")
+            if table == "mean" and value < 0:
+                raise TargetError(f"{spec}: [{table}] {name}: must not be negative, got {value}")
+            values[f"{table}.{name}"] = float(value)
+    primary = sum(v for k, v in values.items() if k.startswith("primary."))
+    if primary > 1 + 1e-9:
+        raise TargetError(f"{spec}: [primary]: the shares sum to {primary:.3f}, more than 1")
+    if not values:
+        raise TargetError(f"{spec}: names no feature")
+    return Target(values, path.stem)
+
+
+def measure(weights: Weights, n: int, seed: int, category: str | None = None) -> np.ndarray:
+    """Mean feature vector of draws 0..n-1 of `seed` (aimed at `category`, if given)."""
+    return np.mean([features(draw_program(seed, i, weights, category)) for i in range(n)], axis=0)
+
+
+def _project_simplex(v: np.ndarray) -> np.ndarray:
+    """The nearest point of the probability simplex (sort-based projection)."""
+    u = np.sort(v)[::-1]
+    cumulative = np.cumsum(u) - 1
+    rho = np.nonzero(u - cumulative / np.arange(1, len(v) + 1) > 0)[0][-1]
+    return np.maximum(v - cumulative[rho] / (rho + 1), 0)
+
+
+def solve_levers(aims, swarm, start_mix, low, high, goal, importance, ridge: float = RIDGE, steps: int = 20000):
+    """The aim mix w (on the simplex) and the swarm changes q (each within
+    [low, high]) minimising
+        sum(importance * (aims.T @ w + swarm.T @ q - goal)^2) + ridge * (|w - start_mix|^2 + |q|^2),
+    by projected gradient descent (deterministic). The ridge keeps every
+    lever near where it started unless moving it buys a target: the linear
+    model is only near-right far from the starting profile."""
+    levers = np.vstack([aims, swarm])
+    hessian = 2 * (levers * importance) @ levers.T + 2 * ridge * np.eye(len(levers))
+    step = 1 / max(np.linalg.eigvalsh(hessian).max(), 1e-12)
+    w = start_mix.copy()
+    q = np.zeros(swarm.shape[0])
+    for _ in range(steps):
+        residual = importance * (aims.T @ w + swarm.T @ q - goal)
+        w = _project_simplex(w - step * 2 * (aims @ residual + ridge * (w - start_mix)))
+        q = np.clip(q - step * 2 * (swarm @ residual + ridge * q), low, high)
+    return w, q
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    weights: Weights
+    target: Target
+    before: dict[str, float]  # every feature, under the starting profile
+    achieved: dict[str, float]  # every feature, under the tuned profile (the last check)
+    rounds: int
+    draws: int
+    kept: tuple[str, ...] = ()  # unnamed features the fit kept near their shares (the others go with a named one)
+
+
+def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed: int = 0, rounds: int = 3, progress=None) -> TuneResult:
+    """The profile `base` with the aim mix and swarm probabilities that meet
+    `target` best."""
+    say = progress or (lambda message: None)
+    names = feature_names()
+    index = {name: k for k, name in enumerate(names)}
+    plain = with_aim(base, {"any": 1.0})
+    rows = []
+    for k, aim in enumerate(AIMS):
+        say(f"measuring the draws aimed at {aim} ({k + 1}/{len(AIMS)})")
+        rows.append(measure(with_aim(base, {aim: 1.0}), n, seed + 1000 * (k + 1)))
+    aims = np.array(rows)
+    # each swarm feature's effect: its draws with the feature always on, less always off
+    features_of = [name for name, _ in base.swarm] if base.swarm_enabled else []
+    effects = []
+    for k, feature in enumerate(features_of):
+        say(f"measuring the swarm feature {feature} on and off ({k + 1}/{len(features_of)})")
+        on = measure(with_swarm(plain, {feature: 1.0}), n, seed + 50000 + 100 * k)
+        off = measure(with_swarm(plain, {feature: 0.0}), n, seed + 50000 + 100 * k)
+        effects.append(on - off)
+    swarm = np.array(effects).reshape(len(features_of), len(names))
+    start = np.array([dict(base.swarm)[f] for f in features_of])
+    say(f"measuring the starting profile ({n_check} draws)")
+    before = measure(base, n_check, seed + 99991)
+    # features on comparable scales: a share is 0..1, a mean is divided by its starting value
+    scale = np.ones(len(names))
+    for name in ("mean.ast_size", "mean.depth"):
+        scale[index[name]] = max(before[index[name]], 1e-9)
+    named = np.zeros(len(names), dtype=bool)
+    goal = before.copy()
+    for name, value in target.values.items():
+        named[index[name]] = True
+        goal[index[name]] = value
+    # a feature that moves with a named one across the levers (a loop's
+    # constructs with the loop category) cannot keep its share: left free
+    tied = np.zeros(len(names), dtype=bool)
+    for levers in (aims, swarm):
+        if len(levers) > 1:
+            correlation = np.nan_to_num(np.corrcoef(levers.T))
+            tied |= ~named & (np.abs(correlation[:, named]).max(axis=1, initial=0.0) > TIED)
+    importance = np.where(named, 1.0, np.where(tied, 0.0, KEEP_WEIGHT)) / scale**2
+    # the starting profile's own mix predicts `before`: the model fits the change
+    base_mix = np.array([dict(base.aim).get(a, 0.0) for a in AIMS])
+    base_mix = base_mix / base_mix.sum()
+    offset = before - aims.T @ base_mix
+    aimed = goal.copy()
+    achieved = before
+    draws = len(AIMS) * n + 2 * len(features_of) * n + n_check
+    for round_ in range(rounds):
+        mix, change = solve_levers(aims, swarm, base_mix, -start, 1 - start, aimed - offset, importance)
+        tuned = with_swarm(with_aim(base, dict(zip(AIMS, mix.round(4)))), dict(zip(features_of, (start + change).round(3))))
+        say(f"round {round_ + 1}/{rounds}: checking the profile on {n_check} draws")
+        achieved = measure(tuned, n_check, seed + 7 * (round_ + 1))
+        draws += n_check
+        miss = np.where(named, goal - achieved, 0.0)
+        if np.all(np.abs(miss) <= 0.005 * np.maximum(scale, 1)):
+            break
+        aimed = aimed + miss  # aim past a miss by as much as it fell short
+    kept = tuple(name for name, free in zip(names, named | tied) if not free)
+    return TuneResult(tuned, target, dict(zip(names, before.round(4))), dict(zip(names, achieved.round(4))), round_ + 1, draws, kept)
+
+
+def profile_text(result: TuneResult, base_text: str, command: str) -> str:
+    """The starting profile's text with the tuned swarm probabilities and its
+    [aim] table replaced by the tuned one."""
+    lines = base_text.rstrip("\n").splitlines()
+    swarm = dict(result.weights.swarm)
+    section = None
+    for k, line in enumerate(lines):
+        header = re.match(r"^\[(\w+)\]", line)
+        if header:
+            section = header[1]
+        found = re.match(r"^(\w+)(\s*=\s*)([0-9.]+)(.*)$", line)
+        if section == "swarm" and found and found[1] in swarm and float(found[3]) != swarm[found[1]]:
+            lines[k] = f"{found[1]}{found[2]}{swarm[found[1]]:g}{found[4]}  # tuned from {found[3]}"
+    if any(line.strip() == "[aim]" for line in lines):
+        start = next(k for k, line in enumerate(lines) if line.strip() == "[aim]")
+        end = next((k for k in range(start + 1, len(lines)) if lines[k].lstrip().startswith("[")), len(lines))
+        while start > 0 and lines[start - 1].startswith("#"):
+            start -= 1  # its comment goes with it
+        lines = lines[:start] + lines[end:]
+    aim = dict(result.weights.aim)
+    out = [
+        *lines,
+        "",
+        f"# Written by `{command}`: what each draw aims at (and the swarm",
+        "# probabilities marked above), fitted to the target",
+        f"# {result.target.name!r} ({len(result.target.values)} named features; see `synth tune --help`).",
+        "# \"any\" leaves the choice to the rules above; a category makes the draw have it.",
+        "[aim]",
+        *(f"{name} = {aim[name]:.4f}" for name in AIMS if name in aim),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def report(result: TuneResult) -> list[tuple[str, float, float | None, float]]:
+    """(feature, before, target or None, achieved) for the named features,
+    then the unnamed ones that moved most."""
+    rows = [(name, result.before[name], value, result.achieved[name]) for name, value in result.target.values.items()]
+    others = sorted(
+        (name for name in result.kept if not name.startswith("mean.")),
+        key=lambda name: -abs(result.achieved[name] - result.before[name]),
+    )
+    rows += [(name, result.before[name], None, result.achieved[name]) for name in others[:8]]
+    return rows
