@@ -1,21 +1,27 @@
-"""Fitting a profile's aim mix to a target distribution (`synth tune`).
+"""Fitting a profile to a target distribution (`synth tune`).
 
-A draw first picks what it aims at (the profile's `[aim]` table): "any",
-where the rules alone decide, or a category whose shape the generator then
-guarantees. A program's measurable features (its primary label, the
-categories and constructs it has, its AST size and nesting depth) have, for
-each aim, an expected value; over a mix of aims they are the mix's weighted
-average. So the mix that meets a target is the solution of a small
+Two kinds of lever move what a profile draws. A draw first picks what it
+aims at (the profile's `[aim]` table): "any", where the rules alone decide, a
+category whose shape the generator then guarantees, or a category alone (the
+features of other categories off). And each swarm feature is on in a program
+with the profile's probability. A program's measurable features (its primary
+label, the categories and constructs it has, its AST size and nesting depth)
+have, for each aim, an expected value, and over a mix of aims the mix's
+weighted average; a swarm probability moves them by its change times the
+difference between the feature always on and always off. So, near the
+starting profile, what meets a target is the solution of a small
 constrained least-squares problem:
 
-1. estimate, for each of the 13 aims, the mean feature vector of `n` draws;
-2. find the mix (weights on the simplex) whose predicted features are
-   nearest the target on the features it names, and nearest the starting
-   profile's own on every other one (with a small weight, so that they keep
-   roughly their shares), except those that move with a named one across
-   the aims (a loop's constructs when loops are named): those are free;
+1. measure the mean feature vector of `n` draws for each of the 25 aims, and
+   for each swarm feature always on and always off;
+2. find the mix (on the simplex) and the probabilities (in [0, 1]) whose
+   predicted features are nearest the target on the features it names, and
+   nearest the starting profile's on every other one (with a small weight,
+   so that they keep roughly their shares), except those that move with a
+   named one across the levers (a loop's constructs when loops are named):
+   those are free; a small cost on moving any lever keeps the rest still;
 3. draw `n_check` programs from the tuned profile, and where a named feature
-   misses, move that feature's aim by the miss and solve again (a few rounds).
+   misses, aim past it by the miss and solve again (three rounds at most).
 
 Every draw is seeded, so the same command gives the same profile.
 """
@@ -43,6 +49,8 @@ TABLES = {
     "constructs": CONSTRUCTS,  # share of programs that use this construct
     "mean": ("ast_size", "depth"),  # mean AST size, mean block nesting depth
 }
+# The first line of a profile, which a tuned one rewrites
+PROFILE_TITLE = "# kernel-synth generation profile:"
 # How much an unnamed feature's drift counts against a named feature's miss
 KEEP_WEIGHT = 0.1
 # Correlation across the levers above which a feature goes with a named one
@@ -119,9 +127,9 @@ def load_target(spec: str) -> Target:
     return Target(values, path.stem)
 
 
-def measure(weights: Weights, n: int, seed: int, category: str | None = None) -> np.ndarray:
-    """Mean feature vector of draws 0..n-1 of `seed` (aimed at `category`, if given)."""
-    return np.mean([features(draw_program(seed, i, weights, category)) for i in range(n)], axis=0)
+def measure(weights: Weights, n: int, seed: int) -> np.ndarray:
+    """Mean feature vector of draws 0..n-1 of `seed`."""
+    return np.mean([features(draw_program(seed, i, weights)) for i in range(n)], axis=0)
 
 
 def _project_simplex(v: np.ndarray) -> np.ndarray:
@@ -228,6 +236,8 @@ def profile_text(result: TuneResult, base_text: str, command: str) -> str:
     """The starting profile's text with the tuned swarm probabilities and its
     [aim] table replaced by the tuned one."""
     lines = base_text.rstrip("\n").splitlines()
+    if lines and lines[0].startswith(PROFILE_TITLE):
+        lines[0] = f"{PROFILE_TITLE} tuned to {result.target.name!r} from{lines[0].removeprefix(PROFILE_TITLE)}"
     swarm = dict(result.weights.swarm)
     section = None
     for k, line in enumerate(lines):

@@ -94,10 +94,14 @@ class Weights:
 
 
 def load_weights(path: str | Path | None = None) -> Weights:
-    """Load and validate a profile; None means the shipped default."""
+    """Load and validate a profile (a file, or a shipped profile's name);
+    None means the shipped default."""
     if path is None:
         return default_weights()
     path = Path(path)
+    shipped = WEIGHTS_DIR / f"{path}.toml"
+    if not path.exists() and path.parent == Path(".") and not path.suffix and shipped.is_file():
+        path = shipped  # a shipped profile by name: `--weights uniform`
     try:
         text = path.read_text()
     except OSError as exc:

@@ -46,6 +46,7 @@ from .shrinker import CONFIRM_RESERVE, ShrinkDone, Shrinker, ShrinkJob
 from .triage import SHRINK_TESTS, Launch, Triage
 
 STATE_VERSION = 1
+HISTORY_POINTS = 2000
 
 
 class CampaignError(Exception):
@@ -117,6 +118,7 @@ class Bucket:
     hits: int = 0
     cases: list[str] = field(default_factory=list)
     shrunk: int = 0
+    found_at: float = 0.0  # the campaign's elapsed seconds at its first hit
 
 
 @dataclass
@@ -144,6 +146,18 @@ class State:
     gradient_excluded: dict[str, int] = field(default_factory=dict)
     gradient_unavailable: dict[str, int] = field(default_factory=dict)
     state_checked: int = 0  # programs the process-state oracle compared
+    # forward oracle, per backend: programs compared with the reference, and
+    # those that were not, by reason (no device to run on, the reference failed)
+    forward_compared: dict[str, int] = field(default_factory=dict)
+    forward_skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    # (elapsed seconds, programs, findings, buckets) after each batch, thinned
+    # to at most HISTORY_POINTS: what `synth report` draws over time
+    history: list[list[float]] = field(default_factory=list)
+
+    def record(self) -> None:
+        self.history.append([round(self.elapsed, 1), self.programs, sum(self.findings.values()), len(self.buckets)])
+        if len(self.history) > HISTORY_POINTS:
+            self.history = self.history[::2] + ([self.history[-1]] if len(self.history) % 2 == 0 else [])
 
     def to_json(self) -> dict:
         return {
@@ -166,6 +180,9 @@ class State:
             "gradient_excluded": self.gradient_excluded,
             "gradient_unavailable": self.gradient_unavailable,
             "state_checked": self.state_checked,
+            "forward_compared": self.forward_compared,
+            "forward_skipped": self.forward_skipped,
+            "history": self.history,
         }
 
     @classmethod
@@ -184,6 +201,9 @@ class State:
         state.gradient_excluded = dict(data.get("gradient_excluded", {}))
         state.gradient_unavailable = dict(data.get("gradient_unavailable", {}))
         state.state_checked = data.get("state_checked", 0)
+        state.forward_compared = dict(data.get("forward_compared", {}))
+        state.forward_skipped = {b: dict(r) for b, r in data.get("forward_skipped", {}).items()}
+        state.history = [list(point) for point in data.get("history", [])]
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
 
@@ -213,6 +233,7 @@ class Campaign:
         self.config = config
         self.on_event = on_event or (lambda kind, data: None)
         self.weights = config.weights or default_weights()
+        self.clock = lambda: self.state.elapsed  # until `run` starts its own
         infos = [get_backend(name) for name in config.backends]  # BackendUnavailable before any work
         if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):
             with_adjoints = ", ".join(name for name, info in BACKENDS.items() if info.has_adjoints)
@@ -298,6 +319,7 @@ class Campaign:
         start = time.monotonic()
         deadline = self.deadline = start + config.budget
         elapsed_before = state.elapsed
+        self.clock = lambda: elapsed_before + (time.monotonic() - start)  # the campaign's seconds, resumed runs included
         interval = 0.0  # seconds between two settled batches, smoothed
         last = start
         try:
@@ -317,6 +339,7 @@ class Campaign:
                 # by one predicted too short to overrun the budget
                 interval = took if not interval else max(0.7 * interval + 0.3 * took, took)
                 state.elapsed = elapsed_before + (now - start)
+                state.record()
                 self.save()
                 self.on_event("progress", self.progress(start, deadline))
             self.collect_side_checks(block=True)
@@ -373,6 +396,8 @@ class Campaign:
             unsupported = sum(v.outcome.status is Status.UNSUPPORTED for v in verdicts)
             if unsupported:
                 state.unsupported[backend] = state.unsupported.get(backend, 0) + unsupported
+            if Oracle.FORWARD in config.oracles:
+                self.count_forward(backend, verdicts, batch.references)
             clean, warm = [], []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
@@ -387,6 +412,25 @@ class Campaign:
         self.settled_batches += 1
         state.programs += len(batch.programs)
         state.next_index = batch.first + len(batch.programs)
+
+    def count_forward(self, backend: str, verdicts, references) -> None:
+        """Which programs the forward oracle compared, and why not the others:
+        a campaign that only compiles (warp-cuda without a GPU) says so."""
+        state = self.state
+        compared = 0
+        skipped = state.forward_skipped.setdefault(backend, {})
+        for verdict, reference in zip(verdicts, references):
+            if not verdict.outcome.ok:
+                continue
+            if verdict.outcome.outputs is None:
+                why = "compiled only: it runs on a GPU and none is here" if get_backend(backend).needs_device else "no outputs"
+            elif reference is None or not reference.ok:
+                why = "the reference could not run it"
+            else:
+                compared += 1
+                continue
+            skipped[why] = skipped.get(why, 0) + 1
+        state.forward_compared[backend] = state.forward_compared.get(backend, 0) + compared
 
     def gradients(self, backend: str, candidates: list[tuple[int, Program]], deadline: float) -> None:
         """The gradient oracle on a sample of `candidates` (programs that ran
@@ -450,7 +494,7 @@ class Campaign:
         bucket = state.buckets.get(finding.signature)
         new = bucket is None
         if new:
-            bucket = state.buckets[finding.signature] = Bucket(finding.signature, finding.backend, oracle)
+            bucket = state.buckets[finding.signature] = Bucket(finding.signature, finding.backend, oracle, found_at=round(self.clock(), 1))
         bucket.hits += 1
         if len(bucket.cases) >= self.config.shrink_per_bucket:
             return
@@ -536,7 +580,16 @@ class Campaign:
             "shrinking": self.shrinking,
             "left": max(deadline - time.monotonic(), 0.0),
             "elapsed": elapsed,
-            **({"gradient_checked": state.gradient_checked} if Oracle.GRADIENT in self.config.oracles else {}),
+            **({"gradient_checked": state.gradient_checked, "gradient_excluded": dict(state.gradient_excluded)} if Oracle.GRADIENT in self.config.oracles else {}),
+            **({"forward_compared": dict(state.forward_compared), "forward_skipped": {b: dict(r) for b, r in state.forward_skipped.items()}} if Oracle.FORWARD in self.config.oracles else {}),
+            "oracles": sorted(self.config.oracles),
+            # the buckets most hit, each with its shrink state
+            "top_buckets": [
+                (b.signature, b.hits, "shrinking" if b.signature == self.shrinking else "shrunk" if b.shrunk else "stored")
+                for b in sorted(state.buckets.values(), key=lambda b: -b.hits)[:8]
+            ],
+            "history": [point[:2] for point in state.history[-40:]],  # (seconds, programs)
+            "unsupported": dict(state.unsupported),
         }
 
     def summary(self, wall: float) -> dict:
@@ -570,6 +623,8 @@ class Campaign:
                 "cut_short": [s["signature"] for s in shrinks if not s.get("finished", True)],
             },
             "unconfirmed": state.unconfirmed,
+            # per backend: outputs compared with the reference, and why not
+            **({"forward": {b: {"compared": state.forward_compared.get(b, 0), "not_compared": state.forward_skipped.get(b, {})} for b in self.config.backends}} if Oracle.FORWARD in self.config.oracles else {}),
             **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
             **(
                 {"process_state": {"checked": state.state_checked, "findings": state.findings.get(Oracle.PROCESS_STATE.value, 0)}}

@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     _draw_options(stats, default_n=1000)
     stats.add_argument("--validate", action="store_true", help="with datasets: re-parse every row's dsl, re-render its sources, check its id and its IR's dialects; exit 1 naming each bad row")
     stats.add_argument("--json", action="store_true", help="print the summary as JSON")
+    stats.add_argument("--plot", type=Path, metavar="FILE", help="also draw the category shares, the program sizes and the constructs into FILE (.png or .svg; needs matplotlib)")
+    stats.add_argument("--target", metavar="SPEC", help="with --plot: the primary shares to draw beside the drawn ones (`uniform` or a target file, as for `synth tune`)")
     stats.set_defaults(run=cmd_stats)
 
     check = commands.add_parser("check", help="parse and type-check DSL files")
@@ -159,6 +161,12 @@ def _parser() -> argparse.ArgumentParser:
     swarm.add_argument("--swarm", dest="swarm", action="store_true", default=None, help="switch optional features off per program")
     swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
     generate.set_defaults(run=cmd_generate)
+
+    report_ = commands.add_parser("report", help="what a campaign did, from its saved state: numbers, and with --plot a picture")
+    report_.add_argument("path", type=Path, metavar="CORPUS_OR_STATE", help="a campaign's corpus directory (its .campaign/state.json) or the state file")
+    report_.add_argument("--plot", type=Path, metavar="FILE", help="findings and buckets over time, programs/s over time, buckets per oracle and backend, shrink ratios (.png or .svg; needs matplotlib)")
+    report_.add_argument("--json", action="store_true", help="print the report as JSON")
+    report_.set_defaults(run=cmd_report)
 
     tune_ = commands.add_parser(
         "tune",
@@ -348,16 +356,36 @@ def cmd_stats(args) -> int:
     from kernel_synth.grammar.stats import StatsCollector
 
     weights = _weights(args)
+    target = None
+    if args.target is not None:
+        from kernel_synth.grammar.tune import TargetError, load_target
+
+        try:
+            named = load_target(args.target).values
+        except TargetError as exc:
+            raise UsageError(f"--target {exc}") from None
+        target = {name.removeprefix("primary."): value for name, value in named.items() if name.startswith("primary.")}
+    if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--plot {args.plot}: the file must end in .png or .svg")
     collector = StatsCollector(weights)
     with _progress(args.n, "drawing") as advance:
         for index in range(args.n):
             collector.add(draw_program(args.seed, index, weights, args.category, args.swarm))
             advance()
     summary = collector.summary()
+    if args.plot is not None:
+        from .plots import PlotError, plot_stats
+
+        try:
+            plot_stats(summary, collector.sizes, args.plot, target, title=f"{summary['n']} programs, weights {weights.name}, seed {args.seed}")
+        except PlotError as exc:
+            raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     _print_stats(summary, weights)
+    if args.plot is not None:
+        print(f"plot: {args.plot}")
     return 0
 
 
@@ -607,6 +635,30 @@ def cmd_generate(args) -> int:
     display.print_summary(summary)
     if args.json is not None:
         write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .plots import PlotError
+    from .report import ReportError, campaign_report, load_state, plot_report
+
+    try:
+        report = campaign_report(load_state(args.path))
+        if args.plot is not None:
+            plot_report(report, args.plot, title=f"{args.path}: {report['programs']} programs, {report['buckets']} buckets")
+    except (ReportError, PlotError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{report['programs']} programs in {report['elapsed_seconds']:.0f} s ({report['throughput']}/s); {report['buckets']} buckets; findings {report['findings'] or 'none'}")
+    print("buckets per oracle: " + (", ".join(f"{o} {n}" for o, n in report["buckets_per_oracle"].items()) or "none"))
+    print("buckets per backend: " + (", ".join(f"{b} {n}" for b, n in report["buckets_per_backend"].items()) or "none"))
+    ratios = sorted(report["shrink_ratios"])
+    if ratios:
+        print(f"shrinks: {len(ratios)}, median size ratio {ratios[len(ratios) // 2]:.2f}")
+    if args.plot is not None:
+        print(f"plot: {args.plot}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The live display of a campaign: a rich panel on a terminal, plain lines otherwise."""
+"""The live displays of a campaign and of a dataset run: a rich panel on a
+terminal, plain lines otherwise."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ import sys
 import time
 
 
-class CampaignDisplay:
+class LiveDisplay:
+    """A rich panel (`_panel`) kept up to date on a terminal; elsewhere a plain
+    line (`_line`) at most every PLAIN_EVERY seconds, and messages as lines."""
+
     PLAIN_EVERY = 10.0  # seconds between plain progress lines
 
     def __init__(self, config, stream=None):
         self.config = config
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.last = None
+        self.last: dict | None = None
         self.live = None
         self.printed = 0.0
 
-    def __enter__(self) -> "CampaignDisplay":
+    def __enter__(self):
         if self.tty:
             from rich.console import Console
             from rich.live import Live
@@ -30,14 +34,25 @@ class CampaignDisplay:
         if self.live is not None:
             self.live.__exit__(*exc)
 
+    def show(self, data: dict) -> None:
+        self.last = data
+        if self.live is not None:
+            self.live.update(self._panel())
+        elif time.monotonic() - self.printed >= self.PLAIN_EVERY:
+            self.printed = time.monotonic()
+            print(self._line(data), file=self.stream, flush=True)
+
+    def _say(self, text: str) -> None:
+        if self.live is not None:
+            self.live.console.print(text)
+        else:
+            print(text, file=self.stream, flush=True)
+
+
+class CampaignDisplay(LiveDisplay):
     def event(self, kind: str, data: dict) -> None:
         if kind == "progress":
-            self.last = data
-            if self.live is not None:
-                self.live.update(self._panel())
-            elif time.monotonic() - self.printed >= self.PLAIN_EVERY:
-                self.printed = time.monotonic()
-                print(self._line(data), file=self.stream, flush=True)
+            self.show(data)
         elif kind == "finding" and data.get("new"):
             self._say(f"new bucket: {data['signature']}  -> {data['path']}")
         elif kind == "shrinking":
@@ -48,28 +63,46 @@ class CampaignDisplay:
         elif kind == "unconfirmed":
             self._say(f"not confirmed in a fresh process (dropped): {data['signature']}")
 
-    def _say(self, text: str) -> None:
-        if self.live is not None:
-            self.live.console.print(text)
-        else:
-            print(text, file=self.stream, flush=True)
-
     @staticmethod
     def _line(d: dict) -> str:
         compiled = ", ".join(f"{b} {n}" for b, n in d["compiled"].items())
         shrinking = f", shrinking {d['shrinking']}" if d.get("shrinking") else ""
         gradients = f", {d['gradient_checked']} gradient-checked" if "gradient_checked" in d else ""
+        compared = _forward_line(d.get("forward_compared"), d.get("forward_skipped"))
         return (
-            f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{gradients}; "
+            f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{compared}{gradients}; "
             f"{d['findings']} findings in {d['buckets']} buckets ({d.get('unrecognised', 0)} unrecognised){shrinking}; {d['left']:.0f}s left"
         )
 
     def _panel(self):
+        """What a person watching asks: rate and time left, what each oracle
+        checked (and why not), the buckets with their hits and shrink state."""
+        from rich.console import Group
         from rich.panel import Panel
+        from rich.table import Table
 
-        if self.last is None:
-            return Panel("starting workers...", title="synth fuzz")
-        return Panel(self._line(self.last), title=f"synth fuzz: {', '.join(self.config.backends)}")
+        title = f"synth fuzz: {', '.join(self.config.backends)}"
+        d = self.last
+        if d is None:
+            return Panel("starting workers...", title=title)
+        head = Table.grid(padding=(0, 3))
+        head.add_row(
+            f"[bold]{d['programs']}[/] programs", f"{d['rate']:.1f}/s {_sparkline(d.get('history', []))}",
+            f"{d['findings']} findings, {d['buckets']} buckets ({d.get('unrecognised', 0)} unrecognised)", f"{d['left']:.0f}s left",
+        )
+        checks = Table("oracle", "checked", "not checked", box=None, header_style="bold")
+        unsupported = d.get("unsupported") or {}
+        checks.add_row("compile", ", ".join(f"{b} {n}" for b, n in d["compiled"].items()), ", ".join(f"{b}: {n} unsupported by the release" for b, n in unsupported.items()))
+        for backend, compared in (d.get("forward_compared") or {}).items():
+            skipped = (d.get("forward_skipped") or {}).get(backend) or {}
+            checks.add_row(f"forward ({backend})", str(compared), "; ".join(f"{why}: {n}" for why, n in skipped.items()))
+        if "gradient_checked" in d:
+            excluded = sorted((d.get("gradient_excluded") or {}).items(), key=lambda item: -item[1])[:4]
+            checks.add_row("gradient", str(d["gradient_checked"]), "; ".join(f"{rule}: {n}" for rule, n in excluded))
+        buckets = Table("bucket", "hits", "case", box=None, header_style="bold")
+        for signature, hits, state in d.get("top_buckets", []):
+            buckets.add_row(signature, str(hits), state)
+        return Panel(Group(head, checks, buckets), title=title)
 
     def print_summary(self, summary: dict) -> None:
         out = self.stream
@@ -83,6 +116,11 @@ class CampaignDisplay:
             print(f"  {bucket['hits']:5d}  {bucket['signature']}{known}", file=out)
             for path in bucket["corpus"]:
                 print(f"         {path}", file=out)
+        forward = summary.get("forward")
+        if forward is not None:
+            for backend, checks in forward.items():
+                skipped = ", ".join(f"{why}: {n}" for why, n in checks["not_compared"].items()) or "none"
+                print(f"forward ({backend}): outputs compared with the reference for {checks['compared']} programs; not compared: {skipped}", file=out)
         gradient = summary.get("gradient")
         if gradient is not None:
             excluded = ", ".join(f"{rule} {n}" for rule, n in gradient["excluded"].items()) or "none"
@@ -96,52 +134,49 @@ class CampaignDisplay:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)
 
 
-class GenerateDisplay:
+def _sparkline(history: list) -> str:
+    """Programs/s over time, from (seconds, programs) points, as a row of
+    block characters."""
+    steps = [(p1 - p0) / (t1 - t0) for (t0, p0), (t1, p1) in zip(history, history[1:]) if t1 > t0]
+    if not steps or max(steps) <= 0:
+        return ""
+    blocks = "▁▂▃▄▅▆▇█"
+    top = max(steps)
+    return "".join(blocks[min(int(step / top * (len(blocks) - 1)), len(blocks) - 1)] for step in steps[-24:])
+
+
+def _forward_line(compared: dict | None, skipped: dict | None) -> str:
+    """", outputs compared: warp-cpu 120", and for a backend that compared
+    nothing although it compiled, why (a warp-cuda campaign without a GPU)."""
+    if compared is None:
+        return ""
+    parts = []
+    for backend, n in compared.items():
+        reasons = (skipped or {}).get(backend) or {}
+        if n == 0 and reasons:
+            parts.append(f"{backend} NOT compared ({max(reasons, key=reasons.get)})")
+        else:
+            parts.append(f"{backend} {n}")
+    return ", outputs compared: " + ", ".join(parts) if parts else ""
+
+
+class GenerateDisplay(LiveDisplay):
     """The live display of `synth generate`: rows, rate, ETA and rows per
     category in a rich panel on a terminal; a plain line every
     PLAIN_EVERY seconds otherwise."""
 
-    PLAIN_EVERY = 10.0
-
     def __init__(self, config, stream=None):
-        self.config = config
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.live = None
-        self.last: dict | None = None
-        self.printed = time.monotonic()
-        self.started = time.monotonic()
+        super().__init__(config, stream)
+        self.printed = self.started = time.monotonic()
         self.rows_at_start: int | None = None
-
-    def __enter__(self) -> "GenerateDisplay":
-        if self.tty:
-            from rich.console import Console
-            from rich.live import Live
-
-            self.live = Live(self._panel(), console=Console(file=self.stream), refresh_per_second=4, transient=True)
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.live is not None:
-            self.live.__exit__(*exc)
 
     def event(self, kind: str, data: dict) -> None:
         if kind == "start":  # a resumed run starts with rows
             self.rows_at_start, self.started = data["rows"], time.monotonic()
         if kind in ("start", "progress"):
-            self.last = data
-            if self.live is not None:
-                self.live.update(self._panel())
-            elif time.monotonic() - self.printed >= self.PLAIN_EVERY:
-                self.printed = time.monotonic()
-                print(self._line(data), file=self.stream, flush=True)
+            self.show(data)
         elif kind == "finding":
-            text = f"compile failure, new signature: {data['signature']}  -> {data['path']}"
-            if self.live is not None:
-                self.live.console.print(text)
-            else:
-                print(text, file=self.stream, flush=True)
+            self._say(f"compile failure, new signature: {data['signature']}  -> {data['path']}")
 
     def _rate(self, d: dict) -> float:
         """Rows per second in this process (a resumed run's earlier rows aside)."""

@@ -207,6 +207,13 @@ def test_a_nondeterministic_backend_is_caught(tmp_path):
     bucket = next(b for b in summary["buckets"] if b["oracle"] == "nondeterminism")
     program = parse(read_case(Path(bucket["corpus"][0])).text)
     assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program.kernels[0]))
+    # the campaign's state holds what `synth report` draws over time
+    from kernel_synth.synth.report import campaign_report, load_state
+
+    report = campaign_report(load_state(corpus))
+    assert report["buckets_per_oracle"].get("nondeterminism", 0) >= 1
+    assert len(report["history"]) >= 2 and report["history"][-1][1] == summary["programs"]
+    assert report["rate_over_time"] and all(0 < t <= 30 for t in report["bucket_times"])
 
 
 FLOOR_PROGRAM = """\
@@ -246,3 +253,56 @@ def test_shrink_command_refuses_a_program_that_does_not_fail(tmp_path):
     done = _synth("shrink", str(source), "--backend", "faulty-warp-cpu", "--budget", "1m", env=FAULTS)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == f"synth: error: {source}: does not fail on faulty-warp-cpu; nothing to shrink"
+
+
+@pytest.mark.compiler
+def test_a_campaign_that_only_compiles_says_its_outputs_were_not_compared(tmp_path):
+    """warp-cuda on a machine without a GPU compiles through NVRTC and runs
+    nothing: the plain progress lines and the summary say so, and why."""
+    import importlib.util
+
+    if importlib.util.find_spec("warp") is None:
+        pytest.skip("needs warp-lang")
+    from kernel_synth.backends.warp_release import installed
+
+    if not installed().has("driverless_nvrtc"):
+        pytest.skip("warp-cuda needs a newer warp-lang")
+    if Path("/dev/nvidia0").exists():
+        pytest.skip("this machine has a GPU: warp-cuda runs and compares")
+    run = _synth(
+        "fuzz", "--budget", "20s", "--backend", "warp-cuda", "--corpus", str(tmp_path / "c"), "--workers", "1",
+        "--oracles", "compile,crash,timeout,forward", "--json", str(tmp_path / "s.json"),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    forward = json.loads((tmp_path / "s.json").read_text())["forward"]["warp-cuda"]
+    assert forward["compared"] == 0
+    assert forward["not_compared"]["compiled only: it runs on a GPU and none is here"] > 0
+    assert "forward (warp-cuda): outputs compared with the reference for 0 programs; not compared: compiled only" in run.stderr
+
+
+def test_the_live_panel_shows_checks_per_oracle_and_the_buckets():
+    import io
+
+    from rich.console import Console
+
+    from kernel_synth.synth.progress import CampaignDisplay
+
+    class Config:
+        backends = ("warp-cuda",)
+
+    progress = {
+        "programs": 320, "rate": 12.3, "findings": 2, "buckets": 1, "unrecognised": 0, "left": 40, "elapsed": 20,
+        "compiled": {"warp-cuda": 318}, "unsupported": {"warp-cuda": 2},
+        "forward_compared": {"warp-cuda": 0}, "forward_skipped": {"warp-cuda": {"compiled only: it runs on a GPU and none is here": 318}},
+        "gradient_checked": 5, "gradient_excluded": {"integer-only": 30, "non-smooth": 4},
+        "top_buckets": [("warp-cuda:compile:some error", 2, "shrunk")], "history": [[1, 10], [2, 25], [3, 36]],
+    }
+    display = CampaignDisplay(Config(), io.StringIO())
+    display.last = progress
+    out = io.StringIO()
+    Console(file=out, width=160).print(display._panel())
+    text = out.getvalue()
+    for shown in ("320 programs", "40s left", "compiled only: it runs on a GPU and none is here: 318", "integer-only: 30",
+                  "warp-cuda:compile:some error", "shrunk", "2 unsupported by the release"):
+        assert shown in text, shown
+    assert "outputs compared: warp-cuda NOT compared (compiled only" in display._line(progress)

@@ -104,3 +104,10 @@ def test_a_loops_and_vectors_target_is_met_within_three_points(tmp_path):
     for k in range(3000):
         labels.update(classify(draw_program(4242, k, result.weights)).categories)
     assert abs(labels["loop"] / 3000 - 0.40) <= 0.03 and abs(labels["vector"] / 3000 - 0.30) <= 0.03, labels
+
+
+def test_a_shipped_profile_loads_by_name_and_draws_near_uniform():
+    weights = load_weights("uniform")
+    assert weights.name == "uniform" and len(weights.aim) > 1
+    labels = Counter(classify(draw_program(99, k, weights)).primary for k in range(1200))
+    assert max(abs(labels[c] / 1200 - 1 / 12) for c in CATEGORIES) < 0.035, labels
