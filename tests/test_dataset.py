@@ -163,6 +163,7 @@ def test_loading_removes_what_the_manifest_does_not_name(tmp_path):
     assert [r["id"] for r in read_rows(tmp_path / ".synth" / "pending-000001.jsonl")] == [r["id"] for r in _rows(3)]
 
 
+@pytest.mark.compiler  # the backend is checked first: it must be installed
 def test_generate_refuses_to_overwrite_and_names_the_option(tmp_path, capsys):
     out = tmp_path / "x.jsonl"
     out.write_text("{}\n")
@@ -172,6 +173,7 @@ def test_generate_refuses_to_overwrite_and_names_the_option(tmp_path, capsys):
     assert out.read_text() == "{}\n"  # nothing already written is lost
 
 
+@pytest.mark.compiler  # the backend is checked first: it must be installed
 def test_generate_rejects_a_file_name_for_shards(tmp_path, capsys):
     assert main(["generate", "--count", "1", "--out", str(tmp_path / "x.parquet"), "--shard-size", "10"]) == 2
     assert "with --shard-size, --out names a directory" in capsys.readouterr().err
