@@ -29,7 +29,6 @@ Every draw is seeded, so the same command gives the same profile.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from . import ast as A
 from .categories import CATEGORIES, classify
 from .sampling import draw_program
 from .stats import CONSTRUCTS, ast_size, constructs, nesting_depth
-from .weights import AIMS, Weights, with_aim, with_swarm
+from .weights import AIMS, PROFILE_TITLE, Weights, render_profile, with_aim, with_swarm
 
 # The target file's tables and what each names
 TABLES = {
@@ -49,8 +48,6 @@ TABLES = {
     "constructs": CONSTRUCTS,  # share of programs that use this construct
     "mean": ("ast_size", "depth"),  # mean AST size, mean block nesting depth
 }
-# The first line of a profile, which a tuned one rewrites
-PROFILE_TITLE = "# kernel-synth generation profile:"
 # How much an unnamed feature's drift counts against a named feature's miss
 KEEP_WEIGHT = 0.1
 # Correlation across the levers above which a feature goes with a named one
@@ -233,39 +230,15 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
 
 
 def profile_text(result: TuneResult, base_text: str, command: str) -> str:
-    """The starting profile's text with the tuned swarm probabilities and its
-    [aim] table replaced by the tuned one."""
-    lines = base_text.rstrip("\n").splitlines()
-    if lines and lines[0].startswith(PROFILE_TITLE):
-        lines[0] = f"{PROFILE_TITLE} tuned to {result.target.name!r} from{lines[0].removeprefix(PROFILE_TITLE)}"
-    swarm = dict(result.weights.swarm)
-    section = None
-    for k, line in enumerate(lines):
-        header = re.match(r"^\[(\w+)\]", line)
-        if header:
-            section = header[1]
-        found = re.match(r"^(\w+)(\s*=\s*)([0-9.]+)(.*)$", line)
-        if section == "swarm" and found and found[1] in swarm and float(found[3]) != swarm[found[1]]:
-            lines[k] = f"{found[1]}{found[2]}{swarm[found[1]]:g}{found[4]}  # tuned from {found[3]}"
-    if any(line.strip() == "[aim]" for line in lines):
-        start = next(k for k, line in enumerate(lines) if line.strip() == "[aim]")
-        end = next((k for k in range(start + 1, len(lines)) if lines[k].lstrip().startswith("[")), len(lines))
-        while start > 0 and lines[start - 1].startswith("#"):
-            start -= 1  # its comment goes with it
-        lines = lines[:start] + lines[end:]
-    aim = dict(result.weights.aim)
-    out = [
-        *lines,
-        "",
-        f"# Written by `{command}`: what each draw aims at (and the swarm",
-        "# probabilities marked above), fitted to the target",
-        f"# {result.target.name!r} ({len(result.target.values)} named features; see `synth tune --help`).",
-        "# \"any\" leaves the choice to the rules above; a category makes the draw have it.",
-        "[aim]",
-        *(f"{name} = {aim[name]:.4f}" for name in AIMS if name in aim),
-        "",
-    ]
-    return "\n".join(out)
+    """The starting profile's text with the tuned swarm probabilities and an
+    [aim] table, commented."""
+    title = base_text.splitlines()[0].removeprefix(PROFILE_TITLE) if base_text.startswith(PROFILE_TITLE) else ""
+    return render_profile(base_text, result.weights, f"tuned to {result.target.name!r} from{title}", [
+        f"Written by `{command}`: what each draw aims at (and the swarm",
+        "probabilities marked above), fitted to the target",
+        f"{result.target.name!r} ({len(result.target.values)} named features; see `synth tune --help`).",
+        '"any" leaves the choice to the rules above; a category makes the draw have it.',
+    ])
 
 
 def report(result: TuneResult) -> list[tuple[str, float, float | None, float]]:

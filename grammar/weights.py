@@ -202,6 +202,51 @@ def with_swarm(weights: Weights, probabilities: dict[str, float]) -> Weights:
     return replace(weights, swarm=tuple((k, float(probabilities.get(k, p))) for k, p in weights.swarm), _index={})
 
 
+PROFILE_TITLE = "# kernel-synth generation profile:"
+
+
+def render_profile(base_text: str, weights: Weights, title: str, comment: list[str]) -> str:
+    """`base_text` (a profile) rewritten to `weights`: every swarm switch and
+    probability and every rule weight that differs, marked with the value it
+    had; the first line's title replaced by `title`; `comment` at the end,
+    then the [aim] table, replaced by `weights`' own (left out when it is
+    "any" alone). Lengths and limits are kept as they are."""
+    lines = base_text.rstrip("\n").splitlines()
+    if lines and lines[0].startswith(PROFILE_TITLE):
+        lines[0] = f"{PROFILE_TITLE} {title}"
+    swarm, rules = dict(weights.swarm), {rule: dict(alts) for rule, alts in weights.rules}
+    section = None
+    for k, line in enumerate(lines):
+        header = re.match(r"^\[([\w.]+)\]", line)
+        if header:
+            section = header[1]
+        found = re.match(r"^(\w+)(\s*=\s*)([0-9.]+|true|false)(.*)$", line)
+        if not found:
+            continue
+        name, was = found[1], found[3]
+        if section == "swarm" and name == "enabled":
+            now = "true" if weights.swarm_enabled else "false"
+        elif section == "swarm" and name in swarm:
+            now = f"{swarm[name]:g}"
+        elif section and section.startswith("rules.") and name in rules.get(section[len("rules."):], {}):
+            now = f"{rules[section[len('rules.'):]][name]:g}"
+        else:
+            continue
+        if now != was and not (was not in ("true", "false") and float(now) == float(was)):
+            lines[k] = f"{name}{found[2]}{now}{found[4]}  # tuned from {was}"
+    if any(line.strip() == "[aim]" for line in lines):
+        start = next(k for k, line in enumerate(lines) if line.strip() == "[aim]")
+        end = next((k for k in range(start + 1, len(lines)) if lines[k].lstrip().startswith("[")), len(lines))
+        while start > 0 and lines[start - 1].startswith("#"):
+            start -= 1  # its comment goes with it
+        lines = lines[:start] + lines[end:]
+    aim = dict(weights.aim)
+    lines += ["", *(f"# {text}" for text in comment)] if comment else []
+    if aim != {"any": 1.0}:
+        lines += ["[aim]", *(f"{name} = {aim[name]:.4f}" for name in AIMS if name in aim)]
+    return "\n".join(lines) + "\n"
+
+
 def _aim(table, file: str) -> tuple[tuple[str, float], ...]:
     """The optional [aim] table: a weight for "any" and for each category."""
     if table is None:

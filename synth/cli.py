@@ -174,7 +174,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Measures what draws aimed at each category (or at none) produce, solves for the mix nearest the target "
         "(features it does not name kept near their shares), checks the mix on fresh draws and corrects, a few rounds. Seeded: the same command writes the same profile.",
     )
-    tune_.add_argument("--target", required=True, metavar="SPEC", help="`uniform` (the twelve primary labels alike) or a TOML/JSON file of [primary], [categories], [constructs] shares and [mean] ast_size/depth")
+    tune_.add_argument("--target", metavar="SPEC", help="`uniform` (the twelve primary labels alike) or a TOML/JSON file of [primary], [categories], [constructs] shares and [mean] ast_size/depth")
+    tune_.add_argument("--objective", choices=("target", "buckets"), default="target", help="target (default): meet --target; buckets: short campaigns of candidate profiles, the one with the most buckets per hour")
+    tune_.add_argument("--backend", type=_backend_list, default=("warp-cpu",), metavar="B", help="with --objective buckets: the backend its campaigns fuzz (default warp-cpu)")
+    tune_.add_argument("--trial", type=_duration, default=60.0, metavar="T", help="with --objective buckets: each candidate's campaign (default 60s; four candidates)")
+    tune_.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="with --objective buckets: the campaigns' oracles (default: as synth fuzz)")
+    tune_.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="with --objective buckets: worker processes (default: the number of cores)")
     tune_.add_argument("--out", type=Path, required=True, metavar="P.toml", help="the tuned profile (the starting one with an [aim] table)")
     tune_.add_argument("--from", dest="base", type=Path, metavar="P0.toml", help="the profile to start from (default: the shipped default)")
     tune_.add_argument("--n", type=_positive, default=300, help="draws measured per aim (default 300)")
@@ -665,6 +670,10 @@ def cmd_report(args) -> int:
 def cmd_tune(args) -> int:
     from kernel_synth.grammar.tune import TargetError, load_target, profile_text, report, tune
 
+    if args.objective == "buckets":
+        return _tune_buckets(args)
+    if args.target is None:
+        raise UsageError("--target: required (uniform or a target file), unless --objective buckets")
     try:
         target = load_target(args.target)
     except TargetError as exc:
@@ -693,6 +702,43 @@ def cmd_tune(args) -> int:
     for feature, before, wanted, achieved in rows:
         table.add_row(feature, f"{before:.3f}", "(kept)" if wanted is None else f"{wanted:.3f}", f"{achieved:.3f}")
     Console().print(table)
+    return 0
+
+
+def _tune_buckets(args) -> int:
+    from kernel_synth.backends.registry import BackendUnavailable
+    from kernel_synth.grammar.weights import render_profile
+
+    from .campaign import CampaignError, default_oracles
+    from .tune_buckets import best, tune_buckets
+
+    if args.target is not None:
+        raise UsageError("--target: not with --objective buckets (its target is buckets per hour)")
+    (backend,) = args.backend[:1]
+    base = load_weights(args.base)
+    try:
+        oracles = args.oracles if args.oracles is not None else default_oracles((backend,))
+        trials = tune_buckets(base, backend, args.trial, args.seed, oracles, args.workers, progress=lambda m: print(f"synth tune: {m}", file=sys.stderr, flush=True))
+    except (BackendUnavailable, CampaignError) as exc:
+        raise UsageError(str(exc)) from None
+    chosen = best(trials)
+    start = trials[0]
+    command = f"synth tune --objective buckets --backend {backend} --trial {args.trial:g}s --seed {args.seed}" + (f" --from {args.base}" if args.base else "")
+    base_text = (args.base or DEFAULT_PATH).read_text()
+    title = f"tuned for buckets per hour on {backend} ({chosen.name}: {chosen.per_hour:.0f}/h against {start.per_hour:.0f}/h at the start)"
+    comment = [f"Written by `{command}`: the candidate with the most buckets per hour;", "lines marked `tuned from` are what it changed (see `synth tune --help`)."]
+    write_atomic(args.out, render_profile(base_text, chosen.weights, title, comment))
+    load_weights(args.out)
+    rows = [{"candidate": t.name, "programs": t.programs, "seconds": round(t.seconds, 1), "buckets": len(t.buckets), "per_hour": round(t.per_hour, 1), "signatures": list(t.buckets)} for t in trials]
+    if args.json:
+        print(json.dumps({"out": str(args.out), "chosen": chosen.name, "trials": rows}, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['candidate']:7s} {row['programs']:6d} programs in {row['seconds']:6.1f} s: {row['buckets']:3d} buckets, {row['per_hour']:7.1f} per hour")
+    swarm, fixed = trials[0], next(t for t in trials if t.name == "fixed")
+    if base.swarm_enabled:
+        print(f"swarm mode against fixed weights: {swarm.per_hour:.1f} against {fixed.per_hour:.1f} buckets per hour")
+    print(f"chosen: {chosen.name} -> {args.out}")
     return 0
 
 

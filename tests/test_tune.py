@@ -111,3 +111,52 @@ def test_a_shipped_profile_loads_by_name_and_draws_near_uniform():
     assert weights.name == "uniform" and len(weights.aim) > 1
     labels = Counter(classify(draw_program(99, k, weights)).primary for k in range(1200))
     assert max(abs(labels[c] / 1200 - 1 / 12) for c in CATEGORIES) < 0.035, labels
+
+
+def test_focus_and_spread_move_the_builtins_and_features_they_say():
+    from kernel_synth.grammar import parse
+    from kernel_synth.synth.tune_buckets import FOCUS, focus, spread
+
+    base = default_weights()
+    finder = parse("@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]]):\n    i = tid()\n    o[i] = atan2(x[i], 1.0)\n")
+    focused = focus(base, [finder])
+    assert dict(focused.rule("float_call"))["atan2"] == FOCUS * dict(base.rule("float_call"))["atan2"]
+    assert dict(focused.rule("float_call"))["sin"] == dict(base.rule("float_call"))["sin"]
+    assert focused.feature_probability("math") >= 0.8 and focused.feature_probability("loops") == base.feature_probability("loops")
+    spread_out = spread(base)
+    assert len(set(w for _, w in spread_out.rule("float_call"))) == 1
+    assert all(p >= 0.5 for _, p in spread_out.swarm)
+
+
+def test_a_profile_renders_back_to_itself():
+    from kernel_synth.grammar.weights import render_profile
+    from kernel_synth.synth.tune_buckets import spread
+
+    changed = spread(load_weights("uniform"))
+    text = render_profile(DEFAULT_PATH.read_text(), changed, "a test", ["a comment"])
+    again = parse_weights(text, "uniform.toml")
+    assert again.rules == changed.rules and again.swarm == changed.swarm and again.aim == changed.aim
+    assert "# tuned from 1" in text and text.splitlines()[0] == "# kernel-synth generation profile: a test"
+
+
+def test_tune_needs_a_target_unless_buckets(tmp_path, capsys):
+    assert main(["tune", "--out", str(tmp_path / "p.toml")]) == 2
+    assert "--target: required" in capsys.readouterr().err
+    assert main(["tune", "--objective", "buckets", "--target", "uniform", "--out", str(tmp_path / "p.toml")]) == 2
+    assert "not with --objective buckets" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.compiler
+def test_the_buckets_objective_beats_the_default_profile_in_the_same_run(tmp_path, monkeypatch, capsys):
+    """Rejections injected on eight builtins the default draws seldom (each
+    its own signature, so its own bucket): some candidate finds more
+    distinct buckets per hour than the default profile, and is chosen."""
+    monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "reject:atan2,reject:log10,reject:cosh,reject:acos,reject:sign,reject:tan,reject:asin,reject:ceil")
+    out = tmp_path / "buckets.toml"
+    args = ["tune", "--objective", "buckets", "--backend", "faulty-warp-cpu", "--trial", "40s", "--oracles", "compile,crash,timeout,forward,nondeterminism", "--out", str(out), "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    per_hour = {t["candidate"]: t["per_hour"] for t in report["trials"]}
+    assert report["chosen"] != "start" and per_hour[report["chosen"]] > per_hour["start"], report
+    load_weights(out)
