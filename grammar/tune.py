@@ -1,10 +1,12 @@
 """Fitting a profile to a target distribution (`synth tune`).
 
-Two kinds of lever move what a profile draws. A draw first picks what it
+Three kinds of lever move what a profile draws. A draw first picks what it
 aims at (the profile's `[aim]` table): "any", where the rules alone decide, a
 category whose shape the generator then guarantees, or a category alone (the
 features of other categories off). And each swarm feature is on in a program
-with the profile's probability. A program's measurable features (its primary
+with the profile's probability; and a share of kernels may be drawn with one
+statement, or with eight, instead of the profile's own counts. A program's
+measurable features (its primary
 label, the categories and constructs it has, its AST size and nesting depth)
 have, for each aim, an expected value, and over a mix of aims the mix's
 weighted average; a swarm probability moves them by its change times the
@@ -12,8 +14,9 @@ difference between the feature always on and always off. So, near the
 starting profile, what meets a target is the solution of a small
 constrained least-squares problem:
 
-1. measure the mean feature vector of `n` draws for each of the 25 aims, and
-   for each swarm feature always on and always off;
+1. measure the mean feature vector of `n` draws for each of the 25 aims,
+   for each swarm feature always on and always off, and for kernels of one
+   statement and of eight against the profile's counts;
 2. find the mix (on the simplex) and the probabilities (in [0, 1]) whose
    predicted features are nearest the target on the features it names, and
    nearest the starting profile's on every other one (with a small weight,
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +57,10 @@ KEEP_WEIGHT = 0.1
 TIED = 0.8
 # How much moving a lever (an aim's weight, a swarm probability) costs
 RIDGE = 0.02
+# Levers on a kernel's statement count: the share of kernels drawn with this
+# many statements (beside the profile's own counts), up to MAX_KNOB each
+STATEMENT_KNOBS = {"short": 1, "long": 8}
+MAX_KNOB = 0.5
 
 
 class TargetError(Exception):
@@ -124,6 +131,20 @@ def load_target(spec: str) -> Target:
     return Target(values, path.stem)
 
 
+def with_statements(weights: Weights, knobs: dict[str, float]) -> Weights:
+    """`weights` whose kernel-statement counts are drawn, with each knob's
+    probability, at its count (STATEMENT_KNOBS), else as the profile has them."""
+    table = dict(weights.length("kernel_statements"))
+    total = sum(table.values())
+    rest = 1 - sum(knobs.values())
+    mixed = {count: w / total * rest for count, w in table.items()}
+    for knob, share in knobs.items():
+        count = STATEMENT_KNOBS[knob]
+        mixed[count] = mixed.get(count, 0.0) + share
+    lengths = tuple((key, tuple(sorted((c, round(w, 4)) for c, w in mixed.items() if w > 0))) if key == "kernel_statements" else (key, value) for key, value in weights.lengths)
+    return replace(weights, lengths=lengths, _index={})
+
+
 def measure(weights: Weights, n: int, seed: int) -> np.ndarray:
     """Mean feature vector of draws 0..n-1 of `seed`."""
     return np.mean([features(draw_program(seed, i, weights)) for i in range(n)], axis=0)
@@ -187,8 +208,14 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
         on = measure(with_swarm(plain, {feature: 1.0}), n, seed + 50000 + 100 * k)
         off = measure(with_swarm(plain, {feature: 0.0}), n, seed + 50000 + 100 * k)
         effects.append(on - off)
-    swarm = np.array(effects).reshape(len(features_of), len(names))
-    start = np.array([dict(base.swarm)[f] for f in features_of])
+    # the statement-count knobs: all kernels that short (or that long), less as drawn
+    say("measuring kernels of one statement and of many")
+    drawn = measure(plain, n, seed + 60000)
+    for k, knob in enumerate(STATEMENT_KNOBS):
+        effects.append(measure(with_statements(plain, {knob: 1.0}), n, seed + 60000 + 100 * (k + 1)) - drawn)
+    swarm = np.array(effects).reshape(len(features_of) + len(STATEMENT_KNOBS), len(names))
+    start = np.array([dict(base.swarm)[f] for f in features_of] + [0.0] * len(STATEMENT_KNOBS))
+    high = np.array([1.0] * len(features_of) + [MAX_KNOB] * len(STATEMENT_KNOBS))
     say(f"measuring the starting profile ({n_check} draws)")
     before = measure(base, n_check, seed + 99991)
     # features on comparable scales: a share is 0..1, a mean is divided by its starting value
@@ -214,10 +241,12 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
     offset = before - aims.T @ base_mix
     aimed = goal.copy()
     achieved = before
-    draws = len(AIMS) * n + 2 * len(features_of) * n + n_check
+    draws = len(AIMS) * n + (2 * len(features_of) + 1 + len(STATEMENT_KNOBS)) * n + n_check
     for round_ in range(rounds):
-        mix, change = solve_levers(aims, swarm, base_mix, -start, 1 - start, aimed - offset, importance)
-        tuned = with_swarm(with_aim(base, dict(zip(AIMS, mix.round(4)))), dict(zip(features_of, (start + change).round(3))))
+        mix, change = solve_levers(aims, swarm, base_mix, -start, high - start, aimed - offset, importance)
+        values = (start + change).round(3)
+        tuned = with_swarm(with_aim(base, dict(zip(AIMS, mix.round(4)))), dict(zip(features_of, values)))
+        tuned = with_statements(tuned, dict(zip(STATEMENT_KNOBS, values[len(features_of):])))
         say(f"round {round_ + 1}/{rounds}: checking the profile on {n_check} draws")
         achieved = measure(tuned, n_check, seed + 7 * (round_ + 1))
         draws += n_check

@@ -208,18 +208,25 @@ PROFILE_TITLE = "# kernel-synth generation profile:"
 def render_profile(base_text: str, weights: Weights, title: str, comment: list[str]) -> str:
     """`base_text` (a profile) rewritten to `weights`: every swarm switch and
     probability and every rule weight that differs, marked with the value it
-    had; the first line's title replaced by `title`; `comment` at the end,
-    then the [aim] table, replaced by `weights`' own (left out when it is
-    "any" alone). Lengths and limits are kept as they are."""
+    had, and every length table that differs; the first line's title
+    replaced by `title`; `comment` at the end, then the [aim] table,
+    replaced by `weights`' own (left out when it is "any" alone). Limits are
+    kept as they are."""
     lines = base_text.rstrip("\n").splitlines()
     if lines and lines[0].startswith(PROFILE_TITLE):
         lines[0] = f"{PROFILE_TITLE} {title}"
-    swarm, rules = dict(weights.swarm), {rule: dict(alts) for rule, alts in weights.rules}
+    swarm, rules, lengths = dict(weights.swarm), {rule: dict(alts) for rule, alts in weights.rules}, dict(weights.lengths)
     section = None
     for k, line in enumerate(lines):
         header = re.match(r"^\[([\w.]+)\]", line)
         if header:
             section = header[1]
+        table = re.match(r"^(\w+)(\s*=\s*)(\{[^}]*\})(.*)$", line)
+        if section == "lengths" and table and table[1] in lengths:
+            now = "{ " + ", ".join(f"{count} = {weight:g}" for count, weight in lengths[table[1]]) + " }"
+            if dict(lengths[table[1]]) != {int(c): float(w) for c, w in re.findall(r"(\d+)\s*=\s*([0-9.]+)", table[3])}:
+                lines[k] = f"{table[1]}{table[2]}{now}{table[4]}  # tuned from {table[3]}"
+            continue
         found = re.match(r"^(\w+)(\s*=\s*)([0-9.]+|true|false)(.*)$", line)
         if not found:
             continue

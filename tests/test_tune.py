@@ -132,10 +132,14 @@ def test_a_profile_renders_back_to_itself():
     from kernel_synth.grammar.weights import render_profile
     from kernel_synth.synth.tune_buckets import spread
 
-    changed = spread(load_weights("uniform"))
+    from kernel_synth.grammar.tune import with_statements
+
+    changed = with_statements(spread(load_weights("uniform")), {"short": 0.25})
+    assert dict(changed.length("kernel_statements"))[1] > dict(default_weights().length("kernel_statements"))[1] / 22
     text = render_profile(DEFAULT_PATH.read_text(), changed, "a test", ["a comment"])
     again = parse_weights(text, "uniform.toml")
     assert again.rules == changed.rules and again.swarm == changed.swarm and again.aim == changed.aim
+    assert again.lengths == changed.lengths
     assert "# tuned from 1" in text and text.splitlines()[0] == "# kernel-synth generation profile: a test"
 
 
