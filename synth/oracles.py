@@ -68,6 +68,10 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         ),
         "Warp bug: no native overload for the types at hand (casting an unrolled loop variable retypes it: int64(j) makes later uses of j int64; atomic_max on uint32 before 1.8.0)",
     ),
+    (
+        re.compile(r"^warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),
+        "Warp bug before 1.1.0: `break` in a while loop jumps to a for-loop label that is never emitted (corpora, whilebreak)",
+    ),
 )
 
 

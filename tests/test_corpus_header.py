@@ -3,6 +3,8 @@ header rejected with its file and line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,3 +74,12 @@ def test_a_malformed_header_names_its_file_and_line(tmp_path, text, where, words
     with pytest.raises(CorpusError) as error:
         read_case(path)
     assert str(error.value).startswith(f"{path}{where}") and words in str(error.value), str(error.value)
+
+
+def test_the_shipped_cases_of_old_warp_bugs_are_recognised():
+    from kernel_synth.synth.corpus import find_cases
+    from kernel_synth.synth.oracles import recognised
+
+    root = Path(__file__).resolve().parents[1] / "corpora" / "warp-cpu"
+    label = [read_case(p) for p in find_cases([root]) if "undeclared label" in read_case(p).signature]
+    assert label and all("1.1.0" in recognised(case.signature) for case in label)
