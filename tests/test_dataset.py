@@ -337,6 +337,10 @@ def test_warp_ir_does_not_depend_on_the_batch(tmp_path):
     rendered = _render(programs[0], "python").splitlines()
     line = next(n for n, text in enumerate(rendered, 1) if text.startswith("def "))
     assert f"<L {line}>" in first[0].artifacts["forward.cpp"]
+    # a dataset builds warp-cpu at optimisation level 0: the generated C++ is the same
+    if compiler.release.has("optimization_level"):
+        quick = WarpCompiler("cpu", tmp_path / "o0", backward=True, run=False, ir=True, optimization_level=0)
+        assert [o.artifacts for o in quick.compile(programs)] == [o.artifacts for o in first]
 
 
 @pytest.mark.compiler
