@@ -112,29 +112,29 @@ def write_case(root: Path, header: CaseHeader, dsl: str, rendered: str | None = 
 RECORDED_LIBRARIES = ("warp-lang", "jax", "jaxlib", "numpy", "hypothesis", "lark", "libcst")
 
 
-def library_versions() -> str:
-    parts = [f"kernel-synth {__version__}"]
-    for lib in RECORDED_LIBRARIES:
+def installed_versions(libraries=RECORDED_LIBRARIES) -> dict[str, str]:
+    """kernel-synth's release and each of `libraries` that is installed."""
+    versions = {"kernel-synth": __version__}
+    for lib in libraries:
         try:
-            parts.append(f"{lib} {metadata.version(lib)}")
+            versions[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:
             pass
-    return ", ".join(parts)
+    return versions
+
+
+def library_versions() -> str:
+    return ", ".join(f"{lib} {version}" for lib, version in installed_versions().items())
 
 
 def render_for(backend: str, program: Program) -> str | None:
     """The source a case keeps beside its DSL text: its backend's rendering."""
+    from .rows import SOURCE_FIELDS, render_source
+
     target = BACKENDS[backend].render_target
     try:
-        if target == "jax":
-            from kernel_synth.backends.jax_render import render_jax
-
-            return render_jax(program)
-        if target == "warp":
-            from kernel_synth.backends.warp_release import NEWEST, installed
-            from kernel_synth.backends.warp_render import render_warp
-
-            return render_warp(program, release=installed() or NEWEST)
+        if target is not None:
+            return render_source(program, SOURCE_FIELDS[target])
     except Exception:  # the case itself is what matters; a render failure is in its header
         pass
     return None

@@ -38,7 +38,6 @@ from kernel_synth.grammar.categories import CATEGORIES
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.weights import ALONE, Weights, default_weights, with_aim
 
-from . import __version__
 from .files import write_atomic
 from .rows import DATASET_BACKENDS, Described, Missing, describe, family, make_row, program_metadata, wanted_fields
 
@@ -138,18 +137,13 @@ class DatasetConfig:
 
 
 def library_versions(backends: tuple[str, ...]) -> dict[str, str]:
-    from importlib import metadata
+    """The releases that shape a row for `backends`."""
+    from .corpus import installed_versions
 
-    versions = {"kernel-synth": __version__}
     libraries = list(COMMON_LIBRARIES)
     for name in dict.fromkeys(family(b) for b in backends):
         libraries.extend(LIBRARIES[name])
-    for lib in libraries:
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
+    return installed_versions(libraries)
 
 
 def compile_options(backend: str, backward: bool) -> dict:
