@@ -72,7 +72,7 @@ def dataset_stats(paths: list[Path], validate: bool = False, max_problems: int =
     rows = 0
     primary, has = Counter(), Counter()
     present = Counter()
-    sizes: dict[str, list[int]] = {}
+    sizes: dict[str, tuple[int | None, int, int]] = {}  # (min, total, max) per text field
     ids, programs = Counter(), Counter()
     invalid: list[dict] = []
     invalid_count = 0
