@@ -93,10 +93,10 @@ def _warp_launch(compiler, module, names, program: A.Program, n: int, seed: int)
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
     float_arrays = frozenset(p.name for p in kernel.params if float_array(p))
-    args, arrays = compiler.launch_args(kernel, make_inputs(kernel, n, seed), "cpu", requires_grad=float_arrays, module=module, names=names)
+    args, arrays = compiler.launch_args(kernel, make_inputs(kernel, n, seed), compiler.device, requires_grad=float_arrays, module=module, names=names)
     tape = wp.Tape()
     with tape:
-        wp.launch(getattr(module, names[kernel.name]), dim=n, inputs=args, device="cpu")
+        wp.launch(getattr(module, names[kernel.name]), dim=n, inputs=args, device=compiler.device)
     tape.backward(grads={arrays[name]: wp.ones_like(arrays[name], requires_grad=False) for name in outputs})
     wp.synchronize()
     gradients = {name: arrays[name].grad.numpy().copy() for name in inputs}
@@ -335,17 +335,22 @@ class GradientChecker:
     backend injects faults from the outside (backends.faults).
     """
 
-    def __init__(self, workdir=None, **_ignored):
+    def __init__(self, workdir=None, target: str = "cpu", **_ignored):
         from .warp_backend import WarpCompiler
         from .warp_release import installed
 
         # -O0 where the release takes an optimization level: the backward
         # module builds 3x faster (64 programs on 1.19.0: 1.44 s against
         # 4.42 s) with the same gradients, so every eligible program can be
-        # checked; the forward campaign compiles optimised code
+        # checked; the forward campaign compiles optimised code. Not for
+        # CUDA: an -O0 NVRTC build can corrupt later modules in its process.
         release = installed()
-        level = GRADIENT_OPTIMIZATION_LEVEL if release is not None and release.has("optimization_level") else None
-        self.compiler = WarpCompiler("cpu", workdir or _tempdir(), backward=True, run=False, optimization_level=level)
+        level = None
+        if target == "cpu" and release is not None and release.has("optimization_level"):
+            level = GRADIENT_OPTIMIZATION_LEVEL
+        self.compiler = WarpCompiler(target, workdir or _tempdir(), backward=True, run=False, optimization_level=level)
+        if self.compiler.device is None:
+            raise GradientUnavailable(f"Warp's {target} adjoints run only where a {target} device is")
 
     def compile(self, programs: list[A.Program], launch: int = GRADIENT_LAUNCH, seed: int = 0) -> list[GradientResult]:
         return self.check(programs, launch, seed)
@@ -407,3 +412,9 @@ class GradientChecker:
 def gradient_checker(workdir=None, **options) -> GradientChecker:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     return GradientChecker(workdir, **options)
+
+
+def gradient_checker_cuda(workdir=None, **options) -> GradientChecker:
+    """Warp's CUDA adjoints, launched on the GPU (JAX's third opinion stays on the CPU)."""
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    return GradientChecker(workdir, target="cuda", **options)

@@ -143,6 +143,9 @@ def _cuda_device(jax):
 
 
 def jax_cuda(workdir=None, **options) -> JaxCompiler:
+    # Every worker is a process with its own client: by default each would
+    # take three quarters of the GPU's memory at its first launch
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if importlib.util.find_spec("jax_cuda12_plugin") is None and importlib.util.find_spec("jax_cuda13_plugin") is None:
         os.environ.setdefault("JAX_PLATFORMS", "cpu")  # lowering for CUDA needs no CUDA device
     return JaxCompiler("cuda", workdir, **options)

@@ -9,10 +9,37 @@ run, whether it is a fuzz target at all) instead of matching names.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import subprocess
+import sys
 from dataclasses import dataclass
 
 PACKAGE = "kernel_synth.backends"
+
+
+_CUDA_PROBE = """
+import ctypes, sys
+try:
+    cuda = ctypes.CDLL("libcuda.so.1")
+except OSError:
+    sys.exit(1)
+count = ctypes.c_int(0)
+sys.exit(0 if cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0 else 1)
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_device_present() -> bool:
+    """Whether this machine has a CUDA device with a working driver.
+
+    Asked in a child process: a driver initialised in the process that forks
+    the workers would be unusable in them.
+    """
+    try:
+        return subprocess.run([sys.executable, "-c", _CUDA_PROBE], timeout=60, capture_output=True).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 class BackendUnavailable(Exception):
@@ -28,14 +55,18 @@ class BackendInfo:
     description: str
     render_target: str | None  # "warp" or "jax": the source a corpus case keeps beside its DSL
     gradient_factory: str | None = None  # the checker of its adjoints, when it has them
-    needs_device: bool = False  # compiles here, runs only where a GPU is
+    needs_device: bool = False  # compiles here, runs only where a GPU is (and its adjoints too)
     fuzz_target: bool = True  # the reference is the ground truth, not a target
     # backends.warp_release features the installed Warp must have
     warp_features: tuple[str, ...] = ()
 
     @property
     def has_adjoints(self) -> bool:
-        return self.gradient_factory is not None
+        """Whether its adjoints can be checked here: a backend that runs only
+        on a GPU has none to check on a machine without one."""
+        if self.gradient_factory is None:
+            return False
+        return not self.needs_device or cuda_device_present()
 
     def programs_per_module(self) -> int:
         """How many programs a worker should compile together: enough to
@@ -58,7 +89,7 @@ BACKENDS: dict[str, BackendInfo] = {
         BackendInfo(
             "warp-cuda", f"{PACKAGE}.warp_backend:warp_cuda", "warp", "warp",
             "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU", "warp", needs_device=True,
-            warp_features=("driverless_nvrtc",),
+            gradient_factory=f"{PACKAGE}.gradients:gradient_checker_cuda", warp_features=("driverless_nvrtc",),
         ),
         BackendInfo("jax-cpu", f"{PACKAGE}.jax_backend:jax_cpu", "jax", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU", "jax"),
         BackendInfo(

@@ -337,8 +337,6 @@ class WarpCompiler:
         # corrupt later modules in the same process (Warp's tracker).
         self.options = {"enable_backward": backward}
         self.release = installed_release()
-        if target == "cuda":
-            self.release.require("driverless_nvrtc", "compiling CUDA without a GPU (warp-cuda)")
         if optimization_level is not None:
             self.release.require("optimization_level", "an optimization level")
             self.options["optimization_level"] = optimization_level
@@ -346,10 +344,16 @@ class WarpCompiler:
         # CUDA builds to PTX instead of a cubin when PTX is wanted (a dataset's
         # rows); compile_aot_module has chosen since it exists (1.9)
         self.ptx = ptx and target == "cuda"
-        # CUDA kernels run only where a device exists; elsewhere they are compiled only.
-        self.run_device = None
-        if run:
-            self.run_device = "cpu" if target == "cpu" else ("cuda:0" if self.wp.is_cuda_available() else None)
+        # Where a build is loaded: the CPU, the GPU where one exists, or
+        # nowhere (CUDA compiled ahead of time through NVRTC, with no driver).
+        # IR is read from the ahead-of-time build's files, so it keeps that path.
+        self.device = "cpu" if target == "cpu" else None
+        if target == "cuda" and not (ir or self.ptx) and self.wp.is_cuda_available():
+            self.device = "cuda:0"
+        if target == "cuda" and self.device is None:
+            self.release.require("driverless_nvrtc", "compiling CUDA without a GPU (warp-cuda)")
+        # kernels run only where they are loaded
+        self.run_device = self.device if run else None
         if poison:
             self._fail_once()
 
@@ -476,6 +480,10 @@ class WarpCompiler:
                         # would build every module a second time at launch.
                         options["block_dim"] = 1
                     wp.load_module(module, device="cpu")
+                elif self.device is not None:
+                    # the device's own architecture; an ahead-of-time build
+                    # first would compile every module twice
+                    wp.load_module(module, device=self.device)
                 else:
                     ptx = {"use_ptx": True} if self.ptx else {}
                     wp.compile_aot_module(module, arch=self.arch, module_dir=self.workdir / "aot", **ptx)

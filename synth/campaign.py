@@ -219,6 +219,17 @@ def jax_problem() -> str | None:
     return None
 
 
+def _case_text(paths: list[str]) -> str | None:
+    """The stored case of a bucket (its first), whole: a summary fetched from
+    another machine then shows the program without its corpus."""
+    for path in paths:
+        try:
+            return read_case(Path(path)).text
+        except CorpusError:
+            continue
+    return None
+
+
 def default_oracles(backends: tuple[str, ...]) -> frozenset[str]:
     """What `synth fuzz` runs unless told: every oracle, the gradient one where
     a backend has adjoints and JAX imports (its grad is the third opinion)."""
@@ -237,7 +248,7 @@ class Campaign:
         infos = [get_backend(name) for name in config.backends]  # BackendUnavailable before any work
         if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):
             with_adjoints = ", ".join(name for name, info in BACKENDS.items() if info.has_adjoints)
-            raise CampaignError(f"the gradient oracle checks Warp's adjoint on the CPU: it needs one of the backends {with_adjoints}")
+            raise CampaignError(f"the gradient oracle checks Warp's adjoints: it needs one of the backends {with_adjoints} (warp-cuda only where a GPU is)")
         if Oracle.GRADIENT in config.oracles:
             problem = jax_problem()
             if problem is not None:
@@ -611,7 +622,10 @@ class Campaign:
             "unsupported": state.unsupported,
             "findings": state.findings,
             "buckets": [
-                {"signature": b.signature, "backend": b.backend, "oracle": b.oracle, "hits": b.hits, "corpus": b.cases, "known": recognised(b.signature)}
+                {
+                    "signature": b.signature, "backend": b.backend, "oracle": b.oracle, "hits": b.hits, "corpus": b.cases,
+                    "known": recognised(b.signature), "case": _case_text(b.cases),
+                }
                 for b in state.buckets.values()
             ],
             "unrecognised": state.unrecognised,

@@ -768,6 +768,8 @@ def cmd_replay(args) -> int:
     for result in results:
         if result.status is ReplayStatus.UNREADABLE:
             print(f"synth: error: {result.message}", file=sys.stderr)
+        elif result.status is ReplayStatus.NOT_RUN:
+            print(f"{result.path}: not run ({result.message})")
         else:
             extra = f" (now {result.got})" if result.status is ReplayStatus.CHANGED else ""
             print(f"{result.path}: {result.status}{extra}")

@@ -44,8 +44,21 @@ def test_case_replays(path):
     if importlib.util.find_spec(library) is None:
         pytest.skip(f"{case.backend} needs {library}")
     (result,) = replay([path], workers=1)
+    if result.status is ReplayStatus.NOT_RUN:
+        pytest.skip(result.message)
     if result.status is ReplayStatus.CHANGED:
         pytest.fail(f"signature changed: recorded {result.expected}, now {result.got}")
     if result.status is ReplayStatus.STILL_FAILING and not STRICT:
         pytest.xfail(f"still failing: {result.expected}")
     assert result.status is not ReplayStatus.STILL_FAILING, f"still failing: {result.expected}"
+
+
+@pytest.mark.compiler
+def test_a_case_found_by_running_on_a_gpu_is_not_run_where_none_is(monkeypatch):
+    """Without a GPU, a warp-cuda gradient case would otherwise replay as fixed."""
+    from kernel_synth.synth import replay as replay_module
+
+    monkeypatch.setattr(replay_module, "cuda_device_present", lambda: False)
+    (result,) = replay_module.replay([ROOT / "warp-cuda" / "warp-cuda-gradient-float32-warp-f863808f"])
+    assert result.status is replay_module.ReplayStatus.NOT_RUN
+    assert "GPU" in result.message and result.expected == "warp-cuda:gradient:float32:warp"

@@ -64,6 +64,7 @@ def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
     assert "faulty-warp-cpu:compile:worker killed by SIGABRT" in signatures  # the atan2 crash
     assert "faulty-warp-cpu:forward:float-value" in signatures  # the floor miscompilation
     for bucket in summary["buckets"]:
+        assert bucket["case"] == read_case(Path(bucket["corpus"][0])).text  # the program, for a summary fetched alone
         for path in bucket["corpus"]:
             case = read_case(Path(path))
             program = parse(case.text, path)

@@ -445,3 +445,13 @@ def test_the_gradient_oracle_is_on_by_default_where_a_backend_has_adjoints():
 
     assert "gradient" in default_oracles(("warp-cpu",))
     assert default_oracles(("jax-cpu",)) == frozenset(FORWARD_ORACLES)  # no adjoints of Warp's to check
+
+
+def test_warp_cuda_adjoints_are_checked_only_where_a_gpu_is(monkeypatch):
+    from kernel_synth.backends import registry
+
+    monkeypatch.setattr(registry, "cuda_device_present", lambda: False)
+    assert not registry.BACKENDS["warp-cuda"].has_adjoints
+    assert registry.BACKENDS["warp-cpu"].has_adjoints
+    monkeypatch.setattr(registry, "cuda_device_present", lambda: True)
+    assert registry.BACKENDS["warp-cuda"].has_adjoints
