@@ -54,7 +54,7 @@ from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import block_exits, identifiers, loop_exits, statements, uses_64_bits
+from kernel_synth.grammar.queries import block_exits, identifiers, loop_exits, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -871,6 +871,16 @@ class _Renderer:
             operand = call("jnp.trunc", operand)
         return _Value(method(operand, "astype", jnp_dtype(node.to)))
 
+    def e_static(self, node: A.Static) -> _Value:
+        """A static over literals alone is its value, computed here as the
+        compiler computes it (SEMANTICS.md); one that reads a loop variable
+        is int32 arithmetic, exact in range as the checker proves."""
+        if any(isinstance(n, A.Name) for n in A.walk(node.operand)):
+            return _Value(self.strong(node.operand))
+        value = static_value(node.operand)
+        magnitude = number(abs(value))
+        return _Value(call(jnp_dtype(node.ty), unary(cst.Minus(), magnitude) if value < 0 else magnitude))
+
     def e_tuple(self, node: A.TupleExpr) -> _Value:
         return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
 
@@ -916,6 +926,7 @@ _EXPRESSIONS = {
     A.Cast: _Renderer.e_cast,
     A.Construct: _Renderer.e_construct,
     A.TupleExpr: _Renderer.e_tuple,
+    A.Static: _Renderer.e_static,
 }
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, OPERATORS
 from kernel_synth.grammar.lowering import flatten_structs
+from kernel_synth.grammar.queries import static_value
 from kernel_synth.grammar.types import ArrayType, DType, TupleType
 
 from .inputs import NUMPY_DTYPES, element_shape
@@ -146,6 +147,7 @@ class _Interpreter:
             A.Cast: self.e_cast,
             A.Construct: self.e_construct,
             A.TupleExpr: self.e_tuple,
+            A.Static: self.e_static,
         }
         self.stmt_table = {
             A.Assign: self.s_assign,
@@ -210,6 +212,15 @@ class _Interpreter:
             return self.frame[e.id]
         except KeyError:
             raise ReferenceFailure(f"{e.id!r} read before it is assigned") from None
+
+    def e_static(self, e: A.Static):
+        """Python's arithmetic (exact integers, floats in double), converted
+        to the static's type once: what the compiler computes."""
+        value = static_value(e.operand, self.frame.__getitem__)
+        limits = _INT_LIMITS.get(e.ty.name)
+        if limits is not None and not limits[0] <= value <= limits[1]:
+            raise ReferenceFailure(f"static value {value} does not fit {e.ty}", "undefined")
+        return SCALAR_TYPES[e.ty.name](value)
 
     def e_tid(self, e: A.Tid):
         return self.tid

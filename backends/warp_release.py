@@ -49,6 +49,8 @@ FEATURES: dict[str, Feature] = {
     # the backward pass zeroes an array element's adjoint at its store, so an
     # element written more than once gets the right gradient
     "gradient_overwrites": Feature("1.13.0", "adjoints of arrays overwritten in the forward pass"),
+    # Python expressions evaluated at code generation (Warp's changelog, 1.4.0)
+    "static": Feature("1.4.0", "wp.static(expr)"),
 }
 
 

@@ -164,8 +164,8 @@ class _Renderer:
     def assign(self, node: A.Assign):
         value = self.expr(node.value)
         if isinstance(node.target, A.Name) and _literal_value(node.value) and node.value.ty in (F32, I32) and not getattr(node.value, "typed", False):
-            # Warp treats a local assigned a literal (or its negation) as a
-            # constant and refuses to reassign it in a dynamic loop; a typed
+            # Warp treats a local assigned a literal or a static (or its
+            # negation) as a constant and refuses to reassign it in a dynamic loop; a typed
             # constructor declares a variable instead (what Warp documents).
             value = call(f"wp.{node.value.ty.name}", value)
         return [assign(self.expr(node.target), value)]
@@ -260,6 +260,12 @@ class _Renderer:
         name = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else f"wp.{node.to.name}"
         return call(name, self.expr(node.operand))
 
+    def static(self, node: A.Static):
+        if not self.release.has("static"):
+            info = FEATURES["static"]
+            raise Unsupported(f"static() needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+        return call("wp.static", self.expr(node.operand))
+
     def bool_op(self, node: A.BoolOp):
         self.lazy(node.right, "short_circuit", "a side effect or a guarded read in the right operand of and/or")
         prec = precedence(node)
@@ -279,9 +285,10 @@ class _Renderer:
 
 
 def _literal_value(node) -> bool:
+    """A literal, a static (a constant to Warp too) or the negation of either."""
     while isinstance(node, A.Neg):
         node = node.operand
-    return isinstance(node, A.Const)
+    return isinstance(node, (A.Const, A.Static))
 
 
 _STATEMENTS = {
@@ -321,6 +328,7 @@ _EXPRESSIONS = {
     A.Ternary: _Renderer.ternary,
     A.Call: _Renderer.builtin_or_helper,
     A.Cast: _Renderer.cast,
+    A.Static: _Renderer.static,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
 }
 

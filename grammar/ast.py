@@ -284,7 +284,19 @@ class Construct:
         _require(len(self.args) == self.of.length, f"{self.of} takes {self.of.length} components")
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct]
+@dataclass(frozen=True, slots=True)
+class Static:
+    """`static(e)`: `e` evaluated when the kernel is compiled, in Python's
+    arithmetic, and converted to its type once (SEMANTICS.md). `e` is made of
+    literals, `+ - *`, negation and the variables of loops with a literal
+    bound (one value per iteration of the unrolled loop)."""
+
+    operand: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct, Static]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -487,7 +499,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct, Static)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

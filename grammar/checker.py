@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from . import ast as A
 from .errors import CheckError
-from .ops import BUILTINS, MAX_TRIP, RESERVED, binop_result, compare_result, host_name_reason
+from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
 
 LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
@@ -28,6 +28,9 @@ class Symbol:
     kind: str
     # a loop variable's exclusive upper bound (its loop's trip bound), when known
     below: int | None = None
+    # a loop variable whose loop has a literal bound: known when compiling, in
+    # each iteration of the unrolled loop (what static() may read)
+    unrolled: bool = False
 
 
 def atomic_class(op: str) -> str:
@@ -382,7 +385,8 @@ class _Checker:
             raise self.error(stmt.bound, "loop-bound", f"a loop bound is an int literal <= {MAX_TRIP} or clamp(e, 0, K) with K <= {MAX_TRIP}")
         self.fresh(stmt, stmt.var)
         top = bound.value if isinstance(bound, A.Const) else bound.args[2].value
-        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR, below=top)})  # range(b) with b <= top: var < top
+        # range(b) with b <= top: var < top
+        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR, below=top, unrolled=isinstance(bound, A.Const))})
         self.loops += 1
         try:
             body = self.block(stmt.body)
@@ -679,6 +683,41 @@ class _Checker:
         if not operand.ty.is_numeric or operand.ty == e.to:
             raise self.error(e, "operand-types", f"cannot cast {operand.ty} to {e.to}")
         return replace(e, operand=operand, ty=e.to)
+
+    def expr_Static(self, e: A.Static):
+        operand = self.expr(e.operand)
+        if operand.ty not in (I32, F32):
+            raise self.error(e, "static", f"static() computes an int32 or a float32, not {operand.ty}")
+        lo, hi = self.static_interval(operand)
+        if operand.ty == I32 and not (-(1 << 31) <= lo and hi < (1 << 31)):
+            raise self.error(e, "static", f"static() of int32 ranges over [{lo}, {hi}], beyond int32")
+        return replace(e, operand=operand, ty=operand.ty)
+
+    def static_interval(self, e) -> tuple[float, float]:
+        """The values `e` takes inside static(), Python's exact arithmetic;
+        a located error for anything static() may not compute with."""
+        if isinstance(e, A.Const):
+            if e.typed:
+                raise self.error(e, "static", "inside static(), a literal is written bare: it is a Python number")
+            return e.value, e.value
+        if isinstance(e, A.Name):
+            symbol = self.lookup(e.id)
+            if symbol is None or not symbol.unrolled:
+                raise self.error(e, "static", f"static() reads only literals and the variables of loops with a literal bound; {e.id!r} is not known when compiling")
+            return 0, symbol.below - 1
+        if isinstance(e, A.Neg):
+            lo, hi = self.static_interval(e.operand)
+            return -hi, -lo
+        if isinstance(e, A.BinOp) and e.op in STATIC_OPS:
+            (a, b), (c, d) = self.static_interval(e.left), self.static_interval(e.right)
+            if e.op == "+":
+                return a + c, b + d
+            if e.op == "-":
+                return a - d, b - c
+            products = (a * c, a * d, b * c, b * d)
+            return min(products), max(products)
+        what = f"operator {e.op!r}" if isinstance(e, A.BinOp) else type(e).__name__
+        raise self.error(e, "static", f"static() computes with literals, loop variables, + - * and negation, not {what}")
 
     def expr_Construct(self, e: A.Construct):
         args = tuple(self.expr(a) for a in e.args)

@@ -41,7 +41,7 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, MAX_LAUNCH
+from .ops import BUILTINS, MAX_LAUNCH, STATIC_OPS
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TupleType, struct_type
 from .weights import Weights
@@ -62,6 +62,7 @@ class _Local:
     reserve_used: int = 0
     # a struct's leaf field: the struct variable's type (scope key "s.f.g")
     root: DType | None = None
+    unrolled: bool = False  # a loop variable of a literal-bound loop: static() may read it
 
 
 @dataclass
@@ -754,7 +755,7 @@ class Gen:
             trip = self.integer(1, self.max_trip)
             source = self.expr(I32, min(self.expr_depth(), 1))
             bound = A.Call("clamp", (source, A.Const(0, I32), A.Const(trip, I32)), I32)
-        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)))})
+        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=isinstance(bound, A.Const))})
         try:
             body = self.block(loop_trip=trip, inner=inner)
         finally:
@@ -911,6 +912,10 @@ class Gen:
             options |= {"binop", "call", "neg"} | self.compound_options(ty, casts=True)
             if ty == F32 and "vectors" in self.features:
                 options |= {"component", "dot", "length"}
+            if ty == F32:
+                options.add("static")
+        if ty == F32 and self.unrolled_in_scope():
+            options.add("static_loop")  # float32(static(j ...)), a leaf
         kind = self.choose("float_expr", options)
         if kind == "const":
             return self.float_literal(ty)
@@ -932,6 +937,10 @@ class Gen:
             return self.builtin_call(self.choose("float_call", names), ty, depth)
         if kind == "neg":
             return A.Neg(self.float_expr(ty, sub), ty)
+        if kind == "static":
+            return self.static(ty)[0]
+        if kind == "static_loop":
+            return A.Cast(ty, self.static(I32, loop_var=True)[0], ty)
         if kind == "ternary":
             return self.ternary(self.bool_expr(sub), self.float_expr(ty, sub), self.float_expr(ty, sub), ty)
         if kind == "cast":
@@ -950,6 +959,41 @@ class Gen:
             vec = self.value_type(("vec2", "vec3", "vec4"))
             return A.Call("length", (self.vector_expr(vec, sub),), F32)
         return self.helper_call(self.pick(self.callable_helpers(ty)))
+
+    def unrolled_in_scope(self) -> bool:
+        return any(s.unrolled for s in self.ctx.all_symbols().values())
+
+    def static(self, ty: DType, loop_var: bool = False) -> tuple[A.Static, Interval | None]:
+        """`static(e)`: one or two leaves (bare literals; for int32 also the
+        variables of unrolled loops, the first one such with `loop_var`),
+        joined by + - * and maybe negated; with the interval of its int value."""
+        unrolled = [n for n, s in self.ctx.all_symbols().items() if s.unrolled] if ty == I32 else []
+        first = [loop_var]
+
+        def leaf() -> tuple[A.Expr, Interval]:
+            forced, first[0] = first[0], False
+            if unrolled and (forced or self.choose("static_leaf") == "loop_var"):
+                name = self.pick(unrolled)
+                return A.Name(name, I32), self.ctx.all_symbols()[name].interval
+            literal = self.int_literal(ty) if ty.is_int else self.float_literal(ty)
+            value = literal.value
+            return A.Const(value, ty), (value, value)
+
+        operand, (lo, hi) = leaf()
+        if self.choose("static_shape") == "binop":
+            op = self.pick(sorted(STATIC_OPS))
+            right, (c, d) = leaf()
+            operand = A.BinOp(op, operand, right, ty)
+            if op == "+":
+                lo, hi = lo + c, hi + d
+            elif op == "-":
+                lo, hi = lo - d, hi - c
+            else:
+                products = (lo * c, lo * d, hi * c, hi * d)
+                lo, hi = min(products), max(products)
+        if ty.signed and self.boolean():
+            operand, lo, hi = A.Neg(operand, ty), -hi, -lo
+        return A.Static(operand, ty), ((int(lo), int(hi)) if ty.is_int else None)
 
     def builtin_call(self, name: str, ty: DType, depth: int) -> A.Call:
         op = BUILTINS[name]
@@ -979,6 +1023,10 @@ class Gen:
             options |= {"binop", "call"} | self.compound_options(ty, casts=True)
             if ty.signed:
                 options.add("neg")
+            if ty == I32:
+                options.add("static")
+        if ty == I32 and self.unrolled_in_scope():
+            options.add("static_loop")  # a leaf, as the loop variable itself is
         kind = self.choose("int_expr", options)
         if kind == "const":
             c = self.int_literal(ty)
@@ -1025,6 +1073,8 @@ class Gen:
         if kind == "neg":
             operand, (lo, hi) = self.int_expr(ty, sub)
             return A.Neg(operand, ty), (-hi, -lo)
+        if kind in ("static", "static_loop"):
+            return self.static(ty, loop_var=kind == "static_loop")
         if kind == "ternary":
             cond = self.bool_expr(sub)
             (a, ai), (b, bi) = self.int_expr(ty, sub), self.int_expr(ty, sub)

@@ -171,7 +171,10 @@ BUILTINS: dict[str, Op] = {
 
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float"})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static"})
+
+# what `static(e)` may compute with: Python's arithmetic, exact on integers
+STATIC_OPS = frozenset({"+", "-", "*"})
 
 # Names the rendered Python needs for itself: the modules the renderers bind
 # (Warp's `wp`, JAX's `jax`, `jnp`, `lax`, NumPy's `np`), Python's keywords

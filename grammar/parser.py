@@ -58,7 +58,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "neg": (A.Neg,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static),
     "args": (),
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
@@ -461,6 +461,10 @@ class _Builder:
             if len(args) != 3 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
                 raise self.error(f"{name}(array, index, value) takes an array parameter and two values", tree, "call-arity")
             return _RawAtomic(A.Atomic(op, args[0].id, args[1], args[2], pos=pos))
+        if name == "static":
+            if len(args) != 1:
+                raise self.error(f"static(e) takes one expression, got {len(args)}", tree, "call-arity")
+            return A.Static(args[0], pos=pos)
         if name in ("where", "select"):
             if len(args) != 3:
                 raise self.error(f"{name}(cond, a, b) takes three arguments, got {len(args)}", tree, "call-arity")

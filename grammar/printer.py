@@ -158,4 +158,6 @@ def _expr(node) -> str:
         return f"{spelled}({print_expr(node.operand)})"
     if isinstance(node, A.Construct):
         return f"{node.of}({', '.join(print_expr(a) for a in node.args)})"
+    if isinstance(node, A.Static):
+        return f"static({print_expr(node.operand)})"
     raise TypeError(f"cannot print {type(node).__name__}")

@@ -182,9 +182,33 @@ class _Walker:
         return "proven"  # in bounds by a guard around the read
 
     def expr(self, e) -> None:
+        inside_static: set[int] = set()
         for node in A.walk(e):
+            if id(node) in inside_static:
+                continue
+            if isinstance(node, A.Static):
+                self.static(node.operand)
+                inside_static.update(id(n) for n in A.walk(node.operand))
             if hasattr(node, "ty") and node.ty is not None:
                 self.node(node)
+
+    def static(self, operand) -> None:
+        """The choices a static() was drawn with (Gen.static): its shape, and a
+        literal (of its literal rule) or a loop variable for each leaf."""
+        body = operand.operand if isinstance(operand, A.Neg) else operand
+        self.add("static_shape", "binop" if isinstance(body, A.BinOp) else "leaf")
+        for leaf in A.walk(body):
+            if isinstance(leaf, A.Name):
+                self.add("static_leaf", "loop_var")
+            elif isinstance(leaf, A.Const):
+                self.add("static_leaf", "literal")
+                self.literal(leaf.value)
+
+    def literal(self, v: int | float) -> None:
+        if isinstance(v, float):
+            self.add("float_literal", "zero" if v == 0 else "one" if v == 1 else "tiny" if v < 0.01 else "large" if v >= 10 else "small")
+        else:
+            self.add("int_literal", "zero" if v == 0 else "one" if v == 1 else "small" if v <= 16 else "large")
 
     def node(self, n) -> None:
         ty = n.ty
@@ -212,13 +236,7 @@ class _Walker:
         if isinstance(n, A.Const) and ty.name in ("float32", "int32"):
             self.add("literal_spelling", "typed" if n.typed else "plain")
         if isinstance(n, A.Const):
-            if ty.is_float:
-                v = n.value
-                kind = "zero" if v == 0 else "one" if v == 1 else "tiny" if v < 0.01 else "large" if v >= 10 else "small"
-                self.add("float_literal", kind)
-            else:
-                v = n.value
-                self.add("int_literal", "zero" if v == 0 else "one" if v == 1 else "small" if v <= 16 else "large")
+            self.literal(n.value)
         rule = "float_expr" if ty.is_float else "int_expr" if ty.is_int else "vector_expr" if ty.is_vector else "matrix_expr"
         self.add(rule, self.expr_kind(n, rule))
         if isinstance(n, A.BinOp) and n.op != "@":
@@ -265,7 +283,11 @@ class _Walker:
         if isinstance(n, A.Neg):
             return "neg"
         if isinstance(n, A.Cast):
-            return "cast"
+            return "static_loop" if isinstance(n.operand, A.Static) and self.expr_kind(n.operand, "int_expr") == "static_loop" else "cast"
+        if isinstance(n, A.Static):
+            first = n.operand.operand if isinstance(n.operand, A.Neg) else n.operand
+            first = first.left if isinstance(first, A.BinOp) else first
+            return "static_loop" if isinstance(first, A.Name) else "static"
         if isinstance(n, (A.Component, A.ComponentAt)):
             return "component"
         return "construct"

@@ -2,7 +2,8 @@
 
 Owns read-only queries over the typed AST: which statements a block holds,
 which loop exits a statement may take, which helpers have side effects,
-the identifiers a program names, whether it needs 64-bit types. Nothing here
+the identifiers a program names, whether it needs 64-bit types, what a
+static() computes. Nothing here
 knows how a backend spells or runs a program.
 """
 
@@ -103,3 +104,23 @@ def uses_64_bits(program: A.Program) -> bool:
             if isinstance(ty, DType) and ty.bits == 64:
                 return True
     return False
+
+
+def static_value(e: A.Expr, variable=None) -> int | float:
+    """What `static(e)` computes: Python's arithmetic on the literals and,
+    through `variable(name)`, the unrolled loop variables' values."""
+    if isinstance(e, A.Const):
+        return e.value
+    if isinstance(e, A.Name):
+        if variable is None:
+            raise ValueError(f"static value of {e.id!r} needs the loop variable's value")
+        return int(variable(e.id))
+    if isinstance(e, A.Neg):
+        return -static_value(e.operand, variable)
+    if isinstance(e, A.BinOp) and e.op in _STATIC_ARITHMETIC:
+        return _STATIC_ARITHMETIC[e.op](static_value(e.left, variable), static_value(e.right, variable))
+    raise ValueError(f"static() does not compute {type(e).__name__}")
+
+
+_STATIC_ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+

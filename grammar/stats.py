@@ -53,6 +53,8 @@ CONSTRUCTS = (
     # Warp's own constructs: structs (as parameters, returned, nested, copied,
     # their fields written) and helpers that return several values
     "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
+    # expressions evaluated when compiling, and those that read an unrolled loop's variable
+    "static", "static-loop-variable",
 )
 
 
@@ -171,6 +173,10 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("ternary" if node.form == "ternary" else node.form)
     if isinstance(node, A.ComponentAt):
         found.add("computed-component")
+    if isinstance(node, A.Static):
+        found.add("static")
+        if any(isinstance(n, A.Name) for n in A.walk(node.operand)):
+            found.add("static-loop-variable")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
         found.add("component-store")
         if isinstance(node.target.value, A.ArrayRead):

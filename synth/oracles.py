@@ -69,6 +69,16 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "Warp bug: no native overload for the types at hand (casting an unrolled loop variable retypes it: int64(j) makes later uses of j int64; atomic_max on uint32 before 1.8.0)",
     ),
     (
+        re.compile(r"^warp-(cpu|cuda):codegen:list index out of range$"),
+        "Warp bug (1.19.0, still failing): `break` in a loop whose variable a wp.static() reads; the loop is unrolled and "
+        "Warp's codegen finds no loop for the break to leave (corpora; NVIDIA/warp#692 reports the continue case)",
+    ),
+    (
+        re.compile(r":codegen:Error evaluating static expression: name <q> is not defined"),
+        "Warp bug of older releases: a loop with break or continue (or more trips than max_unroll, before 1.10.1) is not "
+        "unrolled, so a wp.static() in it cannot read the loop variable",
+    ),
+    (
         re.compile(r"^warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),
         "Warp bug before 1.1.0: `break` in a while loop jumps to a for-loop label that is never emitted (corpora, whilebreak)",
     ),

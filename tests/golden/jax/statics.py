@@ -1,0 +1,29 @@
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def k0(x0, n0, out0, out1):
+    def thread(tid):
+        out0_i = jnp.zeros(out0.shape[1:], out0.dtype)
+        out1_i = jnp.zeros(out1.shape[1:], out1.dtype)
+        i = tid
+        t = jnp.float32(0.0)
+        c = jnp.int32(0)
+        # for j in range(3):
+        def for_j(j, carry):
+            t, c = carry
+            t = t + x0[i] * (jnp.int32(j) * 2 - 1).astype(jnp.float32)
+            c = c + (jnp.int32(-j) * j + 7)
+            return t, c
+        t, c = lax.fori_loop(0, 3, for_j, (t, c))
+        # for k in range(20):
+        def for_k(k, c):
+            c = c + jnp.int32(k) * 3
+            return c
+        c = lax.fori_loop(0, 20, for_k, c)
+        out0_i = t + jnp.float32(0.30000000000000004) - jnp.float32(-2.5)
+        out1_i = c + n0[i]
+        return out0_i, out1_i
+    out0_new, out1_new = jax.vmap(thread)(jnp.arange(x0.shape[0], dtype=jnp.int32))
+    return {"out0": out0_new, "out1": out1_new}
