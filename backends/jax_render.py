@@ -54,7 +54,7 @@ from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import block_exits, identifiers, loop_exits, static_value, statements, uses_64_bits
+from kernel_synth.grammar.queries import block_exits, constant_values, identifiers, loop_exits, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -165,6 +165,7 @@ class _Renderer:
         # (grammar.ops.host_name_reason): a DSL name is its own Python name
         self.taken: set[str] = set(identifiers(self.program)) | _MODULE_NAMES
         self.funcs = {f.name: f for f in self.program.funcs}
+        self.constants = constant_values(self.program)
         # helper -> {Acc parameter: atomic class} for the parameters its atomics reach
         self.updates: dict[str, dict[str, str]] = {}
         for func in self.program.funcs:
@@ -781,6 +782,10 @@ class _Renderer:
         return _Value(number(node.value), weak=True, literal=True)
 
     def e_name(self, node: A.Name) -> _Value:
+        if node.id in self.constants:
+            # a constant is its typed value where it is read: traced after
+            # the module has switched 64-bit types on
+            return _Value(typed_number(self.constants[node.id], node.ty))
         return _Value(cst.Name(node.id), weak=self.weak_name(node.id))
 
     def e_len(self, node: A.Len) -> _Value:
@@ -875,11 +880,9 @@ class _Renderer:
         """A static over literals alone is its value, computed here as the
         compiler computes it (SEMANTICS.md); one that reads a loop variable
         is int32 arithmetic, exact in range as the checker proves."""
-        if any(isinstance(n, A.Name) for n in A.walk(node.operand)):
+        if any(isinstance(n, A.Name) and n.id not in self.constants for n in A.walk(node.operand)):
             return _Value(self.strong(node.operand))
-        value = static_value(node.operand)
-        magnitude = number(abs(value))
-        return _Value(call(jnp_dtype(node.ty), unary(cst.Minus(), magnitude) if value < 0 else magnitude))
+        return _Value(typed_number(static_value(node.operand, self.constants.__getitem__), node.ty))
 
     def e_tuple(self, node: A.TupleExpr) -> _Value:
         return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
@@ -928,6 +931,12 @@ _EXPRESSIONS = {
     A.TupleExpr: _Renderer.e_tuple,
     A.Static: _Renderer.e_static,
 }
+
+
+def typed_number(value: int | float, ty: DType) -> cst.BaseExpression:
+    """`jnp.float32(2.5)`, `jnp.int32(-3)`: a value of its own dtype."""
+    magnitude = number(abs(value))
+    return call(jnp_dtype(ty), unary(cst.Minus(), magnitude) if value < 0 else magnitude)
 
 
 def render_jax_module(program: A.Program) -> cst.Module:

@@ -30,7 +30,7 @@ import numpy as np
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, OPERATORS
 from kernel_synth.grammar.lowering import flatten_structs
-from kernel_synth.grammar.queries import static_value
+from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TupleType
 
 from .inputs import NUMPY_DTYPES, element_shape
@@ -125,6 +125,9 @@ class _Interpreter:
         self.n = n
         self.n_value = np.int32(n)
         self.funcs = {f.name: f for f in program.funcs}
+        # a constant as written (what static() computes with), and as a value of its type
+        self.constant_literals = constant_values(program)
+        self.constants = {c.name: SCALAR_TYPES[c.value.ty.name](self.constant_literals[c.name]) for c in program.constants}
         self.tid = np.int32(0)
         self.frame: dict[str, object] = {}
         self.arrays: dict[str, np.ndarray] = {}
@@ -211,12 +214,14 @@ class _Interpreter:
         try:
             return self.frame[e.id]
         except KeyError:
+            if e.id in self.constants:
+                return self.constants[e.id]
             raise ReferenceFailure(f"{e.id!r} read before it is assigned") from None
 
     def e_static(self, e: A.Static):
         """Python's arithmetic (exact integers, floats in double), converted
         to the static's type once: what the compiler computes."""
-        value = static_value(e.operand, self.frame.__getitem__)
+        value = static_value(e.operand, lambda name: self.frame[name] if name in self.frame else self.constant_literals[name])
         limits = _INT_LIMITS.get(e.ty.name)
         if limits is not None and not limits[0] <= value <= limits[1]:
             raise ReferenceFailure(f"static value {value} does not fit {e.ty}", "undefined")

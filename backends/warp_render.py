@@ -105,15 +105,18 @@ class _Renderer:
     truncating_division: bool = False  # rendering the helper itself
     effectful: set[str] = field(default_factory=set)  # helpers with side effects
     thread_names: set[str] = field(default_factory=set)  # locals holding tid()
+    constants: set[str] = field(default_factory=set)  # module constants' DSL names
 
     # -- definitions
 
     def module(self, program: A.Program) -> cst.Module:
-        for definition in program.structs + program.funcs + program.kernels:
+        for definition in program.constants + program.structs + program.funcs + program.kernels:
             self.names[definition.name] = definition.name + self.suffix
+        self.constants = {c.name for c in program.constants}
         self.effectful = effectful_helpers(program)
         self.thread_names = set().union(*(thread_names(k) for k in program.kernels))
-        body: list[cst.BaseCompoundStatement] = [self.struct(s) for s in program.structs]
+        body: list = [assign(cst.Name(self.names[c.name]), call("wp.constant", self.expr(c.value))) for c in program.constants]
+        body += [self.struct(s) for s in program.structs]
         body += [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         helpers = []
@@ -163,10 +166,11 @@ class _Renderer:
 
     def assign(self, node: A.Assign):
         value = self.expr(node.value)
-        if isinstance(node.target, A.Name) and _literal_value(node.value) and node.value.ty in (F32, I32) and not getattr(node.value, "typed", False):
-            # Warp treats a local assigned a literal or a static (or its
-            # negation) as a constant and refuses to reassign it in a dynamic loop; a typed
-            # constructor declares a variable instead (what Warp documents).
+        if isinstance(node.target, A.Name) and self.constant_value(node.value):
+            # Warp treats a local assigned a literal, a static or a constant
+            # (or its negation) as a constant and refuses to reassign it in a
+            # dynamic loop; a typed constructor declares a variable instead
+            # (what Warp documents).
             value = call(f"wp.{node.value.ty.name}", value)
         return [assign(self.expr(node.target), value)]
 
@@ -260,6 +264,15 @@ class _Renderer:
         name = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else f"wp.{node.to.name}"
         return call(name, self.expr(node.operand))
 
+    def constant_value(self, node) -> bool:
+        """Whether Warp takes `node` for a constant: a bare literal, a static or a
+        module constant, or the negation of one (a typed literal is a variable)."""
+        while isinstance(node, A.Neg):
+            node = node.operand
+        if isinstance(node, A.Const):
+            return node.ty in (F32, I32) and not node.typed
+        return isinstance(node, A.Static) or (isinstance(node, A.Name) and node.id in self.constants)
+
     def static(self, node: A.Static):
         if not self.release.has("static"):
             info = FEATURES["static"]
@@ -284,11 +297,6 @@ class _Renderer:
         raise RenderError(f"Warp renderer: unknown function {node.func!r}")
 
 
-def _literal_value(node) -> bool:
-    """A literal, a static (a constant to Warp too) or the negation of either."""
-    while isinstance(node, A.Neg):
-        node = node.operand
-    return isinstance(node, (A.Const, A.Static))
 
 
 _STATEMENTS = {
@@ -307,7 +315,7 @@ _STATEMENTS = {
 
 _EXPRESSIONS = {
     A.Const: lambda self, n: literal(n),
-    A.Name: lambda self, n: cst.Name(n.id),
+    A.Name: lambda self, n: cst.Name(self.names[n.id] if n.id in self.constants else n.id),
     A.Tid: lambda self, n: call("wp.tid"),
     A.Len: lambda self, n: cst.Subscript(cst.Attribute(cst.Name(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
     A.ArrayRead: lambda self, n: cst.Subscript(cst.Name(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),

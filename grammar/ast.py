@@ -478,6 +478,21 @@ class StructDef:
 
 
 @dataclass(frozen=True, slots=True)
+class ConstDef:
+    """`C = constant(lit)`: a named module-level constant (Warp's
+    `wp.constant`), read in every helper and kernel, never assigned.
+    `value` is a literal or its negation (typed for a float64)."""
+
+    name: str
+    value: Expr
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        literal = self.value.operand if isinstance(self.value, Neg) else self.value
+        _require(isinstance(literal, Const), "a constant's value is a literal or its negation")
+
+
+@dataclass(frozen=True, slots=True)
 class Kernel:
     name: str
     params: tuple[Param, ...]
@@ -487,11 +502,12 @@ class Kernel:
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """Structs, helpers (each in definition order) and kernels; printed in that order."""
+    """Constants, structs, helpers (each in definition order) and kernels; printed in that order."""
 
     funcs: tuple[Func, ...]
     kernels: tuple[Kernel, ...]
     structs: tuple[StructDef, ...] = ()
+    constants: tuple[ConstDef, ...] = ()
 
     def __post_init__(self) -> None:
         _require(len(self.kernels) >= 1, "a program has at least one kernel")
@@ -512,7 +528,7 @@ def children(node: object) -> tuple[object, ...]:
         value = getattr(node, name)
         if isinstance(value, tuple):
             out.extend(v for v in value if not isinstance(v, (str, int, float)))
-        elif isinstance(value, EXPR_TYPES + STMT_TYPES + (Elif, Param, Func, Kernel, StructDef)):
+        elif isinstance(value, EXPR_TYPES + STMT_TYPES + (Elif, Param, Func, Kernel, StructDef, ConstDef)):
             out.append(value)
     return tuple(out)
 

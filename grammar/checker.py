@@ -19,7 +19,9 @@ from .errors import CheckError
 from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
 
-LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD = "local", "parameter", "loop variable", "while counter", "thread index"
+CONSTANT_TYPES = ("int32", "float32", "float64")
+
+LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD, CONSTANT = "local", "parameter", "loop variable", "while counter", "thread index", "constant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Symbol:
     # a loop variable whose loop has a literal bound: known when compiling, in
     # each iteration of the unrolled loop (what static() may read)
     unrolled: bool = False
+    value: int | float | None = None  # a constant's
 
 
 def atomic_class(op: str) -> str:
@@ -48,6 +51,7 @@ class _Checker:
         self.file = file
         self.funcs: dict[str, A.Func] = {}
         self.structs: dict[str, DType] = {}
+        self.constants: dict[str, Symbol] = {}
         # the call a statement may hold whole: a helper returning a struct
         # (the value of an assignment) or several values (an unpacking)
         self.whole_call: object = None
@@ -63,6 +67,15 @@ class _Checker:
 
     def program(self, program: A.Program) -> A.Program:
         seen: set[str] = set()
+        constants = []
+        for constant in program.constants:
+            self.check_name(constant, constant.name, seen)
+            value = self.expr(constant.value)
+            if value.ty.name not in CONSTANT_TYPES:
+                raise self.error(constant.value, "constant", f"a constant is an {', '.join(CONSTANT_TYPES)}, not {value.ty}")
+            literal = -value.operand.value if isinstance(value, A.Neg) else value.value
+            self.constants[constant.name] = Symbol(value.ty, CONSTANT, value=literal)
+            constants.append(replace(constant, value=value))
         for struct in program.structs:
             self.check_name(struct, struct.name, seen)
             self.struct(struct)
@@ -76,7 +89,7 @@ class _Checker:
         for kernel in program.kernels:
             self.check_name(kernel, kernel.name, seen)
             kernels.append(self.definition(kernel))
-        return A.Program(tuple(funcs), tuple(kernels), program.structs)
+        return A.Program(tuple(funcs), tuple(kernels), program.structs, tuple(constants))
 
     def struct(self, node: A.StructDef) -> None:
         fields: set[str] = set()
@@ -124,8 +137,8 @@ class _Checker:
         names: set[str] = set()
         for param in node.params:
             self.check_name(param, param.name, names)
-            if param.name in self.funcs:
-                raise self.error(param, "duplicate-name", f"parameter {param.name!r} shadows a helper")
+            if param.name in self.funcs or param.name in self.constants:
+                raise self.error(param, "duplicate-name", f"parameter {param.name!r} shadows a {'helper' if param.name in self.funcs else 'constant'}")
             self.known_type(param, param.ty)
             if isinstance(param.ty, ArrayType):
                 if not self.in_kernel and param.ty.role is not Role.ACC:
@@ -158,7 +171,7 @@ class _Checker:
         for scope in reversed(self.scopes):
             if name in scope:
                 return scope[name]
-        return None
+        return self.constants.get(name)
 
     def block(self, stmts, top: bool = False) -> tuple:
         self.scopes.append({})
@@ -702,8 +715,10 @@ class _Checker:
             return e.value, e.value
         if isinstance(e, A.Name):
             symbol = self.lookup(e.id)
+            if symbol is not None and symbol.kind == CONSTANT:
+                return symbol.value, symbol.value
             if symbol is None or not symbol.unrolled:
-                raise self.error(e, "static", f"static() reads only literals and the variables of loops with a literal bound; {e.id!r} is not known when compiling")
+                raise self.error(e, "static", f"static() reads only literals, constants and the variables of loops with a literal bound; {e.id!r} is not known when compiling")
             return 0, symbol.below - 1
         if isinstance(e, A.Neg):
             lo, hi = self.static_interval(e.operand)

@@ -55,7 +55,7 @@ DRAW_CAP = 1500
 @dataclass
 class _Local:
     ty: DType
-    kind: str  # "local", "loop", "counter", "thread", "param"
+    kind: str  # "local", "loop", "counter", "thread", "param", "constant"
     interval: Interval | None = None
     base: Interval | None = None  # int locals: where reassignments are clamped to
     loop_level: int = 0  # how many loops enclosed the declaration
@@ -104,10 +104,17 @@ class Gen:
         self.structs: list[DType] = []
         self.effectful: set[str] = set()
         self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
+        self.constant_scope: dict[str, _Local] = {}  # the program's constants, in every definition
+        self.constant_values: dict[str, int | float] = {}
         self.off = disabled_alternatives(features)
         self.max_trip = weights.limit("max_trip")
 
     # -- choices
+
+    def with_constants(self, scope: dict) -> dict:
+        """A definition's outermost scope, holding the program's constants."""
+        scope.update(self.constant_scope)
+        return scope
 
     def integer(self, lo: int, hi: int) -> int:
         self.draws += 1
@@ -182,6 +189,7 @@ class Gen:
     # -- programs
 
     def program(self) -> A.Program:
+        constants = [self.constant() for _ in range(self.length("constants"))]
         if "structs" in self.features:
             for _ in range(self.length("structs")):
                 self.structs.append(self.struct())
@@ -190,7 +198,21 @@ class Gen:
             self.funcs.append(self.helper())
         kernel = self.kernel()
         defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs)
-        return A.Program(tuple(self.funcs), (kernel,), defs)
+        return A.Program(tuple(self.funcs), (kernel,), defs, tuple(constants))
+
+    def constant(self) -> A.ConstDef:
+        """`C = constant(lit)`: read in every definition as a parameter is."""
+        allowed = ("int32", "float32") + (("float64",) if "float64" in self.features else ())
+        ty = TYPES[self.choose("constant_type", allowed)]
+        literal = self.int_literal(ty) if ty.is_int else self.float_literal(ty)
+        value: A.Expr = A.Const(literal.value, ty)
+        signed = literal.value
+        if literal.value and self.boolean():
+            value, signed = A.Neg(value, ty), -literal.value
+        name = self.fresh("C")
+        self.constant_scope[name] = _Local(ty, "constant", (signed, signed) if ty.is_int else None)
+        self.constant_values[name] = signed
+        return A.ConstDef(name, value)
 
     def struct(self) -> DType:
         """A struct type of value fields, and sometimes an earlier struct."""
@@ -257,7 +279,7 @@ class Gen:
         kind = self.choose("helper_kind", kinds)
         effectful = kind == "effectful"
         params = []
-        ctx = _Context(in_kernel=False, arrays={}, budget=8)
+        ctx = _Context(in_kernel=False, arrays={}, scopes=[self.with_constants({})], budget=8)
         self.ctx = ctx
         for _ in range(self.length("helper_params", at_least=1)):
             pname = self.fresh("a")
@@ -356,7 +378,7 @@ class Gen:
             scope[name] = _Local(F32, "param", None)
 
         budget = self.w.limit("max_statements")
-        self.ctx = ctx = _Context(in_kernel=True, arrays=arrays, scopes=[scope], budget=budget)
+        self.ctx = ctx = _Context(in_kernel=True, arrays=arrays, scopes=[self.with_constants(scope)], budget=budget)
         ctx.scopes.append({"i": _Local(I32, "thread", (0, MAX_LAUNCH - 1))})
         body: list = [A.Assign(A.Name("i", I32), A.Tid(I32))]
         count = self.length("kernel_statements", at_least=need.get("statements", 1))
@@ -850,8 +872,8 @@ class Gen:
         ctx = self.ctx
         options = set()
         symbols = ctx.all_symbols()
-        if any(s.ty == ty and s.kind == "param" for s in symbols.values()):
-            options.add("param")
+        if any(s.ty == ty and s.kind in ("param", "constant") for s in symbols.values()):
+            options.add("param")  # a constant is read as a parameter is
         if any(s.ty == ty and s.kind in ("local", "thread") for s in symbols.values()):
             options.add("local")
         if any(a.elem == ty and a.role in (Role.IN, Role.INOUT) for a in ctx.arrays.values()):
@@ -920,7 +942,7 @@ class Gen:
         if kind == "const":
             return self.float_literal(ty)
         if kind == "param":
-            return self.name_of(ty, ("param",))[0]
+            return self.name_of(ty, ("param", "constant"))[0]
         if kind == "local":
             return self.name_of(ty, ("local",))[0]
         if kind == "array_read":
@@ -967,14 +989,22 @@ class Gen:
         """`static(e)`: one or two leaves (bare literals; for int32 also the
         variables of unrolled loops, the first one such with `loop_var`),
         joined by + - * and maybe negated; with the interval of its int value."""
-        unrolled = [n for n, s in self.ctx.all_symbols().items() if s.unrolled] if ty == I32 else []
+        symbols = self.ctx.all_symbols()
+        unrolled = [n for n, s in symbols.items() if s.unrolled] if ty == I32 else []
+        constants = [n for n, s in symbols.items() if s.kind == "constant" and s.ty == ty]
         first = [loop_var]
 
         def leaf() -> tuple[A.Expr, Interval]:
             forced, first[0] = first[0], False
-            if unrolled and (forced or self.choose("static_leaf") == "loop_var"):
+            allowed = {"literal"} | ({"loop_var"} if unrolled else set()) | ({"constant"} if constants else set())
+            kind = "loop_var" if forced and unrolled else self.choose("static_leaf", allowed)
+            if kind == "loop_var":
                 name = self.pick(unrolled)
-                return A.Name(name, I32), self.ctx.all_symbols()[name].interval
+                return A.Name(name, I32), symbols[name].interval
+            if kind == "constant":
+                name = self.pick(constants)
+                value = self.constant_values[name]
+                return A.Name(name, ty), (value, value)
             literal = self.int_literal(ty) if ty.is_int else self.float_literal(ty)
             value = literal.value
             return A.Const(value, ty), (value, value)
@@ -1032,7 +1062,7 @@ class Gen:
             c = self.int_literal(ty)
             return c, (c.value, c.value)
         if kind == "param":
-            name, local = self.name_of(ty, ("param",))
+            name, local = self.name_of(ty, ("param", "constant"))
             return name, local.interval
         if kind == "local":
             name, local = self.name_of(ty, ("local", "thread"))
@@ -1101,7 +1131,7 @@ class Gen:
         if kind == "construct":
             return A.Construct(ty, tuple(self.float_expr(F32, sub) for _ in range(ty.length)), ty)
         if kind == "param":
-            return self.name_of(ty, ("param",))[0]
+            return self.name_of(ty, ("param", "constant"))[0]
         if kind == "local":
             return self.name_of(ty, ("local",))[0]
         if kind == "array_read":
@@ -1190,7 +1220,7 @@ class Gen:
         if kind == "construct":
             return A.Construct(ty, tuple(self.float_expr(F32, 0) for _ in range(9)), ty)
         if kind == "param":
-            return self.name_of(ty, ("param",))[0]
+            return self.name_of(ty, ("param", "constant"))[0]
         if kind == "local":
             return self.name_of(ty, ("local",))[0]
         if kind == "array_read":

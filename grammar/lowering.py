@@ -51,7 +51,7 @@ def flatten_structs(program: A.Program) -> A.Program:
     lower = _Lowering(rets)
     funcs = tuple(lower.func(f) for f in program.funcs)
     kernels = tuple(replace(k, params=flat_params(k.params), body=lower.block(k.body)) for k in program.kernels)
-    return A.Program(funcs, kernels)
+    return A.Program(funcs, kernels, (), program.constants)
 
 
 def _flat_ret(ty):

@@ -29,6 +29,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "func_def": (A.Func,),
     "kernel_def": (A.Kernel,),
     "struct_def": (A.StructDef,),
+    "const_def": (A.ConstDef,),
     "field_decl": (A.Param,),
     "tuple_type": (),
     "unpack": (A.Unpack,),
@@ -202,17 +203,28 @@ class _Builder:
     # -- definitions
 
     def program(self, tree: Tree) -> A.Program:
-        funcs, kernels, structs = [], [], []
+        funcs, kernels, structs, constants = [], [], [], []
         for child in tree.children:
             if child is None:
                 continue
             if child.data == "struct_def":
                 structs.append(self.struct(child))
                 continue
+            if child.data == "const_def":
+                constants.append(self.constant(child))
+                continue
             (funcs if child.data == "func_def" else kernels).append(self.definition(child))
         if not kernels:
             raise ParseError("a program needs at least one @kernel", rule="no-kernel", line=1, column=1, file=self.file)
-        return A.Program(tuple(funcs), tuple(kernels), tuple(structs))
+        return A.Program(tuple(funcs), tuple(kernels), tuple(structs), tuple(constants))
+
+    def constant(self, tree: Tree) -> A.ConstDef:
+        name, value_tree = tree.children
+        value = self.expr(value_tree)
+        literal = value.args[0] if isinstance(value, A.Call) and value.func == "constant" and len(value.args) == 1 else None
+        if not isinstance(literal.operand if isinstance(literal, A.Neg) else literal, A.Const):
+            raise self.error("a module-level name is `C = constant(literal)` (a literal or its negation)", tree, "constant")
+        return A.ConstDef(str(name), literal, pos=self.pos(tree))
 
     def struct(self, tree: Tree) -> A.StructDef:
         name, *fields = tree.children

@@ -17,7 +17,8 @@ _ARITH_PREC = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "//": PRODUCT, "%
 
 
 def print_program(program: A.Program) -> str:
-    parts = [print_struct(s) for s in program.structs]
+    parts = ["\n".join(f"{c.name} = constant({print_expr(c.value)})" for c in program.constants)] if program.constants else []
+    parts += [print_struct(s) for s in program.structs]
     parts += [print_definition(d) for d in program.funcs + program.kernels]
     return "\n\n".join(parts) + "\n"
 

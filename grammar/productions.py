@@ -23,8 +23,11 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     effectful = effectful_helpers(program)
     for struct in program.structs:
         found.update(("field_type", "struct" if f.ty.is_struct else "value") for f in struct.fields)
+    constants = {c.name for c in program.constants}
+    for constant in program.constants:
+        found.add(("constant_type", constant.value.ty.name))
     for definition in program.funcs + program.kernels:
-        _Walker(found, definition, helpers).run()
+        _Walker(found, definition, helpers, constants).run()
         for node in A.walk(definition):
             found.update(("effect_position", where) for where in _effect_positions(node, effectful))
     return found
@@ -50,11 +53,13 @@ def _effect_positions(node, effectful: set[str]) -> set[str]:
 
 
 class _Walker:
-    def __init__(self, found: set, definition, helpers: set[str]):
+    def __init__(self, found: set, definition, helpers: set[str], constants: set[str] = frozenset()):
         self.found = found
         self.definition = definition
         self.helpers = helpers
-        self.params = {p.name for p in definition.params if not isinstance(p.ty, ArrayType)}
+        self.constants = constants
+        # a constant is drawn as a parameter is (Gen.leaf_options)
+        self.params = {p.name for p in definition.params if not isinstance(p.ty, ArrayType)} | constants
         self.arrays = {p.name: p.ty for p in definition.params if isinstance(p.ty, ArrayType)}
         self.loop_vars: set[str] = set()
         self.threads: set[str] = set()
@@ -199,7 +204,7 @@ class _Walker:
         self.add("static_shape", "binop" if isinstance(body, A.BinOp) else "leaf")
         for leaf in A.walk(body):
             if isinstance(leaf, A.Name):
-                self.add("static_leaf", "loop_var")
+                self.add("static_leaf", "constant" if leaf.id in self.constants else "loop_var")
             elif isinstance(leaf, A.Const):
                 self.add("static_leaf", "literal")
                 self.literal(leaf.value)
@@ -287,7 +292,7 @@ class _Walker:
         if isinstance(n, A.Static):
             first = n.operand.operand if isinstance(n.operand, A.Neg) else n.operand
             first = first.left if isinstance(first, A.BinOp) else first
-            return "static_loop" if isinstance(first, A.Name) else "static"
+            return "static_loop" if isinstance(first, A.Name) and first.id not in self.constants else "static"
         if isinstance(n, (A.Component, A.ComponentAt)):
             return "component"
         return "construct"

@@ -106,6 +106,11 @@ def uses_64_bits(program: A.Program) -> bool:
     return False
 
 
+def constant_values(program: A.Program) -> dict[str, int | float]:
+    """Each module-level constant's value, by name."""
+    return {c.name: static_value(c.value) for c in program.constants}
+
+
 def static_value(e: A.Expr, variable=None) -> int | float:
     """What `static(e)` computes: Python's arithmetic on the literals and,
     through `variable(name)`, the unrolled loop variables' values."""
@@ -113,8 +118,10 @@ def static_value(e: A.Expr, variable=None) -> int | float:
         return e.value
     if isinstance(e, A.Name):
         if variable is None:
-            raise ValueError(f"static value of {e.id!r} needs the loop variable's value")
-        return int(variable(e.id))
+            raise ValueError(f"static value of {e.id!r} needs the value of the name")
+        value = variable(e.id)
+        # a constant's Python value as written; a loop variable's as an int
+        return value if isinstance(value, (int, float)) else int(value)
     if isinstance(e, A.Neg):
         return -static_value(e.operand, variable)
     if isinstance(e, A.BinOp) and e.op in _STATIC_ARITHMETIC:

@@ -55,6 +55,8 @@ CONSTRUCTS = (
     "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
     # expressions evaluated when compiling, and those that read an unrolled loop's variable
     "static", "static-loop-variable",
+    # module-level constants (Warp's wp.constant)
+    "constant",
 )
 
 
@@ -63,6 +65,8 @@ def constructs(program: A.Program) -> set[str]:
     used: set[str] = set()
     if program.funcs:
         used.add("helper")
+    if program.constants:
+        used.add("constant")
     if program.structs:
         used.add("struct")
         if any(getattr(f.ty, "is_struct", False) for s in program.structs for f in s.fields):
@@ -70,6 +74,7 @@ def constructs(program: A.Program) -> set[str]:
     if any(getattr(f.ret, "is_struct", False) for f in program.funcs):
         used.add("struct-return")
     helpers = {f.name for f in program.funcs}
+    constants = {c.name for c in program.constants}
     effectful = effectful_helpers(program)
     for definition in program.funcs + program.kernels:
         for param in definition.params:
@@ -84,6 +89,8 @@ def constructs(program: A.Program) -> set[str]:
             used.update(_effect_constructs(node, effectful))
             if isinstance(node, A.ArrayRead) and needs_guard(node.index, threads):
                 used.add("guarded-read")
+            if isinstance(node, A.Static) and any(isinstance(n, A.Name) and n.id not in constants for n in A.walk(node.operand)):
+                used.add("static-loop-variable")
     return used & set(CONSTRUCTS)
 
 
@@ -175,8 +182,6 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("computed-component")
     if isinstance(node, A.Static):
         found.add("static")
-        if any(isinstance(n, A.Name) for n in A.walk(node.operand)):
-            found.add("static-loop-variable")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
         found.add("component-store")
         if isinstance(node.target.value, A.ArrayRead):

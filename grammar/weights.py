@@ -39,6 +39,7 @@ HARD_LENGTHS = {
     "struct_fields": 6,
     "struct_params": 4,
     "returned": 4,
+    "constants": 6,
 }
 
 

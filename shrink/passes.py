@@ -345,6 +345,17 @@ def drop_unused_fields(program: A.Program) -> Iterator[A.Program]:
                 yield _with_structs(program, program.structs[:index] + (smaller,) + program.structs[index + 1 :])
 
 
+def inline_constants(program: A.Program) -> Iterator[A.Program]:
+    """Drop a constant, its value written where it was read (the same value:
+    a static that read it computes the same, a local assigned it is typed
+    as before)."""
+    for constant in program.constants:
+        rest = tuple(c for c in program.constants if c is not constant)
+        funcs = tuple(substitute(f, constant.name, constant.value) for f in program.funcs)
+        kernels = tuple(substitute(k, constant.name, constant.value) for k in program.kernels)
+        yield replace(program, funcs=funcs, kernels=kernels, constants=rest)
+
+
 def drop_tuple_elements(program: A.Program) -> Iterator[A.Program]:
     """Drop one of the values a helper returns, at its return and at every
     unpacking of its calls (the checker refuses the candidate where a dropped
@@ -527,6 +538,7 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     simplify_expressions,
     drop_unused,
     drop_unused_fields,
+    inline_constants,
     drop_tuple_elements,
     stores_to_locals,
     simplify_literals,

@@ -353,7 +353,9 @@ def test_shrinking_keeps_a_call_of_sin_and_little_else():
         assert_sound(result, calls_sin)
         for kernel in result.program.kernels:
             assert len(kernel.body) <= 2, print_program(result.program)
-        assert result.size_after <= 8, print_program(result.program)
+        # 8, or 12 where the sin sits in a helper that returns a vec4: the
+        # return keeps its four components, and no pass changes a return type
+        assert result.size_after <= 12, print_program(result.program)
     # What it costs: oracle calls per shrink (measured: median 15.5, max 41).
     assert statistics.median(r.tests for r in results) <= 30
 

@@ -1,0 +1,39 @@
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+jax.config.update("jax_enable_x64", True)
+
+
+def clamp(x, lo, hi):
+    return jnp.minimum(jnp.maximum(x, lo), hi)
+
+
+def f(a):
+    return a * jnp.float32(-2.5)
+
+
+def k0(x0, y, out0, out1):
+    def thread(tid):
+        out0_i = jnp.zeros(out0.shape[1:], out0.dtype)
+        out1_i = jnp.zeros(out1.shape[1:], out1.dtype)
+        i = tid
+        t = jnp.float32(0.0)
+        # for j in range(3):
+        def for_j(j, t):
+            t = t + f(x0[i]) * (j * jnp.int32(3) - 1).astype(jnp.float32)
+            return t
+        t = lax.fori_loop(0, 3, for_j, t)
+        v = jnp.float32(-2.5)
+        # for k in range(clamp(i, 0, 2)):
+        bound1 = clamp(i, 0, 2)
+        def for_k(k, v):
+            mask1 = k < bound1
+            v = jnp.where(mask1, v * x0[i], v)
+            return v
+        v = lax.fori_loop(0, 2, for_k, v)
+        out0_i = t + jnp.float32(-5.0) + v
+        out1_i = y[i] * jnp.float64(0.1) + jnp.float64(0.1)
+        return out0_i, out1_i
+    out0_new, out1_new = jax.vmap(thread)(jnp.arange(x0.shape[0], dtype=jnp.int32))
+    return {"out0": out0_new, "out1": out1_new}

@@ -1,0 +1,24 @@
+import warp as wp
+
+
+C0 = wp.constant(3)
+C1 = wp.constant(-2.5)
+C2 = wp.constant(wp.float64(0.1))
+
+
+@wp.func
+def f(a: wp.float32) -> wp.float32:
+    return a * C1
+
+
+@wp.kernel
+def k0(x0: wp.array(dtype=wp.float32), y: wp.array(dtype=wp.float64), out0: wp.array(dtype=wp.float32), out1: wp.array(dtype=wp.float64)):
+    i = wp.tid()
+    t = wp.float32(0.0)
+    for j in range(3):
+        t = t + f(x0[i]) * wp.float32(wp.static(j * C0 - 1))
+    v = wp.float32(C1)
+    for k in range(wp.clamp(i, 0, 2)):
+        v = v * x0[i]
+    out0[i] = t + wp.static(C1 * 2.0) + v
+    out1[i] = y[i] * C2 + C2

@@ -1,0 +1,122 @@
+"""Module constants (`C = constant(lit)`, Warp's `wp.constant`).
+
+The checker's rules (each error at its line and column), values computed by
+hand on the reference, JAX's and Warp's agreement (alone and in a batch, where
+each program's constants are renamed), generated programs, and the shrinking
+pass that writes a constant's value where it is read. The hand-written
+program is tests/programs/valid/constants.kernel; its renderings are goldens.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.reference import run_reference
+from kernel_synth.backends.reference_backend import ReferenceBackend
+from kernel_synth.grammar import DSLError, check, parse, print_program
+from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.sampling import draw_programs
+from kernel_synth.grammar.stats import constructs
+from kernel_synth.shrink.passes import inline_constants
+
+SOURCE = (Path(__file__).parent / "programs" / "valid" / "constants.kernel").read_text()
+PROGRAM = parse(SOURCE)
+
+X0 = np.array([1.0, -2.0, 0.5], np.float32)
+Y = np.array([1.0, 2.0, -4.0], np.float64)
+INPUTS = {"x0": X0, "y": Y, "out0": np.zeros(3, np.float32), "out1": np.zeros(3, np.float64)}
+
+
+def _by_hand() -> tuple[np.ndarray, np.ndarray]:
+    # f(x) = -2.5 x; static(j * 3 - 1) is -1, 2, 5 for j = 0, 1, 2: t = -2.5 x * 6 = -15 x
+    # static(C1 * 2.0) = -5.0; v = -2.5 times x once per trip, clamp(i, 0, 2) trips
+    out0 = []
+    for i, x in enumerate(X0):
+        t = np.float32(0.0)
+        for w in (-1, 2, 5):
+            t = np.float32(t + np.float32(np.float32(-2.5) * x) * np.float32(w))
+        v = np.float32(-2.5)
+        for _ in range(min(i, 2)):
+            v = np.float32(v * x)
+        out0.append(np.float32(np.float32(t + np.float32(-5.0)) + v))
+    out1 = Y * 0.1 + 0.1
+    return np.array(out0, np.float32), out1
+
+
+def test_reference_values_by_hand():
+    out0, out1 = _by_hand()
+    out = run_reference(PROGRAM, None, dict(INPUTS), 3)
+    np.testing.assert_array_equal(out["out0"], out0)
+    np.testing.assert_array_equal(out["out1"], out1)
+
+
+@pytest.mark.compiler
+def test_jax_values_by_hand():
+    from kernel_synth.backends.jax_run import run_jax
+
+    out0, out1 = _by_hand()
+    out = run_jax(PROGRAM, dict(INPUTS), 3)
+    np.testing.assert_allclose(out["out0"], out0, rtol=1e-6)  # XLA may fuse a multiply-add
+    np.testing.assert_array_equal(out["out1"], out1)
+
+
+@pytest.mark.compiler
+def test_warp_agrees_alone_and_in_a_batch_with_the_same_constant_names(tmp_path):
+    from kernel_synth.backends.warp_backend import warp_cpu
+
+    other = parse(SOURCE.replace("constant(3)", "constant(4)").replace("constant(-2.5)", "constant(0.5)"))
+    outcomes = warp_cpu(workdir=tmp_path).compile([PROGRAM, other], launch=16)
+    expected = ReferenceBackend().compile([PROGRAM, other], launch=16)
+    for outcome, reference in zip(outcomes, expected):
+        assert outcome.ok, outcome.message
+        assert compare_outputs(reference.outputs, outcome.outputs) == []
+    assert not np.array_equal(outcomes[0].outputs["out0"], outcomes[1].outputs["out0"])
+
+
+HEAD = "@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]]):\n    i = tid()\n"
+
+
+@pytest.mark.parametrize(
+    "text, rule, line, column",
+    [
+        ("C = constant(1.0 + 2.0)\n\n" + HEAD + "    o[i] = C\n", "constant", 1, 1),
+        ("C = constant(int64(2))\n\n" + HEAD + "    o[i] = 1.0\n", "constant", 1, 14),
+        ("C = constant(1.0)\n\n" + HEAD + "    C = 2.0\n    o[i] = C\n", "read-only", 6, 5),
+        ("C = constant(1.0)\n\n" + HEAD.replace("x: In", "C: In") + "    o[i] = 1.0\n", "duplicate-name", 4, 7),
+        ("C = constant(1.0)\nC = constant(2.0)\n\n" + HEAD + "    o[i] = C\n", "duplicate-name", 2, 1),
+        ("C = constant(1.0)\n\n" + HEAD + "    for C in range(2):\n        o[i] = 1.0\n", "duplicate-name", 6, 5),
+    ],
+)
+def test_constant_rules_at_their_place(text, rule, line, column):
+    with pytest.raises(DSLError) as info:
+        parse(text)
+    error = info.value
+    assert (error.rule, error.line, error.column) == (rule, line, column), str(error)
+
+
+def test_generated_constants_check_round_trip_and_are_read():
+    declared = read = 0
+    for program in draw_programs(300, seed=4):
+        assert parse(print_program(program)) == check(program)
+        declared += bool(program.constants)
+        names = {c.name for c in program.constants}
+        read += any(isinstance(n, A.Name) and n.id in names for n in A.walk(program))
+        assert ("constant" in constructs(program)) == bool(program.constants)
+    assert declared >= 100 and read >= 50, (declared, read)
+
+
+def test_inlining_a_constant_keeps_the_values():
+    inputs = {name: value.copy() for name, value in INPUTS.items()}
+    before = run_reference(PROGRAM, None, dict(inputs), 3)
+    candidates = list(inline_constants(PROGRAM))
+    assert len(candidates) == 3
+    for candidate in candidates:
+        candidate = check(candidate)
+        assert len(candidate.constants) == 2
+        after = run_reference(candidate, None, {name: value.copy() for name, value in INPUTS.items()}, 3)
+        for name in ("out0", "out1"):
+            np.testing.assert_array_equal(after[name], before[name])
