@@ -14,8 +14,8 @@ from .weights import Weights, default_weights
 
 def ast_size(program: A.Program) -> int:
     """The number of AST nodes (definitions, parameters, statements,
-    expressions; struct declarations and their fields)."""
-    return sum(1 for d in program.structs + program.funcs + program.kernels for _ in A.walk(d))
+    expressions; constants, struct declarations and their fields)."""
+    return sum(1 for d in program.constants + program.structs + program.funcs + program.kernels for _ in A.walk(d))
 
 
 def nesting_depth(program: A.Program) -> int:

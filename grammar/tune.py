@@ -23,8 +23,11 @@ constrained least-squares problem:
    so that they keep roughly their shares), except those that move with a
    named one across the levers (a loop's constructs when loops are named):
    those are free; a small cost on moving any lever keeps the rest still;
-3. draw `n_check` programs from the tuned profile, and where a named feature
-   misses, aim past it by the miss and solve again (three rounds at most).
+3. draw `n_check` programs from the tuned profile; where a named feature
+   misses, aim past it by the miss, and, once the named features are met,
+   where an unnamed share drifted more than KEEP_LIMIT, hold it harder and
+   aim past its drift; solve again (four rounds at most). The profile is
+   the round's that met the named features and kept the others nearest.
 
 Every draw is seeded, so the same command gives the same profile.
 """
@@ -53,6 +56,12 @@ TABLES = {
 }
 # How much an unnamed feature's drift counts against a named feature's miss
 KEEP_WEIGHT = 0.1
+# How far an unnamed share may drift before a round holds it harder (points / 100)
+KEEP_LIMIT = 0.04
+# How much harder: its weight is multiplied by this, each round it drifts
+KEEP_PUSH = 8.0
+# A round meets the named features when none misses by more than this
+NAMED_MET = 0.02
 # Correlation across the levers above which a feature goes with a named one
 TIED = 0.8
 # How much moving a lever (an aim's weight, a swarm probability) costs
@@ -188,7 +197,7 @@ class TuneResult:
     kept: tuple[str, ...] = ()  # unnamed features the fit kept near their shares (the others go with a named one)
 
 
-def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed: int = 0, rounds: int = 3, progress=None) -> TuneResult:
+def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed: int = 0, rounds: int = 4, progress=None) -> TuneResult:
     """The profile `base` with the aim mix and swarm probabilities that meet
     `target` best."""
     say = progress or (lambda message: None)
@@ -234,7 +243,14 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
         if len(levers) > 1:
             correlation = np.nan_to_num(np.corrcoef(levers.T))
             tied |= ~named & (np.abs(correlation[:, named]).max(axis=1, initial=0.0) > TIED)
+    # a category's primary label and its presence move together: a program's
+    # primary label is one of its categories
+    for category in CATEGORIES:
+        pair = (index[f"primary.{category}"], index[f"categories.{category}"])
+        if named[pair[0]] or named[pair[1]]:
+            tied[[k for k in pair if not named[k]]] = True
     importance = np.where(named, 1.0, np.where(tied, 0.0, KEEP_WEIGHT)) / scale**2
+    shares = np.array([not name.startswith("mean.") for name in names])
     # the starting profile's own mix predicts `before`: the model fits the change
     base_mix = np.array([dict(base.aim).get(a, 0.0) for a in AIMS])
     base_mix = base_mix / base_mix.sum()
@@ -242,6 +258,8 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
     aimed = goal.copy()
     achieved = before
     draws = len(AIMS) * n + (2 * len(features_of) + 1 + len(STATEMENT_KNOBS)) * n + n_check
+    rounds_made = []  # (tuned, achieved, largest named miss, largest drift), each round
+    kept = shares & ~named & ~tied
     for round_ in range(rounds):
         mix, change = solve_levers(aims, swarm, base_mix, -start, high - start, aimed - offset, importance)
         values = (start + change).round(3)
@@ -251,9 +269,21 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
         achieved = measure(tuned, n_check, seed + 7 * (round_ + 1))
         draws += n_check
         miss = np.where(named, goal - achieved, 0.0)
-        if np.all(np.abs(miss) <= 0.005 * np.maximum(scale, 1)):
+        drift = np.where(kept, achieved - before, 0.0)
+        rounds_made.append((tuned, achieved, float(np.max(np.abs(miss / np.maximum(scale, 1)))), float(np.max(np.abs(drift)))))
+        drifting = np.abs(drift) > KEEP_LIMIT
+        if np.all(np.abs(miss) <= 0.005 * np.maximum(scale, 1)) and not drifting.any():
             break
         aimed = aimed + miss  # aim past a miss by as much as it fell short
+        if rounds_made[-1][2] <= NAMED_MET:
+            # the named features are met: an unnamed share that drifted too
+            # far is now held harder, and aimed past by its drift
+            aimed = aimed - np.where(drifting, drift, 0.0)
+            importance = np.where(drifting, importance * KEEP_PUSH, importance)
+    # the round that met the named features and kept the others nearest; else the nearest to the named
+    met = [r for r in rounds_made if r[2] <= NAMED_MET]
+    tuned, achieved, _, _ = min(met, key=lambda r: r[3]) if met else min(rounds_made, key=lambda r: r[2])
+    round_ = next(k for k, r in enumerate(rounds_made) if r[0] is tuned)
     kept = tuple(name for name, free in zip(names, named | tied) if not free)
     return TuneResult(tuned, target, dict(zip(names, before.round(4))), dict(zip(names, achieved.round(4))), round_ + 1, draws, kept)
 

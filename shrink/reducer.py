@@ -161,7 +161,7 @@ def complexity(program: A.Program) -> tuple[int, int, float]:
     (variables, `tid()`, `len`), then the literals' total `literal_cost`."""
     nodes = names = 0
     literals = 0.0
-    for definition in program.structs + program.funcs + program.kernels:
+    for definition in program.constants + program.structs + program.funcs + program.kernels:
         for node in A.walk(definition):
             nodes += 1
             if isinstance(node, (A.Name, A.Tid, A.Len)):

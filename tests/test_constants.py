@@ -120,3 +120,15 @@ def test_inlining_a_constant_keeps_the_values():
         after = run_reference(candidate, None, {name: value.copy() for name, value in INPUTS.items()}, 3)
         for name in ("out0", "out1"):
             np.testing.assert_array_equal(after[name], before[name])
+
+
+def test_shrinking_drops_a_constant_nothing_needs():
+    """A campaign's shrunk case kept an unused constant while AST size left constants out."""
+    from kernel_synth.shrink.reducer import shrink
+
+    program = parse(
+        "C0 = constant(0.0)\nC1 = constant(2)\n\n@kernel\ndef k0(x1: In[array[float32]], out0: Out[array[float32]]):\n"
+        "    i = tid()\n    v2 = sqrt(x1[i]) + float32(C1)\n    out0[i] = v2\n"
+    )
+    small = shrink(program, lambda p: any(isinstance(n, A.Call) and n.func == "sqrt" for n in A.walk(p))).program
+    assert small.constants == (), print_program(small)
