@@ -124,7 +124,7 @@ def _unbatched(text: str, position: int, program: A.Program, line_shift: int = 0
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(hashed.name)}_p{position}_[0-9a-f]+(?![0-9A-Za-z])", hashed.name, text)
     for func in program.funcs:  # numbered per process by Warp: the first, as in a fresh one
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(func.name)}_p{position}_\d+(?![0-9A-Za-z])", f"{func.name}_0", text)
-    for definition in program.structs + program.funcs + program.kernels:
+    for definition in program.constants + program.structs + program.funcs + program.kernels:
         text = text.replace(f"{definition.name}_p{position}", definition.name)
     lines = text.splitlines()
     for number, line in enumerate(lines):

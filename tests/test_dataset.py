@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse, print_program
 from kernel_synth.grammar.categories import CATEGORIES, classify
 from kernel_synth.synth.cli import main
@@ -334,6 +335,11 @@ def test_warp_ir_does_not_depend_on_the_batch(tmp_path):
     with_helper = next(k for k, p in enumerate(programs) if p.funcs)
     name = programs[with_helper].funcs[0].name
     assert f"{name}_0(" in first[with_helper].artifacts["forward.cpp"]
+    # a module constant read in the kernel, quoted in the generated code: its batch suffix undone too
+    k, constant = next(
+        (k, n.id) for k, p in enumerate(programs) for n in A.walk(p.kernels[0]) if isinstance(n, A.Name) and n.id in {c.name for c in p.constants}
+    )
+    assert re.search(rf"//.*\b{constant}\b", first[k].artifacts["forward.cpp"]) and f"{constant}_p" not in first[k].artifacts["forward.cpp"]
     rendered = _render(programs[0], "python").splitlines()
     line = next(n for n, text in enumerate(rendered, 1) if text.startswith("def "))
     assert f"<L {line}>" in first[0].artifacts["forward.cpp"]
