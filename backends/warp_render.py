@@ -115,7 +115,7 @@ class _Renderer:
         self.constants = {c.name for c in program.constants}
         self.effectful = effectful_helpers(program)
         self.thread_names = set().union(*(thread_names(k) for k in program.kernels))
-        body: list = [assign(cst.Name(self.names[c.name]), call("wp.constant", self.expr(c.value))) for c in program.constants]
+        body: list = [assign(cst.Name(self.names[c.name]), call("wp.constant", self.constant(c.value))) for c in program.constants]
         body += [self.struct(s) for s in program.structs]
         body += [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
@@ -263,6 +263,15 @@ class _Renderer:
     def cast(self, node: A.Cast):
         name = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else f"wp.{node.to.name}"
         return call(name, self.expr(node.operand))
+
+    def constant(self, value: A.Expr) -> cst.BaseExpression:
+        """A constant's value, which Python evaluates at import: a negated
+        typed literal is the type of the negated number (`wp.float64(-3.25)`);
+        Warp 1.0.2's scalar types have no unary minus in Python (TypeError,
+        found by CI's campaign on that release)."""
+        if isinstance(value, A.Neg) and isinstance(value.operand, A.Const) and (value.ty not in (F32, I32) or value.operand.typed):
+            return call(f"wp.{value.ty.name}", cst.UnaryOperation(cst.Minus(), number(value.operand.value)))
+        return self.expr(value)
 
     def constant_value(self, node) -> bool:
         """Whether Warp takes `node` for a constant: a bare literal, a static or a

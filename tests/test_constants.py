@@ -132,3 +132,12 @@ def test_shrinking_drops_a_constant_nothing_needs():
     )
     small = shrink(program, lambda p: any(isinstance(n, A.Call) and n.func == "sqrt" for n in A.walk(p))).program
     assert small.constants == (), print_program(small)
+
+
+def test_a_negated_typed_constant_is_built_negative():
+    """Warp 1.0.2 cannot negate a wp.float64 in Python: CI's campaign there
+    found `wp.constant(-wp.float64(3.25))` failing at import."""
+    from kernel_synth.backends.warp_render import render_warp
+
+    program = parse("C0 = constant(-float64(3.25))\n\n" + HEAD.replace("float32", "float64") + "    o[i] = x[i] * C0\n")
+    assert "C0 = wp.constant(wp.float64(-3.25))" in render_warp(program)
