@@ -76,7 +76,8 @@ def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
                 if bucket["signature"] not in summary["shrink"]["cut_short"]:  # and minimal
                     assert _kernel_statements(program) <= 3, case.text
                 wanted = "atan2" if case.header.oracle == "crash" else "floor"
-                assert any(isinstance(n, A.Call) and n.func == wanted for n in A.walk(program.kernels[0]))
+                # in the kernel or a helper it calls (a shrink cut short may leave the helper)
+                assert any(isinstance(n, A.Call) and n.func == wanted for n in A.walk(program))
     assert summary["shrink"]["count"] >= 2
 
     replay = _synth("replay", str(corpus), "--json", str(tmp_path / "replay.json"), env=FAULTS)
