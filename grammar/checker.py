@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from . import ast as A
 from .errors import CheckError
+from .intervals import exact_interval
 from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
 
@@ -724,13 +725,7 @@ class _Checker:
             lo, hi = self.static_interval(e.operand)
             return -hi, -lo
         if isinstance(e, A.BinOp) and e.op in STATIC_OPS:
-            (a, b), (c, d) = self.static_interval(e.left), self.static_interval(e.right)
-            if e.op == "+":
-                return a + c, b + d
-            if e.op == "-":
-                return a - d, b - c
-            products = (a * c, a * d, b * c, b * d)
-            return min(products), max(products)
+            return exact_interval(e.op, self.static_interval(e.left), self.static_interval(e.right))
         what = f"operator {e.op!r}" if isinstance(e, A.BinOp) else type(e).__name__
         raise self.error(e, "static", f"static() computes with literals, loop variables, + - * and negation, not {what}")
 

@@ -34,6 +34,7 @@ from .intervals import (
     Interval,
     apply_guard,
     clamp,
+    exact_interval,
     guard_divisor,
     int_binop,
     int_cast,
@@ -1012,15 +1013,9 @@ class Gen:
         operand, (lo, hi) = leaf()
         if self.choose("static_shape") == "binop":
             op = self.pick(sorted(STATIC_OPS))
-            right, (c, d) = leaf()
+            right, right_interval = leaf()
             operand = A.BinOp(op, operand, right, ty)
-            if op == "+":
-                lo, hi = lo + c, hi + d
-            elif op == "-":
-                lo, hi = lo - d, hi - c
-            else:
-                products = (lo * c, lo * d, hi * c, hi * d)
-                lo, hi = min(products), max(products)
+            lo, hi = exact_interval(op, (lo, hi), right_interval)
         if ty.signed and self.boolean():
             operand, lo, hi = A.Neg(operand, ty), -hi, -lo
         return A.Static(operand, ty), ((int(lo), int(hi)) if ty.is_int else None)

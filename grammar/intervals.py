@@ -54,6 +54,17 @@ def clamp(expr: A.Expr, bounds: Interval, ty: DType) -> A.Call:
     return A.Call("clamp", (expr, _signed_const(bounds[0], ty), _signed_const(bounds[1], ty)), ty)
 
 
+def exact_interval(op: str, left: Interval, right: Interval) -> Interval:
+    """The values of `a op b` for `+ - *` in exact (Python) arithmetic, no wrapping."""
+    (a, b), (c, d) = left, right
+    if op == "+":
+        return a + c, b + d
+    if op == "-":
+        return a - d, b - c
+    products = (a * c, a * d, b * c, b * d)
+    return min(products), max(products)
+
+
 def int_binop(op: str, left, li: Interval, right, ri: Interval, ty: DType):
     if not ty.signed:
         if op in ("//", "%") and ri[0] <= 0:
