@@ -535,7 +535,8 @@ class Campaign:
         state = self.state
         for done in results:
             job = done.job
-            state.pending_shrinks = [p for p in state.pending_shrinks if p["path"] != job.original]
+            if not done.out_of_time:  # else left pending: the next --resume shrinks it
+                state.pending_shrinks = [p for p in state.pending_shrinks if p["path"] != job.original]
             if done.result is not None:
                 result, finished = done.result
                 state.shrinks.append(
@@ -635,6 +636,8 @@ class Campaign:
                 "tests": sum(s["tests"] for s in shrinks),
                 # stored smaller but not minimal: the budget ran out first
                 "cut_short": [s["signature"] for s in shrinks if not s.get("finished", True)],
+                # stored unshrunk, the shrink still to do: `--resume` does it
+                "pending": [p["signature"] for p in state.pending_shrinks],
             },
             "unconfirmed": state.unconfirmed,
             # per backend: outputs compared with the reference, and why not

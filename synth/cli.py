@@ -828,7 +828,7 @@ def cmd_shrink(args) -> int:
     from kernel_synth.backends.registry import BackendUnavailable, get_backend
     from .corpus import library_versions, store_finding
     from .oracles import ORACLES
-    from .triage import SHRINK_TESTS, Launch, Triage, shrink_finding
+    from .triage import SHRINK_TESTS, Launch, OutOfTime, Triage, shrink_finding
 
     program = _read_program(args.file)
     try:
@@ -845,7 +845,10 @@ def cmd_shrink(args) -> int:
         if finding is None:
             raise UsageError(f"{args.file}: does not fail on {args.backend}; nothing to shrink")
         print(f"signature: {finding.signature}", file=sys.stderr)
-        shrunk = shrink_finding(triage, finding, program, deadline, SHRINK_TESTS, progress)
+        try:
+            shrunk = shrink_finding(triage, finding, program, deadline, SHRINK_TESTS, progress)
+        except OutOfTime:
+            raise UsageError(f"--budget {args.budget:.0f}s: ended before any smaller program was found; nothing shrunk") from None
         if shrunk is None:
             raise UsageError(f"{args.file}: the failure did not reproduce while shrinking (flaky?)")
         result, finished = shrunk

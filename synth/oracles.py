@@ -54,7 +54,8 @@ STATUS_ORACLE = {
 
 # Signatures already understood, with what they are (YARPGen's table of known
 # messages): a campaign shows live how many findings fall outside them, which is
-# where new bugs (or new mistakes of ours) are.
+# where new bugs (or new mistakes of ours) are. The faulty test backend is
+# warp-cpu underneath, so Warp's own bugs are known under its name too.
 KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     (
         re.compile(r":codegen:Error mutating a constant <id> inside a dynamic loop"),
@@ -62,14 +63,14 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     ),
     (
         re.compile(
-            r"^warp-(cpu|cuda):(compile:RuntimeError: (CPU|CUDA) kernel build failed with error code <n>: "
+            r"^(faulty-)?warp-(cpu|cuda):(compile:RuntimeError: (CPU|CUDA) kernel build failed with error code <n>: "
             r"(no instance of overloaded function <q> matches the argument list|no matching function for call to <q>)"
             r"|codegen:array_store\(\) value argument type|codegen:Input types must be the same, got \[<q>, <q>\])"
         ),
         "Warp bug: no native overload for the types at hand (casting an unrolled loop variable retypes it: int64(j) makes later uses of j int64; atomic_max on uint32 before 1.8.0)",
     ),
     (
-        re.compile(r"^warp-(cpu|cuda):codegen:list index out of range$"),
+        re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:list index out of range$"),
         "Warp bug (1.19.0, still failing): `break` in a loop whose variable a wp.static() reads; the loop is unrolled and "
         "Warp's codegen finds no loop for the break to leave (corpora; NVIDIA/warp#692 reports the continue case)",
     ),
@@ -79,7 +80,7 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "unrolled, so a wp.static() in it cannot read the loop variable",
     ),
     (
-        re.compile(r"^warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),
+        re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),
         "Warp bug before 1.1.0: `break` in a while loop jumps to a for-loop label that is never emitted (corpora, whilebreak)",
     ),
 )

@@ -19,7 +19,7 @@ from kernel_synth.grammar import Program
 from kernel_synth.shrink import ShrinkResult
 
 from .oracles import Finding
-from .triage import Triage, shrink_finding
+from .triage import OutOfTime, Triage, shrink_finding
 
 # Seconds a confirmation in a fresh worker takes at most, about (a new
 # process imports Warp, compiles and runs one program: 3 to 5 s here): a
@@ -40,6 +40,7 @@ class ShrinkDone:
     job: ShrinkJob
     result: tuple[ShrinkResult, bool] | None  # (smallest program, finished), or None: it did not fail again
     confirmed: Finding | None  # the finding the result gave in a fresh worker
+    out_of_time: bool = False  # the deadline came before any smaller program: still to do
 
 
 class Shrinker:
@@ -58,7 +59,10 @@ class Shrinker:
         if self._triage is None:
             self._triage = self._make_triage()
         program = self._before(self._triage, job, deadline) if self._before else job.program
-        result = shrink_finding(self._triage, job.finding, program, deadline, self._max_tests)
+        try:
+            result = shrink_finding(self._triage, job.finding, program, deadline, self._max_tests)
+        except OutOfTime:
+            return ShrinkDone(job, None, None, out_of_time=True)
         confirmed = self._triage.confirm(job.finding, result[0].program) if result is not None else None
         return ShrinkDone(job, result, confirmed)
 

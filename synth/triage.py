@@ -204,7 +204,8 @@ def shrink_finding(
 ) -> tuple[ShrinkResult, bool] | None:
     """`program` shrunk to a minimal one with `finding`'s signature, and True;
     or the smallest found before `deadline`, and False; None when it did not
-    fail again (flaky) or the deadline came before any smaller program."""
+    fail again (flaky). OutOfTime when the deadline came before any smaller
+    program: nothing was learnt, and the shrink is still to be done."""
     best: list[ShrinkResult] = []
     last_test = [0.0]  # seconds the last oracle call took
 
@@ -243,4 +244,6 @@ def shrink_finding(
     except ValueError:  # it did not fail again
         return None
     except OutOfTime:
-        return (best[-1], False) if best else None
+        if best:
+            return best[-1], False
+        raise
