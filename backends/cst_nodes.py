@@ -22,6 +22,9 @@ BINARY_NODES = {
     "@": cst.MatrixMultiply,
     "&": cst.BitAnd,
     "|": cst.BitOr,
+    "^": cst.BitXor,
+    "<<": cst.LeftShift,
+    ">>": cst.RightShift,
 }
 COMPARE_NODES = {
     "<": cst.LessThan,
@@ -37,7 +40,7 @@ UNARY_NODES = {"-": cst.Minus, "not": cst.Not, "~": cst.BitInvert}
 
 # Python's binding strength for the expressions `binary`, `compare` and
 # `unary` build, loosest first. The DSL's own levels are grammar.printer's.
-COMPARE, BIT_OR, BIT_AND, SUM, PRODUCT, UNARY, POSTFIX = range(1, 8)
+COMPARE, BIT_OR, BIT_XOR, BIT_AND, SHIFT, SUM, PRODUCT, UNARY, POSTFIX = range(1, 10)
 
 _OPERATOR_PREC = {
     cst.Add: SUM,
@@ -49,6 +52,9 @@ _OPERATOR_PREC = {
     cst.Modulo: PRODUCT,
     cst.BitAnd: BIT_AND,
     cst.BitOr: BIT_OR,
+    cst.BitXor: BIT_XOR,
+    cst.LeftShift: SHIFT,
+    cst.RightShift: SHIFT,
 }
 
 

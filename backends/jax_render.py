@@ -838,6 +838,10 @@ class _Renderer:
         value = self.expr(node.operand)
         return _Value(unary(UNARY_NODES[OPERATORS["neg"].jax](), value.node), weak=value.weak, literal=value.literal)
 
+    def e_invert(self, node: A.Invert) -> _Value:
+        # typed: `~` of a Python int is a negative Python int, not a uint32
+        return _Value(unary(UNARY_NODES[OPERATORS["invert"].jax](), self.strong(node.operand)))
+
     def e_ternary(self, node: A.Ternary) -> _Value:
         cond = self.strong(node.cond)
         if node.eager or not (self.has_effect(node.then) or self.has_effect(node.orelse)):
@@ -924,6 +928,7 @@ _EXPRESSIONS = {
     A.BoolOp: _Renderer.e_bool_op,
     A.Not: _Renderer.e_not,
     A.Neg: _Renderer.e_neg,
+    A.Invert: _Renderer.e_invert,
     A.Ternary: _Renderer.e_ternary,
     A.Call: _Renderer.e_call,
     A.Cast: _Renderer.e_cast,

@@ -82,7 +82,7 @@ _F32 = np.dtype(np.float32)
 _SHAPES: dict[str, tuple[int, ...]] = {"vec2": (2,), "vec3": (3,), "vec4": (4,), "mat33": (3, 3)}
 
 # Exact (Python int) versions of the operators that can overflow a signed type.
-_EXACT = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
+_EXACT = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "<<": operator.lshift}
 # Flat lookups of the op table's functions: the interpreter's innermost loop.
 _NUMPY_OPS = {symbol: OPERATORS[symbol].reference for symbol in ARITH_OPS}
 _COMPARE = {symbol: OPERATORS[symbol].reference for symbol in COMPARE_OPS}
@@ -145,6 +145,7 @@ class _Interpreter:
             A.BoolOp: self.e_boolop,
             A.Not: self.e_not,
             A.Neg: self.e_neg,
+            A.Invert: lambda e: ~self.eval(e.operand),
             A.Ternary: self.e_ternary,
             A.Call: self.e_call,
             A.Cast: self.e_cast,
@@ -274,6 +275,12 @@ class _Interpreter:
         limits = _INT_LIMITS.get(name)
         if limits is not None and op in ("//", "%") and right == 0:
             raise ReferenceFailure(f"integer {op} by zero ({ty})", "undefined")
+        if op in ("<<", ">>"):
+            # C++ (Warp) leaves these undefined; XLA defines them otherwise
+            if not 0 <= int(right) < 8 * np.dtype(SCALAR_TYPES[name]).itemsize:
+                raise ReferenceFailure(f"shift of {ty} by {int(right)}", "undefined")
+            if op == "<<" and name in _SIGNED_INTS and left < 0:
+                raise ReferenceFailure(f"left shift of a negative {ty}: {int(left)} << {int(right)}", "undefined")
         result = _NUMPY_OPS[op](left, right)
         if name in _SIGNED_INTS and op in _EXACT:
             exact = _EXACT[op](int(left), int(right))

@@ -24,7 +24,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
-from kernel_synth.grammar.printer import COMPARE, NOT, OR, POSTFIX, SUM, TERNARY, UNARY, precedence
+from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
 
@@ -232,7 +232,7 @@ class _Renderer:
         return cst.BinaryOperation(self.expr(node.left, prec), BINARY_NODES[OPERATORS[node.op].warp](), self.expr(node.right, prec + 1))
 
     def compare(self, node: A.Compare):
-        return cst.Comparison(self.expr(node.left, SUM), [cst.ComparisonTarget(COMPARE_NODES[OPERATORS[node.op].warp](), self.expr(node.right, SUM))])
+        return cst.Comparison(self.expr(node.left, BIT_OR), [cst.ComparisonTarget(COMPARE_NODES[OPERATORS[node.op].warp](), self.expr(node.right, BIT_OR))])
 
     def lazy(self, node, feature: str, what: str) -> None:
         """Unsupported, when `node` has a side effect that this release would
@@ -342,6 +342,7 @@ _EXPRESSIONS = {
     A.BoolOp: _Renderer.bool_op,
     A.Not: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["not"].warp](), self.expr(n.operand, NOT)),
     A.Neg: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["neg"].warp](), self.expr(n.operand, UNARY)),
+    A.Invert: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["invert"].warp](), self.expr(n.operand, UNARY)),
     A.Ternary: _Renderer.ternary,
     A.Call: _Renderer.builtin_or_helper,
     A.Cast: _Renderer.cast,
@@ -349,7 +350,7 @@ _EXPRESSIONS = {
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
 }
 
-assert COMPARE < SUM  # the comparison builder relies on operands binding tighter
+assert COMPARE < BIT_OR  # the comparison builder relies on operands binding tighter
 
 
 def render_warp_module(program: A.Program, suffix: str = "", release: WarpRelease = NEWEST) -> cst.Module:

@@ -1,6 +1,6 @@
 """Validity of generated programs on every backend available here.
 
-    python benchmarks/bench_validity.py --n 1000 --seed 0 [--launch 16] [--workers 2]
+    python benchmarks/bench_validity.py --n 1000 --seed 0 [--launch 16] [--workers 2] [--weights P.toml]
 
 Draws N programs, compiles them on each backend present (warp-cpu compiled and
 run; warp-cuda compiled through NVRTC, run only where a GPU exists; jax-cpu and
@@ -22,6 +22,7 @@ import time
 
 from kernel_synth.grammar import print_program
 from kernel_synth.grammar.sampling import draw_programs
+from kernel_synth.grammar.weights import load_weights
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.pool import BatchPool
 from kernel_synth.backends.registry import BACKENDS
@@ -44,9 +45,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--backends", default=",".join(_available()))
     parser.add_argument("--json", metavar="FILE", help="write the figures and every failure as JSON")
+    parser.add_argument("--weights", metavar="PROFILE", help="draw under this weights profile (default: the shipped one)")
     args = parser.parse_args()
 
-    programs = list(draw_programs(args.n, args.seed))
+    programs = list(draw_programs(args.n, args.seed, load_weights(args.weights)))
     backends = args.backends.split(",")
     results = {}
     for name in backends:

@@ -208,6 +208,15 @@ class Neg:
     pos: Pos | None = _pos()
 
 
+@dataclass(frozen=True, slots=True)
+class Invert:
+    """`~e`: the bitwise complement of an int."""
+
+    operand: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
 TERNARY_FORMS = ("ternary", "where", "select")
 
 
@@ -296,7 +305,7 @@ class Static:
     pos: Pos | None = _pos()
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct, Static]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -515,7 +524,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Ternary, Call, Cast, Construct, Static)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

@@ -650,6 +650,12 @@ class _Checker:
             raise self.error(e, "operand-types", f"cannot negate {ty}")
         return replace(e, operand=operand, ty=ty)
 
+    def expr_Invert(self, e: A.Invert):
+        operand = self.expr(e.operand)
+        if not operand.ty.is_int:
+            raise self.error(e, "operand-types", f"~ takes an int32 or uint32, not {operand.ty}")
+        return replace(e, operand=operand, ty=operand.ty)
+
     def expr_Ternary(self, e: A.Ternary):
         cond = self.condition(e.cond)
         # only `x if c else y` evaluates its arms lazily: where/select read both

@@ -35,6 +35,7 @@ from .intervals import (
     apply_guard,
     clamp,
     exact_interval,
+    invert_interval,
     guard_divisor,
     int_binop,
     int_cast,
@@ -42,7 +43,7 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, MAX_LAUNCH, STATIC_OPS
+from .ops import BUILTINS, INT_BINOPS, MAX_LAUNCH, STATIC_OPS
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TupleType, struct_type
 from .weights import Weights
@@ -1045,7 +1046,7 @@ class Gen:
                 if ctx.arrays:
                     options.add("len")
         if depth > 0:
-            options |= {"binop", "call"} | self.compound_options(ty, casts=True)
+            options |= {"binop", "call", "invert"} | self.compound_options(ty, casts=True)
             if ty.signed:
                 options.add("neg")
             if ty == I32:
@@ -1073,7 +1074,7 @@ class Gen:
             return self.array_read(ty, depth), param_interval(ty)
         sub = depth - 1
         if kind == "binop":
-            op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//", "mod": "%"}[self.choose("int_binop")]
+            op = INT_BINOPS[self.choose("int_binop")]
             (left, li), (right, ri) = self.int_expr(ty, sub), self.int_expr(ty, sub)
             return int_binop(op, left, li, right, ri, ty)
         if kind == "call":
@@ -1098,6 +1099,9 @@ class Gen:
         if kind == "neg":
             operand, (lo, hi) = self.int_expr(ty, sub)
             return A.Neg(operand, ty), (-hi, -lo)
+        if kind == "invert":
+            operand, iv = self.int_expr(ty, sub)
+            return A.Invert(operand, ty), invert_interval(iv, ty)
         if kind in ("static", "static_loop"):
             return self.static(ty, loop_var=kind == "static_loop")
         if kind == "ternary":

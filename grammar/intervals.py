@@ -14,7 +14,7 @@ Everything here is a pure function of its arguments: no draws.
 from __future__ import annotations
 
 from . import ast as A
-from .ops import INPUT_INT_RANGE, INPUT_UINT_RANGE, MAX_LAUNCH
+from .ops import BIT_OPS, INPUT_INT_RANGE, INPUT_UINT_RANGE, MAX_LAUNCH
 from .types import DType
 
 # Magnitudes int values are kept within: products and sums of two such values
@@ -65,7 +65,14 @@ def exact_interval(op: str, left: Interval, right: Interval) -> Interval:
     return min(products), max(products)
 
 
+# Shift amounts generated programs use: within the 0 .. 31 C++ defines, and
+# small enough that a left shift of a guarded operand still fits
+MAX_SHIFT = 12
+
+
 def int_binop(op: str, left, li: Interval, right, ri: Interval, ty: DType):
+    if op in BIT_OPS:
+        return _bit_binop(op, left, li, right, ri, ty)
     if not ty.signed:
         if op in ("//", "%") and ri[0] <= 0:
             right = A.Call("max", (right, A.Const(1, ty)), ty)
@@ -99,6 +106,47 @@ def int_binop(op: str, left, li: Interval, right, ri: Interval, ty: DType):
         return A.BinOp(op, left, right, ty), (-magnitude - 1, magnitude + 1)
     top = max(abs(ri[0]), abs(ri[1]))
     return A.BinOp(op, left, right, ty), (-min(top, magnitude), min(top, magnitude))
+
+
+def _bit_binop(op: str, left, li: Interval, right, ri: Interval, ty: DType):
+    """`left op right` for the bitwise operators, kept defined: shift amounts
+    in 0 .. MAX_SHIFT, a signed left shift of a non-negative value that cannot
+    overflow, and int32 operands within +-2**29 so that the result stays
+    within the magnitudes the other guards assume."""
+    top = U32_MAX if not ty.signed else INT_SAFE // 2 - 1
+    bounds = (0, top) if not ty.signed else (-INT_SAFE // 2, top)
+    if op in ("<<", ">>"):
+        if not within(ri, (0, MAX_SHIFT)):
+            clip = lambda v: min(max(v, 0), MAX_SHIFT)  # noqa: E731
+            right, ri = clamp(right, (0, MAX_SHIFT), ty), (clip(ri[0]), clip(ri[1]))
+        if op == ">>":  # moves values toward 0 (or -1): monotone in the amount
+            return A.BinOp(op, left, right, ty), (min(li[0] >> ri[0], li[0] >> ri[1]), max(li[1] >> ri[0], li[1] >> ri[1]))
+        if not ty.signed:  # wraps, which is defined
+            hi = li[1] << ri[1]
+            return A.BinOp(op, left, right, ty), (li[0] << ri[0], hi) if hi <= U32_MAX else (0, U32_MAX)
+        limit = top >> ri[1]
+        if not within(li, (0, limit)):
+            left, li = clamp(left, (0, limit), ty), (0, limit)
+        return A.BinOp(op, left, right, ty), (li[0] << ri[0], li[1] << ri[1])
+    if not within(li, bounds):
+        left, li = clamp(left, bounds, ty), bounds
+    if not within(ri, bounds):
+        right, ri = clamp(right, bounds, ty), bounds
+    nonneg = [iv for iv in (li, ri) if iv[0] >= 0]
+    if op == "&" and nonneg:
+        return A.BinOp(op, left, right, ty), (0, min(iv[1] for iv in nonneg))
+    # both within [-2**k, 2**k - 1]: so is the result of & | ^
+    k = max(max(iv[1], -iv[0] - 1, 0).bit_length() for iv in (li, ri))
+    if len(nonneg) == 2:
+        return A.BinOp(op, left, right, ty), (0, (1 << k) - 1)
+    return A.BinOp(op, left, right, ty), (-(1 << k), (1 << k) - 1)
+
+
+def invert_interval(iv: Interval, ty: DType) -> Interval:
+    """The values of `~x` for x in `iv`: -x - 1, or U32_MAX - x unsigned."""
+    if not ty.signed:
+        return (U32_MAX - iv[1], U32_MAX - iv[0])
+    return (-iv[1] - 1, -iv[0] - 1)
 
 
 def _unsigned_result(op: str, li: Interval, ri: Interval) -> Interval:

@@ -200,11 +200,17 @@ def host_name_reason(name: str) -> str | None:
 
 ATOMICS = {"add": "atomic_add", "sub": "atomic_sub", "min": "atomic_min", "max": "atomic_max"}
 
-ARITH_OPS = ("+", "-", "*", "/", "//", "%", "@")
+ARITH_OPS = ("+", "-", "*", "/", "//", "%", "@", "&", "|", "^", "<<", ">>")
+BIT_OPS = ("&", "|", "^", "<<", ">>")  # ints only
+# The int_binop alternatives of a weights profile, and the operator each draws
+INT_BINOPS = {
+    "add": "+", "sub": "-", "mul": "*", "floordiv": "//", "mod": "%",
+    "bitand": "&", "bitor": "|", "bitxor": "^", "shl": "<<", "shr": ">>",
+}
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 BOOL_OPS = ("and", "or")
 AUG_OPS = ("+=", "-=", "*=", "/=")
-UNARY_OPS = ("not", "neg")  # keyed by word: "-" is the binary operator's key
+UNARY_OPS = ("not", "neg", "invert")  # keyed by word: "-" is the binary operator's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +237,13 @@ OPERATORS: dict[str, Operator] = {
         # `%` truncates, as C's fmod and Warp's `%` do; Python's and jnp's `%` floor.
         Operator("%", "%", "jnp.fmod", np.fmod),
         Operator("@", "@", "@", np.matmul),
+        # bitwise, on int32 and uint32: two's complement; `>>` is arithmetic on
+        # int32 and logical on uint32; shift amounts are in 0 .. 31 (SEMANTICS.md)
+        Operator("&", "&", "&", np.bitwise_and),
+        Operator("|", "|", "|", np.bitwise_or),
+        Operator("^", "^", "^", np.bitwise_xor),
+        Operator("<<", "<<", "<<", np.left_shift),
+        Operator(">>", ">>", ">>", np.right_shift),
         Operator("<", "<", "<", operator.lt),
         Operator("<=", "<=", "<=", operator.le),
         Operator(">", ">", ">", operator.gt),
@@ -242,6 +255,7 @@ OPERATORS: dict[str, Operator] = {
         Operator("or", "or", "jnp.logical_or"),
         Operator("not", "not", "jnp.logical_not"),
         Operator("neg", "-", "-"),
+        Operator("invert", "~", "~"),
         Operator("+=", "+=", "+="),
         Operator("-=", "-=", "-="),
         Operator("*=", "*=", "*="),
@@ -278,6 +292,8 @@ def binop_result(op: str, left: DType, right: DType) -> DType | None:
         return left if left == right and left.is_numeric else None
     if op == "@":
         return VEC3 if (left, right) == (MAT33, VEC3) else None
+    if op in BIT_OPS:
+        return left if left == right and left.is_int else None
     raise ValueError(f"unknown operator {op!r}")
 
 

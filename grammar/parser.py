@@ -57,6 +57,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "compare": (A.Compare,),
     "bin_op": (A.BinOp,),
     "neg": (A.Neg,),
+    "invert": (A.Invert,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
     "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static),
@@ -76,6 +77,10 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "and_expr": (),
     "not_expr": (),
     "comparison": (),
+    "bit_or": (),
+    "bit_xor": (),
+    "bit_and": (),
+    "shift": (),
     "sum": (),
     "product": (),
     "unary": (),
@@ -423,6 +428,8 @@ class _Builder:
             return A.Not(self.expr(ch[0]), pos=pos)
         if kind == "neg":
             return A.Neg(self.expr(ch[0]), pos=pos)
+        if kind == "invert":
+            return A.Invert(self.expr(ch[0]), pos=pos)
         if kind == "ternary":
             then, cond, orelse = ch
             return A.Ternary(self.expr(cond), self.expr(then), self.expr(orelse), pos=pos)

@@ -12,8 +12,11 @@ from .types import COMPONENT_NAMES, F32, I32
 INDENT = "    "
 
 # Binding strength, loosest first, mirroring the expression rules of kernel.lark.
-TERNARY, OR, AND, NOT, COMPARE, SUM, PRODUCT, UNARY, POSTFIX = range(1, 10)
-_ARITH_PREC = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "//": PRODUCT, "%": PRODUCT, "@": PRODUCT}
+TERNARY, OR, AND, NOT, COMPARE, BIT_OR, BIT_XOR, BIT_AND, SHIFT, SUM, PRODUCT, UNARY, POSTFIX = range(1, 14)
+_ARITH_PREC = {
+    "+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "//": PRODUCT, "%": PRODUCT, "@": PRODUCT,
+    "|": BIT_OR, "^": BIT_XOR, "&": BIT_AND, "<<": SHIFT, ">>": SHIFT,
+}
 
 
 def print_program(program: A.Program) -> str:
@@ -102,7 +105,7 @@ def precedence(node) -> int:
         return COMPARE
     if isinstance(node, A.BinOp):
         return _ARITH_PREC[node.op]
-    if isinstance(node, A.Neg):
+    if isinstance(node, (A.Neg, A.Invert)):
         return UNARY
     return POSTFIX
 
@@ -138,7 +141,7 @@ def _expr(node) -> str:
         prec = _ARITH_PREC[node.op]
         return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"
     if isinstance(node, A.Compare):
-        return f"{print_expr(node.left, SUM)} {node.op} {print_expr(node.right, SUM)}"
+        return f"{print_expr(node.left, BIT_OR)} {node.op} {print_expr(node.right, BIT_OR)}"
     if isinstance(node, A.BoolOp):
         prec = precedence(node)
         return f"{print_expr(node.left, prec)} {node.op} {print_expr(node.right, prec + 1)}"
@@ -146,6 +149,8 @@ def _expr(node) -> str:
         return f"not {print_expr(node.operand, NOT)}"
     if isinstance(node, A.Neg):
         return f"-{print_expr(node.operand, UNARY)}"
+    if isinstance(node, A.Invert):
+        return f"~{print_expr(node.operand, UNARY)}"
     if isinstance(node, A.Ternary):
         if node.form == "where":
             return f"where({print_expr(node.cond)}, {print_expr(node.then)}, {print_expr(node.orelse)})"

@@ -8,11 +8,11 @@ The names are those of the profile's [rules.*] tables.
 from __future__ import annotations
 
 from . import ast as A
-from .ops import BUILTINS
+from .ops import BUILTINS, INT_BINOPS
 from .queries import effectful_helpers, expanded_update, has_effect
 from .types import ArrayType, TupleType
 
-_BINOP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
+_BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 _AUG_NAMES = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
@@ -287,6 +287,8 @@ class _Walker:
             return "ternary"
         if isinstance(n, A.Neg):
             return "neg"
+        if isinstance(n, A.Invert):
+            return "invert"
         if isinstance(n, A.Cast):
             return "static_loop" if isinstance(n.operand, A.Static) and self.expr_kind(n.operand, "int_expr") == "static_loop" else "cast"
         if isinstance(n, A.Static):

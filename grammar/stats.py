@@ -57,6 +57,8 @@ CONSTRUCTS = (
     "static", "static-loop-variable",
     # module-level constants (Warp's wp.constant)
     "constant",
+    # bitwise operators on ints: & | ^ ~, and the shifts << >>
+    "bitwise", "shift",
 )
 
 
@@ -171,7 +173,9 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
     elif isinstance(node, A.Const) and node.typed:
         found.add("typed-literal")
     elif isinstance(node, A.BinOp):
-        found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}}.get(node.op, set()))
+        found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}, "<<": {"shift"}, ">>": {"shift"}}.get(node.op, set()))
+        if node.op in ("&", "|", "^"):
+            found.add("bitwise")
         if node.op == "/" and getattr(node.right.ty, "is_vector", False) and not getattr(node.left.ty, "is_vector", False):
             found.add("scalar-over-vector")
         if node.op == "//" and getattr(node.ty, "is_float", False):
@@ -182,6 +186,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("computed-component")
     if isinstance(node, A.Static):
         found.add("static")
+    if isinstance(node, A.Invert):
+        found.add("bitwise")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
         found.add("component-store")
         if isinstance(node.target.value, A.ArrayRead):

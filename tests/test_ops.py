@@ -70,6 +70,7 @@ _JAX_NODES = {
     **dict.fromkeys(ARITH_OPS, BINARY_NODES),
     **dict.fromkeys(COMPARE_OPS, COMPARE_NODES),
     "neg": UNARY_NODES,
+    "invert": UNARY_NODES,
     **dict.fromkeys(AUG_OPS, AUG_NODES),
 }
 _JAX_CALLS = frozenset(ARITH_OPS + BOOL_OPS + ("not",))
