@@ -16,6 +16,7 @@ the arrays the loss sums.
 from __future__ import annotations
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.queries import constant_values, loop_trips
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .warp_release import WarpRelease
@@ -121,26 +122,23 @@ def _typed(program: A.Program) -> A.Program:
     return program
 
 
-def _loop_rules(body, outer: int, found: set[str]) -> None:
+def _loop_rules(body, outer: int, found: set[str], constants: dict) -> None:
     """DYNAMIC_LOOP and LONG_LOOP over a statement list; `outer` is the product
     of the enclosing literal trip counts."""
     for stmt in body:
         if isinstance(stmt, A.While):
             found.add(DYNAMIC_LOOP)
-            _loop_rules(stmt.body, outer * max(stmt.limit, 1), found)
+            _loop_rules(stmt.body, outer * max(stmt.limit, 1), found, constants)
         elif isinstance(stmt, A.For):
-            if isinstance(stmt.bound, A.Const) and isinstance(stmt.bound.value, int):
-                trips = stmt.bound.value
-                if trips > MAX_UNROLL or outer * max(trips, 1) > MAX_UNROLL:
-                    found.add(LONG_LOOP)
-            else:  # `range(clamp(e, 0, K))`: at most K trips
+            trips, known = loop_trips(stmt.bound, constants)
+            if not known:  # `range(clamp(e, 0, K))`: at most K trips
                 found.add(DYNAMIC_LOOP)
-                top = stmt.bound.args[-1] if isinstance(stmt.bound, A.Call) and stmt.bound.args else None
-                trips = top.value if isinstance(top, A.Const) and isinstance(top.value, int) else MAX_UNROLL + 1
-            _loop_rules(stmt.body, outer * max(trips, 1), found)
+            elif trips > MAX_UNROLL or outer * max(trips, 1) > MAX_UNROLL:
+                found.add(LONG_LOOP)
+            _loop_rules(stmt.body, outer * max(trips, 1), found, constants)
         elif isinstance(stmt, A.If):
             for body in stmt.branches:
-                _loop_rules(body, outer, found)
+                _loop_rules(body, outer, found, constants)
 
 
 def _store_counts(body, in_loop: bool, counts: dict[str, int]) -> None:
@@ -169,7 +167,7 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
     if not gradient_inputs(kernel) or not gradient_outputs(kernel):
         found.add(INTEGER_ONLY)
     for definition in definitions:
-        _loop_rules(definition.body, 1, found)
+        _loop_rules(definition.body, 1, found, constant_values(program))
     if any(isinstance(n, (A.Break, A.Continue)) for n in nodes):
         found.add(BREAK_CONTINUE)
     if any(isinstance(n, A.Atomic) for h in helpers for n in A.walk(h)):

@@ -54,7 +54,7 @@ from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.ops import BUILTINS, OPERATORS
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import block_exits, constant_values, identifiers, loop_exits, static_value, statements, uses_64_bits
+from kernel_synth.grammar.queries import block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -644,10 +644,8 @@ class _Renderer:
     def s_for(self, node: A.For) -> None:
         self.comment(f"for {node.var} in range({print_expr(node.bound)}):")
         bound = None
-        if isinstance(node.bound, A.Const):
-            trips = node.bound.value
-        else:
-            trips = node.bound.args[2].value  # clamp(e, 0, K)
+        trips, known = loop_trips(node.bound, self.constants)
+        if not known:  # clamp(e, 0, K)
             bound = self.fresh("bound", numbered=True)
             self.emit(assign(bound, self.strong(node.bound)))
         var = node.var

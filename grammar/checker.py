@@ -395,12 +395,17 @@ class _Checker:
 
     def stmt_For(self, stmt: A.For):
         bound = self.expr(stmt.bound)
-        if not self.is_trip_bound(bound):
-            raise self.error(stmt.bound, "loop-bound", f"a loop bound is an int literal <= {MAX_TRIP} or clamp(e, 0, K) with K <= {MAX_TRIP}")
+        top = self.trip_bound(bound)
+        if top is None:
+            raise self.error(
+                stmt.bound, "loop-bound",
+                f"a loop bound is an int literal <= {MAX_TRIP}, an int32 constant of 0 .. {MAX_TRIP}, or clamp(e, 0, K) with K <= {MAX_TRIP}",
+            )
         self.fresh(stmt, stmt.var)
-        top = bound.value if isinstance(bound, A.Const) else bound.args[2].value
-        # range(b) with b <= top: var < top
-        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR, below=top, unrolled=isinstance(bound, A.Const))})
+        # range(b) with b <= top: var < top; a literal or a constant bound is
+        # known when compiling, and Warp unrolls the loop
+        unrolled = not isinstance(bound, A.Call)
+        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR, below=top, unrolled=unrolled)})
         self.loops += 1
         try:
             body = self.block(stmt.body)
@@ -471,11 +476,16 @@ class _Checker:
             and index.args[2] == A.BinOp("-", A.Len(array, I32), A.Const(1, I32), I32)
         )
 
-    @staticmethod
-    def is_trip_bound(bound) -> bool:
+    def trip_bound(self, bound) -> int | None:
+        """The most trips a loop bound allows, or None if it is not one."""
         if isinstance(bound, A.Const):
-            return bound.ty == I32 and bound.value <= MAX_TRIP
-        return (
+            return bound.value if bound.ty == I32 and bound.value <= MAX_TRIP else None
+        if isinstance(bound, A.Name):
+            symbol = self.constants.get(bound.id)
+            if symbol is not None and self.lookup(bound.id) is symbol and symbol.ty == I32 and 0 <= symbol.value <= MAX_TRIP:
+                return symbol.value
+            return None
+        if (
             isinstance(bound, A.Call)
             and bound.func == "clamp"
             and len(bound.args) == 3
@@ -484,7 +494,9 @@ class _Checker:
             and isinstance(bound.args[2], A.Const)
             and bound.args[2].ty == I32
             and bound.args[2].value <= MAX_TRIP
-        )
+        ):
+            return bound.args[2].value
+        return None
 
     def array_of(self, node: A.ArrayRead) -> ArrayType:
         array = self.arrays.get(node.array)

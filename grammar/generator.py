@@ -191,7 +191,7 @@ class Gen:
     # -- programs
 
     def program(self) -> A.Program:
-        constants = [self.constant() for _ in range(self.length("constants"))]
+        self.constant_defs = [self.constant() for _ in range(self.length("constants"))]
         if "structs" in self.features:
             for _ in range(self.length("structs")):
                 self.structs.append(self.struct())
@@ -200,7 +200,7 @@ class Gen:
             self.funcs.append(self.helper())
         kernel = self.kernel()
         defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs)
-        return A.Program(tuple(self.funcs), (kernel,), defs, tuple(constants))
+        return A.Program(tuple(self.funcs), (kernel,), defs, tuple(self.constant_defs))
 
     def constant(self) -> A.ConstDef:
         """`C = constant(lit)`: read in every definition as a parameter is."""
@@ -215,6 +215,16 @@ class Gen:
         self.constant_scope[name] = _Local(ty, "constant", (signed, signed) if ty.is_int else None)
         self.constant_values[name] = signed
         return A.ConstDef(name, value)
+
+    def trip_constant(self) -> str:
+        """A new int32 constant of 1 .. max_trip, for a loop to be bounded by;
+        it is the program's (every definition may read it) from here on."""
+        name, trip = self.fresh("C"), self.integer(1, self.max_trip)
+        local = self.constant_scope[name] = _Local(I32, "constant", (trip, trip))
+        self.constant_values[name] = trip
+        self.constant_defs.append(A.ConstDef(name, A.Const(trip, I32)))
+        self.ctx.scopes[0][name] = local
+        return name
 
     def struct(self) -> DType:
         """A struct type of value fields, and sometimes an earlier struct."""
@@ -772,14 +782,19 @@ class Gen:
 
     def for_stmt(self, inner: str | None = None) -> A.For:
         var = self.fresh("j")
-        if self.choose("for_bound") == "constant":
+        kind = self.choose("for_bound")
+        if kind == "constant":
             trip = self.integer(1, self.max_trip)
             bound = A.Const(trip, I32)
+        elif kind == "module_constant":  # range(C): an int32 constant that fits, or a new one
+            bounding = [n for n, v in self.constant_values.items() if self.constant_scope[n].ty == I32 and 1 <= v <= self.max_trip]
+            name = self.pick(bounding) if bounding else self.trip_constant()
+            bound, trip = A.Name(name, I32), self.constant_values[name]
         else:
             trip = self.integer(1, self.max_trip)
             source = self.expr(I32, min(self.expr_depth(), 1))
             bound = A.Call("clamp", (source, A.Const(0, I32), A.Const(trip, I32)), I32)
-        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=isinstance(bound, A.Const))})
+        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=not isinstance(bound, A.Call))})
         try:
             body = self.block(loop_trip=trip, inner=inner)
         finally:

@@ -154,7 +154,7 @@ class _Walker:
             self.block(s.orelse or ())
         elif isinstance(s, A.For):
             add("statement", "for")
-            add("for_bound", "constant" if isinstance(s.bound, A.Const) else "dynamic")
+            add("for_bound", "constant" if isinstance(s.bound, A.Const) else "module_constant" if isinstance(s.bound, A.Name) else "dynamic")
             self.expr(s.bound)
             self.loop_vars.add(s.var)
             self.block(s.body)

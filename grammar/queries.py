@@ -106,6 +106,17 @@ def uses_64_bits(program: A.Program) -> bool:
     return False
 
 
+def loop_trips(bound: A.Expr, constants: dict[str, int | float]) -> tuple[int, bool]:
+    """A checked `range(bound)`'s most trips, and whether the bound is known
+    when compiling (a literal or a module constant: Warp unrolls such loops)
+    rather than `clamp(e, 0, K)`."""
+    if isinstance(bound, A.Const):
+        return bound.value, True
+    if isinstance(bound, A.Name):
+        return int(constants[bound.id]), True
+    return bound.args[2].value, False
+
+
 def constant_values(program: A.Program) -> dict[str, int | float]:
     """Each module-level constant's value, by name."""
     return {c.name: static_value(c.value) for c in program.constants}

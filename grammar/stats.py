@@ -55,8 +55,8 @@ CONSTRUCTS = (
     "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
     # expressions evaluated when compiling, and those that read an unrolled loop's variable
     "static", "static-loop-variable",
-    # module-level constants (Warp's wp.constant)
-    "constant",
+    # module-level constants (Warp's wp.constant), and loops they bound
+    "constant", "for-constant",
     # bitwise operators on ints: & | ^ ~, and the shifts << >>
     "bitwise", "shift",
 )
@@ -157,7 +157,10 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         if node.orelse is not None:
             found.add("else")
     elif isinstance(node, (A.For, A.While)):
-        found.add("while" if isinstance(node, A.While) else "for-static" if isinstance(node.bound, A.Const) else "for-dynamic")
+        if isinstance(node, A.While):
+            found.add("while")
+        else:
+            found.add("for-static" if isinstance(node.bound, A.Const) else "for-constant" if isinstance(node.bound, A.Name) else "for-dynamic")
         if any(isinstance(n, (A.For, A.While)) for stmt in node.body for n in A.walk(stmt)):
             found.add("nested-loop")
     elif type(node) in _PLAIN:

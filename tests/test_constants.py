@@ -89,6 +89,10 @@ HEAD = "@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]]):\n    i = 
         ("C = constant(1.0)\n\n" + HEAD.replace("x: In", "C: In") + "    o[i] = 1.0\n", "duplicate-name", 4, 7),
         ("C = constant(1.0)\nC = constant(2.0)\n\n" + HEAD + "    o[i] = C\n", "duplicate-name", 2, 1),
         ("C = constant(1.0)\n\n" + HEAD + "    for C in range(2):\n        o[i] = 1.0\n", "duplicate-name", 6, 5),
+        # range(C): an int32 constant of 0 .. MAX_TRIP
+        ("C = constant(-2)\n\n" + HEAD + "    for j in range(C):\n        o[i] = 1.0\n", "loop-bound", 6, 20),
+        ("C = constant(2.0)\n\n" + HEAD + "    for j in range(C):\n        o[i] = 1.0\n", "loop-bound", 6, 20),
+        ("C = constant(65)\n\n" + HEAD + "    for j in range(C):\n        o[i] = 1.0\n", "loop-bound", 6, 20),
     ],
 )
 def test_constant_rules_at_their_place(text, rule, line, column):
@@ -107,6 +111,20 @@ def test_generated_constants_check_round_trip_and_are_read():
         read += any(isinstance(n, A.Name) and n.id in names for n in A.walk(program))
         assert ("constant" in constructs(program)) == bool(program.constants)
     assert declared >= 100 and read >= 50, (declared, read)
+
+
+def test_generated_loops_bounded_by_a_constant_are_unrolled_for_static():
+    """range(C) draws an int32 constant that fits (or declares one); its loop
+    is known when compiling, so static() in it may read the loop variable."""
+    bounded = reads = 0
+    for program in draw_programs(400, seed=5):
+        constants = {c.name: c.value for c in program.constants}
+        for loop in (n for n in A.walk(program) if isinstance(n, A.For) and isinstance(n.bound, A.Name)):
+            bounded += 1
+            value = constants[loop.bound.id]
+            assert isinstance(value, A.Const) and value.ty.name == "int32" and 1 <= value.value <= 64
+            reads += any(isinstance(s, A.Static) and any(isinstance(n, A.Name) and n.id == loop.var for n in A.walk(s)) for s in A.walk(loop))
+    assert bounded >= 10 and reads >= 1, (bounded, reads)
 
 
 def test_inlining_a_constant_keeps_the_values():

@@ -238,6 +238,9 @@ def test_judge_gradient_names_the_odd_source_and_the_pairs():
     program = parse(SMOOTH)
     assert judge_gradient("warp-cpu", program, _outcome([1, 2], [1, 2], [1, 2])) is None
     assert judge_gradient("warp-cpu", program, GradientResult("excluded", "gradient", D.DYNAMIC_LOOP)) is None
+    # a construct the release lacks is unsupported there, never a finding (static() on 1.0.2)
+    unsupported = GradientResult("unsupported", "render", "static() needs warp-lang >= 1.4.0 (wp.static(expr))")
+    assert judge_gradient("warp-cpu", program, unsupported) is None
     finding = judge_gradient("warp-cpu", program, _outcome([1, 3], [1, 2], [1, 2.01]))
     assert isinstance(finding, Finding) and finding.oracle == "gradient"
     assert finding.signature == "warp-cpu:gradient:float32:warp"

@@ -11,6 +11,7 @@ from kernel_synth.grammar import check, parse, print_program
 from kernel_synth.grammar.categories import CATEGORIES, classify
 from kernel_synth.grammar.ops import MAX_TRIP
 from kernel_synth.grammar.productions import productions
+from kernel_synth.grammar.queries import constant_values, loop_trips
 from kernel_synth.grammar.sampling import draw_program, draw_programs
 from kernel_synth.grammar.stats import summarize
 from kernel_synth.grammar.strategies import programs
@@ -62,17 +63,17 @@ def _statements(stmts) -> int:
     return sum(1 + sum(_statements(b) for b in _bodies(s)) for s in stmts)
 
 
-def _trip(stmt) -> int:
+def _trip(stmt, constants: dict) -> int:
     if isinstance(stmt, A.While):
         return stmt.limit
-    bound = stmt.bound
-    return bound.value if isinstance(bound, A.Const) else bound.args[2].value
+    return loop_trips(stmt.bound, constants)[0]
 
 
 @FAST
 @given(programs())
 def test_programs_stay_inside_the_profile_limits(program):
     weights = default_weights()
+    constants = constant_values(program)
     for definition in program.funcs + program.kernels:
         assert _nesting(definition.body, (A.If, A.For, A.While)) <= weights.limit("block_depth")
         assert _nesting(definition.body, (A.For, A.While)) <= weights.limit("loop_depth")
@@ -80,7 +81,7 @@ def test_programs_stay_inside_the_profile_limits(program):
         assert _statements(definition.body) <= weights.limit("max_statements") + 2
         for node in A.walk(definition):
             if isinstance(node, (A.For, A.While)):
-                assert 1 <= _trip(node) <= weights.limit("max_trip") <= MAX_TRIP
+                assert 1 <= _trip(node, constants) <= weights.limit("max_trip") <= MAX_TRIP
 
 
 def _guards_hold(node) -> None:

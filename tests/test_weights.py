@@ -33,7 +33,7 @@ def test_default_profile_loads_and_is_hashable():
         (lambda t: t.replace("enabled = true", "enabled = 1"), "swarm", "true or false"),
         (lambda t: t.replace("elifs = { 1 = 4, 2 = 2, 3 = 1 }", "elifs = { 1 = 4, 99 = 1 }"), "lengths", "hard cap"),
         (lambda t: t.replace("elifs = { 1 = 4, 2 = 2, 3 = 1 }", "elifs = { 1 = 0 }"), "lengths", "positive"),
-        (lambda t: t.replace("[rules.for_bound]\nconstant = 3\ndynamic = 2", "[rules.for_bound]\nconstant = 0\ndynamic = 0"), "rules.for_bound", "positive"),
+        (lambda t: t.replace("[rules.for_bound]\nconstant = 3\ndynamic = 2\nmodule_constant = 2", "[rules.for_bound]\nconstant = 0\ndynamic = 0\nmodule_constant = 0"), "rules.for_bound", "positive"),
         (lambda t: t + "\n[extra]\nx = 1\n", "top level", "extra"),
     ],
 )

@@ -19,7 +19,7 @@ def k0(x0, y, out0, out1):
         out1_i = jnp.zeros(out1.shape[1:], out1.dtype)
         i = tid
         t = jnp.float32(0.0)
-        # for j in range(3):
+        # for j in range(C0):
         def for_j(j, t):
             t = t + f(x0[i]) * (j * jnp.int32(3) - 1).astype(jnp.float32)
             return t

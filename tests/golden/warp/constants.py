@@ -15,7 +15,7 @@ def f(a: wp.float32) -> wp.float32:
 def k0(x0: wp.array(dtype=wp.float32), y: wp.array(dtype=wp.float64), out0: wp.array(dtype=wp.float32), out1: wp.array(dtype=wp.float64)):
     i = wp.tid()
     t = wp.float32(0.0)
-    for j in range(3):
+    for j in range(C0):
         t = t + f(x0[i]) * wp.float32(wp.static(j * C0 - 1))
     v = wp.float32(C1)
     for k in range(wp.clamp(i, 0, 2)):
