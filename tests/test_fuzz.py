@@ -84,7 +84,10 @@ def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
                 # in the kernel or a helper it calls (a shrink cut short may leave the helper)
                 wanted = wanted_call[bucket["signature"]]
                 assert any(isinstance(n, A.Call) and n.func == wanted for n in A.walk(program)), case.text
-    assert summary["shrink"]["count"] >= 2
+    # each bucket's shrink is done, or (on a loaded machine, where the budget
+    # ran out before any smaller program) still pending for --resume: never lost
+    assert summary["shrink"]["count"] >= 1
+    assert summary["shrink"]["count"] + len(summary["shrink"]["pending"]) >= 2
 
     replay = _synth("replay", str(corpus), "--json", str(tmp_path / "replay.json"), env=FAULTS)
     assert replay.returncode == 1  # findings still fail
