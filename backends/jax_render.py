@@ -936,8 +936,15 @@ _EXPRESSIONS = {
 }
 
 
-def typed_number(value: int | float, ty: DType) -> cst.BaseExpression:
-    """`jnp.float32(2.5)`, `jnp.int32(-3)`: a value of its own dtype."""
+def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:
+    """`jnp.float32(2.5)`, `jnp.int32(-3)`: a value of its own dtype; a
+    vector's or a matrix's components (flat, row-major) as a float32 array
+    of its shape."""
+    if isinstance(value, tuple):
+        numbers = [unary(cst.Minus(), number(abs(v))) if v < 0 else number(v) for v in value]
+        rows = [numbers] if ty.is_vector else [numbers[k : k + 3] for k in range(0, 9, 3)]
+        items = [cst.List([cst.Element(n) for n in row]) for row in rows]
+        return call("jnp.array", items[0] if ty.is_vector else cst.List([cst.Element(r) for r in items]), dtype=cst.Attribute(cst.Name("jnp"), cst.Name("float32")))
     magnitude = number(abs(value))
     return call(jnp_dtype(ty), unary(cst.Minus(), magnitude) if value < 0 else magnitude)
 

@@ -92,6 +92,13 @@ _CONTINUE = "continue"
 _RETURN = "return"
 
 
+def _constant(value, ty: DType):
+    """A constant's value as the interpreter holds values of its type."""
+    if ty.name in _SHAPES:
+        return np.array(value, dtype=np.float32).reshape(_SHAPES[ty.name])
+    return SCALAR_TYPES[ty.name](value)
+
+
 def _has_type(value, ty: DType | TupleType) -> bool:
     if type(ty) is TupleType:
         return type(value) is tuple and len(value) == len(ty.elems) and all(map(_has_type, value, ty.elems))
@@ -127,7 +134,7 @@ class _Interpreter:
         self.funcs = {f.name: f for f in program.funcs}
         # a constant as written (what static() computes with), and as a value of its type
         self.constant_literals = constant_values(program)
-        self.constants = {c.name: SCALAR_TYPES[c.value.ty.name](self.constant_literals[c.name]) for c in program.constants}
+        self.constants = {c.name: _constant(self.constant_literals[c.name], c.value.ty) for c in program.constants}
         self.tid = np.int32(0)
         self.frame: dict[str, object] = {}
         self.arrays: dict[str, np.ndarray] = {}

@@ -490,15 +490,19 @@ class StructDef:
 class ConstDef:
     """`C = constant(lit)`: a named module-level constant (Warp's
     `wp.constant`), read in every helper and kernel, never assigned.
-    `value` is a literal or its negation (typed for a float64)."""
+    `value` is a literal or its negation (typed but for int32 and float32),
+    or a vector or matrix constructor of such literals."""
 
     name: str
     value: Expr
     pos: Pos | None = _pos()
 
     def __post_init__(self) -> None:
-        literal = self.value.operand if isinstance(self.value, Neg) else self.value
-        _require(isinstance(literal, Const), "a constant's value is a literal or its negation")
+        _require(all(map(is_signed_literal, self.value.args if isinstance(self.value, Construct) else (self.value,))), "a constant's value is a literal or its negation, or a constructor of them")
+
+
+def is_signed_literal(node) -> bool:
+    return isinstance(node.operand if isinstance(node, Neg) else node, Const)
 
 
 @dataclass(frozen=True, slots=True)

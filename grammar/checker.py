@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 from . import ast as A
 from .errors import CheckError
 from .intervals import exact_interval
+from .queries import static_value
 from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
 
-CONSTANT_TYPES = ("int32", "float32", "float64")
+CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
 
 LOCAL, PARAM, LOOP_VAR, COUNTER, THREAD, CONSTANT = "local", "parameter", "loop variable", "while counter", "thread index", "constant"
 
@@ -74,8 +75,7 @@ class _Checker:
             value = self.expr(constant.value)
             if value.ty.name not in CONSTANT_TYPES:
                 raise self.error(constant.value, "constant", f"a constant is an {', '.join(CONSTANT_TYPES)}, not {value.ty}")
-            literal = -value.operand.value if isinstance(value, A.Neg) else value.value
-            self.constants[constant.name] = Symbol(value.ty, CONSTANT, value=literal)
+            self.constants[constant.name] = Symbol(value.ty, CONSTANT, value=static_value(value) if value.ty.is_numeric else None)
             constants.append(replace(constant, value=value))
         for struct in program.structs:
             self.check_name(struct, struct.name, seen)

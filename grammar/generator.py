@@ -203,18 +203,28 @@ class Gen:
         return A.Program(tuple(self.funcs), (kernel,), defs, tuple(self.constant_defs))
 
     def constant(self) -> A.ConstDef:
-        """`C = constant(lit)`: read in every definition as a parameter is."""
-        allowed = ("int32", "float32") + (("float64",) if "float64" in self.features else ())
-        ty = TYPES[self.choose("constant_type", allowed)]
-        literal = self.int_literal(ty) if ty.is_int else self.float_literal(ty)
-        value: A.Expr = A.Const(literal.value, ty)
-        signed = literal.value
-        if literal.value and self.boolean():
-            value, signed = A.Neg(value, ty), -literal.value
+        """`C = constant(lit)` or `C = constant(vec3(lit, lit, lit))`: read in
+        every definition as a parameter is."""
+        ty = TYPES[self.choose("constant_type")]
         name = self.fresh("C")
+        if ty.is_vector or ty.is_matrix:  # a constructor of bare float32 literals, each maybe negated
+            parts = [self.constant_literal(F32) for _ in range(ty.length)]
+            self.constant_scope[name] = _Local(ty, "constant", None)
+            self.constant_values[name] = tuple(signed for _, signed in parts)
+            return A.ConstDef(name, A.Construct(ty, tuple(value for value, _ in parts), ty))
+        value, signed = self.constant_literal(ty)
         self.constant_scope[name] = _Local(ty, "constant", (signed, signed) if ty.is_int else None)
         self.constant_values[name] = signed
         return A.ConstDef(name, value)
+
+    def constant_literal(self, ty: DType) -> tuple[A.Expr, int | float]:
+        """A literal of `ty` as a constant holds it (plain: its type is the
+        constant's), negated at times where the type is signed; and its value."""
+        literal = self.int_literal(ty) if ty.is_int else self.float_literal(ty)
+        value: A.Expr = A.Const(literal.value, ty)
+        if literal.value and ty.signed and self.boolean():
+            return A.Neg(value, ty), -literal.value
+        return value, literal.value
 
     def trip_constant(self) -> str:
         """A new int32 constant of 1 .. max_trip, for a loop to be bounded by;

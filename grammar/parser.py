@@ -227,8 +227,9 @@ class _Builder:
         name, value_tree = tree.children
         value = self.expr(value_tree)
         literal = value.args[0] if isinstance(value, A.Call) and value.func == "constant" and len(value.args) == 1 else None
-        if not isinstance(literal.operand if isinstance(literal, A.Neg) else literal, A.Const):
-            raise self.error("a module-level name is `C = constant(literal)` (a literal or its negation)", tree, "constant")
+        parts = literal.args if isinstance(literal, A.Construct) else (literal,)
+        if literal is None or not all(map(A.is_signed_literal, parts)):
+            raise self.error("a module-level name is `C = constant(literal)` (a literal or its negation, or vec3(...) of them)", tree, "constant")
         return A.ConstDef(str(name), literal, pos=self.pos(tree))
 
     def struct(self, tree: Tree) -> A.StructDef:

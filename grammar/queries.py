@@ -117,9 +117,13 @@ def loop_trips(bound: A.Expr, constants: dict[str, int | float]) -> tuple[int, b
     return bound.args[2].value, False
 
 
-def constant_values(program: A.Program) -> dict[str, int | float]:
-    """Each module-level constant's value, by name."""
-    return {c.name: static_value(c.value) for c in program.constants}
+def constant_values(program: A.Program) -> dict[str, int | float | tuple]:
+    """Each module-level constant's value, by name: a number, or a vector's
+    or a matrix's components (row-major), flat."""
+    return {
+        c.name: tuple(static_value(a) for a in c.value.args) if isinstance(c.value, A.Construct) else static_value(c.value)
+        for c in program.constants
+    }
 
 
 def static_value(e: A.Expr, variable=None) -> int | float:

@@ -55,8 +55,8 @@ CONSTRUCTS = (
     "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
     # expressions evaluated when compiling, and those that read an unrolled loop's variable
     "static", "static-loop-variable",
-    # module-level constants (Warp's wp.constant), and loops they bound
-    "constant", "for-constant",
+    # module-level constants (Warp's wp.constant), of a vector or matrix type, and loops they bound
+    "constant", "composite-constant", "for-constant",
     # bitwise operators on ints: & | ^ ~, and the shifts << >>
     "bitwise", "shift",
 )
@@ -69,6 +69,8 @@ def constructs(program: A.Program) -> set[str]:
         used.add("helper")
     if program.constants:
         used.add("constant")
+    if any(isinstance(c.value, A.Construct) for c in program.constants):
+        used.add("composite-constant")
     if program.structs:
         used.add("struct")
         if any(getattr(f.ty, "is_struct", False) for s in program.structs for f in s.fields):

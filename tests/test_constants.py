@@ -28,7 +28,12 @@ PROGRAM = parse(SOURCE)
 
 X0 = np.array([1.0, -2.0, 0.5], np.float32)
 Y = np.array([1.0, 2.0, -4.0], np.float64)
-INPUTS = {"x0": X0, "y": Y, "out0": np.zeros(3, np.float32), "out1": np.zeros(3, np.float64)}
+INPUTS = {
+    "x0": X0, "y": Y, "out0": np.zeros(3, np.float32), "out1": np.zeros(3, np.float64),
+    "out2": np.zeros(3, np.uint32), "out3": np.zeros(3, np.int64), "out4": np.zeros((3, 3), np.float32),
+}
+# C6 @ (C5 * x): rows (1, 0, 2), (0, -1, 0), (0.5, 0, 1) times (1, -2.5, 0.25) x
+OUT4 = np.outer(X0, np.array([1.5, 2.5, 0.75], np.float32))
 
 
 def _by_hand() -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +57,9 @@ def test_reference_values_by_hand():
     out = run_reference(PROGRAM, None, dict(INPUTS), 3)
     np.testing.assert_array_equal(out["out0"], out0)
     np.testing.assert_array_equal(out["out1"], out1)
+    np.testing.assert_array_equal(out["out2"], np.array([7, 14, 21], np.uint32))
+    np.testing.assert_array_equal(out["out3"], np.array([0, -3, -6], np.int64))
+    np.testing.assert_array_equal(out["out4"], OUT4)
 
 
 @pytest.mark.compiler
@@ -62,6 +70,9 @@ def test_jax_values_by_hand():
     out = run_jax(PROGRAM, dict(INPUTS), 3)
     np.testing.assert_allclose(out["out0"], out0, rtol=1e-6)  # XLA may fuse a multiply-add
     np.testing.assert_array_equal(out["out1"], out1)
+    np.testing.assert_array_equal(out["out2"], np.array([7, 14, 21], np.uint32))
+    np.testing.assert_array_equal(out["out3"], np.array([0, -3, -6], np.int64))
+    np.testing.assert_allclose(out["out4"], OUT4, rtol=1e-6)
 
 
 @pytest.mark.compiler
@@ -84,7 +95,7 @@ HEAD = "@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]]):\n    i = 
     "text, rule, line, column",
     [
         ("C = constant(1.0 + 2.0)\n\n" + HEAD + "    o[i] = C\n", "constant", 1, 1),
-        ("C = constant(int64(2))\n\n" + HEAD + "    o[i] = 1.0\n", "constant", 1, 14),
+        ("C = constant(vec3(1.0, 2.0 * 3.0, 0.5))\n\n" + HEAD + "    o[i] = 1.0\n", "constant", 1, 1),
         ("C = constant(1.0)\n\n" + HEAD + "    C = 2.0\n    o[i] = C\n", "read-only", 6, 5),
         ("C = constant(1.0)\n\n" + HEAD.replace("x: In", "C: In") + "    o[i] = 1.0\n", "duplicate-name", 4, 7),
         ("C = constant(1.0)\nC = constant(2.0)\n\n" + HEAD + "    o[i] = C\n", "duplicate-name", 2, 1),
@@ -131,12 +142,12 @@ def test_inlining_a_constant_keeps_the_values():
     inputs = {name: value.copy() for name, value in INPUTS.items()}
     before = run_reference(PROGRAM, None, dict(inputs), 3)
     candidates = list(inline_constants(PROGRAM))
-    assert len(candidates) == 3
+    assert len(candidates) == 7
     for candidate in candidates:
         candidate = check(candidate)
-        assert len(candidate.constants) == 2
+        assert len(candidate.constants) == 6
         after = run_reference(candidate, None, {name: value.copy() for name, value in INPUTS.items()}, 3)
-        for name in ("out0", "out1"):
+        for name in ("out0", "out1", "out2", "out3", "out4"):
             np.testing.assert_array_equal(after[name], before[name])
 
 
