@@ -626,6 +626,8 @@ class _Renderer:
                     found[target.id] = None
                 elif isinstance(target, A.ArrayRead):
                     found[self.element(target.array)] = None
+            if isinstance(stmt, A.Unpack):
+                found.update(dict.fromkeys(t.id for t in stmt.targets if self.declared(t.id)))
             if isinstance(stmt, A.Atomic):
                 found[self.acc_value(stmt.array).value] = None
             found.update(dict.fromkeys(self.contributions(stmt)))

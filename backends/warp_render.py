@@ -165,14 +165,16 @@ class _Renderer:
         return builder(self, node)
 
     def assign(self, node: A.Assign):
-        value = self.expr(node.value)
-        if isinstance(node.target, A.Name) and self.constant_value(node.value):
-            # Warp treats a local assigned a literal, a static or a constant
-            # (or its negation) as a constant and refuses to reassign it in a
-            # dynamic loop; a typed constructor declares a variable instead
-            # (what Warp documents).
-            value = call(f"wp.{node.value.ty.name}", value)
+        value = self.local_value(node.value) if isinstance(node.target, A.Name) else self.expr(node.value)
         return [assign(self.expr(node.target), value)]
+
+    def local_value(self, node) -> cst.BaseExpression:
+        """The value a local is assigned. Warp treats a local assigned a
+        literal, a static or a constant (or its negation) as a constant and
+        refuses to reassign it in a dynamic loop; a typed constructor declares
+        a variable instead (what Warp documents)."""
+        value = self.expr(node)
+        return call(f"wp.{node.ty.name}", value) if self.constant_value(node) else value
 
     def aug_assign(self, node: A.AugAssign):
         return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[OPERATORS[node.op].warp](), self.expr(node.value)))]
@@ -210,6 +212,8 @@ class _Renderer:
 
     def unpack(self, node: A.Unpack):
         targets = cst.Tuple([cst.Element(cst.Name(t.id)) for t in node.targets], lpar=[], rpar=[])
+        if isinstance(node.value, A.TupleExpr):  # a, b = x, y: each value as a local's
+            return [assign(targets, cst.Tuple([cst.Element(self.local_value(item)) for item in node.value.items], lpar=[], rpar=[]))]
         return [assign(targets, self.expr(node.value))]
 
     def return_stmt(self, node: A.Return):

@@ -351,15 +351,17 @@ def _check_target(target: object) -> None:
 @dataclass(frozen=True, slots=True)
 class Unpack:
     """`a, b = f(...)`: the values of a helper that returns several, each to a
-    local (declared on first assignment)."""
+    local (declared on first assignment); or `a, b = x, y` (a TupleExpr): a
+    parallel assignment, every value evaluated before any name is assigned
+    (so `a, b = b, a` swaps)."""
 
     targets: tuple[Name, ...]
-    value: Call
+    value: Call | TupleExpr
     pos: Pos | None = _pos()
 
     def __post_init__(self) -> None:
         _require(len(self.targets) >= 2 and all(isinstance(t, Name) for t in self.targets), "an unpacking assigns two or more names")
-        _require(isinstance(self.value, Call), "only a helper call is unpacked")
+        _require(isinstance(self.value, (Call, TupleExpr)), "a helper call is unpacked, or several values assigned in parallel")
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,8 +221,17 @@ class _Checker:
         return replace(stmt, target=checked, value=value)
 
     def stmt_Unpack(self, stmt: A.Unpack):
-        self.whole_call = stmt.value
-        value = self.expr(stmt.value)
+        if isinstance(stmt.value, A.TupleExpr):  # a, b = x, y: every value first, then the names
+            items = tuple(self.expr(item) for item in stmt.value.items)
+            for item in items:
+                if item.ty == BOOL or item.ty.is_struct:
+                    raise self.error(item, "type-mismatch", f"a parallel assignment assigns numbers, vectors or matrices, not {item.ty}")
+            if len(items) != len(stmt.targets):
+                raise self.error(stmt, "unpack", f"{len(stmt.targets)} names are assigned {len(items)} values")
+            value = replace(stmt.value, items=items, ty=TupleType(tuple(item.ty for item in items)))
+        else:
+            self.whole_call = stmt.value
+            value = self.expr(stmt.value)
         if not isinstance(value.ty, TupleType):
             raise self.error(stmt.value, "unpack", f"{value.func} returns one value, not several")
         if len(value.ty.elems) != len(stmt.targets):

@@ -497,7 +497,7 @@ class Gen:
         ctx.budget -= 1
         if self.exhausted:
             ctx.budget = min(ctx.budget, 0)
-        allowed = {"assign", "reassign", "aug_assign", "component_assign"}
+        allowed = {"assign", "reassign", "aug_assign", "component_assign", "parallel_assign"}
         if ctx.in_kernel:
             allowed |= {"store"}
         if any(a.role is Role.ACC for a in ctx.arrays.values()):
@@ -516,6 +516,7 @@ class Gen:
             allowed |= {"break", "continue"}
         if not self.locals_of(lambda s: s.kind == "local"):
             allowed.discard("reassign")
+            allowed.discard("parallel_assign")  # with no local to reassign, it would only declare
         if not self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector) and not self.vector_elements():
             allowed.discard("component_assign")
         kind = self.choose("statement", allowed)
@@ -524,6 +525,8 @@ class Gen:
             return [self.declare(ty, self.expr(ty, self.expr_depth()))]
         if kind == "reassign":
             return [self.reassign()]
+        if kind == "parallel_assign":
+            return [self.parallel_assign()]
         if kind == "struct_local":
             return [self.struct_local()]
         if kind == "aug_assign":
@@ -601,6 +604,47 @@ class Gen:
         if local.ty.is_int and local.ty.signed and not within(iv, local.base):
             expr = clamp(expr, local.base, local.ty)
         return A.Assign(self.ref(name, local), expr)
+
+    def parallel_assign(self) -> A.Unpack:
+        """`a, b = x, y`: every value evaluated, then every name assigned.
+        `swap` rotates locals of one type (`a, b = b, a`); `values` gives two
+        or three names (existing locals or new ones) a value each."""
+        plain = [(n, s) for n, s in self.locals_of(lambda s: s.kind == "local" and s.root is None and not s.ty.is_struct)]
+        by_type: dict[DType, list] = {}
+        for name, local in plain:
+            by_type.setdefault(local.ty, []).append((name, local))
+        swappable = [ty for ty, group in by_type.items() if len(group) >= 2]
+        if self.choose("parallel_form", None if swappable else ("values",)) == "swap":
+            group = list(by_type[self.pick(swappable)])
+            targets = [group.pop(self.integer(0, len(group) - 1)) for _ in range(min(len(group), self.integer(2, 3)))]
+            values = [(self.ref(*t), t[1].interval) for t in targets[1:] + targets[:1]]
+            return A.Unpack(tuple(self.ref(*t) for t in targets), self.parallel_values(targets, values))
+        targets, values, new = [], [], []
+        for _ in range(self.integer(2, 3)):
+            free = [t for t in plain if t[0] not in {name for name, _ in targets}]
+            if free and self.boolean():
+                name, local = self.pick(free)
+            else:
+                local = self.local_like(self.value_type(), None)
+                name = self.fresh("v")
+                new.append((name, local))
+            targets.append((name, local))
+            values.append(self.expr(local.ty, self.expr_depth(), with_interval=True))
+        for name, local in new:  # declared once every value is drawn: no value reads them
+            fitted = self.local_like(local.ty, dict(zip((n for n, _ in targets), (iv for _, iv in values)))[name])
+            self.ctx.scopes[-1][name] = fitted
+            targets = [(n, fitted if n == name else l) for n, l in targets]
+        return A.Unpack(tuple(A.Name(n, l.ty) for n, l in targets), self.parallel_values(targets, values))
+
+    def parallel_values(self, targets, values) -> A.TupleExpr:
+        """The values of a parallel assignment, each clamped into its target's
+        range where an int local's reassignments are kept."""
+        items = []
+        for (_, local), (expr, iv) in zip(targets, values):
+            if local.ty.is_int and local.ty.signed and local.base is not None and not within(iv, local.base):
+                expr = clamp(expr, local.base, local.ty)
+            items.append(expr)
+        return A.TupleExpr(tuple(items), TupleType(tuple(local.ty for _, local in targets)))
 
     def aug_assign(self) -> A.Stmt:
         ctx = self.ctx

@@ -33,6 +33,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "field_decl": (A.Param,),
     "tuple_type": (),
     "unpack": (A.Unpack,),
+    "unpack_targets": (),
     "params": (),
     "param": (A.Param,),
     "array_type": (),
@@ -320,11 +321,14 @@ class _Builder:
                 return A.Return(values[0], pos=pos)
             return A.Return(A.TupleExpr(tuple(values), pos=pos), pos=pos)
         if kind == "unpack":
-            *names, value = tree.children
-            call = self.expr(value)
-            if not isinstance(call, A.Call):
-                raise self.error("only a helper call's values can be unpacked", value, "unpack")
-            return A.Unpack(tuple(self.expr(n) for n in names), call, pos=pos)
+            names, *value_trees = tree.children
+            values = [self.expr(c) for c in value_trees]
+            targets = tuple(self.expr(n) for n in names.children)
+            if len(values) > 1:
+                return A.Unpack(targets, A.TupleExpr(tuple(values), pos=values[0].pos), pos=pos)
+            if not isinstance(values[0], A.Call):
+                raise self.error("only a helper call's values can be unpacked; several values are written `a, b = x, y`", tree.children[-1], "unpack")
+            return A.Unpack(targets, values[0], pos=pos)
         if kind == "if_stmt":
             cond, suite, *rest = tree.children
             elifs, orelse = [], None

@@ -104,6 +104,13 @@ class _Walker:
             how = "field" if not s.value.ty.is_struct else "new" if isinstance(s.value, A.StructNew) else "call" if isinstance(s.value, A.Call) else "copy"
             add("struct_local", how)
             self.expr(s.value)
+        elif isinstance(s, A.Unpack) and isinstance(s.value, A.TupleExpr):
+            add("statement", "parallel_assign")
+            rotated = s.value.items == s.targets[1:] + s.targets[:1]
+            add("parallel_form", "swap" if rotated and all(t.id in self.declared for t in s.targets) else "values")
+            for item in s.value.items:
+                self.expr(item)
+            self.declared.update(n.id for n in s.targets)
         elif isinstance(s, A.Unpack):
             add("statement", "call")
             self.declared.update(n.id for n in s.targets)

@@ -59,6 +59,8 @@ CONSTRUCTS = (
     "constant", "composite-constant", "for-constant",
     # bitwise operators on ints: & | ^ ~, and the shifts << >>
     "bitwise", "shift",
+    # `a, b = x, y`: every value before any name (`a, b = b, a` swaps)
+    "parallel-assign",
 )
 
 
@@ -130,7 +132,7 @@ def _effect_constructs(node, effectful: set[str]) -> set[str]:
 # node types that are a construct by themselves
 _PLAIN = {
     A.BoolOp: "and-or", A.Not: "not", A.Break: "break", A.Continue: "continue",
-    A.AugAssign: "aug-assign", A.Component: "component-read", A.Len: "len", A.Unpack: "multi-return",
+    A.AugAssign: "aug-assign", A.Component: "component-read", A.Len: "len",
 }
 
 
@@ -193,6 +195,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("static")
     if isinstance(node, A.Invert):
         found.add("bitwise")
+    if isinstance(node, A.Unpack):
+        found.add("parallel-assign" if isinstance(node.value, A.TupleExpr) else "multi-return")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
         found.add("component-store")
         if isinstance(node.target.value, A.ArrayRead):

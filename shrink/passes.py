@@ -107,7 +107,8 @@ def _const(value):
 
 
 def unwrap_compounds(program: A.Program) -> Iterator[A.Program]:
-    """Replace an `if` by one of its branches, a loop by its body; drop clauses.
+    """Replace an `if` by one of its branches or by all of them in sequence, a
+    loop by its body; drop clauses.
 
     A loop variable or while counter no longer exists once its loop is gone, so
     its reads become the literal 0 (in the loop body, and for a counter, which
@@ -131,6 +132,9 @@ def unwrap_compounds(program: A.Program) -> Iterator[A.Program]:
                     yield splice(clause.body)
                 if stmt.orelse is not None:
                     yield splice(stmt.orelse)
+                branches = (stmt.body, *(c.body for c in stmt.elifs), *((stmt.orelse,) if stmt.orelse is not None else ()))
+                if len(branches) > 1:  # what two branches hold may matter together
+                    yield splice(tuple(s for body in branches for s in body))
                 if stmt.elifs:
                     first = stmt.elifs[0]
                     yield with_stmt(replace(stmt, cond=first.cond, body=first.body, elifs=stmt.elifs[1:]))
@@ -359,12 +363,28 @@ def inline_constants(program: A.Program) -> Iterator[A.Program]:
 def drop_tuple_elements(program: A.Program) -> Iterator[A.Program]:
     """Drop one of the values a helper returns, at its return and at every
     unpacking of its calls (the checker refuses the candidate where a dropped
-    target is still read); two values become one, returned and assigned plainly."""
+    target is still read); two values become one, returned and assigned plainly.
+    Likewise one name and its value of a parallel assignment (`a, b = x, y`)."""
     for func in program.funcs:
         if not isinstance(func.ret, TupleType):
             continue
         for k in range(len(func.ret.elems)):
             yield _without_element(program, func.name, k)
+    parallel = [n for n in A.walk(program) if isinstance(n, A.Unpack) and isinstance(n.value, A.TupleExpr)]
+    for stmt in parallel:
+        for k in range(len(stmt.targets)):
+            yield _without_parallel_element(program, stmt, k)
+
+
+def _without_parallel_element(program: A.Program, stmt: A.Unpack, k: int) -> A.Program:
+    targets = stmt.targets[:k] + stmt.targets[k + 1 :]
+    items = stmt.value.items[:k] + stmt.value.items[k + 1 :]
+    smaller = (A.Assign(targets[0], items[0], pos=stmt.pos),) if len(targets) == 1 else (replace(stmt, targets=targets, value=replace(stmt.value, items=items, ty=None)),)
+
+    def rewrite(node):
+        return smaller if node is stmt else None
+
+    return map_stmts(program, rewrite)
 
 
 def _without_element(program: A.Program, name: str, k: int) -> A.Program:
@@ -372,7 +392,7 @@ def _without_element(program: A.Program, name: str, k: int) -> A.Program:
         return items[:k] + items[k + 1 :]
 
     def rewrite(stmt):
-        if isinstance(stmt, A.Unpack) and stmt.value.func == name:
+        if isinstance(stmt, A.Unpack) and isinstance(stmt.value, A.Call) and stmt.value.func == name:
             targets = keep(stmt.targets)
             if len(targets) == 1:
                 return (A.Assign(targets[0], stmt.value, pos=stmt.pos),)

@@ -153,6 +153,8 @@ def test_unwrap_compounds(program):
         edited((IF_BLOCK, "    v0 = f0(v0, s0)\n")),
         edited((IF_BLOCK, "    v0 = 2.5\n")),
         edited((IF_BLOCK, "    v0 = 0.125\n")),
+        # ... and all three in sequence
+        edited((IF_BLOCK, "    v0 = f0(v0, s0)\n    v0 = 2.5\n    v0 = 0.125\n")),
         # the if clause dropped (the elif takes its place), the elif dropped, the else dropped
         edited((IF_BLOCK, "    if v0 < 0.0:\n        v0 = 2.5\n    else:\n        v0 = 0.125\n")),
         edited(("    elif v0 < 0.0:\n        v0 = 2.5\n", "")),
