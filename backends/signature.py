@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 
 _RULES = [
+    # a Python object's repr names its class and address: the class is the
+    # bug's, the address the run's (older Warp prints its Reference objects so)
+    (re.compile(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>"), r"<\1 object>"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<addr>"),
     (re.compile(r"(/[\w.\-]+)+(:\d+)?"), "<path>"),  # file paths, with line numbers
     (re.compile(r"\b[0-9a-f]{7,}\b"), "<hash>"),
     (re.compile(r"'[^']*'|\"[^\"]*\""), "<q>"),  # quoted names and fragments

@@ -75,6 +75,12 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "Warp's codegen finds no loop for the break to leave (corpora; NVIDIA/warp#692 reports the continue case)",
     ),
     (
+        re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:Error, (assigning to existing symbol|augmented assignment to) .*(wp\.ref\[|<Reference object>)"),
+        "Warp bug: a parallel assignment (`a, b = x[i], 0.0`) binds a name to an array element's or a struct field's "
+        "reference instead of a copy, and a later assignment to the name is refused as a type change (corpora; the "
+        "same binding without a copy gives wrong values when the name is then changed in a dynamic loop)",
+    ),
+    (
         re.compile(r":codegen:Error evaluating static expression: name <q> is not defined"),
         "Warp bug of older releases: a loop with break or continue (or more trips than max_unroll, before 1.10.1) is not "
         "unrolled, so a wp.static() in it cannot read the loop variable",

@@ -90,6 +90,11 @@ def test_signatures_strip_names_numbers_and_paths():
     assert "v12" not in normalise(a) and "/tmp" not in normalise(a)
     assert signature("warp-cpu", "codegen", a).startswith("warp-cpu:codegen:")
     assert normalise("worker exited with code -6") == normalise("worker exited with code -11")
+    # an object's address is the run's, its class the bug's (Warp 1.4 to 1.10 print such reprs)
+    first = "Error, assigning to existing symbol v0 (<warp._src.codegen.Reference object at 0x7f8d2c4a3310>) with different type (<class 'float'>)"
+    second = "Error, assigning to existing symbol v3 (<warp.codegen.Reference object at 0x7f041f47aed0>) with different type (<class 'float'>)"
+    assert normalise(first) == normalise(second) and "<Reference object>" in normalise(first)
+    assert normalise("pointer 0x7ffd12 freed twice") == normalise("pointer 0x55aa freed twice")
 
 
 def test_render_jax_prints_an_importable_module(capsys):
