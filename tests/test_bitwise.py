@@ -70,11 +70,14 @@ def test_undefined_shifts_are_refused_by_the_reference(body, why):
     assert failure.value.rule == "undefined" and why in str(failure.value)
 
 
-def test_bitwise_operators_take_ints_of_one_type():
-    for body in ("    o[i] = x[i] & 1.5\n", "    p[i] = u[i] >> 1\n", "    o[i] = int32(~1.0)\n"):
-        with pytest.raises(CheckError) as error:
-            parse(HEAD + body + ("    p[i] = u[i]\n" if "p[i]" not in body else "    o[i] = x[i]\n"))
-        assert error.value.rule == "operand-types"
+@pytest.mark.parametrize(
+    "body, column",
+    [("    o[i] = x[i] & 1.5\n", 12), ("    p[i] = u[i] >> 1\n", 12), ("    o[i] = int32(~1.0)\n", 18)],
+)
+def test_bitwise_operators_take_ints_of_one_type(body, column):
+    with pytest.raises(CheckError) as error:
+        parse(HEAD + body + ("    p[i] = u[i]\n" if "p[i]" not in body else "    o[i] = x[i]\n"))
+    assert (error.value.rule, error.value.line, error.value.column) == ("operand-types", 4, column), str(error.value)
 
 
 # ---------------------------------------------------------------- the guards
