@@ -97,7 +97,9 @@ def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
     injected = [p for p in find_cases([corpus]) if read_case(p).signature in wanted_call]
     fixed_counts = json.loads((tmp_path / "fixed.json").read_text())["counts"]
     assert fixed_counts["fixed"] == len(injected)  # the real compiler has neither fault
-    assert fixed.returncode == (0 if fixed_counts["fixed"] == len(find_cases([corpus])) else 1)
+    # a Warp bug beside the faults replays on warp-cpu as changed (its signature
+    # names the faulty backend), which replay reports without failing
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
 
 
 @pytest.mark.compiler
