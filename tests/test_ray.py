@@ -14,6 +14,7 @@ import pytest
 
 from kernel_synth.backends.executor import WorkerLost
 from kernel_synth.backends.pool import BatchPool, PoolError
+from kernel_synth.grammar import parse, print_program
 
 ray = pytest.importorskip("ray")
 
@@ -154,3 +155,78 @@ def test_an_actor_that_dies_is_worker_lost_its_hung_worker_ends_and_a_new_actor_
         assert [o.message.split("|")[0] for o in executor.submit(clean, timeout=60).result(timeout=180)] == ["k0", "k1"]
     finally:
         executor.shutdown()
+
+
+# -- campaigns and datasets: the same results as locally
+
+FORWARD = frozenset({"compile", "crash", "timeout", "forward", "nondeterminism"})
+
+
+def _campaign(corpus: Path, placement, faults: str, budget: float, monkeypatch) -> dict:
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig
+
+    monkeypatch.setenv("KERNEL_SYNTH_FAULTS", faults)  # the actors get it too (RayExecutor forwards it)
+    # one fuzzing worker: the other core is the shrinker's, so that the shrinks
+    # finish within the budget under either executor
+    config = CampaignConfig(budget=budget, backends=("faulty-warp-cpu",), seed=0, workers=1, corpus=corpus, oracles=FORWARD, placement=placement)
+    return Campaign(config).run()
+
+
+def _stored(summary: dict, signature: str):
+    from kernel_synth.synth.corpus import read_case
+
+    (bucket,) = [b for b in summary["buckets"] if b["signature"] == signature]
+    (path,) = bucket["corpus"]
+    return read_case(Path(path))
+
+
+def _same_findings_as_locally(cluster, tmp_path, monkeypatch, faults: str, injected: set[str], budget: float) -> None:
+    from kernel_synth.backends.executor import LOCAL
+
+    placement = RayPlacement(workers=1, cluster=cluster)
+    on_ray = _campaign(tmp_path / "ray", placement, faults, budget, monkeypatch)
+    local = _campaign(tmp_path / "local", LOCAL, faults, budget, monkeypatch)
+    assert on_ray["executor"] == "ray" and local["executor"] == "local"
+    for summary in (on_ray, local):
+        assert injected <= {b["signature"] for b in summary["buckets"]}, summary["buckets"]
+        assert summary["unconfirmed"] == 0
+    for signature in injected:
+        ray_case, local_case = _stored(on_ray, signature), _stored(local, signature)
+        assert signature not in on_ray["shrink"]["cut_short"] + local["shrink"]["cut_short"]
+        # shrunk and confirmed in a fresh worker (else it would be stored unshrunk)
+        assert ray_case.header.shrunk and local_case.header.shrunk
+        # the same program, the same minimal result (the headers differ in their dates)
+        assert print_program(parse(ray_case.text)) == print_program(parse(local_case.text))
+        assert ray_case.header.index == local_case.header.index
+
+
+@pytest.mark.compiler
+def test_a_campaign_on_ray_finds_shrinks_confirms_and_stores_what_the_local_one_does(cluster, tmp_path, monkeypatch):
+    # a rejection and a miscompilation: their shrinks judge candidates in
+    # groups, so both finish in a short budget on two cores
+    injected = {"faulty-warp-cpu:codegen:WarpCodegenError: injected rejection of sqrt()", "faulty-warp-cpu:forward:float-value"}
+    _same_findings_as_locally(cluster, tmp_path, monkeypatch, "reject:sqrt,wrong:floor", injected, budget=40)
+
+
+@pytest.mark.slow
+@pytest.mark.compiler
+def test_a_crashing_fault_on_ray_is_the_same_bucket_and_shrinks_to_the_same_program(cluster, tmp_path, monkeypatch):
+    # a crash is shrunk one candidate at a time, each crashing one costing a
+    # worker's restart (an actor's worker on Ray): minutes on two cores
+    injected = {"faulty-warp-cpu:compile:worker killed by SIGABRT", "faulty-warp-cpu:forward:float-value"}
+    _same_findings_as_locally(cluster, tmp_path, monkeypatch, "crash:atan2,wrong:floor", injected, budget=180)
+
+
+@pytest.mark.compiler
+def test_generate_on_ray_writes_the_same_rows_as_locally(cluster, tmp_path):
+    from kernel_synth.synth.cli import main
+
+    def generate(out: Path, *executor: str) -> list[str]:
+        command = ["generate", "--count", "12", "--seed", "3", "--out", str(out), "--corpus", str(tmp_path / "c"), "--workers", "2", *executor]
+        assert main(command) == 0
+        return out.read_text().splitlines()
+
+    on_ray = generate(tmp_path / "ray.jsonl", "--executor", "ray")
+    local = generate(tmp_path / "local.jsonl")
+    assert len(on_ray) == 12
+    assert on_ray == local  # row for row, byte for byte: IR, sources and metadata
