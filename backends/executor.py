@@ -10,9 +10,10 @@ overruns the limit `WorkerTimedOut`, one whose backend cannot be built
 culprit is the caller's business, not the executor's.
 
 `ProcessExecutor` is the local implementation, on `pebble.ProcessPool`
-(spawned processes, so nothing leaks from the parent). A cluster executor
-(Ray, Dask) implements the same class and can reuse `run_batch` as its
-worker's entry point.
+(spawned processes, so nothing leaks from the parent). `RayExecutor`
+(backends.ray_executor) is the cluster one: each Ray actor runs a
+one-process ProcessExecutor on its node. A `Placement` says which executor
+each of a run's pools gets (`LOCAL`, or a `RayPlacement`).
 
 Worker side (`run_batch`): the first batch a process receives gives it a fresh
 working directory under the pool's root (its own Warp kernel cache), sends its

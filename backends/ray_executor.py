@@ -272,10 +272,12 @@ class RayExecutor(BatchExecutor):
                 continue
             try:
                 done, _ = ray.wait(refs, num_returns=1, timeout=0.5)
-            except Exception:  # Ray shut down under us: the executor is being closed
-                if self._closed:
+            except Exception as exc:
+                if self._closed:  # Ray shut down under us: the executor is being closed
                     return
-                raise
+                # the driver lost Ray itself: nothing is known of these batches
+                self._lose_all(f"waiting for the Ray actors failed: {_first_line(exc)}")
+                continue
             for ref in done:
                 self._settle(ref)
             self._give_up_overdue()
@@ -319,6 +321,17 @@ class RayExecutor(BatchExecutor):
                 f"the Ray actor did not answer in time (no node with {res.num_cpus:g} CPU and {res.num_gpus:g} GPU free, or a node lost): replaced"
             ))
 
+    def _lose_all(self, why: str) -> None:
+        with self._lock:
+            running, self._running = list(self._running.values()), {}
+            self._actors -= len(running)
+        for r in running:
+            try:
+                self.ray.kill(r.actor, no_restart=True)  # replaced by the next batch
+            except Exception:
+                pass  # dead already, or Ray is gone with it
+            r.future.set_exception(WorkerLost(why))
+
     def _release(self, actor) -> None:
         with self._lock:
             self._used.add(actor)
@@ -356,10 +369,11 @@ class RayExecutor(BatchExecutor):
             outer.set_exception(stopped)
         if not ray.is_initialized():
             return
-        try:
-            ray.wait([a.close.remote() for a in idle], num_returns=len(idle), timeout=10)
-        except Exception:
-            pass  # it is killed below either way
+        if idle:
+            try:
+                ray.wait([a.close.remote() for a in idle], num_returns=len(idle), timeout=10)
+            except Exception:
+                pass  # it is killed below either way
         for actor in idle + [r.actor for r in running]:
             try:
                 ray.kill(actor, no_restart=True)

@@ -6,8 +6,10 @@ Runs a campaign on `--backend` (forward oracles, the same seed) with local
 worker processes, then with the same number of Ray actors on a Ray started
 here with `--workers` CPUs (Ray's own start is not counted: a cluster is
 started once, not per campaign; the actors' start is, as the local workers'
-is). With --rounds R the two alternate R times. Prints programs/s of each,
-the ratio Ray/local and Ray's overhead (target: at most 15%).
+is). With --rounds R the two alternate R times, the first of a round
+switching each round, so that a load that drifts (another user of the
+cores) falls on both alike. Prints programs/s of each, the ratio Ray/local
+of each round and of the totals, and Ray's overhead (target: at most 15%).
 """
 
 from __future__ import annotations
@@ -57,21 +59,24 @@ def main() -> None:
     print(f"ray {ray.__version__} started in {time.perf_counter() - began:.1f} s (not counted)")
     placement = RayPlacement(workers=args.workers, cluster=ray.cluster_resources())
     rates: dict[str, list[float]] = {"local": [], "ray": []}
+    order = [("local", LOCAL), ("ray", placement)]
     try:
-        for _ in range(args.rounds):
-            for name, where in (("local", LOCAL), ("ray", placement)):
+        for round_ in range(args.rounds):
+            for name, where in order if round_ % 2 == 0 else order[::-1]:
                 rate, summary = campaign(where, args)
                 rates[name].append(rate)
                 print(
-                    f"{name:5}: {summary['programs']} programs in {summary['wall_seconds']:.0f} s = {rate:.2f} programs/s "
-                    f"({args.workers} workers, utilisation {summary['utilisation'].get(args.backend, 0):.2f})",
+                    f"round {round_ + 1} {name:5}: {summary['programs']} programs in {summary['wall_seconds']:.0f} s = {rate:.2f} programs/s "
+                    f"({args.workers} workers, utilisation {summary['utilisation'].get(args.backend, 0):.2f}; load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
+            print(f"round {round_ + 1} ratio ray/local: {rates['ray'][-1] / rates['local'][-1]:.3f}", flush=True)
     finally:
         ray.shutdown()
     local, on_ray = sum(rates["local"]) / args.rounds, sum(rates["ray"]) / args.rounds
     ratio = on_ray / local
     overhead = 1 - ratio
+    print(f"mean programs/s: local {local:.2f}, ray {on_ray:.2f}")
     print(f"ratio ray/local: {ratio:.3f}; Ray's overhead {overhead:+.1%} (target <= 15%: {'PASS' if overhead <= 0.15 else 'FAIL'})")
 
 

@@ -46,13 +46,16 @@ FORWARD = frozenset({"compile", "crash", "timeout", "forward", "nondeterminism"}
 
 
 class FakeWorkers(BatchExecutor):
-    """`workers` simulated cores: a batch of k programs is answered k / rate
-    seconds after it starts, with an "ok" outcome per program (compiled, no
-    outputs: nothing to compare, no finding). One timer thread for all."""
+    """`workers` simulated cores: each runs one batch at a time, in the order
+    submitted (batches beyond the cores wait, as they do for real workers),
+    and answers a batch of k programs k / rate seconds after it starts, with
+    an "ok" outcome per program (compiled, no outputs: nothing to compare, no
+    finding). One timer thread answers for all of them."""
 
     def __init__(self, workers: int, rate: float):
         self.workers = workers
         self.rate = rate
+        self._free = [0.0] * workers  # when each core is next free (a heap)
         self._due: list[tuple[float, int, Future, int]] = []
         self._count = 0
         self._cv = threading.Condition()
@@ -63,8 +66,11 @@ class FakeWorkers(BatchExecutor):
         future: Future = Future()
         future.set_running_or_notify_cancel()
         with self._cv:
+            start = max(time.monotonic(), heapq.heappop(self._free))
+            due = start + len(batch.texts) / self.rate
+            heapq.heappush(self._free, due)
             self._count += 1
-            heapq.heappush(self._due, (time.monotonic() + len(batch.texts) / self.rate, self._count, future, len(batch.texts)))
+            heapq.heappush(self._due, (due, self._count, future, len(batch.texts)))
             self._cv.notify()
         return future
 
@@ -168,6 +174,7 @@ def ray_dispatch(actors: int, batches: int) -> dict:
     warm-up of a warp-cpu actor against its warm batch."""
     import ray
 
+    from kernel_synth.backends.executor import ProcessExecutor
     from kernel_synth.backends.pool import BatchPool
     from kernel_synth.backends.ray_executor import ActorResources, RayExecutor
     from kernel_synth.backends.registry import BACKENDS
@@ -183,12 +190,22 @@ def ray_dispatch(actors: int, batches: int) -> dict:
             # no CPU held: more actors than this machine's cores, as many nodes would have
             return RayExecutor(factory, options, workers=workers, resources=ActorResources(num_cpus=0), env={"PYTHONPATH": str(tests)})
 
-        with BatchPool("pool_fakes:EchoBackend", workers=actors, executor=echo) as pool:
-            pool.run(programs[: 32 * actors], batch_size=32)  # every actor started and warm
-            cpu, wall = time.process_time(), time.perf_counter()
-            pool.run(programs, batch_size=32)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        result = {"actors": actors, "batches": batches, "driver_cpu_per_batch_ms": 1000 * cpu / batches, "batches_per_s": batches / wall}
+        def driver_cost(executor) -> tuple[float, float]:
+            """The driver's CPU ms per batch of 32, and batches/s, once every worker is warm."""
+            with BatchPool("pool_fakes:EchoBackend", workers=actors, executor=executor) as pool:
+                pool.run(programs[: 32 * actors], batch_size=32)
+                cpu, wall = time.process_time(), time.perf_counter()
+                pool.run(programs, batch_size=32)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            return 1000 * cpu / batches, batches / wall
+
+        sys.path.insert(0, str(tests))  # the local workers inherit it
+        local_ms, local_rate = driver_cost(ProcessExecutor)
+        ray_ms, ray_rate = driver_cost(echo)
+        result = {
+            "actors": actors, "batches": batches, "driver_cpu_per_batch_ms": ray_ms, "batches_per_s": ray_rate,
+            "local_driver_cpu_per_batch_ms": local_ms, "local_batches_per_s": local_rate,
+        }
 
         executor = RayExecutor(BACKENDS["warp-cpu"].factory, {}, workers=1)
         try:
@@ -242,7 +259,8 @@ def main() -> None:
         ray_figures = ray_dispatch(args.actors, args.batches)
         print(
             f"  {ray_figures['actors']} echo actors: driver CPU {ray_figures['driver_cpu_per_batch_ms']:.2f} ms per batch of 32, "
-            f"{ray_figures['batches_per_s']:.0f} batches/s through the pool"
+            f"{ray_figures['batches_per_s']:.0f} batches/s through the pool; {ray_figures['actors']} local echo workers: "
+            f"{ray_figures['local_driver_cpu_per_batch_ms']:.2f} ms, {ray_figures['local_batches_per_s']:.0f} batches/s"
         )
         print(
             f"  a warp-cpu actor: first batch {ray_figures['warp_actor_first_batch_s']:.1f} s, warm {ray_figures['warp_actor_warm_batch_s']:.2f} s: "

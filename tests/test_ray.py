@@ -198,6 +198,10 @@ def _same_findings_as_locally(cluster, tmp_path, monkeypatch, faults: str, injec
         # the same program, the same minimal result (the headers differ in their dates)
         assert print_program(parse(ray_case.text)) == print_program(parse(local_case.text))
         assert ray_case.header.index == local_case.header.index
+    # the driver wrote the corpus as a local campaign does: it replays unchanged
+    from kernel_synth.synth.replay import ReplayStatus, replay
+
+    assert {r.status for r in replay([tmp_path / "ray"])} == {ReplayStatus.STILL_FAILING}
 
 
 @pytest.mark.compiler
