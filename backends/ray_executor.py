@@ -35,6 +35,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -129,6 +130,8 @@ def connect(address: str | None) -> bool:
     ray = require_ray()
     if ray.is_initialized():
         return False
+    if address not in (None, "auto") and not address.startswith("ray://"):
+        _probe(address)
     # the workers log to their own files; Ray's own chatter is not the user's
     options = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address is None:
@@ -136,9 +139,23 @@ def connect(address: str | None) -> bool:
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        if address == "auto":
+            raise RayUnavailable("auto: no Ray cluster runs on this machine; start one with `ray start --head`") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RayUnavailable(f"no Ray cluster at {address!r} ({first}); start one with `ray start --head`") from None
     return True
+
+
+def _probe(address: str, seconds: float = 5.0) -> None:
+    """A cluster's head must answer at HOST:PORT: Ray itself retries an
+    address where nothing listens for minutes, printing as it goes."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"{address!r} is not auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise RayUnavailable(f"nothing answers at {address} ({exc.strerror or exc}); start a cluster there with `ray start --head`") from None
 
 
 def cluster_resources() -> dict[str, float]:

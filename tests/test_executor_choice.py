@@ -4,6 +4,7 @@ placed; no Ray, no compiler needed."""
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -25,6 +26,20 @@ def test_executor_ray_without_ray_is_one_line_naming_the_extra(command, monkeypa
 def test_a_ray_address_without_the_ray_executor_is_refused(capsys):
     assert main(["fuzz", "--budget", "5s", "--ray-address", "auto"]) == 2
     assert capsys.readouterr().err == "synth: error: --ray-address: only with --executor ray\n"
+
+
+@pytest.mark.parametrize(
+    "address, said",
+    [("127.0.0.1:1", "--ray-address: nothing answers at 127.0.0.1:1"), ("nonsense", "--ray-address: 'nonsense' is not auto, HOST:PORT or ray://HOST:PORT")],
+)
+def test_a_ray_address_where_no_cluster_answers_is_one_line_at_once(address, said, capsys, tmp_path):
+    pytest.importorskip("ray")
+    began = time.monotonic()
+    assert main(["generate", "--count", "3", "--out", str(tmp_path / "x.jsonl"), "--executor", "ray", "--ray-address", address]) == 2
+    assert time.monotonic() - began < 30  # Ray alone would retry for minutes
+    err = capsys.readouterr().err
+    assert err.startswith(f"synth: error: {said}") and err.count("\n") == 1, err
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_an_unknown_executor_is_refused_naming_the_choices(capsys):

@@ -157,6 +157,16 @@ def test_an_actor_that_dies_is_worker_lost_its_hung_worker_ends_and_a_new_actor_
         executor.shutdown()
 
 
+def test_more_workers_than_the_cluster_has_cpus_is_refused_before_any_work(cluster, capsys, tmp_path):
+    from kernel_synth.synth.cli import main
+
+    corpus = tmp_path / "corpus"
+    assert main(["fuzz", "--budget", "5s", "--oracles", "compile", "--corpus", str(corpus), "--executor", "ray", "--workers", "3"]) == 2
+    # waiting for a third CPU would never end
+    assert capsys.readouterr().err == "synth: error: --workers 3: the Ray cluster has 2 CPUs (one per worker)\n"
+    assert not corpus.exists()
+
+
 # -- campaigns and datasets: the same results as locally
 
 FORWARD = frozenset({"compile", "crash", "timeout", "forward", "nondeterminism"})
