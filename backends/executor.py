@@ -10,9 +10,10 @@ overruns the limit `WorkerTimedOut`, one whose backend cannot be built
 culprit is the caller's business, not the executor's.
 
 `ProcessExecutor` is the local implementation, on `pebble.ProcessPool`
-(spawned processes, so nothing leaks from the parent). A cluster executor
-(Ray, Dask) implements the same class and can reuse `run_batch` as its
-worker's entry point.
+(spawned processes, so nothing leaks from the parent). `RayExecutor`
+(backends.ray_executor) is the cluster one: each Ray actor runs a
+one-process ProcessExecutor on its node. A `Placement` says which executor
+each of a run's pools gets (`LOCAL`, or a `RayPlacement`).
 
 Worker side (`run_batch`): the first batch a process receives gives it a fresh
 working directory under the pool's root (its own Warp kernel cache), sends its
@@ -26,6 +27,7 @@ WorkerStartError: no program had run yet.
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import itertools
 import multiprocessing as mp
@@ -79,6 +81,11 @@ class WorkerCrashed(RuntimeError):
         self.log = log  # the tail of the worker's log
         super().__init__(describe_exit(exitcode))
 
+    def __reduce__(self):
+        # rebuilt from its fields, not its message: a cluster executor's
+        # worker sends it back to the driver pickled
+        return type(self), (self.exitcode, self.log)
+
 
 class WorkerTimedOut(RuntimeError):
     """The worker overran the batch's time limit and was killed."""
@@ -87,6 +94,9 @@ class WorkerTimedOut(RuntimeError):
         self.timeout = timeout
         self.log = log
         super().__init__("worker overran its time limit")
+
+    def __reduce__(self):
+        return type(self), (self.timeout, self.log)
 
 
 class WorkerLost(RuntimeError):
@@ -142,6 +152,34 @@ class ExecutorFactory(Protocol):
     """How BatchPool builds its executor: a BatchExecutor class fits."""
 
     def __call__(self, factory: str, options: dict, *, workers: int, root: Path) -> BatchExecutor: ...
+
+
+class Placement(Protocol):
+    """Where a run's worker pools go: local processes, or a cluster's
+    (backends.ray_executor). The campaign, its judge and the dataset writer
+    ask it for each pool's executor and know nothing else about it."""
+
+    name: str  # "local", "ray": what a summary reports
+
+    def executor(self, *, needs_device: bool, side: bool, nice: int = 0) -> ExecutorFactory:
+        """The executor of a pool for a backend that needs a GPU to run
+        (`needs_device`) or not; a `side` pool (shrinking, confirmation,
+        gradient and process-state checks) runs beside the fuzzing workers,
+        which have the cores; `nice` lowers its workers' priority."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalPlacement:
+    """Every pool in processes on this machine (ProcessExecutor)."""
+
+    name: str = "local"
+
+    def executor(self, *, needs_device: bool, side: bool, nice: int = 0) -> ExecutorFactory:
+        return functools.partial(ProcessExecutor, nice=nice) if nice else ProcessExecutor
+
+
+LOCAL = LocalPlacement()
 
 
 # -- the worker side
@@ -218,9 +256,12 @@ class ProcessExecutor(BatchExecutor):
     batch that overruns its limit, replaces workers that die, and says which
     batch a dead worker had."""
 
-    def __init__(self, factory: str, options: dict, *, workers: int, root: Path, nice: int = 0):
+    def __init__(self, factory: str, options: dict, *, workers: int, root: Path, nice: int = 0, initializer=None):
         self.factory = factory
         self.nice = nice  # added to each worker's niceness: lower priority for work that may wait
+        # run first in each worker process (a module-level function: it is
+        # pickled to the spawned process)
+        self.initializer = initializer
         self.options = dict(options)
         self.workers = workers
         self.root = Path(root)
@@ -235,7 +276,7 @@ class ProcessExecutor(BatchExecutor):
             self._stop()
         if self._pool is None:
             # Started on the first batch: a pool that is never used costs nothing.
-            self._pool = pebble.ProcessPool(max_workers=self.workers, context=_SPAWN)
+            self._pool = pebble.ProcessPool(max_workers=self.workers, context=_SPAWN, initializer=self.initializer)
             self._broken = False
         return self._pool
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel_synth.backends.differentiability import differentiability, gradient_inputs
+from kernel_synth.backends.executor import LOCAL, Placement
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.outcome import Status
 from kernel_synth.backends.registry import BACKENDS, get_backend
@@ -94,6 +95,10 @@ class CampaignConfig:
     # of its clean programs again in a fresh worker
     state_every: int = 16
     state_sample: int = 8
+    # where the worker pools run: local processes, or a Ray cluster
+    # (backends.ray_executor); the corpus and the state are written here
+    # either way
+    placement: Placement = LOCAL
 
     @property
     def state_path(self) -> Path:
@@ -255,9 +260,11 @@ class Campaign:
                 raise CampaignError(f"the gradient oracle compares with jax.grad, but JAX does not import here ({problem}); drop it from --oracles or repair JAX")
         self.state = self._load_state()
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
-        self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout)
+        self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement)
         self.shrinker = Shrinker(
-            lambda: Triage(config.oracles, launch, workers=1, batch_timeout=config.batch_timeout, nice=config.shrink_nice),
+            lambda: Triage(
+                config.oracles, launch, workers=1, batch_timeout=config.batch_timeout, nice=config.shrink_nice, placement=config.placement, side=True,
+            ),
             config.shrink_tests,
             before=self.hypothesis_phase if config.hypothesis_shrink else None,
         )
@@ -613,6 +620,8 @@ class Campaign:
             "seed": state.seed,
             "next_index": state.next_index,
             "wall_seconds": round(wall, 2),
+            "executor": self.config.placement.name,
+            "workers": self.config.workers,
             "oracles": sorted(self.config.oracles),
             "throughput": round(state.programs / max(state.elapsed, 1e-9), 2),
             "batch_size": self.batch_size,

@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--budget", type=_duration, required=True, help="how long: 90s, 10m, 1h, 1h30m")
     fuzz.add_argument("--backend", type=_backend_list, default=("warp-cpu",), metavar="B[,B2...]", help="backends to fuzz (default warp-cpu)")
     fuzz.add_argument("--seed", type=int, default=0, help="the seed (default 0): the same seed draws the same programs")
-    fuzz.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
+    fuzz.add_argument("--workers", type=_positive, default=None, help="worker processes per backend (default: the number of cores; with --executor ray, the cluster's CPUs)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state (default: all; gradient where a backend has adjoints and JAX imports)")
@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--shrink-time", type=_duration, default=120.0, metavar="T", help="the most one shrink may take (default 2m); shrinks run beside the fuzzing")
     fuzz.add_argument("--shrink-nice", type=_count, default=None, metavar="N", help="niceness added to the shrinker's worker (default 0, an equal share of the cores; 10: mostly the cores the fuzzing leaves idle)")
     fuzz.add_argument("--hypothesis-shrink", action="store_true", help="run Hypothesis's shrinker before the AST reducer (slower; see README)")
+    _executor_options(fuzz)
     fuzz.set_defaults(run=cmd_fuzz)
 
     replay = commands.add_parser("replay", help="re-run corpus cases: still failing, fixed, or changed signature")
@@ -151,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
     generate.add_argument("--balanced", action="store_true", help="the same number of rows (within one) for every category asked for")
     generate.add_argument("--category", nargs="+", action="extend", choices=CATEGORIES, metavar="C", help=f"keep rows of these primary categories only: {', '.join(CATEGORIES)}")
-    generate.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="worker processes per backend (default: the number of cores)")
+    generate.add_argument("--workers", type=_positive, default=None, help="worker processes per backend (default: the number of cores; with --executor ray, the cluster's CPUs)")
     generate.add_argument("--shard-size", type=_positive, default=None, metavar="K", help="rows per shard; --out is then a directory")
     generate.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command")
     generate.add_argument("--forward-only", action="store_true", help="no backward IR (then programs without a gradient make rows too)")
@@ -160,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     swarm = generate.add_mutually_exclusive_group()
     swarm.add_argument("--swarm", dest="swarm", action="store_true", default=None, help="switch optional features off per program")
     swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
+    _executor_options(generate)
     generate.set_defaults(run=cmd_generate)
 
     report_ = commands.add_parser("report", help="what a campaign did, from its saved state: numbers, and with --plot a picture")
@@ -202,6 +204,56 @@ def _draw_options(parser: argparse.ArgumentParser, default_n: int) -> None:
     swarm = parser.add_mutually_exclusive_group()
     swarm.add_argument("--swarm", dest="swarm", action="store_true", default=None, help="switch optional features off per program")
     swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", choices=("local", "ray"), default="local", help="where the workers run: local processes (default), or a Ray cluster (pip install 'kernel-synth[ray]')")
+    parser.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: the cluster to join (auto: the one `ray start` runs here; default: start Ray on this machine for the run)")
+
+
+def _check_executor(args) -> None:
+    """The executor options, checked before any other work: Ray must be
+    installed for --executor ray, and an address means nothing without it."""
+    if args.executor == "local":
+        if args.ray_address is not None:
+            raise UsageError("--ray-address: only with --executor ray")
+        return
+    from kernel_synth.backends.ray_executor import RayUnavailable, require_ray
+
+    try:
+        require_ray()
+    except RayUnavailable as exc:
+        raise UsageError(f"--executor ray: {exc}") from None
+
+
+@contextmanager
+def _placement(args):
+    """Where the run's workers go, and how many per backend: local processes,
+    or actors on the Ray cluster the driver joins here (and leaves after)."""
+    from kernel_synth.backends.executor import LOCAL
+
+    _check_executor(args)
+    if args.executor == "local":
+        yield LOCAL, args.workers or os.cpu_count() or 1
+        return
+    from kernel_synth.backends import ray_executor
+
+    ray = ray_executor.require_ray()
+    try:
+        connected = ray_executor.connect(args.ray_address)
+    except ray_executor.RayUnavailable as exc:
+        raise UsageError(f"--ray-address: {exc}" if args.ray_address is not None else f"--executor ray: {exc}") from None
+    try:
+        cluster = ray_executor.cluster_resources()
+        cpus = int(cluster.get("CPU", 0))
+        workers = args.workers or max(cpus, 1)
+        if workers > cpus:
+            # more fuzzing actors than CPUs would wait for ever to be placed
+            raise UsageError(f"--workers {workers}: the Ray cluster has {cpus} CPUs (one per worker)")
+        yield ray_executor.RayPlacement(workers=workers, cluster=cluster), workers
+    finally:
+        if connected:
+            ray.shutdown()
 
 
 def _whole_number(minimum: int):
@@ -580,31 +632,35 @@ def cmd_fuzz(args) -> int:
     from .campaign import Campaign, CampaignConfig, CampaignError, default_oracles
     from .progress import CampaignDisplay
 
+    _check_executor(args)
     try:
         oracles = args.oracles if args.oracles is not None else default_oracles(tuple(args.backend))
     except BackendUnavailable as exc:
         raise UsageError(str(exc)) from None
-    config = CampaignConfig(
-        budget=args.budget,
-        backends=args.backend,
-        seed=args.seed,
-        workers=args.workers,
-        corpus=args.corpus,
-        weights=_weights(args),
-        oracles=oracles,
-        resume=args.resume,
-        batch_size=args.batch_size,
-        pipeline_depth=args.pipeline_depth,
-        hypothesis_shrink=args.hypothesis_shrink,
-        shrink_seconds=args.shrink_time,
-        **({"shrink_nice": args.shrink_nice} if args.shrink_nice is not None else {}),
-    )
-    try:
-        with CampaignDisplay(config) as display:
-            campaign = Campaign(config, on_event=display.event)
-            summary = campaign.run()
-    except (BackendUnavailable, CampaignError) as exc:
-        raise UsageError(str(exc)) from None
+    weights = _weights(args)
+    with _placement(args) as (placement, workers):
+        config = CampaignConfig(
+            budget=args.budget,
+            backends=args.backend,
+            seed=args.seed,
+            workers=workers,
+            corpus=args.corpus,
+            weights=weights,
+            oracles=oracles,
+            resume=args.resume,
+            batch_size=args.batch_size,
+            pipeline_depth=args.pipeline_depth,
+            hypothesis_shrink=args.hypothesis_shrink,
+            shrink_seconds=args.shrink_time,
+            placement=placement,
+            **({"shrink_nice": args.shrink_nice} if args.shrink_nice is not None else {}),
+        )
+        try:
+            with CampaignDisplay(config) as display:
+                campaign = Campaign(config, on_event=display.event)
+                summary = campaign.run()
+        except (BackendUnavailable, CampaignError) as exc:
+            raise UsageError(str(exc)) from None
     display.print_summary(summary)
     if args.json is not None:
         write_atomic(args.json, json.dumps(summary, indent=2) + "\n")
@@ -619,6 +675,7 @@ def cmd_generate(args) -> int:
     from .dataset import DatasetConfig, DatasetError, DatasetRun, file_format
     from .progress import GenerateDisplay
 
+    _check_executor(args)
     for backend in args.backend:
         try:
             get_backend(backend)
@@ -627,16 +684,19 @@ def cmd_generate(args) -> int:
     fmt = args.format or (file_format(args.out) if args.shard_size is None else None) or "jsonl"
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise UsageError("--format parquet needs pyarrow: pip install 'kernel-synth[dataset]'")
-    try:
-        config = DatasetConfig(
-            count=args.count, backends=args.backend, out=args.out, format=fmt, seed=args.seed, weights=_weights(args),
-            balanced=args.balanced, categories=tuple(dict.fromkeys(args.category or ())), workers=args.workers,
-            shard_size=args.shard_size, resume=args.resume, backward=not args.forward_only, swarm=args.swarm, corpus=args.corpus,
-        )
-        with GenerateDisplay(config) as display:
-            summary = DatasetRun(config, on_event=display.event).run()
-    except (DatasetError, BackendUnavailable) as exc:
-        raise UsageError(str(exc)) from None
+    weights = _weights(args)
+    with _placement(args) as (placement, workers):
+        try:
+            config = DatasetConfig(
+                count=args.count, backends=args.backend, out=args.out, format=fmt, seed=args.seed, weights=weights,
+                balanced=args.balanced, categories=tuple(dict.fromkeys(args.category or ())), workers=workers,
+                shard_size=args.shard_size, resume=args.resume, backward=not args.forward_only, swarm=args.swarm, corpus=args.corpus,
+                placement=placement,
+            )
+            with GenerateDisplay(config) as display:
+                summary = DatasetRun(config, on_event=display.event).run()
+        except (DatasetError, BackendUnavailable) as exc:
+            raise UsageError(str(exc)) from None
     display.print_summary(summary)
     if args.json is not None:
         write_atomic(args.json, json.dumps(summary, indent=2) + "\n")

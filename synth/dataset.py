@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kernel_synth.backends.executor import LOCAL, Placement
 from kernel_synth.backends.inputs import DEFAULT_LAUNCH
 from kernel_synth.backends.outcome import SOURCE_ARTIFACT
 from kernel_synth.backends.registry import BACKENDS
@@ -85,6 +86,9 @@ class DatasetConfig:
     swarm: bool | None = None
     corpus: Path = Path("corpora")
     timeout: float = 120.0
+    # where the workers run (local processes, a Ray cluster): not part of the
+    # identity, as the rows are the same wherever they compile
+    placement: Placement = LOCAL
 
     def __post_init__(self) -> None:
         for backend in self.backends:
@@ -542,7 +546,10 @@ class DatasetRun:
         self.started = started
         self.on_event("start", self.summary())
         for backend in config.backends:
-            self.pools[backend] = BatchPool(BACKEND_FACTORIES[backend], compile_options(backend, config.backward), workers=config.workers, timeout=config.timeout)
+            executor = config.placement.executor(needs_device=BACKENDS[backend].needs_device, side=False)
+            self.pools[backend] = BatchPool(
+                BACKEND_FACTORIES[backend], compile_options(backend, config.backward), workers=config.workers, timeout=config.timeout, executor=executor,
+            )
         draws = Draws(config)
         compiling = ThreadPoolExecutor(1, thread_name_prefix="ks-dataset-compile")
         try:
@@ -700,6 +707,8 @@ class DatasetRun:
             "findings": dict(sorted(progress.findings.items())),
             "elapsed_seconds": round(progress.elapsed, 2),
             "rows_per_second": round(progress.rows / max(progress.elapsed, 1e-9), 2),
+            "executor": config.placement.name,
+            "workers": config.workers,
             # the share of this process's time each backend's workers had a batch
             "utilisation": {b: round(pool.busy_seconds / max(config.workers * (time.monotonic() - self.started), 1e-9), 3) for b, pool in self.pools.items()},
             "shards": len(self.store.manifest.get("shards", [])) if not self.single else 1,

@@ -7,17 +7,19 @@ inputs, the same reference, the same oracles, the same signature. A Triage
 owns the worker pools it runs programs in (one per backend, and one per
 backend for its gradient checker, named by the registry), and opens a fresh
 single-worker pool for every confirmation, so that no warm kernel cache or
-earlier launch can make a case fail.
+earlier launch can make a case fail. Its `placement` says where the pools
+run (local processes, a Ray cluster); the pools beside the fuzzing (gradient
+and process-state checks, confirmations, and a shrinker's judge, built with
+side=True) are placed as such.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kernel_synth.backends.executor import ProcessExecutor
+from kernel_synth.backends.executor import LOCAL, Placement
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.outcome import GradientResult, Outcome
 from kernel_synth.backends.pool import BatchPool
@@ -52,8 +54,13 @@ class Verdict:
 
 
 class Triage:
-    def __init__(self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0):
+    def __init__(
+        self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0,
+        placement: Placement = LOCAL, side: bool = False,
+    ):
         self.oracles = frozenset(Oracle(o) for o in oracles)
+        self.placement = placement
+        self.side = side  # every pool of this judge runs beside the fuzzing (a shrinker's)
         # added to its workers' niceness: a shrink's judge yields the cores
         # to the fuzzing workers
         self.nice = nice
@@ -65,19 +72,19 @@ class Triage:
 
     # -- pools
 
-    def _new_pool(self, backend: str, gradient: bool, workers: int, options: dict | None = None) -> BatchPool:
+    def _new_pool(self, backend: str, gradient: bool, workers: int, options: dict | None = None, side: bool = True) -> BatchPool:
         info = get_backend(backend)
         if gradient and not info.has_adjoints:
             raise ValueError(f"backend {backend!r} has no adjoints to check")
         factory = info.gradient_factory if gradient else info.factory
-        executor = functools.partial(ProcessExecutor, nice=self.nice) if self.nice else ProcessExecutor
+        executor = self.placement.executor(needs_device=info.needs_device, side=side or self.side, nice=self.nice)
         return BatchPool(factory, options or {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
     def pool(self, backend: str, gradient: bool = False) -> BatchPool:
         """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
         key = (backend, gradient)
         if key not in self._pools:
-            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers)
+            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient)
         return self._pools[key]
 
     def busy_seconds(self, backend: str) -> float:
