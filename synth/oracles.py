@@ -81,6 +81,11 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "same binding without a copy gives wrong values when the name is then changed in a dynamic loop)",
     ),
     (
+        re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:where\(\) true value type .* must be of the same type as the false type"),
+        "Warp bug: a module constant read in an if and in its else is merged as if it were a variable assigned in both "
+        "branches (corpora; where the merge compiles, it is set only inside an enclosing if and read uninitialised after it)",
+    ),
+    (
         re.compile(r":codegen:Error evaluating static expression: name <q> is not defined"),
         "Warp bug of older releases: a loop with break or continue (or more trips than max_unroll, before 1.10.1) is not "
         "unrolled, so a wp.static() in it cannot read the loop variable",
