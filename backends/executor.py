@@ -199,6 +199,13 @@ def _enter_workdir(root: str) -> Path:
     if _workdir is None:
         # Named for the process, and unique even when a pid comes round again.
         workdir = Path(tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=root))
+        # Compilers leave temporary files behind when their process is killed
+        # (Warp's per-thread precompiled headers, NVRTC's automatic ones:
+        # 5 MB and 77 MB a process); in the worker's directory they go with it.
+        scratch = workdir / "tmp"
+        scratch.mkdir()
+        os.environ["TMPDIR"] = str(scratch)
+        tempfile.tempdir = str(scratch)
         # Compilers chat on stdout and stderr (warnings about generated code);
         # the tail of the log is part of a crash report.
         log = os.open(workdir / WORKER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

@@ -10,6 +10,8 @@ the same compilers `synth generate` runs, built once per process and backend.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -33,6 +35,7 @@ def _compiler(backend: str, backward: bool):
         get_backend(backend)  # BackendUnavailable naming what is missing
         options = compile_options(backend, backward)
         workdir = Path(tempfile.mkdtemp(prefix=f"ks-ir-{backend}-"))
+        atexit.register(shutil.rmtree, workdir, True)  # its kernel cache lives as long as the process
         _compilers[key] = load_factory(BACKENDS[backend].factory)(workdir=workdir, **options)
     return _compilers[key]
 

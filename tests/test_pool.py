@@ -107,23 +107,27 @@ def test_an_exception_escaping_the_backend_is_a_crash_with_its_traceback(fakes):
     assert "ValueError: a bug in the backend" in outcomes[2].message
 
 
-def test_each_worker_process_has_its_own_fresh_directory_under_the_root(fakes, tmp_path):
+def test_each_worker_process_has_its_own_fresh_directory_under_the_root_with_its_temporary_files(fakes, tmp_path):
     root = tmp_path / "pool"
     programs = _numbered(8, {3: fakes.ABORT})
     with BatchPool(ECHO, workers=2, timeout=30, root=str(root)) as pool:
         outcomes = pool.run(programs, batch_size=2)
-        seen = {}
+        seen, scratches = {}, set()
         for outcome in outcomes:
             if outcome.ok:
-                _, workdir, found, pid = outcome.message.split("|")
+                _, workdir, found, pid, scratch = outcome.message.split("|")
                 assert seen.setdefault(pid, workdir) == workdir  # one directory per process
                 assert Path(workdir).parent == root
-                assert found == WORKER_LOG  # nothing in it but its log when the backend was built
+                # nothing in it but its log and its temporary files' directory when the backend was built
+                assert found == f"tmp,{WORKER_LOG}"
+                scratches.add(scratch)
+                assert Path(scratch).parent == Path(workdir) / "tmp"
         assert len(set(seen.values())) == len(seen)
         for workdir in root.glob("worker-*"):  # the dead worker's directory (its kernel cache) is gone
             os.kill(int(workdir.name.split("-")[1]), 0)
     assert outcomes[3].status == "crash"
     assert not root.exists()
+    assert scratches and not any(Path(s).exists() for s in scratches)  # temporary files went with their worker
 
 
 def test_results_come_in_order_and_each_lands_once(fakes):
