@@ -52,9 +52,9 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS
+from kernel_synth.grammar.ops import BUILTINS, OPERATORS, is_matrix_product
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
+from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -592,6 +592,12 @@ class _Renderer:
         self.emit(line(cst.Return(value)))
 
     def s_if(self, node: A.If) -> None:
+        # a name every arm declares lives on after the statement: declared
+        # here, each arm's assignment is an update under that arm's mask
+        for name, ty in assigned_in_every_arm(node).items():
+            if not self.declared(name):
+                self.scopes[-1][name] = False
+                self.emit(assign(name, zero(ty)))
         outer = self.mask
         taken: list[str] = []
         clauses = [("if", node.cond, node.body)] + [("elif", c.cond, c.body) for c in node.elifs]
@@ -809,7 +815,9 @@ class _Renderer:
 
     def e_binop(self, node: A.BinOp) -> _Value:
         left, right = self.operands(node.left, node.right)
-        return _Value(operation(OPERATORS[node.op].jax, left, right))
+        # Warp's `*` between a matrix and a vector or matrix is the matrix product; jnp's is element-wise
+        op = "@" if is_matrix_product(node.op, node.left.ty, node.right.ty) else node.op
+        return _Value(operation(OPERATORS[op].jax, left, right))
 
     def e_compare(self, node: A.Compare) -> _Value:
         # the result is bool whatever the operands' dtypes: only two Python
@@ -936,6 +944,13 @@ _EXPRESSIONS = {
     A.TupleExpr: _Renderer.e_tuple,
     A.Static: _Renderer.e_static,
 }
+
+
+def zero(ty: DType) -> cst.BaseExpression:
+    """The zero of a number, vector or matrix type, with its dtype."""
+    if ty.is_vector or ty.is_matrix:
+        return typed_number((0.0,) * (9 if ty.is_matrix else ty.length), ty)
+    return typed_number(0.0 if ty.is_float else 0, ty)
 
 
 def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:

@@ -288,6 +288,8 @@ class _Interpreter:
                 raise ReferenceFailure(f"shift of {ty} by {int(right)}", "undefined")
             if op == "<<" and name in _SIGNED_INTS and left < 0:
                 raise ReferenceFailure(f"left shift of a negative {ty}: {int(left)} << {int(right)}", "undefined")
+        if op == "*" and type(left) is np.ndarray and type(right) is np.ndarray:
+            op = "@"  # between a matrix and a vector or matrix, `*` is the matrix product (scalars are not arrays here)
         result = _NUMPY_OPS[op](left, right)
         if name in _SIGNED_INTS and op in _EXACT:
             exact = _EXACT[op](int(left), int(right))

@@ -135,6 +135,8 @@ class _Checker:
         self.atomic_classes: dict[str, set[str]] = {}
         self.arrays: dict[str, ArrayType] = {}
         self.scopes: list[dict[str, Symbol]] = [{}]
+        # every name's type in this definition, blocks that never meet included
+        self.name_types: dict[str, DType] = {}
         names: set[str] = set()
         for param in node.params:
             self.check_name(param, param.name, names)
@@ -147,6 +149,7 @@ class _Checker:
                 self.arrays[param.name] = param.ty
             else:
                 self.scopes[0][param.name] = Symbol(param.ty, PARAM)
+                self.name_types[param.name] = param.ty
         self.loops = 0
         # (index expression, array) pairs a dominating guard proves in bounds
         self.proven: list[tuple[object, str]] = []
@@ -174,7 +177,9 @@ class _Checker:
                 return scope[name]
         return self.constants.get(name)
 
-    def block(self, stmts, top: bool = False) -> tuple:
+    def block(self, stmts, top: bool = False, declared: list | None = None) -> tuple:
+        """The checked statements of a block in a scope of its own; the names
+        it declared are appended to `declared` as a scope, when given."""
         self.scopes.append({})
         try:
             out = []
@@ -184,7 +189,18 @@ class _Checker:
                 out.append(self.stmt(stmt))
             return tuple(out)
         finally:
-            self.scopes.pop()
+            scope = self.scopes.pop()
+            if declared is not None:
+                declared.append(scope)
+
+    def declare(self, node, name: str, symbol: Symbol) -> None:
+        """`name` new in the innermost scope. Warp scopes names as Python
+        does, per function: a name has one type in the whole definition, even
+        in blocks that never meet."""
+        earlier = self.name_types.setdefault(name, symbol.ty)
+        if earlier != symbol.ty:
+            raise self.error(node, "name-type", f"{name!r} is {earlier} elsewhere in this definition and cannot be {symbol.ty}: Warp gives a name one type per function")
+        self.scopes[-1][name] = symbol
 
     # -- statements
 
@@ -209,7 +225,7 @@ class _Checker:
                 kind = THREAD if isinstance(value, A.Tid) else LOCAL
                 if value.ty == BOOL:
                     raise self.error(stmt, "type-mismatch", "bool values are for conditions only; locals cannot hold them")
-                self.scopes[-1][target.id] = Symbol(value.ty, kind)
+                self.declare(target, target.id, Symbol(value.ty, kind))
                 return replace(stmt, target=replace(target, ty=value.ty), value=value)
             self.writable(target, symbol)
             if symbol.ty != value.ty:
@@ -247,7 +263,7 @@ class _Checker:
                 if target.id in self.arrays or self.names_other(target.id):
                     raise self.error(target, "duplicate-name", f"{target.id!r} names an array, a function or a type")
                 self.check_host_name(target, target.id)
-                self.scopes[-1][target.id] = Symbol(ty, LOCAL)
+                self.declare(target, target.id, Symbol(ty, LOCAL))
             else:
                 self.writable(target, symbol)
                 if symbol.ty != ty:
@@ -396,10 +412,17 @@ class _Checker:
         }
         # a guard holds in the body while nothing there reassigns what it tested
         facts = [(index, array) for index, array in self.bounds_of(cond) if not (_names(index) & assigned)]
+        arms: list[dict[str, Symbol]] = []
         with self.knowing(facts):
-            body = self.block(stmt.body)
-        elifs = tuple(replace(e, cond=self.condition(e.cond), body=self.block(e.body)) for e in stmt.elifs)
-        orelse = None if stmt.orelse is None else self.block(stmt.orelse)
+            body = self.block(stmt.body, declared=arms)
+        elifs = tuple(replace(e, cond=self.condition(e.cond), body=self.block(e.body, declared=arms)) for e in stmt.elifs)
+        orelse = None if stmt.orelse is None else self.block(stmt.orelse, declared=arms)
+        if orelse is not None:
+            # a local every arm declares, with one type, outlives the statement
+            # (each thread holds the value its arm gave it)
+            for name, symbol in arms[0].items():
+                if symbol.kind == LOCAL and not symbol.ty.is_struct and all(arm.get(name) == symbol for arm in arms[1:]):
+                    self.scopes[-1][name] = symbol
         return replace(stmt, cond=cond, body=body, elifs=elifs, orelse=orelse)
 
     def stmt_For(self, stmt: A.For):
@@ -414,7 +437,8 @@ class _Checker:
         # range(b) with b <= top: var < top; a literal or a constant bound is
         # known when compiling, and Warp unrolls the loop
         unrolled = not isinstance(bound, A.Call)
-        self.scopes.append({stmt.var: Symbol(I32, LOOP_VAR, below=top, unrolled=unrolled)})
+        self.scopes.append({})
+        self.declare(stmt, stmt.var, Symbol(I32, LOOP_VAR, below=top, unrolled=unrolled))
         self.loops += 1
         try:
             body = self.block(stmt.body)
@@ -427,7 +451,7 @@ class _Checker:
         if stmt.limit > MAX_TRIP:
             raise self.error(stmt, "while-bound", f"a while limit is at most {MAX_TRIP}")
         self.fresh(stmt, stmt.counter)
-        self.scopes[-1][stmt.counter] = Symbol(I32, COUNTER)
+        self.declare(stmt, stmt.counter, Symbol(I32, COUNTER))
         cond = None if stmt.cond is None else self.condition(stmt.cond)
         self.loops += 1
         try:

@@ -554,7 +554,10 @@ class Gen:
         """Room for one more compound statement: budget and block depth."""
         return self.ctx.budget > 0 and self.ctx.block_level < (1 if self.flat else self.w.limit("block_depth"))
 
-    def block(self, count: int | None = None, *, loop_trip: int | None = None, branch: bool = False, inner: str | None = None) -> tuple:
+    def block(self, count: int | None = None, *, loop_trip: int | None = None, branch: bool = False, inner: str | None = None, closing=None) -> tuple:
+        """A block's statements in a scope of its own; `closing()`, when
+        given, draws statements that end it (before a final break or
+        continue), in its scope."""
         ctx = self.ctx
         saved = ctx.in_branch_of_loop
         ctx.scopes.append({})
@@ -578,6 +581,9 @@ class Gen:
                 out.extend(stmts)
                 if isinstance(stmts[-1], (A.Break, A.Continue)):
                     break  # anything after it would be dead code
+            if closing is not None:
+                at = len(out) - 1 if out and isinstance(out[-1], (A.Break, A.Continue)) else len(out)
+                out[at:at] = closing()
             return tuple(out)
         finally:
             ctx.block_level -= 1
@@ -827,11 +833,25 @@ class Gen:
 
     def if_stmt(self, form: str, inner: str | None = None) -> A.If:
         cond = self.bool_expr(self.expr_depth())
-        body = self.block(branch=True, inner=inner)
+        has_else = form == "if_else" or (form == "if_elif" and self.boolean())
+        closing, merged = None, None
+        if has_else and self.choose("if_merge") == "merged":
+            # a new local that every arm assigns last, read after the statement
+            ty, name, intervals = self.value_type(), self.fresh("v"), []
+
+            def closing():
+                expr, iv = self.expr(ty, self.expr_depth(), with_interval=True)
+                intervals.append(iv)
+                return [A.Assign(A.Name(name, ty), expr)]
+
+        body = self.block(branch=True, inner=inner, closing=closing)
         elifs = ()
         if form == "if_elif":
-            elifs = tuple(A.Elif(self.bool_expr(self.expr_depth()), self.block(branch=True)) for _ in range(self.length("elifs", at_least=1)))
-        orelse = self.block(branch=True) if form == "if_else" or (form == "if_elif" and self.boolean()) else None
+            elifs = tuple(A.Elif(self.bool_expr(self.expr_depth()), self.block(branch=True, closing=closing)) for _ in range(self.length("elifs", at_least=1)))
+        orelse = self.block(branch=True, closing=closing) if has_else else None
+        if closing is not None:
+            known = None if None in intervals else (min(iv[0] for iv in intervals), max(iv[1] for iv in intervals))
+            self.ctx.scopes[-1][name] = self.local_like(ty, known)
         return A.If(cond, body, elifs, orelse)
 
     def for_stmt(self, inner: str | None = None) -> A.For:
@@ -1216,7 +1236,11 @@ class Gen:
         if kind == "cross":
             return A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3)
         if kind == "matvec":
-            return A.BinOp("@", self.matrix_expr(sub), self.vector_expr(VEC3, sub), VEC3)
+            op = self.product_operator()
+            matrix, vector = self.matrix_expr(sub), self.vector_expr(VEC3, sub)
+            if self.choose("matvec_order") == "matrix_vector":
+                return A.BinOp(op, matrix, vector, VEC3)
+            return A.BinOp(op, vector, matrix, VEC3)  # a row vector
         if kind == "ternary":
             return self.ternary(self.bool_expr(sub), self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
         return self.helper_call(self.pick(self.callable_helpers(ty)))
@@ -1264,10 +1288,14 @@ class Gen:
             return A.Cast(cast.to, cast.operand, cast.ty, builtin=True)
         return cast
 
+    def product_operator(self) -> str:
+        """`@` or `*`: both are the matrix product between a matrix and a vector or matrix."""
+        return "@" if self.choose("product_operator") == "at" else "*"
+
     def scale(self, ty: DType, sub: int, make) -> A.BinOp:
         factor = self.float_expr(F32, sub)
         value = make(ty, sub) if ty != MAT33 else make(sub)
-        form = self.integer(0, 3) if ty.is_vector else self.integer(0, 1)
+        form = self.integer(0, 3) if ty.is_vector else self.integer(0, 2)
         if form == 0:
             return A.BinOp("*", factor, value, ty)
         if form == 1:
@@ -1282,9 +1310,12 @@ class Gen:
         ty = MAT33
         options = {"construct"} | self.leaf_options(ty)
         if depth > 0:
-            options |= {"binop", "scale"}
+            options |= {"binop", "scale", "matmul"}
         kind = self.choose("matrix_expr", options)
         sub = max(depth - 1, 0)
+        if kind == "matmul":
+            op = self.product_operator()
+            return A.BinOp(op, self.matrix_expr(sub), self.matrix_expr(sub), ty)
         if kind == "construct":
             return A.Construct(ty, tuple(self.float_expr(F32, 0) for _ in range(9)), ty)
         if kind == "param":

@@ -277,11 +277,11 @@ def binop_result(op: str, left: DType, right: DType) -> DType | None:
             return right
         if right == F32 and (left.is_vector or left.is_matrix):
             return left
-        return None
+        return matrix_product(left, right)
     if op == "/":
         if left == right and left.is_float:
             return left
-        if right == F32 and left.is_vector:
+        if right == F32 and (left.is_vector or left.is_matrix):
             return left
         if left == F32 and right.is_vector:  # s / v: s divided by each component
             return right
@@ -291,10 +291,22 @@ def binop_result(op: str, left: DType, right: DType) -> DType | None:
     if op == "%":
         return left if left == right and left.is_numeric else None
     if op == "@":
-        return VEC3 if (left, right) == (MAT33, VEC3) else None
+        return matrix_product(left, right)
     if op in BIT_OPS:
         return left if left == right and left.is_int else None
     raise ValueError(f"unknown operator {op!r}")
+
+
+def matrix_product(left: DType, right: DType) -> DType | None:
+    """The type of the matrix product of `left` and `right` (`@`, or `*`
+    between a matrix and a vector or matrix, as in Warp), or None: a vector
+    on the left is a row vector."""
+    return {(MAT33, VEC3): VEC3, (VEC3, MAT33): VEC3, (MAT33, MAT33): MAT33}.get((left, right))
+
+
+def is_matrix_product(op: str, left: DType, right: DType) -> bool:
+    """Whether `left op right` is a matrix product rather than an element-wise or scaling one."""
+    return op in ("*", "@") and matrix_product(left, right) is not None
 
 
 def compare_result(left: DType, right: DType) -> DType | None:

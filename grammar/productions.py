@@ -8,8 +8,8 @@ The names are those of the profile's [rules.*] tables.
 from __future__ import annotations
 
 from . import ast as A
-from .ops import BUILTINS, INT_BINOPS
-from .queries import effectful_helpers, expanded_update, has_effect
+from .ops import BUILTINS, INT_BINOPS, is_matrix_product
+from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
 from .types import ArrayType, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
@@ -153,6 +153,8 @@ class _Walker:
         elif isinstance(s, A.If):
             add("statement", "if")
             add("if_form", "if_elif" if s.elifs else "if_else" if s.orelse is not None else "if")
+            if s.orelse is not None:
+                add("if_merge", "merged" if set(assigned_in_every_arm(s)) - self.declared else "plain")
             self.expr(s.cond)
             self.block(s.body)
             for clause in s.elifs:
@@ -251,7 +253,11 @@ class _Walker:
             self.literal(n.value)
         rule = "float_expr" if ty.is_float else "int_expr" if ty.is_int else "vector_expr" if ty.is_vector else "matrix_expr"
         self.add(rule, self.expr_kind(n, rule))
-        if isinstance(n, A.BinOp) and n.op != "@":
+        if isinstance(n, A.BinOp) and is_matrix_product(n.op, n.left.ty, n.right.ty):
+            self.add("product_operator", "at" if n.op == "@" else "times")
+            if ty.is_vector:
+                self.add("matvec_order", "matrix_vector" if n.left.ty.is_matrix else "vector_matrix")
+        elif isinstance(n, A.BinOp):
             if ty.is_float:
                 self.add("float_binop", _BINOP_NAMES[n.op])
             elif ty.is_int:
@@ -279,8 +285,8 @@ class _Walker:
         if isinstance(n, A.ArrayRead):
             return "array_read"
         if isinstance(n, A.BinOp):
-            if n.op == "@":
-                return "matvec"
+            if is_matrix_product(n.op, n.left.ty, n.right.ty):
+                return "matvec" if rule == "vector_expr" else "matmul"
             if rule in ("vector_expr", "matrix_expr") and n.left.ty != n.right.ty:
                 return "scale"
             return "binop"

@@ -64,6 +64,35 @@ def has_effect(node, effectful: set[str]) -> bool:
     return any(isinstance(n, A.Call) and n.func in effectful for n in A.walk(node))
 
 
+def assigned_in_every_arm(stmt: A.If) -> dict[str, object]:
+    """The names (with their type) that every arm of an if/elif/else assigns
+    at its own top level, directly, by unpacking or through an if of its own
+    that does: after the statement each holds the value its arm gave it, as
+    in Python (and Warp). Empty without an else; structs are left out, and
+    so is a name the arms give different types."""
+    if stmt.orelse is None:
+        return {}
+    first, *others = (_assigned_at_top(body) for body in stmt.branches)
+    return {name: ty for name, ty in first.items() if all(arm.get(name) == ty for arm in others)}
+
+
+def _assigned_at_top(body) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for stmt in body:
+        if isinstance(stmt, A.Assign) and isinstance(stmt.target, A.Name):
+            names = {stmt.target.id: stmt.target.ty}
+        elif isinstance(stmt, A.Unpack):
+            names = {t.id: t.ty for t in stmt.targets}
+        elif isinstance(stmt, A.If):
+            names = assigned_in_every_arm(stmt)
+        else:
+            continue
+        for name, ty in names.items():
+            if ty is not None and not getattr(ty, "is_struct", False):
+                found.setdefault(name, ty)
+    return found
+
+
 def thread_names(definition) -> set[str]:
     """The locals of a definition that hold the thread index (`i = tid()`)."""
     return {n.target.id for n in A.walk(definition) if isinstance(n, A.Assign) and isinstance(n.value, A.Tid) and isinstance(n.target, A.Name)}

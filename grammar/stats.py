@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from . import ast as A
 from .categories import CATEGORIES, classify
 from .productions import productions
-from .queries import effectful_helpers, expanded_update, has_effect, needs_guard, thread_names
+from .ops import is_matrix_product
+from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect, needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -39,7 +40,7 @@ CONSTRUCTS = (
     "helper", "helper-call", "effectful-helper", "builtin-call", "atomic-add", "atomic-sub", "atomic-min", "atomic-max",
     "if", "elif", "else", "ternary", "and-or", "not", "for-static", "for-dynamic", "while", "break", "continue",
     "nested-loop", "aug-assign", "component-read", "component-store", "vector", "matrix", "cast",
-    "integer-division", "modulo", "matmul", "float64", "int64", "uint32", "in-array", "out-array",
+    "integer-division", "modulo", "matmul", "vector-matrix", "matrix-matrix", "float64", "int64", "uint32", "in-array", "out-array",
     "inout-array", "acc-array", "scalar-param", "len",
     # side effects inside expressions, and those the language may skip (the
     # right operand of and/or, an arm of `x if c else y`, an elif or while condition)
@@ -61,6 +62,8 @@ CONSTRUCTS = (
     "bitwise", "shift",
     # `a, b = x, y`: every value before any name (`a, b = b, a` swaps)
     "parallel-assign",
+    # a new local every arm of an if/else assigns: it outlives the statement
+    "merged-name",
 )
 
 
@@ -90,7 +93,14 @@ def constructs(program: A.Program) -> set[str]:
             else:
                 used.add("struct-param" if param.ty.is_struct else "scalar-param")
         threads = thread_names(definition)
+        assigned: set[str] = set()  # the names assigned so far, in source order
         for node in A.walk(definition):
+            if isinstance(node, A.If) and set(assigned_in_every_arm(node)) - assigned:
+                used.add("merged-name")
+            if isinstance(node, A.Assign) and isinstance(node.target, A.Name):
+                assigned.add(node.target.id)
+            elif isinstance(node, A.Unpack):
+                assigned.update(t.id for t in node.targets)
             used.update(_node_constructs(node, helpers, effectful))
             used.update(_effect_constructs(node, effectful))
             if isinstance(node, A.ArrayRead) and needs_guard(node.index, threads):
@@ -180,7 +190,13 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
     elif isinstance(node, A.Const) and node.typed:
         found.add("typed-literal")
     elif isinstance(node, A.BinOp):
-        found.update({"//": {"integer-division"}, "%": {"modulo"}, "@": {"matmul"}, "<<": {"shift"}, ">>": {"shift"}}.get(node.op, set()))
+        found.update({"//": {"integer-division"}, "%": {"modulo"}, "<<": {"shift"}, ">>": {"shift"}}.get(node.op, set()))
+        if is_matrix_product(node.op, node.left.ty, node.right.ty):
+            found.add("matmul")
+            if node.left.ty.is_vector:
+                found.add("vector-matrix")
+            elif node.right.ty.is_matrix:
+                found.add("matrix-matrix")
         if node.op in ("&", "|", "^"):
             found.add("bitwise")
         if node.op == "/" and getattr(node.right.ty, "is_vector", False) and not getattr(node.left.ty, "is_vector", False):
