@@ -81,6 +81,14 @@ class _Context:
     wrote: bool = False
     # the atomic class ("add", "min" or "max") each Acc array is committed to
     acc_class: dict[str, str] = field(default_factory=dict)
+    # locals, loop variables and counters whose block has ended, with their
+    # type: a later declaration of that type may take the name again
+    dead: dict[str, DType] = field(default_factory=dict)
+
+    def bury(self, scope: dict[str, _Local]) -> None:
+        for name, local in scope.items():
+            if local.kind in ("local", "loop", "counter") and local.root is None and not local.ty.is_struct:
+                self.dead[name] = local.ty
 
     def all_symbols(self):
         seen = {}
@@ -587,7 +595,7 @@ class Gen:
             return tuple(out)
         finally:
             ctx.block_level -= 1
-            ctx.scopes.pop()
+            ctx.bury(ctx.scopes.pop())
             if loop_trip is not None:
                 ctx.loop_trips.pop()
             ctx.in_branch_of_loop = saved
@@ -597,9 +605,19 @@ class Gen:
             return [self.if_stmt(self.choose("if_form"))]
         return [self.for_stmt() if self.choose("statement", ("for", "while")) == "for" else self.while_stmt()]
 
+    def name_for(self, ty: DType, prefix: str) -> str:
+        """The name of a new local of `ty`: fresh, or again one whose block
+        has ended. Warp scopes names per function, as Python does, so a name
+        reused keeps its type."""
+        visible = self.ctx.all_symbols()
+        dead = [name for name, was in self.ctx.dead.items() if was == ty and name not in visible]
+        if dead and self.choose("name_choice") == "reuse":
+            return self.pick(dead)
+        return self.fresh(prefix)
+
     def declare(self, ty: DType, value) -> A.Assign:
         expr, iv = value if isinstance(value, tuple) else (value, None)
-        name = self.fresh("v")
+        name = self.name_for(ty, "v")
         self.ctx.scopes[-1][name] = self.local_like(ty, iv)
         return A.Assign(A.Name(name, ty), expr)
 
@@ -837,7 +855,8 @@ class Gen:
         closing, merged = None, None
         if has_else and self.choose("if_merge") == "merged":
             # a new local that every arm assigns last, read after the statement
-            ty, name, intervals = self.value_type(), self.fresh("v"), []
+            ty, intervals = self.value_type(), []
+            name = self.name_for(ty, "v")
 
             def closing():
                 expr, iv = self.expr(ty, self.expr_depth(), with_interval=True)
@@ -855,7 +874,7 @@ class Gen:
         return A.If(cond, body, elifs, orelse)
 
     def for_stmt(self, inner: str | None = None) -> A.For:
-        var = self.fresh("j")
+        var = self.name_for(I32, "j")
         kind = self.choose("for_bound")
         if kind == "constant":
             trip = self.integer(1, self.max_trip)
@@ -872,7 +891,7 @@ class Gen:
         try:
             body = self.block(loop_trip=trip, inner=inner)
         finally:
-            self.ctx.scopes.pop()
+            self.ctx.bury(self.ctx.scopes.pop())
         return A.For(var, bound, body)
 
     def while_stmt(self) -> A.While:

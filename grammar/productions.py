@@ -61,9 +61,30 @@ class _Walker:
         # a constant is drawn as a parameter is (Gen.leaf_options)
         self.params = {p.name for p in definition.params if not isinstance(p.ty, ArrayType)} | constants
         self.arrays = {p.name: p.ty for p in definition.params if isinstance(p.ty, ArrayType)}
-        self.loop_vars: set[str] = set()
-        self.threads: set[str] = set()
-        self.declared: set[str] = set()
+        # what each visible name is ("local", "thread", "loop", "counter"),
+        # block by block as the checker scopes them
+        self.scopes: list[dict[str, str]] = [{}]
+        self.ever: set[str] = set()  # every name declared so far in the definition
+
+    def visible(self, *kinds: str) -> set[str]:
+        return {name for scope in self.scopes for name, kind in scope.items() if kind in kinds}
+
+    @property
+    def declared(self) -> set[str]:
+        return self.visible("local")
+
+    @property
+    def threads(self) -> set[str]:
+        return self.visible("thread")
+
+    @property
+    def loop_vars(self) -> set[str]:
+        return self.visible("loop", "counter")
+
+    def bind(self, name: str, kind: str) -> None:
+        if not any(name in scope for scope in self.scopes):
+            self.scopes[-1][name] = kind
+            self.ever.add(name)
 
     def add(self, rule: str, alt: str) -> None:
         self.found.add((rule, alt))
@@ -84,9 +105,13 @@ class _Walker:
             self.add("helper_kind", kind)
         self.block(d.body)
 
-    def block(self, stmts) -> None:
-        for stmt in stmts:
-            self.stmt(stmt)
+    def block(self, stmts, scope: dict[str, str] | None = None) -> None:
+        self.scopes.append(scope or {})
+        try:
+            for stmt in stmts:
+                self.stmt(stmt)
+        finally:
+            self.scopes.pop()
 
     def stmt(self, s) -> None:
         add = self.add
@@ -100,7 +125,7 @@ class _Walker:
         elif isinstance(s, A.Assign) and (s.value.ty.is_struct or any(isinstance(n, A.Field) for n in A.walk(s.target))):
             add("statement", "struct_local")
             if isinstance(s.target, A.Name):
-                self.declared.add(s.target.id)
+                self.bind(s.target.id, "local")
             how = "field" if not s.value.ty.is_struct else "new" if isinstance(s.value, A.StructNew) else "call" if isinstance(s.value, A.Call) else "copy"
             add("struct_local", how)
             self.expr(s.value)
@@ -110,20 +135,23 @@ class _Walker:
             add("parallel_form", "swap" if rotated and all(t.id in self.declared for t in s.targets) else "values")
             for item in s.value.items:
                 self.expr(item)
-            self.declared.update(n.id for n in s.targets)
+            for target in s.targets:
+                self.bind(target.id, "local")
         elif isinstance(s, A.Unpack):
             add("statement", "call")
-            self.declared.update(n.id for n in s.targets)
+            for target in s.targets:
+                self.bind(target.id, "local")
             self.expr(s.value)
         elif isinstance(s, A.Assign):
             t = s.target
             if isinstance(t, A.Name):
                 if isinstance(s.value, A.Tid):
-                    self.threads.add(t.id)
+                    self.bind(t.id, "thread")
                 elif t.id in self.declared:
                     add("statement", "reassign")
                 else:
-                    self.declared.add(t.id)
+                    add("name_choice", "reuse" if t.id in self.ever else "fresh")
+                    self.bind(t.id, "local")
                     add("statement", "assign")
                     add("value_type", s.value.ty.name)
             elif isinstance(t, A.ArrayRead):
@@ -153,24 +181,28 @@ class _Walker:
         elif isinstance(s, A.If):
             add("statement", "if")
             add("if_form", "if_elif" if s.elifs else "if_else" if s.orelse is not None else "if")
+            merged = set(assigned_in_every_arm(s)) - self.visible("local", "thread", "loop", "counter")
             if s.orelse is not None:
-                add("if_merge", "merged" if set(assigned_in_every_arm(s)) - self.declared else "plain")
+                add("if_merge", "merged" if merged else "plain")
             self.expr(s.cond)
             self.block(s.body)
             for clause in s.elifs:
                 self.expr(clause.cond)
                 self.block(clause.body)
             self.block(s.orelse or ())
+            for name in sorted(merged):  # it outlives the statement
+                self.bind(name, "local")
         elif isinstance(s, A.For):
             add("statement", "for")
             add("for_bound", "constant" if isinstance(s.bound, A.Const) else "module_constant" if isinstance(s.bound, A.Name) else "dynamic")
             self.expr(s.bound)
-            self.loop_vars.add(s.var)
-            self.block(s.body)
+            add("name_choice", "reuse" if s.var in self.ever else "fresh")
+            self.ever.add(s.var)
+            self.block(s.body, {s.var: "loop"})
         elif isinstance(s, A.While):
             add("statement", "while")
             add("while_form", "plain" if s.cond is None else "conditional")
-            self.loop_vars.add(s.counter)
+            self.bind(s.counter, "counter")
             if s.cond is not None:
                 self.expr(s.cond)
             self.block(s.body)

@@ -64,6 +64,8 @@ CONSTRUCTS = (
     "parallel-assign",
     # a new local every arm of an if/else assigns: it outlives the statement
     "merged-name",
+    # a local or loop variable declared under a name whose block has ended
+    "reused-name",
 )
 
 
@@ -107,6 +109,8 @@ def constructs(program: A.Program) -> set[str]:
                 used.add("guarded-read")
             if isinstance(node, A.Static) and any(isinstance(n, A.Name) and n.id not in constants for n in A.walk(node.operand)):
                 used.add("static-loop-variable")
+    if ("name_choice", "reuse") in productions(program):
+        used.add("reused-name")
     return used & set(CONSTRUCTS)
 
 

@@ -16,6 +16,7 @@ from kernel_synth.backends.reference import run_reference
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse, print_program
 from kernel_synth.grammar.errors import CheckError
+from kernel_synth.grammar.productions import productions
 from kernel_synth.grammar.queries import assigned_in_every_arm
 from kernel_synth.grammar.sampling import draw_programs
 from kernel_synth.grammar.stats import constructs
@@ -79,6 +80,30 @@ def test_the_generator_draws_merged_locals_that_check():
             found += 1
             assert parse(print_program(program)) == program
     assert found >= 6  # about 6% of programs at the default weights
+
+
+def test_reused_names_are_told_from_reassignments():
+    # j again for a sibling loop, then as a plain local; t again after its arm ended
+    reused = HEAD + (
+        "    s = 0.0\n    for j in range(2):\n        y[i] = 1.0\n    for j in range(3):\n        s += 1.0\n"
+        "    if x[i] > 0.0:\n        t = 1.0\n        y[i] = t\n    t = 2.0\n    j = 4\n    y[i] = s + t + float32(j)\n"
+    )
+    program = parse(reused)
+    assert "reused-name" in constructs(program)
+    assert ("name_choice", "reuse") in productions(program)
+    # j = 4 after its loop ended is a new declaration: 3 + 2 + 4
+    assert _run(reused, [1.0, -1.0]) == [9.0, 9.0]
+    plain = HEAD + "    t = 1.0\n    if x[i] > 0.0:\n        t = 2.0\n    y[i] = t\n"
+    assert "reused-name" not in constructs(parse(plain))
+
+
+def test_the_generator_reuses_names_that_check():
+    found = 0
+    for program in draw_programs(200, seed=6):
+        if "reused-name" in constructs(program):
+            found += 1
+            assert parse(print_program(program)) == program
+    assert found >= 10  # about 12% of programs at the default weights
 
 
 def test_merged_name_construct_needs_a_new_name():
