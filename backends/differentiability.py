@@ -37,6 +37,10 @@ INOUT_WRITE = "inout-write"
 # any assignment to a vector component (on 1.19.0 still: `v.x = v.x * x`
 # twice gives Warp a different gradient than JAX and finite differences)
 COMPONENT_REASSIGN = "component-reassign"
+# `v = atomic_add(io, i, e)`: Warp gives the value an atomic returns no
+# adjoint (measured on 1.0.2 and 1.19.0: the gradient through it is zero; Warp
+# documents as much for tile_atomic_add's returned tile, not for atomic_add)
+ATOMIC_VALUE = "atomic-value"
 ATOMIC_MIN_MAX = "atomic-min-max"
 HELPER_EFFECTS = "helper-effects"  # a helper (reachable from the kernel) with atomics
 INTEGER_ONLY = "integer-only"  # no float input array or no float output array
@@ -53,6 +57,7 @@ RULES = (
     INOUT_WRITE,
     ARRAY_OVERWRITE,
     COMPONENT_REASSIGN,
+    ATOMIC_VALUE,
     FLOAT64,
 )
 # The release from which Warp documents (and delivers) the adjoint a rule
@@ -187,6 +192,8 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
             found.add(INOUT_WRITE)
         elif count > 1:
             found.add(ARRAY_OVERWRITE)
+    if any(isinstance(n, A.AtomicValue) and n.ty is not None and n.ty.is_float for n in nodes):
+        found.add(ATOMIC_VALUE)
     if any(isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, (A.Component, A.ComponentAt)) for n in nodes):
         found.add(COMPONENT_REASSIGN)
     if EXCLUDE_FLOAT64 and any(getattr(n, "ty", None) is not None and n.ty.name == "float64" for n in nodes):

@@ -524,6 +524,20 @@ class _Renderer:
             updated = call("jnp.where", cst.Name(self.mask), updated, cst.Name(var))
         self.emit(assign(var, updated))
 
+    def e_atomic_value(self, node: A.AtomicValue) -> _Value:
+        """The thread's own element before the update (its index is the
+        thread's): the value first, then the element kept, then updated."""
+        var = self.element(node.array)
+        value = self.strong(node.value)
+        old = self.fresh("old", numbered=True)
+        self.emit(assign(old, cst.Name(var)))
+        if node.op in ("add", "sub"):
+            new = operation(OPERATORS["+" if node.op == "add" else "-"].jax, cst.Name(var), value)
+        else:
+            new = call(f"jnp.{'minimum' if node.op == 'min' else 'maximum'}", cst.Name(var), value)
+        self.update(var, _Value(new), node.ty)
+        return _Value(cst.Name(old))
+
     def s_call(self, node: A.CallStmt) -> None:
         if self.effectful(node.call):
             self.helper_call(node.call, None, value_needed=False)
@@ -636,6 +650,8 @@ class _Renderer:
                 found.update(dict.fromkeys(t.id for t in stmt.targets if self.declared(t.id)))
             if isinstance(stmt, A.Atomic):
                 found[self.acc_value(stmt.array).value] = None
+            if isinstance(stmt, A.Assign) and isinstance(stmt.value, A.AtomicValue):
+                found[self.element(stmt.value.array)] = None
             found.update(dict.fromkeys(self.contributions(stmt)))
         return list(found)
 
@@ -942,6 +958,7 @@ _EXPRESSIONS = {
     A.Cast: _Renderer.e_cast,
     A.Construct: _Renderer.e_construct,
     A.TupleExpr: _Renderer.e_tuple,
+    A.AtomicValue: _Renderer.e_atomic_value,
     A.Static: _Renderer.e_static,
 }
 

@@ -159,6 +159,7 @@ class _Interpreter:
             A.Construct: self.e_construct,
             A.TupleExpr: self.e_tuple,
             A.Static: self.e_static,
+            A.AtomicValue: self.e_atomic_value,
         }
         self.stmt_table = {
             A.Assign: self.s_assign,
@@ -487,10 +488,17 @@ class _Interpreter:
         self.store(stmt.target, result)
 
     def s_atomic(self, stmt: A.Atomic):
+        self.atomic(stmt)
+
+    def e_atomic_value(self, e: A.AtomicValue):
+        return self.atomic(e)
+
+    def atomic(self, stmt: A.Atomic | A.AtomicValue):
+        """The update of an atomic; its value is the element's before it."""
         data, index = self.index(stmt.array, stmt.index)
         value = self.eval(stmt.value)
         self.check_element(data, value, stmt.array)
-        old = data[index]
+        old = data[index].copy()
         if stmt.op in ("add", "sub"):
             elem = stmt.value.ty
             new = self.arith("+" if stmt.op == "add" else "-", old, value, elem)
@@ -501,6 +509,7 @@ class _Interpreter:
         else:
             raise ReferenceFailure(f"unknown atomic {stmt.op!r}")
         data[index] = new
+        return old
 
     def s_call(self, stmt: A.CallStmt):
         if stmt.call.func not in self.funcs:

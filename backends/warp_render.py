@@ -352,6 +352,7 @@ _EXPRESSIONS = {
     A.Cast: _Renderer.cast,
     A.Static: _Renderer.static,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
+    A.AtomicValue: lambda self, n: call(f"wp.atomic_{n.op}", cst.Name(n.array), self.expr(n.index), self.expr(n.value)),
 }
 
 assert COMPARE < BIT_OR  # the comparison builder relies on operands binding tighter

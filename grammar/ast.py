@@ -305,7 +305,24 @@ class Static:
     pos: Pos | None = _pos()
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static]
+@dataclass(frozen=True, slots=True)
+class AtomicValue:
+    """`v = atomic_add(a, i, value)` and sub/min/max: the atomic update of the
+    thread's own element of an InOut array, whose value is the element's
+    before the update. It is only ever the whole value of an assignment."""
+
+    op: str
+    array: str
+    index: Expr
+    value: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.op in ATOMICS, f"unknown atomic {self.op!r}")
+
+
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, AtomicValue]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -530,7 +547,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, AtomicValue)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

@@ -57,6 +57,7 @@ class _Checker:
         # the call a statement may hold whole: a helper returning a struct
         # (the value of an assignment) or several values (an unpacking)
         self.whole_call: object = None
+        self.whole_atomic: object = None  # the atomic that is an assignment's whole value
         self.effectful: set[str] = set()
         # helper name -> {Acc parameter index: atomic classes used on it}
         self.helper_atomics: dict[str, dict[int, set[str]]] = {}
@@ -209,6 +210,8 @@ class _Checker:
         return method(stmt)
 
     def stmt_Assign(self, stmt: A.Assign):
+        if isinstance(stmt.value, A.AtomicValue):
+            self.whole_atomic = stmt.value
         func = self.funcs.get(getattr(stmt.value, "func", None))
         if func is not None and isinstance(func.ret, DType):  # `s = f(...)` of a struct helper
             self.whole_call = stmt.value
@@ -391,6 +394,25 @@ class _Checker:
         self.has_effect = True
         self.use_atomic(stmt, stmt.array, {atomic_class(stmt.op)})
         return replace(stmt, index=index, value=value)
+
+    def expr_AtomicValue(self, node: A.AtomicValue):
+        whole, self.whole_atomic = self.whole_atomic, None
+        if node is not whole:
+            raise self.error(node, "atomic-position", "an atomic whose value is used is the whole value of an assignment")
+        array = self.arrays.get(node.array)
+        if array is None:
+            raise self.error(node, "unknown-name", f"{node.array!r} is not an array parameter")
+        if array.role is not Role.INOUT:
+            raise self.error(node, "role", f"an atomic whose value is used updates the thread's own element of an InOut array; {node.array!r} is {array.role.value}")
+        index = self.expr(node.index)
+        if not self.is_thread_index(index):
+            raise self.error(node.index, "index", "an atomic whose value is used takes the thread index: only then is the value it returns the same on every run")
+        value = self.expr(node.value)
+        if value.ty != array.elem:
+            raise self.error(node.value, "type-mismatch", f"atomic_{node.op} on {array.elem} array with {value.ty} value")
+        if array.elem not in (F32, I32):
+            raise self.error(node, "operand-types", f"an atomic whose value is used takes a float32 or int32 array, not {array.elem}")
+        return replace(node, index=index, value=value, ty=array.elem)
 
     def use_atomic(self, node, array: str, classes: set[str]) -> None:
         """Atomics of different classes on one array do not commute: a race."""

@@ -510,6 +510,8 @@ class Gen:
             allowed |= {"store"}
         if any(a.role is Role.ACC for a in ctx.arrays.values()):
             allowed.add("atomic")
+        if ctx.in_kernel and self.atomic_value_arrays():
+            allowed.add("atomic_value")
         if self.callable_helpers(statement=True):
             allowed.add("call")
         if self.structs:
@@ -545,6 +547,8 @@ class Gen:
             return [A.Assign(self.component_target(), self.expr(F32, self.expr_depth()))]
         if kind == "atomic":
             return [self.atomic()]
+        if kind == "atomic_value":
+            return [self.atomic_value()]
         if kind == "call":
             return [self.call_stmt()]
         if kind == "if":
@@ -760,6 +764,22 @@ class Gen:
                 value = clamp(value, (-limit, limit), elem)
         ctx.wrote = True
         return A.Atomic(op, array, index, value)
+
+    def atomic_value_arrays(self) -> list[str]:
+        """InOut arrays an atomic whose value is used may update (at the thread's own element)."""
+        return [name for name, a in self.ctx.arrays.items() if a.role is Role.INOUT and a.elem in (F32, I32)]
+
+    def atomic_value(self) -> A.Assign:
+        """`v = atomic_op(io, i, e)`: the thread's own InOut element updated,
+        v its value before. int32 takes min and max only: nothing bounds how
+        far repeated adds would take the element."""
+        array = self.pick(self.atomic_value_arrays())
+        elem = self.ctx.arrays[array].elem
+        op = self.choose("atomic_op", None if elem.is_float else ("min", "max"))
+        value = self.expr(elem, self.expr_depth())
+        name = self.name_for(elem, "v")
+        self.ctx.scopes[-1][name] = self.local_like(elem, None)
+        return A.Assign(A.Name(name, elem), A.AtomicValue(op, array, self.thread(), value, elem))
 
     def call_stmt(self) -> A.Stmt:
         name = self.pick(self.callable_helpers(statement=True))

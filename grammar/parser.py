@@ -39,7 +39,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "array_type": (),
     "type_name": (),
     "suite": (),
-    "assign": (A.Assign,),
+    "assign": (A.Assign, A.AtomicValue),
     "aug_assign": (A.AugAssign,),
     "call_stmt": (A.CallStmt, A.Atomic),
     "break_stmt": (A.Break,),
@@ -300,7 +300,11 @@ class _Builder:
             return None
         if kind == "assign":
             target, value = tree.children
-            return A.Assign(self.target(target), self.expr(value), pos=pos)
+            value = self.expr(value, statement=True)
+            if isinstance(value, _RawAtomic):  # `v = atomic_add(...)`: its value is the element's before
+                atomic = value.node
+                value = A.AtomicValue(atomic.op, atomic.array, atomic.index, atomic.value, pos=atomic.pos)
+            return A.Assign(self.target(target), value, pos=pos)
         if kind == "aug_assign":
             target, op, value = tree.children
             return A.AugAssign(self.target(target), str(op), self.expr(value), pos=pos)

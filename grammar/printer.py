@@ -116,6 +116,8 @@ def print_expr(node, min_prec: int = 0) -> str:
 
 
 def _expr(node) -> str:
+    if isinstance(node, A.AtomicValue):
+        return f"atomic_{node.op}({node.array}, {print_expr(node.index)}, {print_expr(node.value)})"
     if isinstance(node, A.Const):
         return _literal(node)
     if isinstance(node, A.Name):

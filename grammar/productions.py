@@ -129,6 +129,13 @@ class _Walker:
             how = "field" if not s.value.ty.is_struct else "new" if isinstance(s.value, A.StructNew) else "call" if isinstance(s.value, A.Call) else "copy"
             add("struct_local", how)
             self.expr(s.value)
+        elif isinstance(s, A.Assign) and isinstance(s.value, A.AtomicValue):
+            add("statement", "atomic_value")
+            add("atomic_op", s.value.op)
+            if isinstance(s.target, A.Name) and s.target.id not in self.declared:
+                add("name_choice", "reuse" if s.target.id in self.ever else "fresh")
+                self.bind(s.target.id, "local")
+            self.expr(s.value.value)
         elif isinstance(s, A.Unpack) and isinstance(s.value, A.TupleExpr):
             add("statement", "parallel_assign")
             rotated = s.value.items == s.targets[1:] + s.targets[:1]

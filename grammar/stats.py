@@ -66,6 +66,8 @@ CONSTRUCTS = (
     "merged-name",
     # a local or loop variable declared under a name whose block has ended
     "reused-name",
+    # `v = atomic_add(io, i, e)`: an atomic's value (the thread's own InOut element before it)
+    "atomic-value",
 )
 
 
@@ -166,6 +168,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("effectful-helper")
     elif isinstance(node, A.CallStmt) and node.call.func in effectful:
         found.add("effectful-helper")
+    elif isinstance(node, A.AtomicValue):
+        found.add("atomic-value")
     elif isinstance(node, A.Atomic):
         found.add(f"atomic-{node.op}")
     elif isinstance(node, A.If):

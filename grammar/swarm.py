@@ -18,7 +18,7 @@ FEATURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
     "loops": (("statement", "for"), ("statement", "while")),
     "while_loops": (("statement", "while"),),
     "loop_control": (("statement", "break"), ("statement", "continue")),
-    "atomics": (("statement", "atomic"),),
+    "atomics": (("statement", "atomic"), ("statement", "atomic_value")),
     "vectors": (
         ("value_type", "vec2"), ("value_type", "vec3"), ("value_type", "vec4"), ("value_type", "mat33"),
         ("constant_type", "vec2"), ("constant_type", "vec3"), ("constant_type", "vec4"), ("constant_type", "mat33"),
