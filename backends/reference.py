@@ -261,14 +261,15 @@ class _Interpreter:
         return value.copy() if type(value) is np.ndarray else value
 
     def e_component(self, e: A.Component):
-        return self.eval(e.value)[e.index]
+        value = self.eval(e.value)[e.index]
+        return value.copy() if e.ty is not None and e.ty.is_vector else value  # a matrix's row is a value of its own
 
     def e_component_at(self, e: A.ComponentAt):
         vector = self.eval(e.value)
         index = int(self.eval(e.index))
         if not 0 <= index < len(vector):
             raise ReferenceFailure(f"component {index} of a vector of {len(vector)}", "undefined")
-        return vector[index]
+        return vector[index].copy() if e.ty is not None and e.ty.is_vector else vector[index]
 
     def e_binop(self, e: A.BinOp):
         left, right = self.eval(e.left), self.eval(e.right)

@@ -333,7 +333,9 @@ _EXPRESSIONS = {
     A.Len: lambda self, n: cst.Subscript(cst.Attribute(cst.Name(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
     A.ArrayRead: lambda self, n: cst.Subscript(cst.Name(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
     A.Component: lambda self, n: (
-        cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(COMPONENT_NAMES[n.index]))
+        cst.Subscript(self.expr(n.value.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.value.index)))), cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
+        if n.pair
+        else cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(COMPONENT_NAMES[n.index]))
         if n.attr
         else cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
     ),

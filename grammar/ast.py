@@ -102,13 +102,16 @@ class ArrayRead:
 
 @dataclass(frozen=True, slots=True)
 class Component:
-    """`v.x` (attr=True) or `v[0]` (attr=False): a component of a vector."""
+    """`v.x` (attr=True) or `v[0]` (attr=False): a component of a vector, or
+    `m[1]`: a row of a matrix (a vector). `m[1, 2]` (pair=True) is the
+    component 2 of the row `m[1]`, spelled with one subscript."""
 
     value: Expr
     index: int
     attr: bool = True
     ty: DType | None = None
     pos: Pos | None = _pos()
+    pair: bool = False
 
     def __post_init__(self) -> None:
         _require(0 <= self.index < len(COMPONENT_NAMES), f"component index {self.index} out of range")

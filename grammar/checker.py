@@ -19,7 +19,7 @@ from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
 from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
-from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
+from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
 
@@ -316,6 +316,8 @@ class _Checker:
         if isinstance(target, A.Field):
             return self.field_target(target)
         # a component of a local vector, of a field, or of an array element at the thread's index
+        if isinstance(target.value, (A.Component, A.ComponentAt)):
+            raise self.error(target, "component", "a matrix's elements and rows are read, never assigned")
         if isinstance(target.value, A.ArrayRead):
             value = self.store_target(target.value)
             shown = f"{target.value.array}[...]"
@@ -675,12 +677,20 @@ class _Checker:
 
     def expr_ComponentAt(self, e: A.ComponentAt):
         value = self.expr(e.value)
+        if value.ty == MAT33:  # a row, at an index proven below the row count
+            return replace(e, value=value, index=self.component_index(e, VEC3), ty=VEC3)
         if not value.ty.is_vector:
             raise self.error(e, "component", f"components are taken of vectors, not {value.ty}")
         return replace(e, value=value, index=self.component_index(e, value.ty), ty=F32)
 
     def expr_Component(self, e: A.Component):
         value = self.expr(e.value)
+        if e.pair and not (isinstance(value, A.Component) and not value.pair and value.value.ty == MAT33):
+            raise self.error(e, "component", "a subscript of two indexes takes a matrix")
+        if value.ty == MAT33 and not e.attr:  # a row
+            if e.index >= 3:
+                raise self.error(e, "component", f"{value.ty} has no row {e.index}")
+            return replace(e, value=value, ty=VEC3)
         if not value.ty.is_vector:
             raise self.error(e, "component", f"components are taken of vectors, not {value.ty}")
         if e.index >= value.ty.length:

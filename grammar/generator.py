@@ -1064,6 +1064,8 @@ class Gen:
             options |= {"binop", "call", "neg"} | self.compound_options(ty, casts=True)
             if ty == F32 and "vectors" in self.features:
                 options |= {"component", "dot", "length"}
+                if "matrices" in self.features:
+                    options.add("matrix_element")
             if ty == F32:
                 options.add("static")
         if ty == F32 and self.unrolled_in_scope():
@@ -1101,6 +1103,10 @@ class Gen:
             if isinstance(operand, A.Const):
                 return A.Const(float(operand.value), ty)
             return self.cast_spelling(A.Cast(ty, operand, ty))
+        if kind == "matrix_element":  # m[r][c], or m[r, c]
+            row = self.matrix_row(self.matrix_expr(sub), sub, literal=True)
+            pair = self.choose("element_spelling") == "pair"
+            return A.Component(row, self.integer(0, 2), False, F32, pair=pair)
         if kind == "component":
             vec = self.value_type(("vec2", "vec3", "vec4"))
             return self.component(self.vector_expr(vec, sub), vec, sub)
@@ -1251,7 +1257,7 @@ class Gen:
             if ty == VEC3:
                 options.add("cross")
                 if "matrices" in self.features:
-                    options.add("matvec")
+                    options |= {"matvec", "matrix_row"}
             options |= self.compound_options(ty, casts=False)
         kind = self.choose("vector_expr", options)
         sub = max(depth - 1, 0)
@@ -1274,6 +1280,8 @@ class Gen:
             return A.Neg(self.vector_expr(ty, sub), ty)
         if kind == "cross":
             return A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3)
+        if kind == "matrix_row":
+            return self.matrix_row(self.matrix_expr(sub), sub)
         if kind == "matvec":
             op = self.product_operator()
             matrix, vector = self.matrix_expr(sub), self.vector_expr(VEC3, sub)
@@ -1297,6 +1305,17 @@ class Gen:
             return A.ComponentAt(value, A.Name(name, I32), F32)
         index, _ = self.int_expr(I32, depth)
         return A.ComponentAt(value, A.Call("clamp", (index, A.Const(0, I32), A.Const(vec.length - 1, I32)), I32), F32)
+
+    def matrix_row(self, matrix: A.Expr, depth: int, literal: bool = False) -> A.Expr:
+        """`m[r]`: a row of a matrix (a vec3), at a literal index or, unless
+        `literal`, one proven below 3 (as a vector's computed component)."""
+        if literal or self.choose("row_index") == "literal":
+            return A.Component(matrix, self.integer(0, 2), False, VEC3)
+        loops = self.locals_of(lambda s: s.kind == "loop" and s.interval is not None and s.interval[1] < 3)
+        if loops and self.boolean():
+            return A.ComponentAt(matrix, A.Name(self.pick(loops)[0], I32), VEC3)
+        index, _ = self.int_expr(I32, depth)
+        return A.ComponentAt(matrix, A.Call("clamp", (index, A.Const(0, I32), A.Const(2, I32)), I32), VEC3)
 
     def vector_elements(self) -> list[str]:
         """Out and InOut arrays of vectors: their own element's components can be assigned."""

@@ -9,6 +9,7 @@ literals, and the folding of `c = 0; while c < L: c += 1; ...` into one While.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -442,6 +443,12 @@ class _Builder:
         if kind == "ternary":
             then, cond, orelse = ch
             return A.Ternary(self.expr(cond), self.expr(then), self.expr(orelse), pos=pos)
+        if kind == "subscript" and len(ch) == 3:  # m[r, c]: an element of a matrix, by literal row and column
+            base, row, col = ch
+            if row.data != "int_lit" or col.data != "int_lit":
+                raise self.error("a subscript of two indexes takes int literals (a matrix's row and column)", tree, "component")
+            inner = self.component(self.expr(base), int(row.children[0]), False, row, pos)
+            return replace(self.component(inner, int(col.children[0]), False, col, pos), pair=True)
         if kind == "subscript":
             base, index = ch
             if base.data == "name" and str(base.children[0]) in self.arrays:

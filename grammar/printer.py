@@ -128,6 +128,8 @@ def _expr(node) -> str:
         return f"len({node.array})"
     if isinstance(node, A.ArrayRead):
         return f"{node.array}[{print_expr(node.index)}]"
+    if isinstance(node, A.Component) and node.pair:
+        return f"{print_expr(node.value.value, POSTFIX)}[{node.value.index}, {node.index}]"
     if isinstance(node, A.Component):
         base = print_expr(node.value, POSTFIX)
         return f"{base}.{COMPONENT_NAMES[node.index]}" if node.attr else f"{base}[{node.index}]"

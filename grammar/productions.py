@@ -267,7 +267,11 @@ class _Walker:
         ty = n.ty
         if isinstance(n, A.ArrayRead):
             self.add("read_index", self.index_kind(n.index))
-        if isinstance(n, (A.Component, A.ComponentAt)):
+        if _matrix_row(n):
+            self.add("row_index", "computed" if isinstance(n, A.ComponentAt) else "literal")
+        elif _matrix_element(n):
+            self.add("element_spelling", "pair" if n.pair else "nested")
+        elif isinstance(n, (A.Component, A.ComponentAt)):
             self.add("component_style", _component_style(n))
         if isinstance(n, A.Compare):
             self.add("bool_expr", "compare")
@@ -347,9 +351,22 @@ class _Walker:
             first = n.operand.operand if isinstance(n.operand, A.Neg) else n.operand
             first = first.left if isinstance(first, A.BinOp) else first
             return "static_loop" if isinstance(first, A.Name) and first.id not in self.constants else "static"
+        if _matrix_row(n):
+            return "matrix_row"
+        if _matrix_element(n):
+            return "matrix_element"
         if isinstance(n, (A.Component, A.ComponentAt)):
             return "component"
         return "construct"
+
+
+def _matrix_row(node) -> bool:
+    return isinstance(node, (A.Component, A.ComponentAt)) and getattr(node.value.ty, "is_matrix", False)
+
+
+def _matrix_element(node) -> bool:
+    """`m[r][c]` or `m[r, c]` (literal row and column, as the generator draws them)."""
+    return isinstance(node, A.Component) and isinstance(node.value, A.Component) and _matrix_row(node.value)
 
 
 def _component_style(node) -> str:

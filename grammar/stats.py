@@ -68,6 +68,8 @@ CONSTRUCTS = (
     "reused-name",
     # `v = atomic_add(io, i, e)`: an atomic's value (the thread's own InOut element before it)
     "atomic-value",
+    # `m[r]`, a matrix's row (and so `m[r][c]`), and an element spelled `m[r, c]`
+    "matrix-row", "matrix-element-pair",
 )
 
 
@@ -215,6 +217,10 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("ternary" if node.form == "ternary" else node.form)
     if isinstance(node, A.ComponentAt):
         found.add("computed-component")
+    if isinstance(node, (A.Component, A.ComponentAt)) and getattr(node.value.ty, "is_matrix", False):
+        found.add("matrix-row")
+    if isinstance(node, A.Component) and node.pair:
+        found.add("matrix-element-pair")
     if isinstance(node, A.Static):
         found.add("static")
     if isinstance(node, A.Invert):

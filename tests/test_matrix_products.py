@@ -1,5 +1,6 @@
-"""Matrix products in every operand order: `m * v`, `m @ v`, `v * m`,
-`v @ m` (a row vector), `m * m`, `m @ m`, and `m / s`. Types in the checker
+"""Matrices: products in every operand order (`m * v`, `m @ v`, `v * m`,
+`v @ m` (a row vector), `m * m`, `m @ m`, and `m / s`), rows (`m[r]`) and
+elements (`m[r][c]`, `m[r, c]`). Types in the checker
 (with located errors for the orders that do not exist), hand-computed
 reference values, the JAX rendering of Warp's `*` as `@`, and agreement of
 warp-cpu and jax-cpu with the reference. The hand-written program is
@@ -12,8 +13,8 @@ import pytest
 
 from kernel_synth.backends.jax_render import render_jax
 from kernel_synth.backends.reference import run_reference
-from kernel_synth.grammar import parse
-from kernel_synth.grammar.errors import CheckError
+from kernel_synth.grammar import parse, print_program
+from kernel_synth.grammar.errors import CheckError, ParseError
 from kernel_synth.grammar.ops import binop_result, is_matrix_product
 from kernel_synth.grammar.stats import constructs
 from kernel_synth.grammar.types import F32, MAT33, VEC2, VEC3
@@ -61,10 +62,46 @@ def test_reference_values_computed_by_hand():
     assert _run("    y[i] = x[i] @ m[i]\n    z[i] = m[i] @ m[i]\n")["y"][0].tolist() == [11, 13, 17]
 
 
+def test_rows_and_elements_computed_by_hand():
+    out = _run("    y[i] = m[i][1] + m[i][clamp(7, 0, 2)]\n    z[i] = m[i]\n")
+    assert out["y"][0].tolist() == [4 + 7, 5 + 8, 6 + 10]  # rows 1 and 2 (row-major)
+    program = parse(HEAD + "    y[i] = vec3(m[i][0][2], m[i][2, 1], m[i][1].z)\n    z[i] = m[i]\n")
+    element = program.kernels[0].body[1].value.args[1]
+    assert element.pair and element.value.index == 2 and element.index == 1
+    assert "m[i][2, 1]" in print_program(program) and parse(print_program(program)) == program
+    inputs = {"x": V[None].copy(), "m": M[None].copy(), "y": np.zeros((1, 3), np.float32), "z": np.zeros((1, 3, 3), np.float32)}
+    assert run_reference(program, None, inputs, 1)["y"][0].tolist() == [3, 8, 6]
+
+
+@pytest.mark.parametrize(
+    "body, column",
+    [
+        ("    y[i] = m[i][3]\n", 12),  # three rows
+        ("    y[i] = x[i][1, 2]\n", 12),  # two indexes take a matrix
+        ("    y[i] = m[i][clamp(x[i].x, 0.0, 2.0)]\n", 17),  # an int32 index
+    ],
+)
+def test_rows_out_of_reach_are_located_errors(body, column):
+    with pytest.raises(CheckError) as error:
+        parse(HEAD + body + "    z[i] = m[i]\n")
+    assert (error.value.rule, error.value.line, error.value.column) == ("component", 4, column), str(error.value)
+
+
+def test_a_matrix_element_is_never_assigned():
+    with pytest.raises(ParseError) as error:
+        parse(HEAD + "    a = m[i]\n    a[1][2] = 0.0\n    y[i] = x[i]\n    z[i] = a\n")
+    assert (error.value.rule, error.value.line, error.value.column) == ("assign-target", 5, 5)
+
+
 def test_jax_renders_warps_star_product_as_matmul_and_keeps_scaling_elementwise():
     source = render_jax(parse(HEAD + "    y[i] = x[i] * m[i]\n    z[i] = m[i] * 2.0\n"))
     assert "y_i = x[i] @ m[i]\n" in source
     assert "z_i = m[i] * 2.0\n" in source
+
+
+def test_constructs_tell_rows_and_pairs_apart():
+    assert {"matrix-row", "matrix-element-pair"} <= constructs(parse(HEAD + "    y[i] = x[i]\n    z[i] = m[i]\n    y[i].x = m[i][0, 1]\n"))
+    assert "matrix-row" not in constructs(parse(HEAD + "    y[i] = x[i]\n    z[i] = m[i]\n    y[i].x = x[i][1]\n"))
 
 
 def test_constructs_tell_the_orders_apart():

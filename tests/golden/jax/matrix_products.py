@@ -3,6 +3,10 @@ import jax.numpy as jnp
 from jax import lax
 
 
+def clamp(x, lo, hi):
+    return jnp.minimum(jnp.maximum(x, lo), hi)
+
+
 def sandwich(a, v):
     return jnp.dot(v @ a, a @ v)
 
@@ -23,3 +27,22 @@ def products(x, m, s, y, z, d):
         return y_i, z_i, d_i
     y_new, z_new, d_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {"y": y_new, "z": z_new, "d": d_new}
+
+
+def rows(m, n, y, f):
+    def thread(tid):
+        y_i = jnp.zeros(y.shape[1:], y.dtype)
+        f_i = jnp.zeros(f.shape[1:], f.dtype)
+        i = tid
+        a = m[i]
+        y_i = a[1] + a[clamp(n, 0, 2)] * 2.0
+        s = a[1][2] + a[1][2] * 10.0 + m[i][clamp(n, 0, 2)][0] * 100.0
+        # for j in range(3):
+        def for_j(j, s):
+            s += a[j][0] * 1000.0
+            return s
+        s = lax.fori_loop(0, 3, for_j, s)
+        f_i = s
+        return y_i, f_i
+    y_new, f_new = jax.vmap(thread)(jnp.arange(m.shape[0], dtype=jnp.int32))
+    return {"y": y_new, "f": f_new}

@@ -16,3 +16,14 @@ def products(x: wp.array(dtype=wp.vec3), m: wp.array(dtype=wp.mat33), s: wp.floa
     n = m[i] * m[i]
     z[i] = n + m[i] @ n / (wp.abs(s) + 1.0)
     d[i] = sandwich(m[i], x[i])
+
+
+@wp.kernel
+def rows(m: wp.array(dtype=wp.mat33), n: wp.int32, y: wp.array(dtype=wp.vec3), f: wp.array(dtype=wp.float32)):
+    i = wp.tid()
+    a = m[i]
+    y[i] = a[1] + a[wp.clamp(n, 0, 2)] * 2.0
+    s = a[1][2] + a[1, 2] * 10.0 + m[i][wp.clamp(n, 0, 2)][0] * 100.0
+    for j in range(3):
+        s += a[j].x * 1000.0
+    f[i] = s
