@@ -129,6 +129,10 @@ class CampaignDisplay(LiveDisplay):
                 f"{gradient['findings']} findings; excluded: {excluded}",
                 file=out,
             )
+        eager = summary.get("jit_eager")
+        if eager is not None and eager["compared"]:
+            compared = ", ".join(f"{backend} {n}" for backend, n in eager["compared"].items())
+            print(f"jit-eager: jitted outputs compared with eager ones for {compared} programs (share {eager['share']:g}), {eager['findings']} findings", file=out)
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)
