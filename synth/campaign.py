@@ -100,8 +100,12 @@ class CampaignConfig:
     state_every: int = 16
     state_sample: int = 8
     # the jit-eager oracle: the share of programs a JAX backend also runs op
-    # by op (chosen by the program's hash; shrinks and confirmations run all)
-    eager_share: float = 1.0
+    # by op (chosen by the program's hash; shrinks and confirmations run all).
+    # The eager run costs 0.89 of the jitted path's CPU time (render, lower,
+    # compile, two launches) on 320 programs in one process; a campaign on
+    # every program ran at 0.56-0.58 of one without it (bench_jit_eager.py,
+    # two cores shared with other work): a quarter keeps about 0.8
+    eager_share: float = 0.25
     # where the worker pools run: local processes, or a Ray cluster
     # (backends.ray_executor); the corpus and the state are written here
     # either way
@@ -617,6 +621,7 @@ class Campaign:
             "elapsed": elapsed,
             **({"gradient_checked": state.gradient_checked, "gradient_excluded": dict(state.gradient_excluded)} if Oracle.GRADIENT in self.config.oracles else {}),
             **({"forward_compared": dict(state.forward_compared), "forward_skipped": {b: dict(r) for b, r in state.forward_skipped.items()}} if Oracle.FORWARD in self.config.oracles else {}),
+            **({"eager_compared": dict(state.eager_compared), "eager_share": self.config.eager_share} if Oracle.JIT_EAGER in self.config.oracles else {}),
             "oracles": sorted(self.config.oracles),
             # the buckets most hit, each with its shrink state
             "top_buckets": [

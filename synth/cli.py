@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager (default: all; gradient where a backend has adjoints and JAX imports; jit-eager judges the JAX backends)")
-    fuzz.add_argument("--eager-share", type=_share, default=None, metavar="F", help="jit-eager oracle: the share of programs a JAX backend also runs op by op, chosen by each program's hash (default 1: every program; shrinks and replays run all)")
+    fuzz.add_argument("--eager-share", type=_share, default=None, metavar="F", help="jit-eager oracle: the share of programs a JAX backend also runs op by op, chosen by each program's hash (default 0.25: the eager run costs about as much as the jitted one; shrinks and replays run all)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=None, help="programs per batch, split over the workers (default: 32 per worker; 128 per worker on warp-lang before 1.13, whose CPU compiler reparses its headers for every module)")

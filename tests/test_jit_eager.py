@@ -139,7 +139,9 @@ def test_a_campaign_finds_shrinks_and_stores_the_jit_eager_fault(tmp_path):
     run = subprocess.run(
         [
             sys.executable, "-m", "kernel_synth.synth.cli", "fuzz", "--budget", "40s", "--backend", "faulty-jax-cpu", "--seed", "1",
-            "--workers", "1", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"),
+            # every program run eagerly: one in 64 drawn programs calls floor,
+            # too few for the default share in 40 s (the sample has its own test)
+            "--workers", "1", "--eager-share", "1", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"),
         ],
         capture_output=True, text=True, timeout=300, env={**os.environ, "KERNEL_SYNTH_FAULTS": "jit-eager:floor"},
     )
@@ -166,3 +168,25 @@ def test_a_bad_eager_share_is_exit_2(share, capsys):
         main(["fuzz", "--budget", "1m", "--backend", "jax-cpu", "--eager-share", share])
     assert info.value.code == 2
     assert "is not a share between 0 and 1" in capsys.readouterr().err
+
+
+def test_progress_shows_what_the_oracle_compared():
+    import io
+
+    from rich.console import Console
+
+    from kernel_synth.synth.progress import CampaignDisplay
+
+    class Config:
+        backends = ("jax-cpu",)
+
+    progress = {
+        "programs": 64, "rate": 6.0, "findings": 0, "buckets": 0, "unrecognised": 0, "left": 40, "elapsed": 20,
+        "compiled": {"jax-cpu": 64}, "eager_compared": {"jax-cpu": 16}, "eager_share": 0.25, "top_buckets": [], "history": [],
+    }
+    display = CampaignDisplay(Config(), io.StringIO())
+    display.last = progress
+    assert "jax-cpu 16 jit-vs-eager" in display._line(progress)
+    out = io.StringIO()
+    Console(file=out, width=160).print(display._panel())
+    assert "jit-eager (jax-cpu)" in out.getvalue() and "not sampled: 75% of programs" in out.getvalue()
