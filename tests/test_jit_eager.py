@@ -130,6 +130,12 @@ def test_the_faulty_jax_backend_is_seen_by_jit_eager_alone(monkeypatch):
         assert triage.first_finding("faulty-jax-cpu", parse(FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"))) is None
     with Triage(ALL - {"jit-eager"}, Launch(threads=8)) as triage:
         assert triage.first_finding("faulty-jax-cpu", parse(FLOOR_PROGRAM)) is None  # the forward oracle cannot see it
+    # a campaign's judge that runs no program eagerly misses it, but its
+    # confirmations (a fresh worker) run every program both ways: a shrunk
+    # candidate never escapes the sample
+    with Triage(ALL, Launch(threads=8), eager_share=0.0) as triage:
+        assert triage.first_finding("faulty-jax-cpu", parse(FLOOR_PROGRAM)) is None
+        assert triage.confirm(finding, parse(FLOOR_PROGRAM)) == finding
 
 
 @needs_jax
