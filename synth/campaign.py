@@ -103,8 +103,9 @@ class CampaignConfig:
     # by op (chosen by the program's hash; shrinks and confirmations run all).
     # The eager run costs 0.89 of the jitted path's CPU time (render, lower,
     # compile, two launches) on 320 programs in one process; a campaign on
-    # every program ran at 0.56-0.58 of one without it (bench_jit_eager.py,
-    # two cores shared with other work): a quarter keeps about 0.8
+    # every program ran at 0.56-0.58 of one without it, on a quarter at 0.87
+    # (bench_jit_eager.py, 60 s, one worker, two cores shared with other
+    # work: the campaigns without it before and after differed by 20%)
     eager_share: float = 0.25
     # where the worker pools run: local processes, or a Ray cluster
     # (backends.ray_executor); the corpus and the state are written here
