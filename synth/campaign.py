@@ -101,8 +101,9 @@ class CampaignConfig:
     state_sample: int = 8
     # the jit-eager oracle: the share of programs a JAX backend also runs op
     # by op (chosen by the program's hash; shrinks and confirmations run all).
-    # The eager run costs 0.89 of the jitted path's CPU time (render, lower,
-    # compile, two launches) on 320 programs in one process; a campaign on
+    # The eager run costs 0.89-0.92 of the jitted path's CPU time (render,
+    # lower, compile, two launches; bench_jit_eager.py --in-process 320
+    # --seed 7); a campaign on
     # every program ran at 0.56-0.58 of one without it, on a quarter at 0.87
     # (bench_jit_eager.py, 60 s, one worker, two cores shared with other
     # work: the campaigns without it before and after differed by 20%)
