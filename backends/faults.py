@@ -18,6 +18,13 @@ one (what the process-state oracle must catch: a fresh worker disagrees).
 `reject:sqrt` fails the compile of any program calling sqrt, with a codegen
 error, as a front end that rejects a valid program would.
 
+faulty-jax-cpu wraps jax-cpu the same way. `jit-eager:floor` makes the two
+JAX runs of any program calling floor disagree, as a builtin that jit and
+op-by-op dispatch lower differently would: the eager run's first float output
+is off by one. The wrong value is put on the eager side so that the jitted
+outputs, which the forward oracle compares with the reference, stay right:
+the jit-eager oracle, and only it, can see the fault.
+
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
 """
@@ -33,6 +40,7 @@ from kernel_synth.grammar import ast as A
 from .outcome import Outcome, Stage, Status
 from .compare import nondeterminism
 from .gradients import GradientChecker
+from .jax_backend import JaxCompiler
 from .warp_backend import WarpCompiler
 
 ABORT_MARK = 777.0
@@ -124,3 +132,24 @@ class FaultyGradientChecker(GradientChecker):
 def faulty_gradient_checker(workdir=None, **options) -> FaultyGradientChecker:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     return FaultyGradientChecker(workdir, **options)
+
+
+class FaultyJaxCompiler(JaxCompiler):
+    def __init__(self, workdir=None, **options):
+        super().__init__("cpu", workdir, **options)
+        self.eager_wrong = [name for kind, name in _faults() if kind == "jit-eager"]
+
+    def compile(self, programs, launch=32, seed=0):
+        outcomes = super().compile(programs, launch=launch, seed=seed)
+        return [self._wrong_eager(p, o) for p, o in zip(programs, outcomes)]
+
+    def _wrong_eager(self, program, outcome: Outcome) -> Outcome:
+        eager = outcome.eager
+        if eager is None or not eager.ok or not any(_calls(program, name) for name in self.eager_wrong):
+            return outcome
+        return replace(outcome, eager=replace(eager, outputs=_off_by_one(eager.outputs)))
+
+
+def faulty_jax_cpu(workdir=None, **options) -> FaultyJaxCompiler:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    return FaultyJaxCompiler(workdir, **options)

@@ -5,10 +5,17 @@ CPU. `jax-cuda` lowers for CUDA with `jax.export` (cross-platform lowering, no
 GPU needed) and runs only where a CUDA device exists. JAX has no notion of a
 multi-kernel module, so programs are lowered one at a time; the worker pool
 still runs many per process.
+
+Asked for it (option `eager`, a share of the programs), a backend that runs
+its programs also runs the same rendering eagerly, op by op under
+`jax.disable_jit()`, on the same inputs: the jit-eager oracle's evidence
+(`Outcome.eager`). Which programs is decided by each program's text, so the
+same program is always run the same way, whatever batch it is in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import traceback
@@ -18,6 +25,7 @@ import numpy as np
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params
+from kernel_synth.grammar.printer import print_program
 from kernel_synth.grammar.types import ArrayType
 
 from .compare import nondeterminism
@@ -37,8 +45,21 @@ def _is_float_param(param: A.Param) -> bool:
     return ty.is_float or ty.is_vector or ty.is_matrix
 
 
+def runs_eagerly(program: A.Program, share: float) -> bool:
+    """Whether `program` is among the `share` of programs run eagerly too:
+    chosen by a hash of its text, so a replay chooses as the campaign did."""
+    if share >= 1.0:
+        return True
+    if share <= 0.0:
+        return False
+    digest = hashlib.sha256(print_program(program).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
 class JaxCompiler:
-    def __init__(self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, **_ignored):
+    def __init__(
+        self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, eager: float = 0.0, **_ignored,
+    ):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
         import jax
@@ -51,6 +72,7 @@ class JaxCompiler:
         # jax-cuda runs where JAX has a CUDA device; elsewhere it lowers only
         self.gpu = _cuda_device(jax) if target == "cuda" and run else None
         self.run_kernels = run and (target == "cpu" or self.gpu is not None)
+        self.eager_share = eager  # the share of programs also run op by op (jit-eager oracle)
 
     def compile(self, programs, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
         return [self._one(p, launch, seed) for p in programs]
@@ -105,7 +127,24 @@ class JaxCompiler:
         differs = nondeterminism(runs[0], runs[1])
         if differs is not None:
             return replace(differs, artifacts=artifacts)
-        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts)
+        eager = self._eager(function, kernel, args) if runs_eagerly(program, self.eager_share) else None
+        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager)
+
+    def _eager(self, function, kernel: A.Kernel, args) -> Outcome:
+        """The rendering run op by op: each primitive dispatched on its own,
+        nothing fused or rewritten across operations (control flow under vmap
+        still runs as one primitive: JAX cannot unroll a loop whose trip
+        count differs between threads)."""
+        jax = self.jax
+        try:
+            with jax.disable_jit():
+                # as JAX arrays: a NumPy array indexed by a vmapped thread id
+                # would ask the tracer for its value
+                result = function(*[jax.numpy.asarray(a) for a in args])
+                outputs = {name: np.asarray(result[name]) for name in written_arrays(kernel)}
+        except Exception as exc:
+            return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc))
+        return Outcome(Status.OK, Stage.RUN, outputs=outputs)
 
     def _grad_ir(self, function, kernel: A.Kernel, args) -> str:
         """StableHLO of d(sum of every float output)/d(every float input)."""

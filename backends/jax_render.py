@@ -36,7 +36,8 @@ defined result.
 
 Literals stay Python literals (weakly typed: they take the other operand's
 dtype) wherever an operand beside them has a dtype; anywhere else they are
-spelled `jnp.float32(0.5)` etc. The same holds for a `fori_loop` index.
+spelled `jnp.float32(0.5)` etc. The same holds for a `fori_loop` index, which
+the loop's body makes int32 first (eager, fori_loop hands it a Python int).
 
 Each AST node type maps to one builder through a table; an unknown node is a
 RenderError. Every builder returns or emits libcst nodes; parentheses come from
@@ -733,6 +734,12 @@ class _Renderer:
             self.emit(assign(continued, _false()))
         self.loop = _Loop(broken, continued)
         self.scopes.append({dsl_index: True} if dsl_index else {})
+        if dsl_index:
+            # under jax.disable_jit (the jit-eager oracle's eager run)
+            # fori_loop is a Python loop handing the body Python ints, which
+            # have no .astype and are weakly typed: the index is int32 as jit
+            # gives it (a no-op when traced)
+            self.emit(assign(index, call("jnp.int32", cst.Name(index))))
         try:
             if prologue:
                 prologue()

@@ -64,6 +64,10 @@ class Outcome:
     message: str = ""
     outputs: dict[str, np.ndarray] | None = field(default=None, compare=False)
     artifacts: dict[str, str] = field(default_factory=dict, compare=False)
+    # The same rendering run eagerly (op by op, jax.disable_jit) on the same
+    # inputs, where the jit-eager oracle asked a JAX backend for it: ok with
+    # its outputs, or the error it raised. None: not run eagerly.
+    eager: "Outcome | None" = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

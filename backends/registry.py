@@ -59,6 +59,9 @@ class BackendInfo:
     fuzz_target: bool = True  # the reference is the ground truth, not a target
     # backends.warp_release features the installed Warp must have
     warp_features: tuple[str, ...] = ()
+    # runs its rendering op by op as well as compiled, where asked (the
+    # jit-eager oracle: factory option `eager`, the share of programs)
+    eager: bool = False
 
     @property
     def has_adjoints(self) -> bool:
@@ -91,15 +94,19 @@ BACKENDS: dict[str, BackendInfo] = {
             "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU", "warp", needs_device=True,
             gradient_factory=f"{PACKAGE}.gradients:gradient_checker_cuda", warp_features=("driverless_nvrtc",),
         ),
-        BackendInfo("jax-cpu", f"{PACKAGE}.jax_backend:jax_cpu", "jax", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU", "jax"),
+        BackendInfo("jax-cpu", f"{PACKAGE}.jax_backend:jax_cpu", "jax", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU", "jax", eager=True),
         BackendInfo(
             "jax-cuda", f"{PACKAGE}.jax_backend:jax_cuda", "jax", "jax",
-            "StableHLO for CUDA by cross-platform lowering (no GPU needed)", "jax", needs_device=True,
+            "StableHLO for CUDA by cross-platform lowering (no GPU needed)", "jax", needs_device=True, eager=True,
         ),
         BackendInfo(
             "faulty-warp-cpu", f"{PACKAGE}.faults:faulty_warp_cpu", "warp", "warp",
             "warp-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness", "warp",
             gradient_factory=f"{PACKAGE}.faults:faulty_gradient_checker",
+        ),
+        BackendInfo(
+            "faulty-jax-cpu", f"{PACKAGE}.faults:faulty_jax_cpu", "jax", "jax",
+            "jax-cpu with faults injected from KERNEL_SYNTH_FAULTS: for testing the harness", "jax", eager=True,
         ),
         BackendInfo(
             "reference", f"{PACKAGE}.reference_backend:reference", "numpy", None,

@@ -16,6 +16,10 @@ and ran on warp-cpu without a finding, and that stay inside what Warp
 documents as differentiable (backends.differentiability), goes
 through a gradient-checker pool (its own worker process and kernel cache);
 the exclusions are counted per rule.
+
+With the jit-eager oracle on, a JAX backend's workers run a share of the
+programs (`eager_share`, chosen by each program's hash) eagerly as well as
+jitted; the programs compared so are counted per backend.
 """
 
 from __future__ import annotations
@@ -95,6 +99,15 @@ class CampaignConfig:
     # of its clean programs again in a fresh worker
     state_every: int = 16
     state_sample: int = 8
+    # the jit-eager oracle: the share of programs a JAX backend also runs op
+    # by op (chosen by the program's hash; shrinks and confirmations run all).
+    # The eager run costs 0.89-0.92 of the jitted path's CPU time (render,
+    # lower, compile, two launches; bench_jit_eager.py --in-process 320
+    # --seed 7); a campaign on
+    # every program ran at 0.56-0.58 of one without it, on a quarter at 0.87
+    # (bench_jit_eager.py, 60 s, one worker, two cores shared with other
+    # work: the campaigns without it before and after differed by 20%)
+    eager_share: float = 0.25
     # where the worker pools run: local processes, or a Ray cluster
     # (backends.ray_executor); the corpus and the state are written here
     # either way
@@ -155,6 +168,8 @@ class State:
     # those that were not, by reason (no device to run on, the reference failed)
     forward_compared: dict[str, int] = field(default_factory=dict)
     forward_skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    # jit-eager oracle, per backend: programs whose jitted and eager outputs were compared
+    eager_compared: dict[str, int] = field(default_factory=dict)
     # (elapsed seconds, programs, findings, buckets) after each batch, thinned
     # to at most HISTORY_POINTS: what `synth report` draws over time
     history: list[list[float]] = field(default_factory=list)
@@ -187,6 +202,7 @@ class State:
             "state_checked": self.state_checked,
             "forward_compared": self.forward_compared,
             "forward_skipped": self.forward_skipped,
+            "eager_compared": self.eager_compared,
             "history": self.history,
         }
 
@@ -208,6 +224,7 @@ class State:
         state.state_checked = data.get("state_checked", 0)
         state.forward_compared = dict(data.get("forward_compared", {}))
         state.forward_skipped = {b: dict(r) for b, r in data.get("forward_skipped", {}).items()}
+        state.eager_compared = dict(data.get("eager_compared", {}))
         state.history = [list(point) for point in data.get("history", [])]
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
@@ -260,7 +277,9 @@ class Campaign:
                 raise CampaignError(f"the gradient oracle compares with jax.grad, but JAX does not import here ({problem}); drop it from --oracles or repair JAX")
         self.state = self._load_state()
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
-        self.triage = Triage(config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement)
+        self.triage = Triage(
+            config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement, eager_share=config.eager_share,
+        )
         self.shrinker = Shrinker(
             lambda: Triage(
                 config.oracles, launch, workers=1, batch_timeout=config.batch_timeout, nice=config.shrink_nice, placement=config.placement, side=True,
@@ -416,6 +435,9 @@ class Campaign:
                 state.unsupported[backend] = state.unsupported.get(backend, 0) + unsupported
             if Oracle.FORWARD in config.oracles:
                 self.count_forward(backend, verdicts, batch.references)
+            if Oracle.JIT_EAGER in config.oracles and get_backend(backend).eager:
+                compared = sum(v.outcome.ok and v.outcome.eager is not None for v in verdicts)
+                state.eager_compared[backend] = state.eager_compared.get(backend, 0) + compared
             clean, warm = [], []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
@@ -601,6 +623,7 @@ class Campaign:
             "elapsed": elapsed,
             **({"gradient_checked": state.gradient_checked, "gradient_excluded": dict(state.gradient_excluded)} if Oracle.GRADIENT in self.config.oracles else {}),
             **({"forward_compared": dict(state.forward_compared), "forward_skipped": {b: dict(r) for b, r in state.forward_skipped.items()}} if Oracle.FORWARD in self.config.oracles else {}),
+            **({"eager_compared": dict(state.eager_compared), "eager_share": self.config.eager_share} if Oracle.JIT_EAGER in self.config.oracles else {}),
             "oracles": sorted(self.config.oracles),
             # the buckets most hit, each with its shrink state
             "top_buckets": [
@@ -652,6 +675,11 @@ class Campaign:
             # per backend: outputs compared with the reference, and why not
             **({"forward": {b: {"compared": state.forward_compared.get(b, 0), "not_compared": state.forward_skipped.get(b, {})} for b in self.config.backends}} if Oracle.FORWARD in self.config.oracles else {}),
             **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
+            **(
+                {"jit_eager": {"share": self.config.eager_share, "compared": dict(state.eager_compared), "findings": state.findings.get(Oracle.JIT_EAGER.value, 0)}}
+                if Oracle.JIT_EAGER in self.config.oracles
+                else {}
+            ),
             **(
                 {"process_state": {"checked": state.state_checked, "findings": state.findings.get(Oracle.PROCESS_STATE.value, 0)}}
                 if Oracle.PROCESS_STATE in self.config.oracles

@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--workers", type=_positive, default=None, help="worker processes per backend (default: the number of cores; with --executor ray, the cluster's CPUs)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
-    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state (default: all; gradient where a backend has adjoints and JAX imports)")
+    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager (default: all; gradient where a backend has adjoints and JAX imports; jit-eager judges the JAX backends)")
+    fuzz.add_argument("--eager-share", type=_share, default=None, metavar="F", help="jit-eager oracle: the share of programs a JAX backend also runs op by op, chosen by each program's hash (default 0.25: the eager run costs about as much as the jitted one; shrinks and replays run all)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
     fuzz.add_argument("--batch-size", type=_positive, default=None, help="programs per batch, split over the workers (default: 32 per worker; 128 per worker on warp-lang before 1.13, whose CPU compiler reparses its headers for every module)")
@@ -307,6 +308,16 @@ def _dataset_backends(text: str) -> tuple[str, ...]:
     if not names:
         raise argparse.ArgumentTypeError("no backend named")
     return names
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
+    return share
 
 
 def _oracle_list(text: str) -> frozenset[str]:
@@ -654,6 +665,7 @@ def cmd_fuzz(args) -> int:
             shrink_seconds=args.shrink_time,
             placement=placement,
             **({"shrink_nice": args.shrink_nice} if args.shrink_nice is not None else {}),
+            **({"eager_share": args.eager_share} if args.eager_share is not None else {}),
         )
         try:
             with CampaignDisplay(config) as display:

@@ -3,7 +3,8 @@
 A finding is one of: renderer error (ours), codegen or native compile error,
 crash, timeout, forward mismatch with the reference, gradient mismatch (Warp's
 adjoint against JAX's grad and finite differences on the reference, see
-backends.gradients). Its signature (backend, oracle, normalised message or
+backends.gradients), a JAX program's jitted outputs against its eager ones.
+Its signature (backend, oracle, normalised message or
 mismatch class) decides its bucket.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.gradients import PAIRS, disagreements, odd_one_out
 from kernel_synth.backends.outcome import GradientResult, Outcome, Stage, Status
-from kernel_synth.backends.signature import signature
+from kernel_synth.backends.signature import normalise, signature
 from kernel_synth.grammar import ast as A
 
 
@@ -33,6 +34,9 @@ class Oracle(StrEnum):
     # a warm worker and a fresh one (which first saw a compile fail, and runs
     # the programs in reverse order) must give the same outputs
     PROCESS_STATE = "process-state"
+    # a JAX backend's jitted outputs and those of the same rendering run op by
+    # op (jax.disable_jit) must agree (grammar/SEMANTICS.md, "jit and eager")
+    JIT_EAGER = "jit-eager"
 
 
 # The oracles a user can choose (`--oracles`)
@@ -127,13 +131,50 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
         if oracle is not Oracle.RENDER and oracle not in oracles:
             return None
         return Finding(backend, oracle, outcome.stage, signature(backend, outcome.stage, outcome.message), outcome.message)
-    if Oracle.FORWARD not in oracles or reference is None or not reference.ok or outcome.outputs is None:
+    if Oracle.FORWARD in oracles and reference is not None and reference.ok and outcome.outputs is not None:
+        differs = _differs(reference.outputs, outcome.outputs)
+        if differs is not None:
+            kind, detail = differs
+            message = f"forward mismatch with the reference: {detail}"
+            if outcome.eager is not None and outcome.eager.ok:
+                # which of the two runs the reference sides with says where
+                # the bug is; the signature stays the forward one, so that it
+                # does not depend on whether the program was run eagerly
+                agrees = not compare_outputs(reference.outputs, outcome.eager.outputs)
+                message += " (the eager run agrees with the reference: jit only)" if agrees else " (the eager run differs from the reference too)"
+            return Finding(backend, Oracle.FORWARD, Stage.RUN, f"{backend}:forward:{kind}", message)
+    if Oracle.JIT_EAGER in oracles and outcome.eager is not None:
+        return judge_jit_eager(backend, outcome, outcome.eager)
+    return None
+
+
+def judge_jit_eager(backend: str, jitted: Outcome, eager: Outcome) -> Finding | None:
+    """The jit-eager finding, if a program's jitted run and its eager run
+    (the same rendering, same inputs) disagree.
+
+    Judged only where the forward oracle found nothing (see `judge`): a
+    program the reference already faults keeps its forward signature whether
+    or not it was sampled for an eager run, which keeps the signature of a
+    program the same in a campaign that samples and in a shrink that runs
+    every candidate eagerly. The rule is backends.compare's, the forward
+    oracle's own (grammar/SEMANTICS.md, "jit and eager"): integers exact,
+    floats within the float tolerance, NaN only against NaN. An eager run
+    that raises where the jitted one ran is a finding too (`fails-eager`).
+    """
+    if not jitted.ok or jitted.outputs is None:
         return None
-    differs = _differs(reference.outputs, outcome.outputs)
+    if not eager.ok:
+        return Finding(
+            backend, Oracle.JIT_EAGER, Stage.RUN, f"{backend}:jit-eager:fails-eager:{normalise(eager.message)}",
+            f"the jitted run ran, the eager run failed: {eager.message[:500]}",
+        )
+    differs = _differs(eager.outputs, jitted.outputs)
     if differs is None:
         return None
     kind, detail = differs
-    return Finding(backend, Oracle.FORWARD, Stage.RUN, f"{backend}:forward:{kind}", f"forward mismatch with the reference: {detail}")
+    return Finding(
+        backend, Oracle.JIT_EAGER, Stage.RUN, f"{backend}:jit-eager:{kind}", f"jitted outputs differ from eager ones (expected: eager): {detail}",
+    )
 
 
 def _differs(expected: dict, got: dict) -> tuple[str, str] | None:

@@ -68,9 +68,10 @@ class CampaignDisplay(LiveDisplay):
         compiled = ", ".join(f"{b} {n}" for b, n in d["compiled"].items())
         shrinking = f", shrinking {d['shrinking']}" if d.get("shrinking") else ""
         gradients = f", {d['gradient_checked']} gradient-checked" if "gradient_checked" in d else ""
+        eager = "".join(f", {b} {n} jit-vs-eager" for b, n in (d.get("eager_compared") or {}).items())
         compared = _forward_line(d.get("forward_compared"), d.get("forward_skipped"))
         return (
-            f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{compared}{gradients}; "
+            f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{compared}{gradients}{eager}; "
             f"{d['findings']} findings in {d['buckets']} buckets ({d.get('unrecognised', 0)} unrecognised){shrinking}; {d['left']:.0f}s left"
         )
 
@@ -99,6 +100,9 @@ class CampaignDisplay(LiveDisplay):
         if "gradient_checked" in d:
             excluded = sorted((d.get("gradient_excluded") or {}).items(), key=lambda item: -item[1])[:4]
             checks.add_row("gradient", str(d["gradient_checked"]), "; ".join(f"{rule}: {n}" for rule, n in excluded))
+        for backend, compared in (d.get("eager_compared") or {}).items():
+            share = d.get("eager_share", 1.0)
+            checks.add_row(f"jit-eager ({backend})", str(compared), f"not sampled: {1 - share:.0%} of programs" if share < 1 else "")
         buckets = Table("bucket", "hits", "case", box=None, header_style="bold")
         for signature, hits, state in d.get("top_buckets", []):
             buckets.add_row(signature, str(hits), state)
@@ -129,6 +133,10 @@ class CampaignDisplay(LiveDisplay):
                 f"{gradient['findings']} findings; excluded: {excluded}",
                 file=out,
             )
+        eager = summary.get("jit_eager")
+        if eager is not None and eager["compared"]:
+            compared = ", ".join(f"{backend} {n}" for backend, n in eager["compared"].items())
+            print(f"jit-eager: jitted outputs compared with eager ones for {compared} programs (share {eager['share']:g}), {eager['findings']} findings", file=out)
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)

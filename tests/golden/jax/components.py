@@ -19,6 +19,7 @@ def components(x, y, z, n):
         v = v.at[clamp(n, 0, 1)].set(t * 10.0)
         # for q in range(3):
         def for_q(q, v):
+            q = jnp.int32(q)
             v = v.at[q].set(v[q] + jnp.where(q < 2, x[i], 1.0))
             return v
         v = lax.fori_loop(0, 3, for_q, v)

@@ -24,6 +24,7 @@ def k0(x0, y, out0, out1, out2, out3, out4):
         t = jnp.float32(0.0)
         # for j in range(C0):
         def for_j(j, t):
+            j = jnp.int32(j)
             t = t + f(x0[i]) * (j * jnp.int32(3) - 1).astype(jnp.float32)
             return t
         t = lax.fori_loop(0, 3, for_j, t)
@@ -31,6 +32,7 @@ def k0(x0, y, out0, out1, out2, out3, out4):
         # for k in range(clamp(i, 0, 2)):
         bound1 = clamp(i, 0, 2)
         def for_k(k, v):
+            k = jnp.int32(k)
             mask1 = k < bound1
             v = jnp.where(mask1, v * x0[i], v)
             return v

@@ -14,6 +14,7 @@ def k(x, o, n):
         t = jnp.where(mask1, t + x[j], t)
         # for q in range(8):
         def for_q(q, t):
+            q = jnp.int32(q)
             # if q < len(x):
             mask2 = q < jnp.int32(x.shape[0])
             t = jnp.where(mask2, t + x[q], t)

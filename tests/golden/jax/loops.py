@@ -18,6 +18,7 @@ def loops(x, o, w, n):
         def for_k(k, carry):
             acc, broken1 = carry
             continued1 = jnp.array(False)
+            k = jnp.int32(k)
             mask1 = ~broken1
             # if k == 1:
             mask2 = mask1 & (k == 1)
@@ -31,6 +32,7 @@ def loops(x, o, w, n):
             # for j in range(clamp(n, 0, 3)):
             bound1 = clamp(n, 0, 3)
             def for_j(j, acc):
+                j = jnp.int32(j)
                 mask6 = mask5 & (j < bound1)
                 acc = jnp.where(mask6, acc + x[i] * j, acc)
                 return acc
@@ -39,6 +41,7 @@ def loops(x, o, w, n):
         acc, broken1 = lax.fori_loop(0, 5, for_k, (acc, broken1))
         # for z in range(0):
         def for_z(z, acc):
+            z = jnp.int32(z)
             acc += 100
             return acc
         acc = lax.fori_loop(0, 0, for_z, acc)

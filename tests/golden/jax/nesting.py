@@ -18,6 +18,7 @@ def outer(a, v):
     broken1 = jnp.array(False)
     def for_k(k, carry):
         u, a, broken1 = carry
+        k = jnp.int32(k)
         mask1 = ~broken1
         # if u > 1.0:
         mask2 = mask1 & (u > 1.0)
@@ -42,6 +43,7 @@ def nesting(x, o, a, b, lam):
         # for k in range(3):
         def for_k(k, carry):
             total, a_contrib = carry
+            k = jnp.int32(k)
             c = jnp.int32(0)
             # while c < 4:
             stopped1 = jnp.array(False)

@@ -15,6 +15,7 @@ def fib(a0, b0, n):
     bound1 = clamp(n, 0, 6)
     def for_j(j, carry):
         a, b = carry
+        j = jnp.int32(j)
         mask1 = j < bound1
         ret2 = (b, a + b)
         a = jnp.where(mask1, ret2[0], a)
@@ -50,6 +51,7 @@ def parallel(x, o, q, v):
         bound1 = clamp(i, 0, 4)
         def for_k(k, carry):
             m, t = carry
+            k = jnp.int32(k)
             mask1 = k < bound1
             ret5 = (m + k, t - w)
             m = jnp.where(mask1, ret5[0], m)

@@ -13,12 +13,14 @@ def k0(x0, n0, out0, out1):
         # for j in range(3):
         def for_j(j, carry):
             t, c = carry
+            j = jnp.int32(j)
             t = t + x0[i] * (jnp.int32(j) * 2 - 1).astype(jnp.float32)
             c = c + (jnp.int32(-j) * j + 7)
             return t, c
         t, c = lax.fori_loop(0, 3, for_j, (t, c))
         # for k in range(20):
         def for_k(k, c):
+            k = jnp.int32(k)
             c = c + jnp.int32(k) * 3
             return c
         c = lax.fori_loop(0, 20, for_k, c)

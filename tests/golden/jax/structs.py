@@ -49,6 +49,7 @@ def structs(p__mass, p__pos, p__pair__lo, p__pair__n, x, o, q):
         # for j in range(clamp(k, 0, 4)):
         bound1 = clamp(k, 0, 4)
         def for_j(j, s__pair__lo):
+            j = jnp.int32(j)
             mask1 = j < bound1
             s__pair__lo = jnp.where(mask1, s__pair__lo + h, s__pair__lo)
             return s__pair__lo
