@@ -24,6 +24,7 @@ def atomic_values(x, io, iq, y):
         # for j in range(2):
         def for_j(j, carry):
             d, io_i = carry
+            j = jnp.int32(j)
             # if x[i] > 0.0:
             mask1 = x[i] > 0.0
             old5 = io_i

@@ -39,6 +39,7 @@ def rows(m, n, y, f):
         s = a[1][2] + a[1][2] * 10.0 + m[i][clamp(n, 0, 2)][0] * 100.0
         # for j in range(3):
         def for_j(j, s):
+            j = jnp.int32(j)
             s += a[j][0] * 1000.0
             return s
         s = lax.fori_loop(0, 3, for_j, s)

@@ -47,6 +47,7 @@ def scopes(x, v, y, w, n):
         # for j in range(clamp(n, 0, 6)):
         bound1 = clamp(n, 0, 6)
         def for_j(j, s):
+            j = jnp.int32(j)
             mask6 = j < bound1
             c = jnp.float32(0.0)
             # if j % 2 == 0:
@@ -60,6 +61,7 @@ def scopes(x, v, y, w, n):
         s = lax.fori_loop(0, 6, for_j, s)
         # for j in range(2):
         def for_j_1(j, s):
+            j = jnp.int32(j)
             t = x[i] + j.astype(jnp.float32)
             s += t
             return s
