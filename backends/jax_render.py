@@ -52,7 +52,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS
+from kernel_synth.grammar.ops import BUILTINS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
@@ -888,6 +888,23 @@ class _Renderer:
             return _Value(self.strong(node.operand))
         return _Value(typed_number(static_value(node.operand, self.constants.__getitem__), node.ty))
 
+    def e_tile_load(self, node: A.TileLoad) -> _Value:
+        """A tile is a slice of the whole In array, from the start clamped
+        into the array (lax.dynamic_slice would clamp too; spelled out)."""
+        _, full, _ = self.arrays[node.array]
+        last_start = binary(subscript(cst.Attribute(cst.Name(full), cst.Name("shape")), cst.Integer("0")), cst.Subtract(), cst.Integer(str(node.size)))
+        start = call("jnp.clip", self.strong(node.start), cst.Integer("0"), last_start)
+        return _Value(call("lax.dynamic_slice_in_dim", cst.Name(full), start, cst.Integer(str(node.size))))
+
+    def e_tile_map(self, node: A.TileMap) -> _Value:
+        spelling = TILE_MAPS[node.fn].jax
+        if "." not in spelling:
+            self.prelude.add(spelling)
+        return _Value(call(spelling, *(self.expr(t).node for t in node.tiles)))
+
+    def e_tile_reduce(self, node: A.TileReduce) -> _Value:
+        return _Value(call(TILE_REDUCTIONS[node.op].jax, self.expr(node.tile).node))
+
     def e_tuple(self, node: A.TupleExpr) -> _Value:
         return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
 
@@ -935,6 +952,9 @@ _EXPRESSIONS = {
     A.Construct: _Renderer.e_construct,
     A.TupleExpr: _Renderer.e_tuple,
     A.Static: _Renderer.e_static,
+    A.TileLoad: _Renderer.e_tile_load,
+    A.TileMap: _Renderer.e_tile_map,
+    A.TileReduce: _Renderer.e_tile_reduce,
 }
 
 

@@ -23,7 +23,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS
+from kernel_synth.grammar.ops import BUILTINS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
@@ -292,6 +292,30 @@ class _Renderer:
             raise Unsupported(f"static() needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
         return call("wp.static", self.expr(node.operand))
 
+    def tiles_supported(self) -> None:
+        if not self.release.has("tiles"):
+            info = FEATURES["tiles"]
+            raise Unsupported(f"tiles need warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+
+    def tile_load(self, node: A.TileLoad):
+        """The start clamped into the array, as the language defines it (Warp
+        would fill what lies past the end with zeros, or read out of bounds)."""
+        self.tiles_supported()
+        array = cst.Name(node.array)
+        last_start = cst.BinaryOperation(_EXPRESSIONS[A.Len](self, A.Len(node.array)), cst.Subtract(), cst.Integer(str(node.size)))
+        start = call("wp.clamp", self.expr(node.start), cst.Integer("0"), last_start)
+        return call("wp.tile_load", array, shape=cst.Integer(str(node.size)), offset=start)
+
+    def tile_map(self, node: A.TileMap):
+        self.tiles_supported()
+        return call("wp.tile_map", dotted(TILE_MAPS[node.fn].warp), *(self.expr(t) for t in node.tiles))
+
+    def tile_reduce(self, node: A.TileReduce):
+        """Warp reduces to a tile of one element: its element 0 is the value."""
+        self.tiles_supported()
+        reduced = call(TILE_REDUCTIONS[node.op].warp, self.expr(node.tile))
+        return cst.Subscript(reduced, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+
     def bool_op(self, node: A.BoolOp):
         self.lazy(node.right, "short_circuit", "a side effect or a guarded read in the right operand of and/or")
         prec = precedence(node)
@@ -352,6 +376,9 @@ _EXPRESSIONS = {
     A.Cast: _Renderer.cast,
     A.Static: _Renderer.static,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
+    A.TileLoad: _Renderer.tile_load,
+    A.TileMap: _Renderer.tile_map,
+    A.TileReduce: _Renderer.tile_reduce,
 }
 
 assert COMPARE < BIT_OR  # the comparison builder relies on operands binding tighter

@@ -19,7 +19,7 @@ from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
 from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
-from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TupleType, struct_type
+from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
 
@@ -57,6 +57,8 @@ class _Checker:
         # the call a statement may hold whole: a helper returning a struct
         # (the value of an assignment) or several values (an unpacking)
         self.whole_call: object = None
+        # the tile a tile operation holds as its operand (a tile stands nowhere else)
+        self.tile_operand: object = None
         self.effectful: set[str] = set()
         # helper name -> {Acc parameter index: atomic classes used on it}
         self.helper_atomics: dict[str, dict[int, set[str]]] = {}
@@ -529,6 +531,9 @@ class _Checker:
             raise self.error(expr, "struct-call", f"{expr.func} returns a struct: call it only as the whole value of an assignment")
         if isinstance(expr, A.TupleExpr):
             raise self.error(expr, "unpack", "several values are only returned by a helper")
+        operand, self.tile_operand = self.tile_operand, None
+        if isinstance(expr, (A.TileLoad, A.TileMap)) and expr is not operand:
+            raise self.error(expr, "tile", "a tile stands only inside tile_map or a reduction (tile_sum, tile_max, tile_min)")
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
         if isinstance(checked, A.Call) and checked.func in self.effectful:
@@ -755,6 +760,36 @@ class _Checker:
             return exact_interval(e.op, self.static_interval(e.left), self.static_interval(e.right))
         what = f"operator {e.op!r}" if isinstance(e, A.BinOp) else type(e).__name__
         raise self.error(e, "static", f"static() computes with literals, loop variables, + - * and negation, not {what}")
+
+    def tile(self, e) -> A.Expr:
+        """A tile operation's operand: a tile, checked."""
+        self.tile_operand = e
+        checked = self.expr(e)
+        if not isinstance(checked.ty, TileType):
+            raise self.error(e, "tile", f"a tile operation takes a tile (tile_load, tile_map), not {checked.ty}")
+        return checked
+
+    def expr_TileLoad(self, e: A.TileLoad):
+        array = self.array_of(e)
+        if array.role is not Role.IN:
+            raise self.error(e, "role", f"a tile is loaded from an In array; {e.array!r} is {array.role.value}")
+        if array.elem != F32:
+            raise self.error(e, "tile", f"a tile is loaded from an array of float32, not of {array.elem}")
+        start = self.expr(e.start)
+        if start.ty != I32:
+            raise self.error(e.start, "type-mismatch", f"a tile's start is an int32, not {start.ty}")
+        return replace(e, start=start, ty=TileType(array.elem, e.size))
+
+    def expr_TileMap(self, e: A.TileMap):
+        tiles = tuple(self.tile(t) for t in e.tiles)
+        if any(t.ty != tiles[0].ty for t in tiles):
+            shown = " and ".join(str(t.ty) for t in tiles)
+            raise self.error(e, "tile", f"tile_map({e.fn}, ...) takes tiles of one type and size, not {shown}")
+        return replace(e, tiles=tiles, ty=tiles[0].ty)
+
+    def expr_TileReduce(self, e: A.TileReduce):
+        tile = self.tile(e.tile)
+        return replace(e, tile=tile, ty=tile.ty.elem)
 
     def expr_Construct(self, e: A.Construct):
         args = tuple(self.expr(a) for a in e.args)

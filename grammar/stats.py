@@ -61,6 +61,9 @@ CONSTRUCTS = (
     "bitwise", "shift",
     # `a, b = x, y`: every value before any name (`a, b = b, a` swaps)
     "parallel-assign",
+    # Warp's tiles: a reduction of a tile loaded from an array, a tile_map of
+    # one tile, of two tiles pairwise
+    "tile", "tile-map", "tile-map-pair",
 )
 
 
@@ -195,6 +198,10 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("static")
     if isinstance(node, A.Invert):
         found.add("bitwise")
+    if isinstance(node, A.TileReduce):
+        found.add("tile")
+    if isinstance(node, A.TileMap):
+        found.add("tile-map" if len(node.tiles) == 1 else "tile-map-pair")
     if isinstance(node, A.Unpack):
         found.add("parallel-assign" if isinstance(node.value, A.TupleExpr) else "multi-return")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
