@@ -52,7 +52,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
+from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
@@ -902,6 +902,12 @@ class _Renderer:
             self.prelude.add(spelling)
         return _Value(call(spelling, *(self.expr(t).node for t in node.tiles)))
 
+    def e_tile_matmul(self, node: A.TileMatmul) -> _Value:
+        inner = node.left.ty.size // MATMUL_ROWS
+        left = call("jnp.reshape", self.expr(node.left).node, _shape(MATMUL_ROWS, inner))
+        right = call("jnp.reshape", self.expr(node.right).node, _shape(inner, MATMUL_ROWS))
+        return _Value(call("jnp.reshape", call("jnp.matmul", left, right), _shape(node.ty.size)))
+
     def e_tile_reduce(self, node: A.TileReduce) -> _Value:
         return _Value(call(TILE_REDUCTIONS[node.op].jax, self.expr(node.tile).node))
 
@@ -954,8 +960,13 @@ _EXPRESSIONS = {
     A.Static: _Renderer.e_static,
     A.TileLoad: _Renderer.e_tile_load,
     A.TileMap: _Renderer.e_tile_map,
+    A.TileMatmul: _Renderer.e_tile_matmul,
     A.TileReduce: _Renderer.e_tile_reduce,
 }
+
+
+def _shape(*extents: int) -> cst.Tuple:
+    return cst.Tuple([cst.Element(cst.Integer(str(e))) for e in extents])
 
 
 def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:

@@ -28,7 +28,7 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
+from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
@@ -163,6 +163,7 @@ class _Interpreter:
             A.Static: self.e_static,
             A.TileLoad: self.e_tile_load,
             A.TileMap: self.e_tile_map,
+            A.TileMatmul: self.e_tile_matmul,
             A.TileReduce: self.e_tile_reduce,
         }
         self.stmt_table = {
@@ -257,6 +258,14 @@ class _Interpreter:
         if e.fn in _CORRECTLY_ROUNDED:  # as for the scalar builtin (e_call)
             return op.reference(*(t.astype(np.float64) for t in tiles)).astype(tiles[0].dtype)
         return op.reference(*tiles).astype(tiles[0].dtype)
+
+    def e_tile_matmul(self, e: A.TileMatmul):
+        """Each element's dot product exact, rounded once (the order of its
+        additions is left open, as a sum's)."""
+        left, right = self.eval(e.left), self.eval(e.right)
+        inner = left.shape[0] // MATMUL_ROWS
+        product = left.astype(np.float64).reshape(MATMUL_ROWS, inner) @ right.astype(np.float64).reshape(inner, MATMUL_ROWS)
+        return product.reshape(e.ty.size).astype(left.dtype)
 
     def e_tile_reduce(self, e: A.TileReduce):
         """The exact sum rounded once (the language leaves the order of a

@@ -23,7 +23,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
+from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
@@ -42,6 +42,11 @@ def type_expr(ty: DType | ArrayType, names: dict[str, str] | None = None) -> cst
     if ty.is_struct:
         return cst.Name((names or {}).get(ty.name, ty.name))
     return dotted(f"wp.{ty.name}")
+
+
+def _shape(*extents: int) -> cst.Tuple:
+    """A tile's shape as Warp takes it: a tuple, `(4,)` for one dimension."""
+    return cst.Tuple([cst.Element(cst.Integer(str(e))) for e in extents])
 
 
 def literal(node: A.Const) -> cst.BaseExpression:
@@ -310,6 +315,15 @@ class _Renderer:
         self.tiles_supported()
         return call("wp.tile_map", dotted(TILE_MAPS[node.fn].warp), *(self.expr(t) for t in node.tiles))
 
+    def tile_matmul(self, node: A.TileMatmul):
+        """The language's tiles are one-dimensional: reshaped into the two
+        matrices, and their product back into a tile of 4."""
+        self.tiles_supported()
+        inner = node.left.ty.size // MATMUL_ROWS
+        left = call("wp.tile_reshape", self.expr(node.left), shape=_shape(MATMUL_ROWS, inner))
+        right = call("wp.tile_reshape", self.expr(node.right), shape=_shape(inner, MATMUL_ROWS))
+        return call("wp.tile_reshape", call("wp.tile_matmul", left, right), shape=_shape(node.ty.size))
+
     def tile_reduce(self, node: A.TileReduce):
         """Warp reduces to a tile of one element: its element 0 is the value."""
         self.tiles_supported()
@@ -378,6 +392,7 @@ _EXPRESSIONS = {
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
     A.TileLoad: _Renderer.tile_load,
     A.TileMap: _Renderer.tile_map,
+    A.TileMatmul: _Renderer.tile_matmul,
     A.TileReduce: _Renderer.tile_reduce,
 }
 

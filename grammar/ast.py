@@ -350,10 +350,21 @@ class TileReduce:
         _require(self.op in TILE_REDUCTIONS, f"unknown tile reduction {self.op!r}")
 
 
-TILE_NODES = (TileLoad, TileMap, TileReduce)
+@dataclass(frozen=True, slots=True)
+class TileMatmul:
+    """`tile_matmul(t, u)`: the matrix product of t read as 2 rows and u as 2
+    columns (ops.TILE_MATMUL_SIZES), a tile of 4 (the 2 by 2 product, row-major)."""
+
+    left: Expr
+    right: Expr
+    ty: TileType | None = None
+    pos: Pos | None = _pos()
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileMap, TileReduce]
+TILE_NODES = (TileLoad, TileMap, TileMatmul, TileReduce)
+
+
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileMap, TileMatmul, TileReduce]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -578,7 +589,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileMap, TileReduce)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileMap, TileMatmul, TileReduce)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

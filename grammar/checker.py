@@ -18,7 +18,7 @@ from . import ast as A
 from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
-from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
+from .ops import BUILTINS, MATMUL_ROWS, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, TYPES, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
@@ -532,8 +532,8 @@ class _Checker:
         if isinstance(expr, A.TupleExpr):
             raise self.error(expr, "unpack", "several values are only returned by a helper")
         operand, self.tile_operand = self.tile_operand, None
-        if isinstance(expr, (A.TileLoad, A.TileMap)) and expr is not operand:
-            raise self.error(expr, "tile", "a tile stands only inside tile_map or a reduction (tile_sum, tile_max, tile_min)")
+        if isinstance(expr, (A.TileLoad, A.TileMap, A.TileMatmul)) and expr is not operand:
+            raise self.error(expr, "tile", "a tile stands only inside tile_map, tile_matmul or a reduction (tile_sum, tile_max, tile_min)")
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
         if isinstance(checked, A.Call) and checked.func in self.effectful:
@@ -766,7 +766,7 @@ class _Checker:
         self.tile_operand = e
         checked = self.expr(e)
         if not isinstance(checked.ty, TileType):
-            raise self.error(e, "tile", f"a tile operation takes a tile (tile_load, tile_map), not {checked.ty}")
+            raise self.error(e, "tile", f"a tile operation takes a tile (tile_load, tile_map, tile_matmul), not {checked.ty}")
         return checked
 
     def expr_TileLoad(self, e: A.TileLoad):
@@ -786,6 +786,13 @@ class _Checker:
             shown = " and ".join(str(t.ty) for t in tiles)
             raise self.error(e, "tile", f"tile_map({e.fn}, ...) takes tiles of one type and size, not {shown}")
         return replace(e, tiles=tiles, ty=tiles[0].ty)
+
+    def expr_TileMatmul(self, e: A.TileMatmul):
+        left, right = self.tile(e.left), self.tile(e.right)
+        if left.ty != right.ty or left.ty.size not in TILE_MATMUL_SIZES:
+            sizes = " or ".join(map(str, TILE_MATMUL_SIZES))
+            raise self.error(e, "tile", f"tile_matmul takes two tiles of one size, {sizes}, not {left.ty} and {right.ty}")
+        return replace(e, left=left, right=right, ty=TileType(left.ty.elem, MATMUL_ROWS * MATMUL_ROWS))
 
     def expr_TileReduce(self, e: A.TileReduce):
         tile = self.tile(e.tile)

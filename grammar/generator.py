@@ -43,7 +43,7 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, INT_BINOPS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS
+from .ops import BUILTINS, INT_BINOPS, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 from .weights import Weights
@@ -1062,13 +1062,20 @@ class Gen:
         return [n for n, a in self.ctx.arrays.items() if a.role is Role.IN and a.elem == F32]
 
     def tile_reduce(self, depth: int) -> A.TileReduce:
-        """A reduction of a tile of one drawn size (every tile under it has it)."""
+        """A reduction of a tile of one drawn size (every tile under it has
+        it, but for the operands of a tile_matmul, of 4 or 8)."""
         op = "tile_" + self.choose("tile_reduce")
         tile = self.tile_expr(TileType(F32, self.length("tile_size")), depth)
         return A.TileReduce(op, tile, F32)
 
     def tile_expr(self, ty: TileType, depth: int) -> A.Expr:
-        kind = self.choose("tile_expr", {"load", "map"} if depth > 0 else {"load"})
+        options = {"load"}
+        if depth > 0:
+            options |= {"map", "matmul"} if ty.size == MATMUL_ROWS * MATMUL_ROWS else {"map"}
+        kind = self.choose("tile_expr", options)
+        if kind == "matmul":
+            operand = TileType(ty.elem, self.pick(TILE_MATMUL_SIZES))
+            return A.TileMatmul(self.tile_expr(operand, depth - 1), self.tile_expr(operand, depth - 1), ty)
         if kind == "map":
             fn = self.choose("tile_map")
             return A.TileMap(fn, tuple(self.tile_expr(ty, depth - 1) for _ in range(TILE_MAPS[fn].arity)), ty)

@@ -224,10 +224,15 @@ TILE_REDUCTIONS: dict[str, TileOp] = {
 # the launch's length)
 TILE_SIZES = (2, 4, 8)
 
+# `tile_matmul(t, u)`: t and u of one size S (4 or 8) are read row-major as a
+# (2, S/2) and an (S/2, 2) matrix; their product, 2 by 2, is a tile of 4
+MATMUL_ROWS = 2
+TILE_MATMUL_SIZES = (4, 8)
+
 
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_map", *TILE_REDUCTIONS})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_map", "tile_matmul", *TILE_REDUCTIONS})
 
 # what `static(e)` may compute with: Python's arithmetic, exact on integers
 STATIC_OPS = frozenset({"+", "-", "*"})

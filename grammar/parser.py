@@ -62,7 +62,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "invert": (A.Invert,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileMap, A.TileReduce),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileMap, A.TileMatmul, A.TileReduce),
     "args": (),
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
@@ -506,6 +506,10 @@ class _Builder:
             if len(args) - 1 != op.arity:
                 raise self.error(f"tile_map({op.name}, ...) takes {op.arity} tiles, got {len(args) - 1}", tree, "call-arity")
             return A.TileMap(op.name, tuple(args[1:]), pos=pos)
+        if name == "tile_matmul":
+            if len(args) != 2:
+                raise self.error(f"tile_matmul(t, u) takes two tiles, got {len(args)} arguments", tree, "call-arity")
+            return A.TileMatmul(args[0], args[1], pos=pos)
         if name in TILE_REDUCTIONS:
             if len(args) != 1:
                 raise self.error(f"{name}(tile) takes one tile, got {len(args)} arguments", tree, "call-arity")

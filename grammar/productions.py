@@ -232,6 +232,9 @@ class _Walker:
             self.add("tile_expr", "map")
             self.add("tile_map", n.fn)
             return
+        if isinstance(n, A.TileMatmul):
+            self.add("tile_expr", "matmul")
+            return
         if isinstance(n, A.TileLoad):
             self.add("tile_expr", "load")
             self.add("tile_start", "thread" if self.index_kind(n.start) == "thread" else "expr")

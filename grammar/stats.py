@@ -62,8 +62,8 @@ CONSTRUCTS = (
     # `a, b = x, y`: every value before any name (`a, b = b, a` swaps)
     "parallel-assign",
     # Warp's tiles: a reduction of a tile loaded from an array, a tile_map of
-    # one tile, of two tiles pairwise
-    "tile", "tile-map", "tile-map-pair",
+    # one tile, of two tiles pairwise, a matrix product of two tiles
+    "tile", "tile-map", "tile-map-pair", "tile-matmul",
 )
 
 
@@ -202,6 +202,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("tile")
     if isinstance(node, A.TileMap):
         found.add("tile-map" if len(node.tiles) == 1 else "tile-map-pair")
+    if isinstance(node, A.TileMatmul):
+        found.add("tile-matmul")
     if isinstance(node, A.Unpack):
         found.add("parallel-assign" if isinstance(node.value, A.TupleExpr) else "multi-return")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):

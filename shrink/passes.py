@@ -556,9 +556,10 @@ def simpler_values(value: int | float) -> list:
 def shrink_tiles(program: A.Program) -> Iterator[A.Program]:
     """Make the tiles of a reduction smaller, all together (the tiles under
     one reduction have one size): each smaller size, smallest first. A
-    tile_map is replaced by one of its tiles by `simplify_expressions`."""
+    tile_map or a tile_matmul (whose operands may have another size) is
+    replaced by one of its tiles of its size by `simplify_expressions`."""
     for path, node in expressions(program):
-        if not isinstance(node, A.TileReduce):
+        if not isinstance(node, A.TileReduce) or any(isinstance(n, A.TileMatmul) for n in A.walk(node)):
             continue
         current = next(n.size for n in A.walk(node) if isinstance(n, A.TileLoad))
         for size in (s for s in TILE_SIZES if s < current):

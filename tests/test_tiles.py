@@ -55,6 +55,20 @@ def test_reference_values_by_hand():
     assert out["p"].tolist() == HAND_P
 
 
+def test_matrix_products_by_hand():
+    program = parse(
+        "@kernel\ndef k(x: In[array[float32]], y: In[array[float32]], o: Out[array[float32]]):\n"
+        "    i = tid()\n"
+        "    o[i] = tile_sum(tile_matmul(tile_load(x, 0, 4), tile_load(y, i, 4)))\n"
+    )
+    out = run_reference(program, None, {"x": np.array(X, np.float32), "y": np.array(Y, np.float32), "o": np.zeros(5, np.float32)}, 5)
+    # [[1, -2], [3, 0.5]] @ [[2, 1], [0, -1]] = [[2, 3], [6, 2.5]]: 13.5 at i = 0;
+    # from i = 1 on y starts at 1: @ [[1, 0], [-1, 3]] = [[3, -6], [2.5, 1.5]]: 1
+    assert out["o"].tolist() == [13.5, 1.0, 1.0, 1.0, 1.0]
+    matmul = program.kernels[0].body[1].value.tile
+    assert isinstance(matmul, A.TileMatmul) and str(matmul.ty) == "tile[float32, 4]"
+
+
 def test_a_launch_shorter_than_a_tile_does_not_fit():
     inputs = {name: value[:1] for name, value in _hand_inputs().items()}
     with pytest.raises(ReferenceFailure) as failure:
@@ -89,6 +103,9 @@ HEAD = (
         ("    o[i] = tile_sum(tile_load(x, i, 3))\n", "tile", 4, 37),  # sizes are 2, 4, 8
         ("    o[i] = tile_sum(tile_map(exp, tile_load(x, i, 4)))\n", "tile", 4, 30),  # exp could overflow
         ("    o[i] = tile_sum(tile_map(add, tile_load(x, i, 4)))\n", "call-arity", 4, 21),
+        ("    o[i] = tile_sum(tile_matmul(tile_load(x, i, 2), tile_load(x, i, 2)))\n", "tile", 4, 21),  # 4 or 8
+        ("    o[i] = tile_sum(tile_matmul(tile_load(x, i, 8), tile_load(x, i, 4)))\n", "tile", 4, 21),
+        ("    o[i] = tile_sum(tile_matmul(tile_load(x, i, 8), x[i]))\n", "tile", 4, 53),
     ],
 )
 def test_tile_rules_at_their_place(body, rule, line, column):
@@ -104,6 +121,10 @@ def test_releases_before_tiles_cannot_render_them():
     source = render_warp(HAND, release=WarpRelease("1.8.1"))
     assert "wp.tile_sum(wp.tile_map(wp.mul, wp.tile_load(x, shape=2, offset=wp.clamp(i - 1, 0, x.shape[0] - 2))" in source
     assert "wp.tile_min(wp.tile_load(y, shape=4, offset=wp.clamp(0, 0, y.shape[0] - 4)))[0]" in source
+    # a product of one-dimensional tiles: reshaped to matrices and back
+    products = render_warp(VALID, release=WarpRelease("1.8.1"))
+    assert "wp.tile_reshape(wp.tile_matmul(wp.tile_reshape(wp.tile_load(y, shape=8, offset=wp.clamp(i + 1, 0, y.shape[0] - 8)), shape=(2, 4))," in products
+    assert "shape=(4, 2))), shape=(4,))" in products
 
 
 def test_gradients_are_not_compared_with_tiles():
@@ -111,7 +132,7 @@ def test_gradients_are_not_compared_with_tiles():
 
 
 def test_generated_tiles_check_and_are_counted():
-    with_tiles = maps = 0
+    with_tiles = maps = products = 0
     for program in draw_programs(400, seed=11):
         reductions = [n for n in A.walk(program) if isinstance(n, A.TileReduce)]
         if not reductions:
@@ -121,11 +142,20 @@ def test_generated_tiles_check_and_are_counted():
         assert "tile" in constructs(program)
         with_tiles += 1
         for reduction in reductions:
-            sizes = {n.size for n in A.walk(reduction) if isinstance(n, A.TileLoad)}
-            assert len(sizes) == 1  # one size under one reduction
+            # one size under one reduction, but for a product's operands
+            assert len(_sizes_outside_products(reduction.tile)) == 1
             maps += any(isinstance(n, A.TileMap) for n in A.walk(reduction))
+            products += any(isinstance(n, A.TileMatmul) for n in A.walk(reduction))
     # the share: at least 2% of programs at the default weights
-    assert with_tiles >= 8 and maps >= 3, (with_tiles, maps)
+    assert with_tiles >= 8 and maps >= 3 and products >= 1, (with_tiles, maps, products)
+
+
+def _sizes_outside_products(tile) -> set[int]:
+    if isinstance(tile, A.TileMatmul):
+        return {tile.ty.size}
+    if isinstance(tile, A.TileMap):
+        return set().union(*(_sizes_outside_products(t) for t in tile.tiles))
+    return {tile.size}
 
 
 def test_shrinking_makes_tiles_smaller_and_keeps_their_arrays():
@@ -139,7 +169,9 @@ def test_shrinking_makes_tiles_smaller_and_keeps_their_arrays():
 
 
 def test_a_tile_size_in_a_profile_is_one_a_tile_may_have():
-    text = DEFAULT_PATH.read_text().replace("tile_size = { 2 = 1, 4 = 2, 8 = 2 }", "tile_size = { 3 = 1 }")
+    text = DEFAULT_PATH.read_text()
+    assert "tile_size = { 2 = 1, 4 = 3, 8 = 2 }" in text
+    text = text.replace("tile_size = { 2 = 1, 4 = 3, 8 = 2 }", "tile_size = { 3 = 1 }")
     with pytest.raises(WeightsError, match="a tile has 2, 4, 8 elements"):
         parse_weights(text, "profile.toml")
 

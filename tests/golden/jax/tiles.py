@@ -17,7 +17,8 @@ def tiles(x, y, s, o, q):
             a = a - jnp.sum(jnp.floor(lax.dynamic_slice_in_dim(x, jnp.clip(i + k, 0, x.shape[0] - 2), 2)))
             return a
         a = lax.fori_loop(0, 3, for_k, a)
-        o_i = a
+        m = jnp.max(jnp.reshape(jnp.matmul(jnp.reshape(lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 4), 4), (2, 2)), jnp.reshape(jnp.abs(lax.dynamic_slice_in_dim(y, jnp.clip(i, 0, y.shape[0] - 4), 4)), (2, 2))), (4,)))
+        o_i = a + jnp.sum(jnp.multiply(jnp.reshape(jnp.matmul(jnp.reshape(lax.dynamic_slice_in_dim(y, jnp.clip(i + 1, 0, y.shape[0] - 8), 8), (2, 4)), jnp.reshape(lax.dynamic_slice_in_dim(x, jnp.clip(jnp.int32(3), 0, x.shape[0] - 8), 8), (4, 2))), (4,)), lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 4), 4))) - m
         q_i = jnp.max(jnp.subtract(jnp.tanh(lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 8), 8)), jnp.cos(lax.dynamic_slice_in_dim(y, jnp.clip(i, 0, y.shape[0] - 8), 8))))
         return o_i, q_i
     o_new, q_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
