@@ -896,6 +896,9 @@ class _Renderer:
         start = call("jnp.clip", self.strong(node.start), cst.Integer("0"), last_start)
         return _Value(call("lax.dynamic_slice_in_dim", cst.Name(full), start, cst.Integer(str(node.size))))
 
+    def e_tile_full(self, node: A.TileFull) -> _Value:
+        return _Value(call("jnp.full", cst.Integer(str(node.size)), self.expr(node.value).node, dtype=jnp_dtype(node.ty.elem)))
+
     def e_tile_map(self, node: A.TileMap) -> _Value:
         spelling = TILE_MAPS[node.fn].jax
         if "." not in spelling:
@@ -959,6 +962,7 @@ _EXPRESSIONS = {
     A.TupleExpr: _Renderer.e_tuple,
     A.Static: _Renderer.e_static,
     A.TileLoad: _Renderer.e_tile_load,
+    A.TileFull: _Renderer.e_tile_full,
     A.TileMap: _Renderer.e_tile_map,
     A.TileMatmul: _Renderer.e_tile_matmul,
     A.TileReduce: _Renderer.e_tile_reduce,

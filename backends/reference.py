@@ -162,6 +162,7 @@ class _Interpreter:
             A.TupleExpr: self.e_tuple,
             A.Static: self.e_static,
             A.TileLoad: self.e_tile_load,
+            A.TileFull: self.e_tile_full,
             A.TileMap: self.e_tile_map,
             A.TileMatmul: self.e_tile_matmul,
             A.TileReduce: self.e_tile_reduce,
@@ -251,6 +252,9 @@ class _Interpreter:
             raise ReferenceFailure(f"a tile of {e.size} does not fit {e.array!r} (length {data.shape[0]})", "input")
         start = min(max(int(self.eval(e.start)), 0), data.shape[0] - e.size)
         return data[start : start + e.size].copy()
+
+    def e_tile_full(self, e: A.TileFull):
+        return np.full(e.size, self.eval(e.value), dtype=NUMPY_DTYPES[e.ty.elem.name])
 
     def e_tile_map(self, e: A.TileMap):
         op = TILE_MAPS[e.fn]

@@ -57,7 +57,9 @@ FEATURES: dict[str, Feature] = {
     # no tile_load(shape=, offset=), 1.7.0 and 1.8.0 fail to build a CPU
     # tile reduction in C++ (tile_reduce.h: "type 'Storage' does not provide a
     # subscript operator"); 1.8.1, 1.9.1, 1.10.0 and 1.19.0 run them)
-    "tiles": Feature("1.8.1", "tiles on the CPU: tile_load, tile_map, tile_sum/max/min, launch_tiled"),
+    "tiles": Feature("1.8.1", "tiles on the CPU: tile_load, tile_map, tile_matmul, tile_reshape, tile_sum/max/min, launch_tiled"),
+    # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
+    "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }
 
 

@@ -311,6 +311,13 @@ class _Renderer:
         start = call("wp.clamp", self.expr(node.start), cst.Integer("0"), last_start)
         return call("wp.tile_load", array, shape=cst.Integer(str(node.size)), offset=start)
 
+    def tile_full(self, node: A.TileFull):
+        self.tiles_supported()
+        dtype = dotted(f"wp.{node.ty.elem.name}")
+        if self.release.has("tile_full"):
+            return call("wp.tile_full", shape=cst.Integer(str(node.size)), value=self.expr(node.value), dtype=dtype)
+        return call("wp.mul", call("wp.tile_ones", shape=cst.Integer(str(node.size)), dtype=dtype), self.expr(node.value))
+
     def tile_map(self, node: A.TileMap):
         self.tiles_supported()
         return call("wp.tile_map", dotted(TILE_MAPS[node.fn].warp), *(self.expr(t) for t in node.tiles))
@@ -391,6 +398,7 @@ _EXPRESSIONS = {
     A.Static: _Renderer.static,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
     A.TileLoad: _Renderer.tile_load,
+    A.TileFull: _Renderer.tile_full,
     A.TileMap: _Renderer.tile_map,
     A.TileMatmul: _Renderer.tile_matmul,
     A.TileReduce: _Renderer.tile_reduce,

@@ -351,6 +351,20 @@ class TileReduce:
 
 
 @dataclass(frozen=True, slots=True)
+class TileFull:
+    """`tile_full(e, size)`: a tile of `size` copies of the float32 `e` (a
+    scalar broadcast to a tile)."""
+
+    value: Expr
+    size: int
+    ty: TileType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.size in TILE_SIZES, f"a tile has {', '.join(map(str, TILE_SIZES))} elements, not {self.size}")
+
+
+@dataclass(frozen=True, slots=True)
 class TileMatmul:
     """`tile_matmul(t, u)`: the matrix product of t read as 2 rows and u as 2
     columns (ops.TILE_MATMUL_SIZES), a tile of 4 (the 2 by 2 product, row-major)."""
@@ -361,10 +375,10 @@ class TileMatmul:
     pos: Pos | None = _pos()
 
 
-TILE_NODES = (TileLoad, TileMap, TileMatmul, TileReduce)
+TILE_NODES = (TileLoad, TileFull, TileMap, TileMatmul, TileReduce)
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileMap, TileMatmul, TileReduce]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -589,7 +603,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileMap, TileMatmul, TileReduce)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

@@ -532,7 +532,7 @@ class _Checker:
         if isinstance(expr, A.TupleExpr):
             raise self.error(expr, "unpack", "several values are only returned by a helper")
         operand, self.tile_operand = self.tile_operand, None
-        if isinstance(expr, (A.TileLoad, A.TileMap, A.TileMatmul)) and expr is not operand:
+        if isinstance(expr, (A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul)) and expr is not operand:
             raise self.error(expr, "tile", "a tile stands only inside tile_map, tile_matmul or a reduction (tile_sum, tile_max, tile_min)")
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
@@ -766,7 +766,7 @@ class _Checker:
         self.tile_operand = e
         checked = self.expr(e)
         if not isinstance(checked.ty, TileType):
-            raise self.error(e, "tile", f"a tile operation takes a tile (tile_load, tile_map, tile_matmul), not {checked.ty}")
+            raise self.error(e, "tile", f"a tile operation takes a tile (tile_load, tile_full, tile_map, tile_matmul), not {checked.ty}")
         return checked
 
     def expr_TileLoad(self, e: A.TileLoad):
@@ -779,6 +779,12 @@ class _Checker:
         if start.ty != I32:
             raise self.error(e.start, "type-mismatch", f"a tile's start is an int32, not {start.ty}")
         return replace(e, start=start, ty=TileType(array.elem, e.size))
+
+    def expr_TileFull(self, e: A.TileFull):
+        value = self.expr(e.value)
+        if value.ty != F32:
+            raise self.error(e.value, "type-mismatch", f"a tile is filled with a float32, not {value.ty}")
+        return replace(e, value=value, ty=TileType(F32, e.size))
 
     def expr_TileMap(self, e: A.TileMap):
         tiles = tuple(self.tile(t) for t in e.tiles)

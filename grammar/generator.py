@@ -1071,8 +1071,10 @@ class Gen:
     def tile_expr(self, ty: TileType, depth: int) -> A.Expr:
         options = {"load"}
         if depth > 0:
-            options |= {"map", "matmul"} if ty.size == MATMUL_ROWS * MATMUL_ROWS else {"map"}
+            options |= {"map", "full"} | ({"matmul"} if ty.size == MATMUL_ROWS * MATMUL_ROWS else set())
         kind = self.choose("tile_expr", options)
+        if kind == "full":
+            return A.TileFull(self.float_expr(ty.elem, depth - 1), ty.size, ty)
         if kind == "matmul":
             operand = TileType(ty.elem, self.pick(TILE_MATMUL_SIZES))
             return A.TileMatmul(self.tile_expr(operand, depth - 1), self.tile_expr(operand, depth - 1), ty)

@@ -232,7 +232,7 @@ TILE_MATMUL_SIZES = (4, 8)
 
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_map", "tile_matmul", *TILE_REDUCTIONS})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_full", "tile_map", "tile_matmul", *TILE_REDUCTIONS})
 
 # what `static(e)` may compute with: Python's arithmetic, exact on integers
 STATIC_OPS = frozenset({"+", "-", "*"})

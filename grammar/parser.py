@@ -62,7 +62,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "invert": (A.Invert,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileMap, A.TileMatmul, A.TileReduce),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce),
     "args": (),
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
@@ -506,6 +506,13 @@ class _Builder:
             if len(args) - 1 != op.arity:
                 raise self.error(f"tile_map({op.name}, ...) takes {op.arity} tiles, got {len(args) - 1}", tree, "call-arity")
             return A.TileMap(op.name, tuple(args[1:]), pos=pos)
+        if name == "tile_full":
+            if len(args) != 2:
+                raise self.error("tile_full(value, size) takes a value and a literal size", tree, "call-arity")
+            size = args[1]
+            if not (isinstance(size, A.Const) and isinstance(size.value, int) and size.value in TILE_SIZES):
+                raise self.error(f"a tile's size is one of {', '.join(map(str, TILE_SIZES))}, written as a literal", args_tree.children[1], "tile")
+            return A.TileFull(args[0], size.value, pos=pos)
         if name == "tile_matmul":
             if len(args) != 2:
                 raise self.error(f"tile_matmul(t, u) takes two tiles, got {len(args)} arguments", tree, "call-arity")

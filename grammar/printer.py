@@ -170,6 +170,8 @@ def _expr(node) -> str:
         return f"tile_load({node.array}, {print_expr(node.start)}, {node.size})"
     if isinstance(node, A.TileMap):
         return f"tile_map({node.fn}, {', '.join(print_expr(t) for t in node.tiles)})"
+    if isinstance(node, A.TileFull):
+        return f"tile_full({print_expr(node.value)}, {node.size})"
     if isinstance(node, A.TileMatmul):
         return f"tile_matmul({print_expr(node.left)}, {print_expr(node.right)})"
     if isinstance(node, A.TileReduce):

@@ -232,6 +232,9 @@ class _Walker:
             self.add("tile_expr", "map")
             self.add("tile_map", n.fn)
             return
+        if isinstance(n, A.TileFull):
+            self.add("tile_expr", "full")
+            return
         if isinstance(n, A.TileMatmul):
             self.add("tile_expr", "matmul")
             return

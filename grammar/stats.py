@@ -62,8 +62,9 @@ CONSTRUCTS = (
     # `a, b = x, y`: every value before any name (`a, b = b, a` swaps)
     "parallel-assign",
     # Warp's tiles: a reduction of a tile loaded from an array, a tile_map of
-    # one tile, of two tiles pairwise, a matrix product of two tiles
-    "tile", "tile-map", "tile-map-pair", "tile-matmul",
+    # one tile, of two tiles pairwise, a matrix product of two tiles, a
+    # scalar broadcast to a tile
+    "tile", "tile-map", "tile-map-pair", "tile-matmul", "tile-full",
 )
 
 
@@ -204,6 +205,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("tile-map" if len(node.tiles) == 1 else "tile-map-pair")
     if isinstance(node, A.TileMatmul):
         found.add("tile-matmul")
+    if isinstance(node, A.TileFull):
+        found.add("tile-full")
     if isinstance(node, A.Unpack):
         found.add("parallel-assign" if isinstance(node.value, A.TupleExpr) else "multi-return")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):

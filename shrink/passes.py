@@ -561,16 +561,21 @@ def shrink_tiles(program: A.Program) -> Iterator[A.Program]:
     for path, node in expressions(program):
         if not isinstance(node, A.TileReduce) or any(isinstance(n, A.TileMatmul) for n in A.walk(node)):
             continue
-        current = next(n.size for n in A.walk(node) if isinstance(n, A.TileLoad))
+        current = _size(node.tile)
         for size in (s for s in TILE_SIZES if s < current):
             candidate = _try_replace(program, path, replace(node, tile=_resized(node.tile, size)))
             if candidate is not None:
                 yield candidate
 
 
+def _size(tile) -> int:
+    """The size of a tile outside products: its first leaf's."""
+    return _size(tile.tiles[0]) if isinstance(tile, A.TileMap) else tile.size
+
+
 def _resized(tile, size: int):
     ty = TileType(tile.ty.elem, size) if tile.ty is not None else None
-    if isinstance(tile, A.TileLoad):
+    if isinstance(tile, (A.TileLoad, A.TileFull)):
         return replace(tile, size=size, ty=ty)
     return replace(tile, tiles=tuple(_resized(t, size) for t in tile.tiles), ty=ty)
 

@@ -69,6 +69,18 @@ def test_matrix_products_by_hand():
     assert isinstance(matmul, A.TileMatmul) and str(matmul.ty) == "tile[float32, 4]"
 
 
+def test_a_scalar_broadcast_by_hand():
+    program = parse(
+        "@kernel\ndef k(x: In[array[float32]], y: In[array[float32]], o: Out[array[float32]]):\n"
+        "    i = tid()\n"
+        "    o[i] = tile_sum(tile_map(sub, tile_load(x, i, 2), tile_full(y[i] * 2.0, 2))) + tile_max(tile_full(x[i], 8))\n"
+    )
+    out = run_reference(program, None, {"x": np.array(X, np.float32), "y": np.array(Y, np.float32), "o": np.zeros(5, np.float32)}, 5)
+    # (x[c] + x[c + 1]) - 4 y[i] + x[i], c = clamp(i, 0, 3): -1 - 8 + 1; 1 - 4 - 2; 3.5 - 0 + 3; -3.5 + 4 + 0.5;
+    # -3.5 - 12 - 4 (a tile of 8 from a scalar needs no array of 8)
+    assert out["o"].tolist() == [-8.0, -5.0, 6.5, 1.0, -19.5]
+
+
 def test_a_launch_shorter_than_a_tile_does_not_fit():
     inputs = {name: value[:1] for name, value in _hand_inputs().items()}
     with pytest.raises(ReferenceFailure) as failure:
@@ -106,6 +118,9 @@ HEAD = (
         ("    o[i] = tile_sum(tile_matmul(tile_load(x, i, 2), tile_load(x, i, 2)))\n", "tile", 4, 21),  # 4 or 8
         ("    o[i] = tile_sum(tile_matmul(tile_load(x, i, 8), tile_load(x, i, 4)))\n", "tile", 4, 21),
         ("    o[i] = tile_sum(tile_matmul(tile_load(x, i, 8), x[i]))\n", "tile", 4, 53),
+        ("    o[i] = tile_sum(tile_full(i, 4))\n", "type-mismatch", 4, 31),
+        ("    o[i] = tile_sum(tile_full(1.0, 5))\n", "tile", 4, 36),
+        ("    o[i] = tile_max(tile_map(add, tile_load(x, i, 4), tile_full(1.0, 2)))\n", "tile", 4, 21),
     ],
 )
 def test_tile_rules_at_their_place(body, rule, line, column):
@@ -125,6 +140,12 @@ def test_releases_before_tiles_cannot_render_them():
     products = render_warp(VALID, release=WarpRelease("1.8.1"))
     assert "wp.tile_reshape(wp.tile_matmul(wp.tile_reshape(wp.tile_load(y, shape=8, offset=wp.clamp(i + 1, 0, y.shape[0] - 8)), shape=(2, 4))," in products
     assert "shape=(4, 2))), shape=(4,))" in products
+
+
+def test_releases_before_tile_full_broadcast_with_ones():
+    program = parse(HEAD + "    o[i] = tile_sum(tile_full(x[i], 4))\n")
+    assert "wp.tile_sum(wp.tile_full(shape=4, value=x[i], dtype=wp.float32))[0]" in render_warp(program, release=WarpRelease("1.10.0"))
+    assert "wp.tile_sum(wp.mul(wp.tile_ones(shape=4, dtype=wp.float32), x[i]))[0]" in render_warp(program, release=WarpRelease("1.9.1"))
 
 
 def test_gradients_are_not_compared_with_tiles():

@@ -14,7 +14,7 @@ def tiles(x, y, s, o, q):
         a = jnp.where(mask1, a + jnp.min(jnp.maximum(lax.dynamic_slice_in_dim(x, jnp.clip(jnp.int32(0), 0, x.shape[0] - 8), 8), jnp.abs(lax.dynamic_slice_in_dim(y, jnp.clip(jnp.int32(y.shape[0]), 0, y.shape[0] - 8), 8)))), a)
         # for k in range(3):
         def for_k(k, a):
-            a = a - jnp.sum(jnp.floor(lax.dynamic_slice_in_dim(x, jnp.clip(i + k, 0, x.shape[0] - 2), 2)))
+            a = a - jnp.sum(jnp.floor(jnp.multiply(lax.dynamic_slice_in_dim(x, jnp.clip(i + k, 0, x.shape[0] - 2), 2), jnp.full(2, s, dtype=jnp.float32))))
             return a
         a = lax.fori_loop(0, 3, for_k, a)
         m = jnp.max(jnp.reshape(jnp.matmul(jnp.reshape(lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 4), 4), (2, 2)), jnp.reshape(jnp.abs(lax.dynamic_slice_in_dim(y, jnp.clip(i, 0, y.shape[0] - 4), 4)), (2, 2))), (4,)))
