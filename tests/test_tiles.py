@@ -21,6 +21,7 @@ from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.backends.warp_render import render_warp
 from kernel_synth.grammar import DSLError, check, parse, print_program
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.ops import TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.sampling import draw_programs
 from kernel_synth.grammar.stats import constructs
 from kernel_synth.grammar.weights import WeightsError, parse_weights, DEFAULT_PATH
@@ -225,3 +226,23 @@ def test_warp_values_by_hand(tmp_path):
     launch_kernel(wp, getattr(module, names["k"]), HAND.kernels[0], 5, args, "cpu")
     assert arrays["o"].numpy().tolist() == HAND_O
     assert arrays["p"].numpy().tolist() == HAND_P
+
+
+@pytest.mark.compiler
+def test_every_tile_operation_agrees_on_warp_and_jax(tmp_path):
+    """Each function of ops.TILE_MAPS under each reduction, one program each:
+    the table's Warp and JAX spellings against its reference functions."""
+    from kernel_synth.backends.jax_backend import jax_cpu
+    from kernel_synth.backends.warp_backend import warp_cpu
+
+    programs = []
+    for name, op in TILE_MAPS.items():
+        tiles = ", ".join(f"tile_load(x, i + {k}, 4)" for k in range(op.arity))
+        for reduction in TILE_REDUCTIONS:
+            body = f"    o[i] = {reduction}(tile_map({name}, {tiles}))\n"
+            programs.append(parse("@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]]):\n    i = tid()\n" + body))
+    expected = ReferenceBackend().compile(programs, launch=16)
+    for backend in (warp_cpu(workdir=tmp_path / "warp"), jax_cpu(tmp_path / "jax")):
+        for program, want, outcome in zip(programs, expected, backend.compile(programs, launch=16)):
+            assert outcome.ok, (print_program(program), outcome.message)
+            assert compare_outputs(want.outputs, outcome.outputs) == [], print_program(program)
