@@ -303,8 +303,9 @@ class _Renderer:
             raise Unsupported(f"tiles need warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
 
     def tile_load(self, node: A.TileLoad):
-        """The start clamped into the array, as the language defines it (Warp
-        would fill what lies past the end with zeros, or read out of bounds)."""
+        """The start clamped into the array, as the language defines it: the
+        whole tile lies inside, so nothing depends on what Warp does with
+        elements past an array's end."""
         self.tiles_supported()
         array = cst.Name(node.array)
         last_start = cst.BinaryOperation(_EXPRESSIONS[A.Len](self, A.Len(node.array)), cst.Subtract(), cst.Integer(str(node.size)))
