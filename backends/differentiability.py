@@ -44,6 +44,9 @@ ATOMIC_VALUE = "atomic-value"
 ATOMIC_MIN_MAX = "atomic-min-max"
 HELPER_EFFECTS = "helper-effects"  # a helper (reachable from the kernel) with atomics
 INTEGER_ONLY = "integer-only"  # no float input array or no float output array
+# a tile operation: gradients of tiles are not part of the language yet (the
+# reference defines forward values only)
+TILES = "tiles"
 FLOAT64 = "float64"  # reserved: float64 programs are compared (see `differentiability`)
 
 RULES = (
@@ -58,6 +61,7 @@ RULES = (
     ARRAY_OVERWRITE,
     COMPONENT_REASSIGN,
     ATOMIC_VALUE,
+    TILES,
     FLOAT64,
 )
 # The release from which Warp documents (and delivers) the adjoint a rule
@@ -196,6 +200,8 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
         found.add(ATOMIC_VALUE)
     if any(isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, (A.Component, A.ComponentAt)) for n in nodes):
         found.add(COMPONENT_REASSIGN)
+    if any(isinstance(n, A.TILE_NODES) for n in nodes):
+        found.add(TILES)
     if EXCLUDE_FLOAT64 and any(getattr(n, "ty", None) is not None and n.ty.name == "float64" for n in nodes):
         found.add(FLOAT64)
     if release is not None:

@@ -89,6 +89,8 @@ def warp_gradients_batch(compiler, programs: list[A.Program], n: int, seed: int)
 
 
 def _warp_launch(compiler, module, names, program: A.Program, n: int, seed: int) -> dict[str, np.ndarray]:
+    from .warp_backend import launch_kernel
+
     wp = compiler.wp
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
@@ -96,7 +98,7 @@ def _warp_launch(compiler, module, names, program: A.Program, n: int, seed: int)
     args, arrays = compiler.launch_args(kernel, make_inputs(kernel, n, seed), compiler.device, requires_grad=float_arrays, module=module, names=names)
     tape = wp.Tape()
     with tape:
-        wp.launch(getattr(module, names[kernel.name]), dim=n, inputs=args, device=compiler.device)
+        launch_kernel(wp, getattr(module, names[kernel.name]), kernel, n, args, compiler.device)
     tape.backward(grads={arrays[name]: wp.ones_like(arrays[name], requires_grad=False) for name in outputs})
     wp.synchronize()
     gradients = {name: arrays[name].grad.numpy().copy() for name in inputs}

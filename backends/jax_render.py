@@ -53,7 +53,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS, is_matrix_product
+from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, is_matrix_product
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
@@ -919,6 +919,32 @@ class _Renderer:
             return _Value(self.strong(node.operand))
         return _Value(typed_number(static_value(node.operand, self.constants.__getitem__), node.ty))
 
+    def e_tile_load(self, node: A.TileLoad) -> _Value:
+        """A tile is a slice of the whole In array, from the start clamped
+        into the array (lax.dynamic_slice would clamp too; spelled out)."""
+        _, full, _ = self.arrays[node.array]
+        last_start = binary(subscript(cst.Attribute(cst.Name(full), cst.Name("shape")), cst.Integer("0")), cst.Subtract(), cst.Integer(str(node.size)))
+        start = call("jnp.clip", self.strong(node.start), cst.Integer("0"), last_start)
+        return _Value(call("lax.dynamic_slice_in_dim", cst.Name(full), start, cst.Integer(str(node.size))))
+
+    def e_tile_full(self, node: A.TileFull) -> _Value:
+        return _Value(call("jnp.full", cst.Integer(str(node.size)), self.expr(node.value).node, dtype=jnp_dtype(node.ty.elem)))
+
+    def e_tile_map(self, node: A.TileMap) -> _Value:
+        spelling = TILE_MAPS[node.fn].jax
+        if "." not in spelling:
+            self.prelude.add(spelling)
+        return _Value(call(spelling, *(self.expr(t).node for t in node.tiles)))
+
+    def e_tile_matmul(self, node: A.TileMatmul) -> _Value:
+        inner = node.left.ty.size // MATMUL_ROWS
+        left = call("jnp.reshape", self.expr(node.left).node, _shape(MATMUL_ROWS, inner))
+        right = call("jnp.reshape", self.expr(node.right).node, _shape(inner, MATMUL_ROWS))
+        return _Value(call("jnp.reshape", call("jnp.matmul", left, right), _shape(node.ty.size)))
+
+    def e_tile_reduce(self, node: A.TileReduce) -> _Value:
+        return _Value(call(TILE_REDUCTIONS[node.op].jax, self.expr(node.tile).node))
+
     def e_tuple(self, node: A.TupleExpr) -> _Value:
         return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
 
@@ -967,6 +993,11 @@ _EXPRESSIONS = {
     A.TupleExpr: _Renderer.e_tuple,
     A.AtomicValue: _Renderer.e_atomic_value,
     A.Static: _Renderer.e_static,
+    A.TileLoad: _Renderer.e_tile_load,
+    A.TileFull: _Renderer.e_tile_full,
+    A.TileMap: _Renderer.e_tile_map,
+    A.TileMatmul: _Renderer.e_tile_matmul,
+    A.TileReduce: _Renderer.e_tile_reduce,
 }
 
 
@@ -975,6 +1006,8 @@ def zero(ty: DType) -> cst.BaseExpression:
     if ty.is_vector or ty.is_matrix:
         return typed_number((0.0,) * (9 if ty.is_matrix else ty.length), ty)
     return typed_number(0.0 if ty.is_float else 0, ty)
+def _shape(*extents: int) -> cst.Tuple:
+    return cst.Tuple([cst.Element(cst.Integer(str(e))) for e in extents])
 
 
 def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:

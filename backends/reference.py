@@ -28,10 +28,10 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, OPERATORS
+from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.queries import constant_values, static_value
-from kernel_synth.grammar.types import ArrayType, DType, TupleType
+from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
 
 from .inputs import NUMPY_DTYPES, element_shape
 
@@ -99,7 +99,9 @@ def _constant(value, ty: DType):
     return SCALAR_TYPES[ty.name](value)
 
 
-def _has_type(value, ty: DType | TupleType) -> bool:
+def _has_type(value, ty: DType | TupleType | TileType) -> bool:
+    if type(ty) is TileType:
+        return type(value) is np.ndarray and value.dtype == NUMPY_DTYPES[ty.elem.name] and value.shape == (ty.size,)
     if type(ty) is TupleType:
         return type(value) is tuple and len(value) == len(ty.elems) and all(map(_has_type, value, ty.elems))
     name = ty.name
@@ -160,6 +162,11 @@ class _Interpreter:
             A.TupleExpr: self.e_tuple,
             A.Static: self.e_static,
             A.AtomicValue: self.e_atomic_value,
+            A.TileLoad: self.e_tile_load,
+            A.TileFull: self.e_tile_full,
+            A.TileMap: self.e_tile_map,
+            A.TileMatmul: self.e_tile_matmul,
+            A.TileReduce: self.e_tile_reduce,
         }
         self.stmt_table = {
             A.Assign: self.s_assign,
@@ -235,6 +242,43 @@ class _Interpreter:
         if limits is not None and not limits[0] <= value <= limits[1]:
             raise ReferenceFailure(f"static value {value} does not fit {e.ty}", "undefined")
         return SCALAR_TYPES[e.ty.name](value)
+
+    def e_tile_load(self, e: A.TileLoad):
+        """The elements from the start clamped into [0, len - size] on: a copy."""
+        try:
+            data = self.arrays[e.array]
+        except KeyError:
+            raise ReferenceFailure(f"unknown array {e.array!r}") from None
+        if data.shape[0] < e.size:
+            raise ReferenceFailure(f"a tile of {e.size} does not fit {e.array!r} (length {data.shape[0]})", "input")
+        start = min(max(int(self.eval(e.start)), 0), data.shape[0] - e.size)
+        return data[start : start + e.size].copy()
+
+    def e_tile_full(self, e: A.TileFull):
+        return np.full(e.size, self.eval(e.value), dtype=NUMPY_DTYPES[e.ty.elem.name])
+
+    def e_tile_map(self, e: A.TileMap):
+        op = TILE_MAPS[e.fn]
+        tiles = [self.eval(t) for t in e.tiles]
+        if e.fn in _CORRECTLY_ROUNDED:  # as for the scalar builtin (e_call)
+            return op.reference(*(t.astype(np.float64) for t in tiles)).astype(tiles[0].dtype)
+        return op.reference(*tiles).astype(tiles[0].dtype)
+
+    def e_tile_matmul(self, e: A.TileMatmul):
+        """Each element's dot product exact, rounded once (the order of its
+        additions is left open, as a sum's)."""
+        left, right = self.eval(e.left), self.eval(e.right)
+        inner = left.shape[0] // MATMUL_ROWS
+        product = left.astype(np.float64).reshape(MATMUL_ROWS, inner) @ right.astype(np.float64).reshape(inner, MATMUL_ROWS)
+        return product.reshape(e.ty.size).astype(left.dtype)
+
+    def e_tile_reduce(self, e: A.TileReduce):
+        """The exact sum rounded once (the language leaves the order of a
+        tile's additions open: compared with a tolerance); max and min exact."""
+        tile = self.eval(e.tile)
+        if e.op == "tile_sum":
+            return SCALAR_TYPES[e.ty.name](np.sum(tile.astype(np.float64)))
+        return SCALAR_TYPES[e.ty.name](TILE_REDUCTIONS[e.op].reference(tile))
 
     def e_tid(self, e: A.Tid):
         return self.tid

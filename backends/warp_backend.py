@@ -543,12 +543,28 @@ class WarpCompiler:
         try:
             for _ in range(2):  # twice, on fresh inputs: the nondeterminism oracle's evidence
                 args, arrays = self.launch_args(kernel, make_inputs(kernel, launch, seed), self.run_device, module=module, names=names)
-                wp.launch(getattr(module, names[kernel.name]), dim=launch, inputs=args, device=self.run_device)
+                launch_kernel(wp, getattr(module, names[kernel.name]), kernel, launch, args, self.run_device)
                 wp.synchronize()
                 runs.append({name: arrays[name].numpy().copy() for name in written_arrays(kernel)})
         except Exception as exc:
             return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc))
         return nondeterminism(runs[0], runs[1]) or Outcome(Status.OK, Stage.RUN, outputs=runs[0])
+
+
+# The block a tiled launch asks for. One lane: on the CPU every request
+# resolves to one (unless wp.config.enable_cpu_blocks), and on a GPU each of a
+# block's lanes runs the kernel's scalar statements, so an atomic would add
+# once per lane where the language adds once per thread.
+TILE_BLOCK_DIM = 1
+
+
+def launch_kernel(wp, compiled, kernel: A.Kernel, n: int, args: list, device) -> None:
+    """Launch `kernel` over `n` threads: a kernel with tiles through
+    wp.launch_tiled, one block per thread of the language."""
+    if any(isinstance(node, A.TILE_NODES) for node in A.walk(kernel)):
+        wp.launch_tiled(compiled, dim=[n], inputs=args, block_dim=TILE_BLOCK_DIM, device=device)
+    else:
+        wp.launch(compiled, dim=n, inputs=args, device=device)
 
 
 def warp_cpu(workdir, **options) -> WarpCompiler:

@@ -51,6 +51,15 @@ FEATURES: dict[str, Feature] = {
     "gradient_overwrites": Feature("1.13.0", "adjoints of arrays overwritten in the forward pass"),
     # Python expressions evaluated at code generation (Warp's changelog, 1.4.0)
     "static": Feature("1.4.0", "wp.static(expr)"),
+    # tile_load(a, shape=, offset=), tile_map (one or two tiles), tile_sum,
+    # tile_max, tile_min and wp.launch_tiled, compiled and run on the CPU
+    # (measured on the installed releases: 1.4.2 has no launch_tiled, 1.5.1
+    # no tile_load(shape=, offset=), 1.7.0 and 1.8.0 fail to build a CPU
+    # tile reduction in C++ (tile_reduce.h: "type 'Storage' does not provide a
+    # subscript operator"); 1.8.1, 1.9.1, 1.10.0 and 1.19.0 run them)
+    "tiles": Feature("1.8.1", "tiles on the CPU: tile_load, tile_map, tile_matmul, tile_reshape, tile_sum/max/min, launch_tiled"),
+    # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
+    "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }
 
 

@@ -23,7 +23,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
-from kernel_synth.grammar.ops import BUILTINS, OPERATORS
+from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
 from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
@@ -42,6 +42,11 @@ def type_expr(ty: DType | ArrayType, names: dict[str, str] | None = None) -> cst
     if ty.is_struct:
         return cst.Name((names or {}).get(ty.name, ty.name))
     return dotted(f"wp.{ty.name}")
+
+
+def _shape(*extents: int) -> cst.Tuple:
+    """A tile's shape as Warp takes it: a tuple, `(4,)` for one dimension."""
+    return cst.Tuple([cst.Element(cst.Integer(str(e))) for e in extents])
 
 
 def literal(node: A.Const) -> cst.BaseExpression:
@@ -292,6 +297,47 @@ class _Renderer:
             raise Unsupported(f"static() needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
         return call("wp.static", self.expr(node.operand))
 
+    def tiles_supported(self) -> None:
+        if not self.release.has("tiles"):
+            info = FEATURES["tiles"]
+            raise Unsupported(f"tiles need warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+
+    def tile_load(self, node: A.TileLoad):
+        """The start clamped into the array, as the language defines it: the
+        whole tile lies inside, so nothing depends on what Warp does with
+        elements past an array's end."""
+        self.tiles_supported()
+        array = cst.Name(node.array)
+        last_start = cst.BinaryOperation(_EXPRESSIONS[A.Len](self, A.Len(node.array)), cst.Subtract(), cst.Integer(str(node.size)))
+        start = call("wp.clamp", self.expr(node.start), cst.Integer("0"), last_start)
+        return call("wp.tile_load", array, shape=cst.Integer(str(node.size)), offset=start)
+
+    def tile_full(self, node: A.TileFull):
+        self.tiles_supported()
+        dtype = dotted(f"wp.{node.ty.elem.name}")
+        if self.release.has("tile_full"):
+            return call("wp.tile_full", shape=cst.Integer(str(node.size)), value=self.expr(node.value), dtype=dtype)
+        return call("wp.mul", call("wp.tile_ones", shape=cst.Integer(str(node.size)), dtype=dtype), self.expr(node.value))
+
+    def tile_map(self, node: A.TileMap):
+        self.tiles_supported()
+        return call("wp.tile_map", dotted(TILE_MAPS[node.fn].warp), *(self.expr(t) for t in node.tiles))
+
+    def tile_matmul(self, node: A.TileMatmul):
+        """The language's tiles are one-dimensional: reshaped into the two
+        matrices, and their product back into a tile of 4."""
+        self.tiles_supported()
+        inner = node.left.ty.size // MATMUL_ROWS
+        left = call("wp.tile_reshape", self.expr(node.left), shape=_shape(MATMUL_ROWS, inner))
+        right = call("wp.tile_reshape", self.expr(node.right), shape=_shape(inner, MATMUL_ROWS))
+        return call("wp.tile_reshape", call("wp.tile_matmul", left, right), shape=_shape(node.ty.size))
+
+    def tile_reduce(self, node: A.TileReduce):
+        """Warp reduces to a tile of one element: its element 0 is the value."""
+        self.tiles_supported()
+        reduced = call(TILE_REDUCTIONS[node.op].warp, self.expr(node.tile))
+        return cst.Subscript(reduced, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+
     def bool_op(self, node: A.BoolOp):
         self.lazy(node.right, "short_circuit", "a side effect or a guarded read in the right operand of and/or")
         prec = precedence(node)
@@ -355,6 +401,11 @@ _EXPRESSIONS = {
     A.Static: _Renderer.static,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
     A.AtomicValue: lambda self, n: call(f"wp.atomic_{n.op}", cst.Name(n.array), self.expr(n.index), self.expr(n.value)),
+    A.TileLoad: _Renderer.tile_load,
+    A.TileFull: _Renderer.tile_full,
+    A.TileMap: _Renderer.tile_map,
+    A.TileMatmul: _Renderer.tile_matmul,
+    A.TileReduce: _Renderer.tile_reduce,
 }
 
 assert COMPARE < BIT_OR  # the comparison builder relies on operands binding tighter

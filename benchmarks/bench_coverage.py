@@ -12,7 +12,7 @@ statements of Warp's code generator (`warp/_src/codegen.py`, or
 - `plain`: the same draws with the reach issue's forms switched off (side
   effects inside expressions, where/select, int()/float(), typed literals,
   expanded updates) and Warp's own constructs (structs, helpers returning a
-  struct or several values): the language as it was before them;
+  struct or several values, tiles): the language as it was before them;
 - `templates`: programs in the manner of the template generators described in
   ../shared/seeds/ (a handful of fixed kernels per category, with the operator,
   the math function and the constants drawn).
@@ -43,7 +43,7 @@ PLAIN_OFF = {
     "aug_spelling": ("expanded",),
     "effect_position": ("operand", "condition", "lazy"),
     "helper_kind": ("struct", "multi"),
-    "swarm": ("structs",),  # a probability: no program declares a struct
+    "swarm": ("structs", "tiles"),  # probabilities: no program declares a struct or loads a tile
 }
 
 # Template kernels per seed category: {op} an operator, {fn} a math function,

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Union
 
-from .ops import ARITH_OPS, ATOMICS, AUG_OPS, BOOL_OPS, COMPARE_OPS
-from .types import COMPONENT_NAMES, ArrayType, DType, TupleType
+from .ops import ARITH_OPS, ATOMICS, AUG_OPS, BOOL_OPS, COMPARE_OPS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
+from .types import COMPONENT_NAMES, ArrayType, DType, TileType, TupleType
 
 
 class ASTError(ValueError):
@@ -309,6 +309,79 @@ class Static:
 
 
 @dataclass(frozen=True, slots=True)
+class TileLoad:
+    """`tile_load(x, start, size)`: the `size` elements of array `x` from
+    `start` on, with `start` clamped into [0, len(x) - size] (SEMANTICS.md),
+    as a tile."""
+
+    array: str
+    start: Expr
+    size: int
+    ty: TileType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.size in TILE_SIZES, f"a tile has {', '.join(map(str, TILE_SIZES))} elements, not {self.size}")
+
+
+@dataclass(frozen=True, slots=True)
+class TileMap:
+    """`tile_map(f, t)` or `tile_map(f, t, u)`: `f` (ops.TILE_MAPS) applied to
+    every element of a tile, or to the elements of two tiles pairwise."""
+
+    fn: str
+    tiles: tuple[Expr, ...]
+    ty: TileType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        op = TILE_MAPS.get(self.fn)
+        _require(op is not None, f"tile_map cannot apply {self.fn!r}")
+        _require(len(self.tiles) == op.arity, f"tile_map({self.fn}, ...) takes {op.arity} tiles")
+
+
+@dataclass(frozen=True, slots=True)
+class TileReduce:
+    """`tile_sum(t)`, `tile_max(t)`, `tile_min(t)`: one value of a tile's element type."""
+
+    op: str
+    tile: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.op in TILE_REDUCTIONS, f"unknown tile reduction {self.op!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class TileFull:
+    """`tile_full(e, size)`: a tile of `size` copies of the float32 `e` (a
+    scalar broadcast to a tile)."""
+
+    value: Expr
+    size: int
+    ty: TileType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.size in TILE_SIZES, f"a tile has {', '.join(map(str, TILE_SIZES))} elements, not {self.size}")
+
+
+@dataclass(frozen=True, slots=True)
+class TileMatmul:
+    """`tile_matmul(t, u)`: the matrix product of t read as 2 rows and u as 2
+    columns (ops.TILE_MATMUL_SIZES), a tile of 4 (the 2 by 2 product, row-major)."""
+
+    left: Expr
+    right: Expr
+    ty: TileType | None = None
+    pos: Pos | None = _pos()
+
+
+TILE_NODES = (TileLoad, TileFull, TileMap, TileMatmul, TileReduce)
+
+
+@dataclass(frozen=True, slots=True)
 class AtomicValue:
     """`v = atomic_add(a, i, value)` and sub/min/max: the atomic update of the
     thread's own element of an InOut array, whose value is the element's
@@ -325,7 +398,7 @@ class AtomicValue:
         _require(self.op in ATOMICS, f"unknown atomic {self.op!r}")
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, AtomicValue]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, AtomicValue]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -550,7 +623,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, AtomicValue)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, AtomicValue)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

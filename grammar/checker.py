@@ -18,8 +18,8 @@ from . import ast as A
 from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
-from .ops import BUILTINS, MAX_TRIP, RESERVED, STATIC_OPS, binop_result, compare_result, host_name_reason
-from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TupleType, struct_type
+from .ops import BUILTINS, MATMUL_ROWS, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
+from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
 
@@ -58,6 +58,8 @@ class _Checker:
         # (the value of an assignment) or several values (an unpacking)
         self.whole_call: object = None
         self.whole_atomic: object = None  # the atomic that is an assignment's whole value
+        # the tile a tile operation holds as its operand (a tile stands nowhere else)
+        self.tile_operand: object = None
         self.effectful: set[str] = set()
         # helper name -> {Acc parameter index: atomic classes used on it}
         self.helper_atomics: dict[str, dict[int, set[str]]] = {}
@@ -577,6 +579,9 @@ class _Checker:
             raise self.error(expr, "struct-call", f"{expr.func} returns a struct: call it only as the whole value of an assignment")
         if isinstance(expr, A.TupleExpr):
             raise self.error(expr, "unpack", "several values are only returned by a helper")
+        operand, self.tile_operand = self.tile_operand, None
+        if isinstance(expr, (A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul)) and expr is not operand:
+            raise self.error(expr, "tile", "a tile stands only inside tile_map, tile_matmul or a reduction (tile_sum, tile_max, tile_min)")
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
         if isinstance(checked, A.Call) and checked.func in self.effectful:
@@ -811,6 +816,49 @@ class _Checker:
             return exact_interval(e.op, self.static_interval(e.left), self.static_interval(e.right))
         what = f"operator {e.op!r}" if isinstance(e, A.BinOp) else type(e).__name__
         raise self.error(e, "static", f"static() computes with literals, loop variables, + - * and negation, not {what}")
+
+    def tile(self, e) -> A.Expr:
+        """A tile operation's operand: a tile, checked."""
+        self.tile_operand = e
+        checked = self.expr(e)
+        if not isinstance(checked.ty, TileType):
+            raise self.error(e, "tile", f"a tile operation takes a tile (tile_load, tile_full, tile_map, tile_matmul), not {checked.ty}")
+        return checked
+
+    def expr_TileLoad(self, e: A.TileLoad):
+        array = self.array_of(e)
+        if array.role is not Role.IN:
+            raise self.error(e, "role", f"a tile is loaded from an In array; {e.array!r} is {array.role.value}")
+        if array.elem != F32:
+            raise self.error(e, "tile", f"a tile is loaded from an array of float32, not of {array.elem}")
+        start = self.expr(e.start)
+        if start.ty != I32:
+            raise self.error(e.start, "type-mismatch", f"a tile's start is an int32, not {start.ty}")
+        return replace(e, start=start, ty=TileType(array.elem, e.size))
+
+    def expr_TileFull(self, e: A.TileFull):
+        value = self.expr(e.value)
+        if value.ty != F32:
+            raise self.error(e.value, "type-mismatch", f"a tile is filled with a float32, not {value.ty}")
+        return replace(e, value=value, ty=TileType(F32, e.size))
+
+    def expr_TileMap(self, e: A.TileMap):
+        tiles = tuple(self.tile(t) for t in e.tiles)
+        if any(t.ty != tiles[0].ty for t in tiles):
+            shown = " and ".join(str(t.ty) for t in tiles)
+            raise self.error(e, "tile", f"tile_map({e.fn}, ...) takes tiles of one type and size, not {shown}")
+        return replace(e, tiles=tiles, ty=tiles[0].ty)
+
+    def expr_TileMatmul(self, e: A.TileMatmul):
+        left, right = self.tile(e.left), self.tile(e.right)
+        if left.ty != right.ty or left.ty.size not in TILE_MATMUL_SIZES:
+            sizes = " or ".join(map(str, TILE_MATMUL_SIZES))
+            raise self.error(e, "tile", f"tile_matmul takes two tiles of one size, {sizes}, not {left.ty} and {right.ty}")
+        return replace(e, left=left, right=right, ty=TileType(left.ty.elem, MATMUL_ROWS * MATMUL_ROWS))
+
+    def expr_TileReduce(self, e: A.TileReduce):
+        tile = self.tile(e.tile)
+        return replace(e, tile=tile, ty=tile.ty.elem)
 
     def expr_Construct(self, e: A.Construct):
         args = tuple(self.expr(a) for a in e.args)

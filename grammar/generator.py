@@ -43,9 +43,9 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, INT_BINOPS, MAX_LAUNCH, STATIC_OPS
+from .ops import BUILTINS, INT_BINOPS, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
-from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TupleType, struct_type
+from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 from .weights import Weights
 
 # Past this many choices a program only closes its open constructs: it keeps
@@ -1068,6 +1068,8 @@ class Gen:
                     options.add("matrix_element")
             if ty == F32:
                 options.add("static")
+            if ty == F32 and self.tile_arrays():
+                options.add("tile")
         if ty == F32 and self.unrolled_in_scope():
             options.add("static_loop")  # float32(static(j ...)), a leaf
         kind = self.choose("float_expr", options)
@@ -1093,6 +1095,8 @@ class Gen:
             return A.Neg(self.float_expr(ty, sub), ty)
         if kind == "static":
             return self.static(ty)[0]
+        if kind == "tile":
+            return self.tile_reduce(depth)
         if kind == "static_loop":
             return A.Cast(ty, self.static(I32, loop_var=True)[0], ty)
         if kind == "ternary":
@@ -1117,6 +1121,37 @@ class Gen:
             vec = self.value_type(("vec2", "vec3", "vec4"))
             return A.Call("length", (self.vector_expr(vec, sub),), F32)
         return self.helper_call(self.pick(self.callable_helpers(ty)))
+
+    def tile_arrays(self) -> list[str]:
+        """The arrays a tile may be loaded from: In arrays of float32."""
+        return [n for n, a in self.ctx.arrays.items() if a.role is Role.IN and a.elem == F32]
+
+    def tile_reduce(self, depth: int) -> A.TileReduce:
+        """A reduction of a tile of one drawn size (every tile under it has
+        it, but for the operands of a tile_matmul, of 4 or 8)."""
+        op = "tile_" + self.choose("tile_reduce")
+        tile = self.tile_expr(TileType(F32, self.length("tile_size")), depth)
+        return A.TileReduce(op, tile, F32)
+
+    def tile_expr(self, ty: TileType, depth: int) -> A.Expr:
+        options = {"load"}
+        if depth > 0:
+            options |= {"map", "full"} | ({"matmul"} if ty.size == MATMUL_ROWS * MATMUL_ROWS else set())
+        kind = self.choose("tile_expr", options)
+        if kind == "full":
+            return A.TileFull(self.float_expr(ty.elem, depth - 1), ty.size, ty)
+        if kind == "matmul":
+            operand = TileType(ty.elem, self.pick(TILE_MATMUL_SIZES))
+            return A.TileMatmul(self.tile_expr(operand, depth - 1), self.tile_expr(operand, depth - 1), ty)
+        if kind == "map":
+            fn = self.choose("tile_map")
+            return A.TileMap(fn, tuple(self.tile_expr(ty, depth - 1) for _ in range(TILE_MAPS[fn].arity)), ty)
+        array = self.pick(self.tile_arrays())
+        if self.choose("tile_start") == "thread":
+            start = self.thread()
+        else:  # a leaf: the start is clamped, any int32 will do
+            start, _ = self.int_expr(I32, 0)
+        return A.TileLoad(array, start, ty.size, ty)
 
     def unrolled_in_scope(self) -> bool:
         return any(s.unrolled for s in self.ctx.all_symbols().values())

@@ -169,9 +169,70 @@ BUILTINS: dict[str, Op] = {
     )
 }
 
+@dataclass(frozen=True, slots=True)
+class TileOp:
+    """One operation on tiles: a function `tile_map` applies to every element
+    (of one tile, or of two tiles pairwise), or a reduction of a tile to one
+    value. `reference` works on NumPy arrays of the tile's values."""
+
+    name: str  # the DSL's spelling: tile_map(sin, t), tile_sum(t)
+    rule: str  # the weights rule whose alternative this is
+    arity: int
+    warp: str
+    jax: str
+    reference: Callable[..., np.ndarray]
+
+
+def _tile_map(name: str, arity: int, warp: str | None = None, jax: str | None = None, reference=None) -> TileOp:
+    builtin = BUILTINS.get(name)
+    return TileOp(name, "tile_map", arity, warp or builtin.warp, jax or builtin.jax, reference or builtin.reference)
+
+
+# Functions a tile_map applies: defined on every float32 (no domain guard is
+# needed inside a tile) and kept bounded on bounded inputs (no exp), so that a
+# tile's values stay finite; `add`, `sub`, `mul` are Warp's builtins for `+ - *`.
+TILE_MAPS: dict[str, TileOp] = {
+    op.name: op
+    for op in (
+        _tile_map("sin", 1),
+        _tile_map("cos", 1),
+        _tile_map("tanh", 1),
+        _tile_map("abs", 1),
+        _tile_map("floor", 1),
+        _tile_map("add", 2, "wp.add", "jnp.add", np.add),
+        _tile_map("sub", 2, "wp.sub", "jnp.subtract", np.subtract),
+        _tile_map("mul", 2, "wp.mul", "jnp.multiply", np.multiply),
+        _tile_map("min", 2),
+        _tile_map("max", 2),
+    )
+}
+
+# Reductions of a tile to one value of its element type (`tile_sum(t)`: Warp
+# gives a tile of one element, read back with `[0]`). A sum adds in an order
+# the language leaves open: compared with a tolerance, as float atomics are.
+TILE_REDUCTIONS: dict[str, TileOp] = {
+    op.name: op
+    for op in (
+        TileOp("tile_sum", "tile_reduce", 1, "wp.tile_sum", "jnp.sum", np.sum),
+        TileOp("tile_max", "tile_reduce", 1, "wp.tile_max", "jnp.max", np.max),
+        TileOp("tile_min", "tile_reduce", 1, "wp.tile_min", "jnp.min", np.min),
+    )
+}
+
+# The lengths a tile may have: compile-time constants, no longer than the
+# shortest launch the language runs (a tile is loaded whole from an array of
+# the launch's length)
+TILE_SIZES = (2, 4, 8)
+
+# `tile_matmul(t, u)`: t and u of one size S (4 or 8) are read row-major as a
+# (2, S/2) and an (S/2, 2) matrix; their product, 2 by 2, is a tile of 4
+MATMUL_ROWS = 2
+TILE_MATMUL_SIZES = (4, 8)
+
+
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant"})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_full", "tile_map", "tile_matmul", *TILE_REDUCTIONS})
 
 # what `static(e)` may compute with: Python's arithmetic, exact on integers
 STATIC_OPS = frozenset({"+", "-", "*"})

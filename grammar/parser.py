@@ -19,6 +19,7 @@ from lark.indenter import DedentError, Indenter
 
 from . import ast as A
 from .errors import ParseError
+from .ops import TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, TupleType, struct_type
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
@@ -62,7 +63,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "invert": (A.Invert,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce),
     "args": (),
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
@@ -500,6 +501,37 @@ class _Builder:
             if len(args) != 1:
                 raise self.error(f"static(e) takes one expression, got {len(args)}", tree, "call-arity")
             return A.Static(args[0], pos=pos)
+        if name == "tile_load":
+            if len(args) != 3 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
+                raise self.error("tile_load(array, start, size) takes an array parameter, a start and a literal size", tree, "call-arity")
+            size = args[2]
+            if not (isinstance(size, A.Const) and isinstance(size.value, int) and size.value in TILE_SIZES):
+                raise self.error(f"a tile's size is one of {', '.join(map(str, TILE_SIZES))}, written as a literal", args_tree.children[2], "tile")
+            return A.TileLoad(args[0].id, args[1], size.value, pos=pos)
+        if name == "tile_map":
+            if len(args) < 2 or not isinstance(args[0], A.Name):
+                raise self.error("tile_map(f, tile[, tile]) takes a function's name and its tiles", tree, "call-arity")
+            op = TILE_MAPS.get(args[0].id)
+            if op is None:
+                raise self.error(f"tile_map applies one of {', '.join(TILE_MAPS)}, not {args[0].id!r}", args_tree.children[0], "tile")
+            if len(args) - 1 != op.arity:
+                raise self.error(f"tile_map({op.name}, ...) takes {op.arity} tiles, got {len(args) - 1}", tree, "call-arity")
+            return A.TileMap(op.name, tuple(args[1:]), pos=pos)
+        if name == "tile_full":
+            if len(args) != 2:
+                raise self.error("tile_full(value, size) takes a value and a literal size", tree, "call-arity")
+            size = args[1]
+            if not (isinstance(size, A.Const) and isinstance(size.value, int) and size.value in TILE_SIZES):
+                raise self.error(f"a tile's size is one of {', '.join(map(str, TILE_SIZES))}, written as a literal", args_tree.children[1], "tile")
+            return A.TileFull(args[0], size.value, pos=pos)
+        if name == "tile_matmul":
+            if len(args) != 2:
+                raise self.error(f"tile_matmul(t, u) takes two tiles, got {len(args)} arguments", tree, "call-arity")
+            return A.TileMatmul(args[0], args[1], pos=pos)
+        if name in TILE_REDUCTIONS:
+            if len(args) != 1:
+                raise self.error(f"{name}(tile) takes one tile, got {len(args)} arguments", tree, "call-arity")
+            return A.TileReduce(name, args[0], pos=pos)
         if name in ("where", "select"):
             if len(args) != 3:
                 raise self.error(f"{name}(cond, a, b) takes three arguments, got {len(args)}", tree, "call-arity")

@@ -170,4 +170,14 @@ def _expr(node) -> str:
         return f"{node.of}({', '.join(print_expr(a) for a in node.args)})"
     if isinstance(node, A.Static):
         return f"static({print_expr(node.operand)})"
+    if isinstance(node, A.TileLoad):
+        return f"tile_load({node.array}, {print_expr(node.start)}, {node.size})"
+    if isinstance(node, A.TileMap):
+        return f"tile_map({node.fn}, {', '.join(print_expr(t) for t in node.tiles)})"
+    if isinstance(node, A.TileFull):
+        return f"tile_full({print_expr(node.value)}, {node.size})"
+    if isinstance(node, A.TileMatmul):
+        return f"tile_matmul({print_expr(node.left)}, {print_expr(node.right)})"
+    if isinstance(node, A.TileReduce):
+        return f"{node.op}({print_expr(node.tile)})"
     raise TypeError(f"cannot print {type(node).__name__}")

@@ -265,6 +265,24 @@ class _Walker:
 
     def node(self, n) -> None:
         ty = n.ty
+        if isinstance(n, A.TileReduce):
+            self.add("float_expr", "tile")
+            self.add("tile_reduce", n.op[len("tile_"):])
+            return
+        if isinstance(n, A.TileMap):
+            self.add("tile_expr", "map")
+            self.add("tile_map", n.fn)
+            return
+        if isinstance(n, A.TileFull):
+            self.add("tile_expr", "full")
+            return
+        if isinstance(n, A.TileMatmul):
+            self.add("tile_expr", "matmul")
+            return
+        if isinstance(n, A.TileLoad):
+            self.add("tile_expr", "load")
+            self.add("tile_start", "thread" if self.index_kind(n.start) == "thread" else "expr")
+            return
         if isinstance(n, A.ArrayRead):
             self.add("read_index", self.index_kind(n.index))
         if _matrix_row(n):

@@ -70,6 +70,10 @@ CONSTRUCTS = (
     "atomic-value",
     # `m[r]`, a matrix's row (and so `m[r][c]`), and an element spelled `m[r, c]`
     "matrix-row", "matrix-element-pair",
+    # Warp's tiles: a reduction of a tile loaded from an array, a tile_map of
+    # one tile, of two tiles pairwise, a matrix product of two tiles, a
+    # scalar broadcast to a tile
+    "tile", "tile-map", "tile-map-pair", "tile-matmul", "tile-full",
 )
 
 
@@ -225,6 +229,14 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("static")
     if isinstance(node, A.Invert):
         found.add("bitwise")
+    if isinstance(node, A.TileReduce):
+        found.add("tile")
+    if isinstance(node, A.TileMap):
+        found.add("tile-map" if len(node.tiles) == 1 else "tile-map-pair")
+    if isinstance(node, A.TileMatmul):
+        found.add("tile-matmul")
+    if isinstance(node, A.TileFull):
+        found.add("tile-full")
     if isinstance(node, A.Unpack):
         found.add("parallel-assign" if isinstance(node.value, A.TupleExpr) else "multi-return")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):

@@ -33,6 +33,7 @@ FEATURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
     "math": (("float_expr", "call"), ("int_expr", "call")),
     "guarded_reads": (("read_index", "guarded"), ("read_index", "proven"), ("bool_expr", "guarded")),
     "structs": (("statement", "struct_local"), ("helper_kind", "struct"), ("param_type", "struct")),
+    "tiles": (("float_expr", "tile"),),
 }
 
 # What a category needs: parameters, features that must stay on, statement seeds.

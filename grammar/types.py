@@ -97,6 +97,27 @@ class TupleType:
     is_float = is_int = is_numeric = is_vector = is_matrix = is_struct = property(lambda self: False)
 
 
+@dataclass(frozen=True, slots=True)
+class TileType:
+    """A tile: `size` values of `elem` that one thread holds as a whole
+    (Warp's tile of shape (size,)). A tile only ever stands inside a tile
+    operation or a reduction, which makes a scalar of it again; no local,
+    parameter or array holds one."""
+
+    elem: "DType"
+    size: int
+
+    def __str__(self) -> str:
+        return f"tile[{self.elem.name}, {self.size}]"
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    # a tile is none of the value kinds: code asking a type's kind gets False
+    is_float = is_int = is_numeric = is_vector = is_matrix = is_struct = property(lambda self: False)
+
+
 F32 = DType("float32", Kind.FLOAT)
 F64 = DType("float64", Kind.FLOAT, bits=64)
 I32 = DType("int32", Kind.INT)

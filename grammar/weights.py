@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .categories import CATEGORIES
 from .errors import DSLError
-from .ops import MAX_TRIP
+from .ops import MAX_TRIP, TILE_SIZES
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_PATH = WEIGHTS_DIR / "default.toml"
@@ -40,6 +40,7 @@ HARD_LENGTHS = {
     "struct_params": 4,
     "returned": 4,
     "constants": 6,
+    "tile_size": max(TILE_SIZES),
 }
 
 
@@ -162,6 +163,8 @@ def parse_weights(text: str, file: str = "<weights>") -> Weights:
         for count, weight in table.items():
             if not count.isdigit():
                 raise WeightsError(f"{key}: {count!r} is not a count", file=file, key="lengths")
+            if key == "tile_size" and int(count) not in TILE_SIZES:
+                raise WeightsError(f"{key}: a tile has {', '.join(map(str, TILE_SIZES))} elements, not {count}", file=file, key="lengths")
             if int(count) > HARD_LENGTHS[key]:
                 raise WeightsError(f"{key}: count {count} is above the hard cap {HARD_LENGTHS[key]}", file=file, key="lengths")
             entries.append((int(count), _weight(weight, file, f"lengths.{key}", count)))

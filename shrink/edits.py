@@ -204,7 +204,7 @@ def names_used(node: object) -> set[str]:
     for sub in A.walk(node):
         if isinstance(sub, A.Name):
             out.add(sub.id)
-        elif isinstance(sub, (A.ArrayRead, A.Len, A.Atomic, A.AtomicValue)):
+        elif isinstance(sub, (A.ArrayRead, A.Len, A.Atomic, A.AtomicValue, A.TileLoad)):
             out.add(sub.array)
         elif isinstance(sub, A.Call):
             out.add(sub.func)
@@ -240,7 +240,7 @@ def names_read(node: object) -> set[str]:
             continue
         if isinstance(current, A.Name):
             out.add(current.id)
-        elif isinstance(current, (A.ArrayRead, A.Len, A.Atomic, A.AtomicValue)):
+        elif isinstance(current, (A.ArrayRead, A.Len, A.Atomic, A.AtomicValue, A.TileLoad)):
             out.add(current.array)
         elif isinstance(current, A.Call):
             out.add(current.func)

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.types import BOOL, F32, I32, DType, TupleType, struct_type
+from kernel_synth.grammar.ops import TILE_SIZES
+from kernel_synth.grammar.types import BOOL, F32, I32, DType, TileType, TupleType, struct_type
 
 from .edits import (
     Path,
@@ -222,7 +223,7 @@ def nearest_of_other_type(node, ty: DType) -> list:
         current = stack.pop()
         if not isinstance(current, A.EXPR_TYPES):
             continue
-        if current.ty not in (ty, BOOL):
+        if current.ty not in (ty, BOOL) and not isinstance(current.ty, TileType):  # a tile is no local's value
             found.append(current)
         else:
             stack.extend(reversed(A.children(current)))
@@ -552,6 +553,33 @@ def simpler_values(value: int | float) -> list:
     return found
 
 
+def shrink_tiles(program: A.Program) -> Iterator[A.Program]:
+    """Make the tiles of a reduction smaller, all together (the tiles under
+    one reduction have one size): each smaller size, smallest first. A
+    tile_map or a tile_matmul (whose operands may have another size) is
+    replaced by one of its tiles of its size by `simplify_expressions`."""
+    for path, node in expressions(program):
+        if not isinstance(node, A.TileReduce) or any(isinstance(n, A.TileMatmul) for n in A.walk(node)):
+            continue
+        current = _size(node.tile)
+        for size in (s for s in TILE_SIZES if s < current):
+            candidate = _try_replace(program, path, replace(node, tile=_resized(node.tile, size)))
+            if candidate is not None:
+                yield candidate
+
+
+def _size(tile) -> int:
+    """The size of a tile outside products: its first leaf's."""
+    return _size(tile.tiles[0]) if isinstance(tile, A.TileMap) else tile.size
+
+
+def _resized(tile, size: int):
+    ty = TileType(tile.ty.elem, size) if tile.ty is not None else None
+    if isinstance(tile, (A.TileLoad, A.TileFull)):
+        return replace(tile, size=size, ty=ty)
+    return replace(tile, tiles=tuple(_resized(t, size) for t in tile.tiles), ty=ty)
+
+
 DEFAULT_PASSES: tuple[Pass, ...] = (
     delete_statements,
     unwrap_compounds,
@@ -561,5 +589,6 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     inline_constants,
     drop_tuple_elements,
     stores_to_locals,
+    shrink_tiles,
     simplify_literals,
 )

@@ -170,6 +170,8 @@ def complexity(program: A.Program) -> tuple[int, int, float]:
                 literals += _weight(node.value)
             elif isinstance(node, A.While):
                 literals += _weight(node.limit)
+            elif isinstance(node, A.TileLoad):  # a tile's size is written as a literal
+                literals += _weight(node.size)
             elif isinstance(node, A.If) and node.orelse is not None:
                 nodes += 1
     return nodes, names, literals

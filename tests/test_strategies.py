@@ -22,7 +22,10 @@ FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_
 
 
 def _profile(edit) -> object:
-    return parse_weights(edit(DEFAULT_PATH.read_text()), "edited.toml")
+    text = DEFAULT_PATH.read_text()
+    edited = edit(text)
+    assert edited != text, "the edit matches nothing in the default profile"
+    return parse_weights(edited, "edited.toml")
 
 
 @FAST
@@ -132,7 +135,7 @@ def test_same_seed_same_programs_different_seed_different_programs():
 
 
 def test_a_weight_of_zero_switches_an_alternative_off():
-    no_loops = _profile(lambda t: t.replace("for = 2\n", "for = 0\n").replace("while = 1\n", "while = 0\n"))
+    no_loops = _profile(lambda t: t.replace("for = 3\n", "for = 0\n").replace("while = 1\n", "while = 0\n"))
     for index in range(60):
         program = draw_program(5, index, no_loops)
         assert ("statement", "for") not in productions(program)
@@ -141,10 +144,12 @@ def test_a_weight_of_zero_switches_an_alternative_off():
 
 def test_weights_steer_the_distribution():
     def loop_share(weights) -> float:
-        summary = summarize(draw_programs(150, 3, weights), weights)
+        # the shares differ by about 0.2; at 150 draws a draw stream shifted by
+        # a new swarm feature (tiles) gave 0.14: 400 draws keep the noise lower
+        summary = summarize(draw_programs(400, 3, weights), weights)
         return summary["categories"]["loop"] / summary["n"]
 
-    loopy = _profile(lambda t: t.replace("for = 2\n", "for = 20\n"))
+    loopy = _profile(lambda t: t.replace("for = 3\n", "for = 40\n"))
     assert loop_share(loopy) > loop_share(default_weights()) + 0.15
 
 

@@ -61,6 +61,7 @@ def test_a_native_build_failure_costs_one_more_compile(tmp_path):
     builds in all, the culprit's own error, every other program run."""
     from kernel_synth.backends.warp_backend import WarpCompiler
     from kernel_synth.backends.warp_release import installed
+    from kernel_synth.grammar import ast as A
     from kernel_synth.grammar import parse
     from kernel_synth.grammar.sampling import draw_program
     from kernel_synth.grammar.weights import default_weights
@@ -73,7 +74,10 @@ def k0(acc0: Acc[array[int64]], out0: Out[array[int32]]):
         out0[i] = j1
         atomic_max(acc0, 0, int64(j1))
 """)
-    programs = [draw_program(0, i, default_weights()) for i in range(5)]
+    # five draws that build: none with a parallel assignment, which the known
+    # aliasing bug of every release can make Warp refuse (corpora/)
+    draws = (draw_program(0, i, default_weights()) for i in range(50))
+    programs = [p for p in draws if not any(isinstance(n, A.Unpack) for n in A.walk(p))][:5]
     programs.insert(3, bad)
     compiler = WarpCompiler("cpu", tmp_path)
     builds = []
