@@ -90,6 +90,14 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "branches (corpora; where the merge compiles, it is set only inside an enclosing if and read uninitialised after it)",
     ),
     (
+        re.compile(
+            r"^(faulty-)?warp-(cpu|cuda):codegen:(Couldn<q>\w+' that matched inputs with types: \[vec\d"
+            r"|The provided value is expected to be a scalar of type <id>)"
+        ),
+        "Warp bug of 1.9 to 1.18 (fixed in 1.19.0): a component of a vector module constant (`C.z`, C = wp.constant(wp.vec3(...))) "
+        "is typed as the whole vector (corpora)",
+    ),
+    (
         re.compile(r":codegen:Error evaluating static expression: name <q> is not defined"),
         "Warp bug of older releases: a loop with break or continue (or more trips than max_unroll, before 1.10.1) is not "
         "unrolled, so a wp.static() in it cannot read the loop variable",
