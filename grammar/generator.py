@@ -872,17 +872,18 @@ class Gen:
     def if_stmt(self, form: str, inner: str | None = None) -> A.If:
         cond = self.bool_expr(self.expr_depth())
         has_else = form == "if_else" or (form == "if_elif" and self.boolean())
-        closing, merged = None, None
+        closing = None
         if has_else and self.choose("if_merge") == "merged":
             # a new local that every arm assigns last, read after the statement
             ty, intervals = self.value_type(), []
             name = self.name_for(ty, "v")
 
-            def closing():
+            def assign_merged():
                 expr, iv = self.expr(ty, self.expr_depth(), with_interval=True)
                 intervals.append(iv)
                 return [A.Assign(A.Name(name, ty), expr)]
 
+            closing = assign_merged
         body = self.block(branch=True, inner=inner, closing=closing)
         elifs = ()
         if form == "if_elif":

@@ -96,17 +96,3 @@ def test_the_generator_draws_atomic_values_that_check():
                 if isinstance(node, A.AtomicValue) and node.ty.is_int:
                     assert node.op in ("min", "max")  # no add can overflow the element
     assert found >= 8
-
-
-@pytest.mark.compiler
-@pytest.mark.parametrize("backend", ["warp-cpu", "jax-cpu"])
-def test_backends_agree_with_the_reference(backend):
-    from kernel_synth.backends.reference_backend import ReferenceBackend
-    from kernel_synth.synth.oracles import ORACLES
-    from kernel_synth.synth.triage import Launch, Triage
-
-    program = parse(VALID.read_text())
-    (reference,) = ReferenceBackend().compile([program], launch=16)
-    assert reference.ok, reference.message
-    with Triage(frozenset(ORACLES), Launch(threads=16, seed=0), workers=1) as triage:
-        assert triage.first_finding(backend, program) is None

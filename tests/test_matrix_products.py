@@ -109,19 +109,3 @@ def test_constructs_tell_the_orders_apart():
     found = constructs(parse(HEAD + "    y[i] = x[i]\n    z[i] = m[i] @ m[i]\n"))
     assert {"matmul", "matrix-matrix"} <= found and "vector-matrix" not in found
     assert "matmul" not in constructs(parse(HEAD + "    y[i] = x[i]\n    z[i] = m[i] * 2.0\n"))
-
-
-@pytest.mark.compiler
-@pytest.mark.parametrize("backend", ["warp-cpu", "jax-cpu"])
-def test_backends_agree_with_the_reference(backend):
-    from pathlib import Path
-
-    from kernel_synth.backends.reference_backend import ReferenceBackend
-    from kernel_synth.synth.oracles import ORACLES
-    from kernel_synth.synth.triage import Launch, Triage
-
-    program = parse((Path(__file__).parent / "programs" / "valid" / "matrix_products.kernel").read_text())
-    (reference,) = ReferenceBackend().compile([program], launch=16)
-    assert reference.ok, reference.message  # else the forward oracle has nothing to compare with
-    with Triage(frozenset(ORACLES), Launch(threads=16, seed=0), workers=1) as triage:
-        assert triage.first_finding(backend, program) is None
