@@ -98,6 +98,11 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "is typed as the whole vector (corpora)",
     ),
     (
+        re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:must be real number, not vec\d"),
+        "Warp bug of 1.7.0 to 1.12.0 (fixed in 1.12.1): negating a vector module constant in a kernel (`-C`, "
+        "C = wp.constant(wp.vec3(...))) is evaluated as if C were a number (corpora)",
+    ),
+    (
         re.compile(r":codegen:Error evaluating static expression: name <q> is not defined"),
         "Warp bug of older releases: a loop with break or continue (or more trips than max_unroll, before 1.10.1) is not "
         "unrolled, so a wp.static() in it cannot read the loop variable",
