@@ -1335,23 +1335,23 @@ class Gen:
         style = self.choose("component_style")
         if style != "computed":
             return A.Component(value, self.integer(0, vec.length - 1), style == "attr", F32)
-        loops = self.locals_of(lambda s: s.kind == "loop" and s.interval is not None and s.interval[1] < vec.length)
+        return A.ComponentAt(value, self.proven_index(vec.length, depth), F32)
+
+    def proven_index(self, count: int, depth: int) -> A.Expr:
+        """An index the checker proves below `count`: the variable of a loop
+        of at most `count` trips, or `clamp(e, 0, count - 1)`."""
+        loops = self.locals_of(lambda s: s.kind == "loop" and s.interval is not None and s.interval[1] < count)
         if loops and self.boolean():
-            name, _ = self.pick(loops)
-            return A.ComponentAt(value, A.Name(name, I32), F32)
+            return A.Name(self.pick(loops)[0], I32)
         index, _ = self.int_expr(I32, depth)
-        return A.ComponentAt(value, A.Call("clamp", (index, A.Const(0, I32), A.Const(vec.length - 1, I32)), I32), F32)
+        return A.Call("clamp", (index, A.Const(0, I32), A.Const(count - 1, I32)), I32)
 
     def matrix_row(self, matrix: A.Expr, depth: int, literal: bool = False) -> A.Expr:
         """`m[r]`: a row of a matrix (a vec3), at a literal index or, unless
         `literal`, one proven below 3 (as a vector's computed component)."""
         if literal or self.choose("row_index") == "literal":
             return A.Component(matrix, self.integer(0, 2), False, VEC3)
-        loops = self.locals_of(lambda s: s.kind == "loop" and s.interval is not None and s.interval[1] < 3)
-        if loops and self.boolean():
-            return A.ComponentAt(matrix, A.Name(self.pick(loops)[0], I32), VEC3)
-        index, _ = self.int_expr(I32, depth)
-        return A.ComponentAt(matrix, A.Call("clamp", (index, A.Const(0, I32), A.Const(2, I32)), I32), VEC3)
+        return A.ComponentAt(matrix, self.proven_index(3, depth), VEC3)
 
     def vector_elements(self) -> list[str]:
         """Out and InOut arrays of vectors: their own element's components can be assigned."""

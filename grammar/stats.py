@@ -77,8 +77,9 @@ CONSTRUCTS = (
 )
 
 
-def constructs(program: A.Program) -> set[str]:
-    """The constructs of CONSTRUCTS that `program` uses: what reach is measured in."""
+def constructs(program: A.Program, produced: set | None = None) -> set[str]:
+    """The constructs of CONSTRUCTS that `program` uses: what reach is measured in
+    (`produced`: its productions, when the caller has them already)."""
     used: set[str] = set()
     if program.funcs:
         used.add("helper")
@@ -117,7 +118,7 @@ def constructs(program: A.Program) -> set[str]:
                 used.add("guarded-read")
             if isinstance(node, A.Static) and any(isinstance(n, A.Name) and n.id not in constants for n in A.walk(node.operand)):
                 used.add("static-loop-variable")
-    if ("name_choice", "reuse") in productions(program):
+    if ("name_choice", "reuse") in (productions(program) if produced is None else produced):
         used.add("reused-name")
     return used & set(CONSTRUCTS)
 
@@ -265,8 +266,9 @@ class StatsCollector:
         label = classify(program)
         self.categories.update(label.categories)
         self.primary[label.primary] += 1
-        self.productions.update(productions(program))
-        self.constructs.update(constructs(program))
+        produced = productions(program)
+        self.productions.update(produced)
+        self.constructs.update(constructs(program, produced))
         self.sizes.append(ast_size(program))
 
     def summary(self) -> dict:
