@@ -30,6 +30,7 @@ NUMPY_DTYPES = {
     "vec3": np.float32,
     "vec4": np.float32,
     "mat33": np.float32,
+    "quat": np.float32,
 }
 
 

@@ -53,7 +53,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
-from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, is_matrix_product
+from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
@@ -107,8 +107,58 @@ def normalize(v):
     n = length(v)
     return jnp.where(n > 0, v / jnp.where(n > 0, n, 1), 0)
 ''',
+    # quaternions are (x, y, z, w) arrays; Warp's formulas, operation for operation
+    "quat_identity": '''
+def quat_identity():
+    return jnp.array([0.0, 0.0, 0.0, 1.0], dtype=jnp.float32)
+''',
+    "normalize_quat": '''
+def normalize_quat(q):
+    """q / length(q); the zero quaternion normalizes to the identity, as in Warp."""
+    n = length(q)
+    return jnp.where(n > 0, q / jnp.where(n > 0, n, 1), jnp.array([0.0, 0.0, 0.0, 1.0], dtype=q.dtype))
+''',
+    "quat_mul": '''
+def quat_mul(a, b):
+    """The Hamilton product."""
+    ax, ay, az, aw = a[0], a[1], a[2], a[3]
+    bx, by, bz, bw = b[0], b[1], b[2], b[3]
+    return jnp.stack([
+        aw * bx + bw * ax + ay * bz - by * az,
+        aw * by + bw * ay + az * bx - bz * ax,
+        aw * bz + bw * az + ax * by - bx * ay,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ])
+''',
+    "quat_from_axis_angle": '''
+def quat_from_axis_angle(axis, angle):
+    half = angle * 0.5
+    s = jnp.sin(half)
+    return jnp.stack([axis[0] * s, axis[1] * s, axis[2] * s, jnp.cos(half)])
+''',
+    "quat_inverse": '''
+def quat_inverse(q):
+    return jnp.stack([-q[0], -q[1], -q[2], q[3]])
+''',
+    "quat_rotate": '''
+def quat_rotate(q, v, direction=1):
+    c = 2 * q[3] * q[3] - 1
+    d = 2 * (q[0] * v[0] + q[1] * v[1] + q[2] * v[2])
+    turn = jnp.stack([q[1] * v[2] - q[2] * v[1], q[2] * v[0] - q[0] * v[2], q[0] * v[1] - q[1] * v[0]]) * q[3] * 2
+    return v * c + q[:3] * d + direction * turn
+''',
+    "quat_rotate_inv": '''
+def quat_rotate_inv(q, v):
+    return quat_rotate(q, v, -1)
+''',
+    "quat_to_matrix": '''
+def quat_to_matrix(q):
+    """The matrix whose columns are the rotated axes."""
+    basis = jnp.eye(3, dtype=q.dtype)
+    return jnp.stack([quat_rotate(q, basis[k]) for k in range(3)], axis=1)
+''',
 }
-_PRELUDE_NEEDS = {"normalize": ("length",)}
+_PRELUDE_NEEDS = {"normalize": ("length",), "normalize_quat": ("length",), "quat_rotate_inv": ("quat_rotate",), "quat_to_matrix": ("quat_rotate",)}
 _IMPORTS = ("import jax", "import jax.numpy as jnp", "from jax import lax")
 _X64 = 'jax.config.update("jax_enable_x64", True)'
 
@@ -501,6 +551,10 @@ class _Renderer:
             self.store(target, self.expr(A.BinOp(op, target, node.value, ty=target.ty)), target.ty)
             return
         name = target.id if isinstance(target, A.Name) else self.element(target.array)
+        if is_quat_product(op, target.ty, node.value.ty) or is_matrix_product(op, target.ty, node.value.ty):
+            # a product that is not element-wise: `t = t * v`, through the binary operator's rendering
+            self.update(name, self.expr(A.BinOp(op, target, node.value, ty=target.ty)), target.ty)
+            return
         value = self.expr(node.value)
         if self.mask is None:
             self.emit(line(cst.AugAssign(cst.Name(name), AUG_NODES[OPERATORS[node.op].jax](), value.node)))
@@ -839,6 +893,9 @@ class _Renderer:
     def e_binop(self, node: A.BinOp) -> _Value:
         left, right = self.operands(node.left, node.right)
         # Warp's `*` between a matrix and a vector or matrix is the matrix product; jnp's is element-wise
+        if is_quat_product(node.op, node.left.ty, node.right.ty):
+            self.prelude.add("quat_mul")
+            return _Value(call("quat_mul", left, right))
         op = "@" if is_matrix_product(node.op, node.left.ty, node.right.ty) else node.op
         return _Value(operation(OPERATORS[op].jax, left, right))
 
@@ -890,7 +947,7 @@ class _Renderer:
 
     def e_call(self, node: A.Call) -> _Value:
         if node.func in BUILTINS:
-            spelling = BUILTINS[node.func].jax
+            spelling = builtin(node.func, node.ty).jax
             if "." not in spelling:
                 self.prelude.add(spelling)
             return _Value(call(spelling, *self.operands(*node.args)))

@@ -28,7 +28,7 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
+from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
@@ -79,7 +79,7 @@ _INT_LIMITS: dict[str, tuple[int, int]] = {
 _SIGNED_INTS = frozenset({"int32", "int64"})
 _FLOATS = frozenset({"float32", "float64"})
 _F32 = np.dtype(np.float32)
-_SHAPES: dict[str, tuple[int, ...]] = {"vec2": (2,), "vec3": (3,), "vec4": (4,), "mat33": (3, 3)}
+_SHAPES: dict[str, tuple[int, ...]] = {"vec2": (2,), "vec3": (3,), "vec4": (4,), "mat33": (3, 3), "quat": (4,)}
 
 # Exact (Python int) versions of the operators that can overflow a signed type.
 _EXACT = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "<<": operator.lshift}
@@ -334,6 +334,8 @@ class _Interpreter:
                 raise ReferenceFailure(f"shift of {ty} by {int(right)}", "undefined")
             if op == "<<" and name in _SIGNED_INTS and left < 0:
                 raise ReferenceFailure(f"left shift of a negative {ty}: {int(left)} << {int(right)}", "undefined")
+        if op == "*" and ty.name == "quat" and type(left) is np.ndarray and type(right) is np.ndarray:
+            return quat_product(left, right)
         if op == "*" and type(left) is np.ndarray and type(right) is np.ndarray:
             op = "@"  # between a matrix and a vector or matrix, `*` is the matrix product (scalars are not arrays here)
         result = _NUMPY_OPS[op](left, right)
@@ -400,7 +402,7 @@ class _Interpreter:
         return then if cond else orelse
 
     def e_call(self, e: A.Call):
-        op = BUILTINS.get(e.func)
+        op = builtin(e.func, e.ty) if e.func in BUILTINS else None
         if op is not None:
             args = [self.eval(a) for a in e.args]
             if e.func in _CORRECTLY_ROUNDED and e.ty.name == "float32":

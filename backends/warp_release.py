@@ -58,6 +58,14 @@ FEATURES: dict[str, Feature] = {
     # tile reduction in C++ (tile_reduce.h: "type 'Storage' does not provide a
     # subscript operator"); 1.8.1, 1.9.1, 1.10.0 and 1.19.0 run them)
     "tiles": Feature("1.8.1", "tiles on the CPU: tile_load, tile_map, tile_matmul, tile_reshape, tile_sum/max/min, launch_tiled"),
+    # quaternions (measured on 1.0.2, 1.4.1, 1.5.1, 1.7.0, 1.8.0, 1.8.1,
+    # 1.12.1, 1.19.0): before 1.8.0 `q.x` as a value fails at codegen
+    # ("WarpCodegenAttributeError") and `-q` in C++ ("invalid argument type
+    # 'const wp::quat_t<float>' to unary expression"): the renderer spells
+    # them `q[0]` and `q * -1.0`; a component store fails on 1.0.2 to 1.2.0
+    "quat_attributes": Feature("1.8.0", "reading a quaternion's component by name (q.x)"),
+    "quat_negation": Feature("1.8.0", "unary minus of a quaternion"),
+    "quat_component_store": Feature("1.3.3", "assigning a quaternion's component (q.x = e, q[k] = e)"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }

@@ -26,7 +26,7 @@ from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
-from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, ArrayType, DType
+from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, QUAT, ArrayType, DType
 
 from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
 from .errors import RenderError, Unsupported
@@ -171,7 +171,30 @@ class _Renderer:
 
     def assign(self, node: A.Assign):
         value = self.local_value(node.value) if isinstance(node.target, A.Name) else self.expr(node.value)
+        self.quat_store(node.target)
         return [assign(self.expr(node.target), value)]
+
+    def quat_store(self, target) -> None:
+        """Unsupported where the release cannot store into a quaternion's component."""
+        if isinstance(target, (A.Component, A.ComponentAt)) and target.value.ty == QUAT and not self.release.has("quat_component_store"):
+            info = FEATURES["quat_component_store"]
+            raise Unsupported(f"a quaternion component store needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+
+    def component(self, node: A.Component) -> cst.BaseExpression:
+        """`v.x`, `v[0]` or `m[r, c]`; a quaternion's `q.x` is `q[0]` on
+        releases that do not read quaternion components by name."""
+        if node.pair:
+            return cst.Subscript(self.expr(node.value.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(node.value.index)))), cst.SubscriptElement(cst.Index(cst.Integer(str(node.index))))])
+        if node.attr and not (node.value.ty == QUAT and not self.release.has("quat_attributes")):
+            return cst.Attribute(self.expr(node.value, POSTFIX), cst.Name(COMPONENT_NAMES[node.index]))
+        return cst.Subscript(self.expr(node.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(node.index))))])
+
+    def negation(self, node: A.Neg) -> cst.BaseExpression:
+        """`-e`; a quaternion's is `e * -1.0` (the same value, to the sign of
+        a zero) on releases whose C++ has no unary minus for quaternions."""
+        if node.ty == QUAT and not self.release.has("quat_negation"):
+            return self.binop(A.BinOp("*", node.operand, A.Neg(A.Const(1.0, F32), F32), QUAT))
+        return cst.UnaryOperation(UNARY_NODES[OPERATORS["neg"].warp](), self.expr(node.operand, UNARY))
 
     def local_value(self, node) -> cst.BaseExpression:
         """The value a local is assigned. Warp treats a local assigned a
@@ -182,6 +205,7 @@ class _Renderer:
         return call(f"wp.{node.ty.name}", value) if self.constant_value(node) else value
 
     def aug_assign(self, node: A.AugAssign):
+        self.quat_store(node.target)
         return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[OPERATORS[node.op].warp](), self.expr(node.value)))]
 
     def atomic(self, node: A.Atomic):
@@ -378,13 +402,7 @@ _EXPRESSIONS = {
     A.Tid: lambda self, n: call("wp.tid"),
     A.Len: lambda self, n: cst.Subscript(cst.Attribute(cst.Name(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
     A.ArrayRead: lambda self, n: cst.Subscript(cst.Name(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
-    A.Component: lambda self, n: (
-        cst.Subscript(self.expr(n.value.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.value.index)))), cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
-        if n.pair
-        else cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(COMPONENT_NAMES[n.index]))
-        if n.attr
-        else cst.Subscript(self.expr(n.value, POSTFIX), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.index))))])
-    ),
+    A.Component: _Renderer.component,
     A.Field: lambda self, n: cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(n.name)),
     A.StructNew: lambda self, n: call(self.names[n.of]),
     A.TupleExpr: lambda self, n: cst.Tuple([cst.Element(self.expr(item)) for item in n.items], lpar=[], rpar=[]),
@@ -393,7 +411,7 @@ _EXPRESSIONS = {
     A.Compare: _Renderer.compare,
     A.BoolOp: _Renderer.bool_op,
     A.Not: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["not"].warp](), self.expr(n.operand, NOT)),
-    A.Neg: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["neg"].warp](), self.expr(n.operand, UNARY)),
+    A.Neg: _Renderer.negation,
     A.Invert: lambda self, n: cst.UnaryOperation(UNARY_NODES[OPERATORS["invert"].warp](), self.expr(n.operand, UNARY)),
     A.Ternary: _Renderer.ternary,
     A.Call: _Renderer.builtin_or_helper,

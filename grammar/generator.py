@@ -45,7 +45,7 @@ from .intervals import (
 )
 from .ops import BUILTINS, INT_BINOPS, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
-from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
+from .types import BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 from .weights import Weights
 
 # Past this many choices a program only closes its open constructs: it keeps
@@ -1113,13 +1113,13 @@ class Gen:
             pair = self.choose("element_spelling") == "pair"
             return A.Component(row, self.integer(0, 2), False, F32, pair=pair)
         if kind == "component":
-            vec = self.value_type(("vec2", "vec3", "vec4"))
+            vec = self.value_type(("vec2", "vec3", "vec4", "quat"))
             return self.component(self.vector_expr(vec, sub), vec, sub)
         if kind == "dot":
-            vec = self.value_type(("vec2", "vec3", "vec4"))
+            vec = self.value_type(("vec2", "vec3", "vec4", "quat"))
             return A.Call("dot", (self.vector_expr(vec, sub), self.vector_expr(vec, sub)), F32)
         if kind == "length":
-            vec = self.value_type(("vec2", "vec3", "vec4"))
+            vec = self.value_type(("vec2", "vec3", "vec4", "quat"))
             return A.Call("length", (self.vector_expr(vec, sub),), F32)
         return self.helper_call(self.pick(self.callable_helpers(ty)))
 
@@ -1294,6 +1294,10 @@ class Gen:
                 options.add("cross")
                 if "matrices" in self.features:
                     options |= {"matvec", "matrix_row"}
+                if "quaternions" in self.features:
+                    options.add("quat_rotate")
+            if ty == QUAT:
+                options |= {"quat_product", "quat_call"}
             options |= self.compound_options(ty, casts=False)
         kind = self.choose("vector_expr", options)
         sub = max(depth - 1, 0)
@@ -1316,6 +1320,18 @@ class Gen:
             return A.Neg(self.vector_expr(ty, sub), ty)
         if kind == "cross":
             return A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3)
+        if kind == "quat_rotate":  # q applied to v, or its inverse
+            func = "quat_rotate" if self.choose("quat_rotation") == "forward" else "quat_rotate_inv"
+            return A.Call(func, (self.vector_expr(QUAT, sub), self.vector_expr(VEC3, sub)), VEC3)
+        if kind == "quat_product":  # the Hamilton product
+            return A.BinOp("*", self.vector_expr(QUAT, sub), self.vector_expr(QUAT, sub), QUAT)
+        if kind == "quat_call":
+            func = self.choose("quat_call")
+            if func == "identity":
+                return A.Call("quat_identity", (), QUAT)
+            if func == "inverse":
+                return A.Call("quat_inverse", (self.vector_expr(QUAT, sub),), QUAT)
+            return A.Call("quat_from_axis_angle", (self.vector_expr(VEC3, sub), self.float_expr(F32, sub)), QUAT)
         if kind == "matrix_row":
             return self.matrix_row(self.matrix_expr(sub), sub)
         if kind == "matvec":
@@ -1389,7 +1405,8 @@ class Gen:
     def scale(self, ty: DType, sub: int, make) -> A.BinOp:
         factor = self.float_expr(F32, sub)
         value = make(ty, sub) if ty != MAT33 else make(sub)
-        form = self.integer(0, 3) if ty.is_vector else self.integer(0, 2)
+        # s / v for vectors (Warp has no abs of a quaternion to guard its divisor)
+        form = self.integer(0, 3) if ty.is_vector and ty != QUAT else self.integer(0, 2)
         if form == 0:
             return A.BinOp("*", factor, value, ty)
         if form == 1:
@@ -1405,8 +1422,12 @@ class Gen:
         options = {"construct"} | self.leaf_options(ty)
         if depth > 0:
             options |= {"binop", "scale", "matmul"}
+            if "quaternions" in self.features:
+                options.add("quat_to_matrix")
         kind = self.choose("matrix_expr", options)
         sub = max(depth - 1, 0)
+        if kind == "quat_to_matrix":
+            return A.Call("quat_to_matrix", (self.vector_expr(QUAT, sub),), ty)
         if kind == "matmul":
             op = self.product_operator()
             return A.BinOp(op, self.matrix_expr(sub), self.matrix_expr(sub), ty)

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from .types import BOOL, F32, F64, I32, I64, MAT33, U32, VEC2, VEC3, VEC4, DType
+from .types import BOOL, F32, F64, I32, I64, MAT33, QUAT, U32, VEC2, VEC3, VEC4, DType
 
 FLOATS = (F32, F64)
 INTS = (I32, I64, U32)
@@ -70,6 +70,48 @@ def _same(types: tuple[DType, ...], arity: int) -> tuple[tuple[tuple[DType, ...]
 
 def _sign(x):
     return np.where(x < 0, -1, 1).astype(x.dtype)
+
+
+def quat_product(a, b):
+    """The Hamilton product of quaternions stored (x, y, z, w), in Warp's
+    order of operations (float32 throughout)."""
+    ax, ay, az, aw = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bx, by, bz, bw = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    return np.stack([
+        aw * bx + bw * ax + ay * bz - by * az,
+        aw * by + bw * ay + az * bx - bz * ax,
+        aw * bz + bw * az + ax * by - bx * ay,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ], axis=-1).astype(a.dtype)
+
+
+def _quat_rotate(q, v, sign=1):
+    x, y, z, w = q[0], q[1], q[2], q[3]
+    two = q.dtype.type(2)
+    c = two * w * w - q.dtype.type(1)
+    d = two * (x * v[0] + y * v[1] + z * v[2])
+    cross = np.array([y * v[2] - z * v[1], z * v[0] - x * v[2], x * v[1] - y * v[0]], dtype=q.dtype)
+    turn = cross * w * two
+    return (v * c + q[:3] * d + (turn if sign > 0 else -turn)).astype(q.dtype)
+
+
+def _quat_from_axis_angle(axis, angle):
+    half = angle * angle.dtype.type(0.5)
+    # sin and cos of float32 computed in float64 and rounded once (as the
+    # reference's other transcendentals are)
+    s, c = (np.float32(f(np.float64(half))) for f in (np.sin, np.cos))
+    return np.array([axis[0] * s, axis[1] * s, axis[2] * s, c], dtype=axis.dtype)
+
+
+def _quat_to_matrix(q):
+    basis = np.eye(3, dtype=q.dtype)
+    return np.stack([_quat_rotate(q, basis[k]) for k in range(3)], axis=1)
+
+
+def _normalize_quat(q):
+    """q / |q|; the zero quaternion normalizes to the identity, as in Warp."""
+    n = np.sqrt(np.sum(q * q))
+    return (q / n).astype(q.dtype) if n > 0 else np.array([0, 0, 0, 1], dtype=q.dtype)
 
 
 def _normalize(v):
@@ -136,7 +178,7 @@ BUILTINS: dict[str, Op] = {
         Op(
             "dot",
             "vector_call",
-            tuple(((v, v), F32) for v in VECTORS),
+            tuple(((v, v), F32) for v in VECTORS + (QUAT,)),
             "wp.dot",
             "jnp.dot",
             lambda a, b: np.sum(a * b, axis=-1),
@@ -152,7 +194,7 @@ BUILTINS: dict[str, Op] = {
         Op(
             "length",
             "vector_call",
-            tuple(((v,), F32) for v in VECTORS),
+            tuple(((v,), F32) for v in VECTORS + (QUAT,)),
             "wp.length",
             "length",
             lambda v: np.sqrt(np.sum(v * v, axis=-1)),
@@ -161,13 +203,30 @@ BUILTINS: dict[str, Op] = {
         Op(
             "normalize",
             "vector_call",
-            tuple(((v,), v) for v in VECTORS),
+            tuple(((v,), v) for v in VECTORS + (QUAT,)),
             "wp.normalize",
             "normalize",
             _normalize,
         ),
+        # quaternions (x, y, z, w): Warp's formulas, operation for operation
+        Op("quat_identity", "quat_call", (((), QUAT),), "wp.quat_identity", "quat_identity", lambda: np.array([0, 0, 0, 1], dtype=np.float32)),
+        Op("quat_from_axis_angle", "quat_call", (((VEC3, F32), QUAT),), "wp.quat_from_axis_angle", "quat_from_axis_angle", _quat_from_axis_angle),
+        Op("quat_inverse", "quat_call", (((QUAT,), QUAT),), "wp.quat_inverse", "quat_inverse", lambda q: (q * np.array([-1, -1, -1, 1], dtype=q.dtype)).astype(q.dtype)),
+        Op("quat_rotate", "quat_call", (((QUAT, VEC3), VEC3),), "wp.quat_rotate", "quat_rotate", _quat_rotate),
+        Op("quat_rotate_inv", "quat_call", (((QUAT, VEC3), VEC3),), "wp.quat_rotate_inv", "quat_rotate_inv", lambda q, v: _quat_rotate(q, v, -1)),
+        Op("quat_to_matrix", "quat_call", (((QUAT,), MAT33),), "wp.quat_to_matrix", "quat_to_matrix", _quat_to_matrix),
     )
 }
+# A builtin whose quaternion form means something else than its vector form:
+# the zero quaternion normalizes to the identity, the zero vector to zero
+QUAT_FORMS: dict[str, Op] = {
+    "normalize": Op("normalize", "vector_call", (((QUAT,), QUAT),), "wp.normalize", "normalize_quat", _normalize_quat),
+}
+
+
+def builtin(name: str, ty: DType) -> Op:
+    """The builtin `name` whose result has type `ty` (its quaternion form where it has one)."""
+    return QUAT_FORMS[name] if ty == QUAT and name in QUAT_FORMS else BUILTINS[name]
 
 @dataclass(frozen=True, slots=True)
 class TileOp:
@@ -245,12 +304,16 @@ STATIC_OPS = frozenset({"+", "-", "*"})
 # refuses them. Other Python builtins may be taken: the rendered code calls
 # none that the language does not reserve already (`range`, `len`).
 HOST_MODULES = frozenset({"wp", "warp", "jax", "jnp", "lax", "np", "numpy", "math"})
+# Functions the JAX rendering defines beside the builtins' own names
+PRELUDE_NAMES = frozenset({"quat_mul", "normalize_quat"})
 
 
 def host_name_reason(name: str) -> str | None:
     """Why `name` may not be defined by a program, or None."""
     if name in HOST_MODULES:
         return "the rendered code names a module so"
+    if name in PRELUDE_NAMES:
+        return "the JAX rendering defines a function so"
     if keyword.iskeyword(name):
         return "it is a Python keyword"
     if name.startswith("__"):
@@ -332,7 +395,7 @@ def binop_result(op: str, left: DType, right: DType) -> DType | None:
             return left
         return None
     if op == "*":
-        if left == right and left.is_numeric:
+        if left == right and (left.is_numeric or left == QUAT):  # q * q: the Hamilton product
             return left
         if left == F32 and (right.is_vector or right.is_matrix):
             return right
@@ -363,6 +426,11 @@ def matrix_product(left: DType, right: DType) -> DType | None:
     between a matrix and a vector or matrix, as in Warp), or None: a vector
     on the left is a row vector."""
     return {(MAT33, VEC3): VEC3, (VEC3, MAT33): VEC3, (MAT33, MAT33): MAT33}.get((left, right))
+
+
+def is_quat_product(op: str, left: DType, right: DType) -> bool:
+    """Whether `left op right` is the product of two quaternions."""
+    return op == "*" and left == right == QUAT
 
 
 def is_matrix_product(op: str, left: DType, right: DType) -> bool:

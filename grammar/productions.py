@@ -8,7 +8,7 @@ The names are those of the profile's [rules.*] tables.
 from __future__ import annotations
 
 from . import ast as A
-from .ops import BUILTINS, INT_BINOPS, is_matrix_product
+from .ops import BUILTINS, INT_BINOPS, is_matrix_product, is_quat_product
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
 from .types import ArrayType, TupleType
 
@@ -323,8 +323,12 @@ class _Walker:
                 self.add("float_binop", _BINOP_NAMES[n.op])
             elif ty.is_int:
                 self.add("int_binop", _BINOP_NAMES[n.op])
-            elif n.left.ty == n.right.ty:
+            elif n.left.ty == n.right.ty and not is_quat_product(n.op, n.left.ty, n.right.ty):
                 self.add("vector_binop", _BINOP_NAMES[n.op])
+        if isinstance(n, A.Call) and n.func in _QUAT_CALLS:
+            self.add("quat_call", _QUAT_CALLS[n.func])
+        if isinstance(n, A.Call) and n.func in ("quat_rotate", "quat_rotate_inv"):
+            self.add("quat_rotation", "forward" if n.func == "quat_rotate" else "inverse")
         if isinstance(n, A.Call) and n.func in BUILTINS and BUILTINS[n.func].rule == "float_call":
             self.add("int_call" if ty.is_int else "float_call", n.func)
 
@@ -346,6 +350,8 @@ class _Walker:
         if isinstance(n, A.ArrayRead):
             return "array_read"
         if isinstance(n, A.BinOp):
+            if is_quat_product(n.op, n.left.ty, n.right.ty):
+                return "quat_product"
             if is_matrix_product(n.op, n.left.ty, n.right.ty):
                 return "matvec" if rule == "vector_expr" else "matmul"
             if rule in ("vector_expr", "matrix_expr") and n.left.ty != n.right.ty:
@@ -356,6 +362,10 @@ class _Walker:
                 return "helper_call"
             if n.func in ("dot", "length", "cross", "normalize"):
                 return n.func
+            if n.func in _QUAT_CALLS:
+                return "quat_call"
+            if n.func in ("quat_rotate", "quat_rotate_inv", "quat_to_matrix"):
+                return n.func.removesuffix("_inv")
             return "call"
         if isinstance(n, A.Ternary):
             return "ternary"
@@ -376,6 +386,10 @@ class _Walker:
         if isinstance(n, (A.Component, A.ComponentAt)):
             return "component"
         return "construct"
+
+
+# the quat_call rule's alternatives, by the builtin each draws
+_QUAT_CALLS = {"quat_identity": "identity", "quat_inverse": "inverse", "quat_from_axis_angle": "from_axis_angle"}
 
 
 def _matrix_row(node) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from . import ast as A
 from .categories import CATEGORIES, classify
 from .productions import productions
-from .ops import is_matrix_product
+from .ops import is_matrix_product, is_quat_product
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect, needs_guard, thread_names
 from .weights import Weights, default_weights
 
@@ -74,6 +74,8 @@ CONSTRUCTS = (
     # one tile, of two tiles pairwise, a matrix product of two tiles, a
     # scalar broadcast to a tile
     "tile", "tile-map", "tile-map-pair", "tile-matmul", "tile-full",
+    # Warp's quaternions: any quat value, the Hamilton product, a rotation of a vector
+    "quaternion", "quat-product", "quat-rotate",
 )
 
 
@@ -169,6 +171,12 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("vector")
     if getattr(ty, "is_matrix", False):
         found.add("matrix")
+    if name == "quat":
+        found.add("quaternion")
+    if isinstance(node, A.Call) and node.func in ("quat_rotate", "quat_rotate_inv"):
+        found.add("quat-rotate")
+    if isinstance(node, A.BinOp) and is_quat_product(node.op, node.left.ty, node.right.ty):
+        found.add("quat-product")
     if isinstance(node, A.Call):
         found.add("helper-call" if node.func in helpers else "builtin-call")
         if node.func in effectful:

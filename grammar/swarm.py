@@ -20,13 +20,14 @@ FEATURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
     "loop_control": (("statement", "break"), ("statement", "continue")),
     "atomics": (("statement", "atomic"), ("statement", "atomic_value")),
     "vectors": (
-        ("value_type", "vec2"), ("value_type", "vec3"), ("value_type", "vec4"), ("value_type", "mat33"),
+        ("value_type", "vec2"), ("value_type", "vec3"), ("value_type", "vec4"), ("value_type", "mat33"), ("value_type", "quat"),
         ("constant_type", "vec2"), ("constant_type", "vec3"), ("constant_type", "vec4"), ("constant_type", "mat33"),
     ),
     "matrices": (
         ("value_type", "mat33"), ("vector_expr", "matvec"), ("constant_type", "mat33"),
         ("vector_expr", "matrix_row"), ("float_expr", "matrix_element"),
     ),
+    "quaternions": (("value_type", "quat"), ("vector_expr", "quat_rotate"), ("matrix_expr", "quat_to_matrix")),
     "float64": (("value_type", "float64"), ("constant_type", "float64")),
     "integers": (("value_type", "int32"), ("value_type", "int64"), ("value_type", "uint32"), ("constant_type", "int64"), ("constant_type", "uint32")),
     "casts": (("float_expr", "cast"), ("int_expr", "cast")),

@@ -128,11 +128,14 @@ VEC2 = DType("vec2", Kind.VECTOR, length=2)
 VEC3 = DType("vec3", Kind.VECTOR, length=3)
 VEC4 = DType("vec4", Kind.VECTOR, length=4)
 MAT33 = DType("mat33", Kind.MATRIX, length=9)
+# Warp's quaternion (x, y, z, w), w the real part: a vector of four float32
+# for every element-wise rule, with its own product and builtins (grammar.ops)
+QUAT = DType("quat", Kind.VECTOR, length=4)
 
 SCALARS = (F32, F64, I32, I64, U32)
 VECTORS = (VEC2, VEC3, VEC4)
 # Types a parameter, local or array element may have (bool is for conditions only).
-VALUE_TYPES = SCALARS + VECTORS + (MAT33,)
+VALUE_TYPES = SCALARS + VECTORS + (MAT33, QUAT)
 TYPES = {t.name: t for t in VALUE_TYPES + (BOOL,)}
 
 COMPONENT_NAMES = "xyzw"

@@ -48,14 +48,27 @@ def test_older_releases_get_equivalent_spellings():
     compile(source, "old.py", "exec")  # valid Python for the older Warp to parse
 
 
+# quaternion components by name and negation: spelled `q[k]` and `q * -1.0`
+# before 1.8.0 (no component store: 1.0.2 to 1.2.0 have none)
+QUATERNIONS = """
+@kernel
+def k0(x: In[array[quat]], out: Out[array[quat]], f: Out[array[float32]]):
+    i = tid()
+    q = -x[i] * quat(0.0, 1.0, 0.0, 0.0)
+    out[i] = -q + quat_identity() * q.w
+    f[i] = q.x - x[i].z
+"""
+
+
 @pytest.mark.compiler
 @pytest.mark.skipif(importlib.util.find_spec("warp") is None, reason="warp-lang is not installed")
-def test_the_installed_release_behaves_as_the_table_says(tmp_path):
+@pytest.mark.parametrize("source", [DIVISION, QUATERNIONS], ids=["division", "quaternions"])
+def test_the_installed_release_behaves_as_the_table_says(tmp_path, source):
     """Each spelling the renderer picks for this release compiles and
     computes what the reference does; run on each release in the matrix."""
     from kernel_synth.backends.warp_backend import WarpCompiler
 
-    program = parse(DIVISION)
+    program = parse(source)
     compiler = WarpCompiler("cpu", tmp_path)
     (outcome,) = compiler.compile([program], launch=16, seed=3)
     assert outcome.ok, outcome.message
