@@ -23,8 +23,12 @@ The rendered module is plain JAX a person could have written:
 
 Control flow is data flow. Statements run under a mask (None at the top of a
 definition: always on): `if/elif/else` compute one mask per clause and every
-assignment inside is `x = jnp.where(mask, new, x)`; loops are `lax.fori_loop`
-over their static trip count with the locals they assign carried, dynamic
+assignment inside is `x = jnp.where(mask, new, x)`; loops run a body function
+over their static trip count with the locals they assign carried, driven by
+`lax.fori_loop`, `lax.scan` over the indices, `lax.scan` two iterations a
+step, or a Python loop unrolled at trace time (`grammar.queries.jax_loop`: the
+trip count picks the spelling, so the program text fixes it; no
+`lax.while_loop`, which reverse mode cannot pass); dynamic
 bounds `range(clamp(e, 0, K))` and while conditions masking iterations off;
 `break` sets a carried flag and `continue` a per-iteration one, and the mask is
 re-derived after any statement that may have run them. A local declared inside
@@ -55,7 +59,7 @@ from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import flatten_structs
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
+from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, jax_loop, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -108,6 +112,24 @@ def normalize(v):
     return jnp.where(n > 0, v / jnp.where(n > 0, n, 1), 0)
 ''',
     # quaternions are (x, y, z, w) arrays; Warp's formulas, operation for operation
+    # loop drivers: each runs `body(index, carry)` for index 0 .. trips - 1
+    "scan_loop": '''
+def scan_loop(trips, body, carry):
+    """lax.scan over the indices."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32))[0]
+''',
+    "scan_by_two": '''
+def scan_by_two(trips, body, carry):
+    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+''',
+    "unrolled_loop": '''
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+''',
     "quat_identity": '''
 def quat_identity():
     return jnp.array([0.0, 0.0, 0.0, 1.0], dtype=jnp.float32)
@@ -812,7 +834,13 @@ class _Renderer:
         self.out, self.mask, self.loop, self.comment_next = saved
         self.emit(function)
         init = cst.Name(carried[0]) if len(carried) == 1 else names_tuple(carried, parens=True)
-        loop = call("lax.fori_loop", cst.Integer("0"), cst.Integer(str(trips)), cst.Name(name), init)
+        spelling = jax_loop(trips)
+        if spelling == "fori_loop":
+            loop = call("lax.fori_loop", cst.Integer("0"), cst.Integer(str(trips)), cst.Name(name), init)
+        else:
+            driver = {"scan": "scan_loop", "scan_by_two": "scan_by_two", "unrolled": "unrolled_loop"}[spelling]
+            self.prelude.add(driver)
+            loop = call(driver, cst.Integer(str(trips)), cst.Name(name), init)
         if carried:
             self.out.append(assign(self.targets(carried), loop))
         else:

@@ -305,7 +305,7 @@ STATIC_OPS = frozenset({"+", "-", "*"})
 # none that the language does not reserve already (`range`, `len`).
 HOST_MODULES = frozenset({"wp", "warp", "jax", "jnp", "lax", "np", "numpy", "math"})
 # Functions the JAX rendering defines beside the builtins' own names
-PRELUDE_NAMES = frozenset({"quat_mul", "normalize_quat"})
+PRELUDE_NAMES = frozenset({"quat_mul", "normalize_quat", "scan_loop", "scan_by_two", "unrolled_loop"})
 
 
 def host_name_reason(name: str) -> str | None:

@@ -146,6 +146,22 @@ def loop_trips(bound: A.Expr, constants: dict[str, int | float]) -> tuple[int, b
     return bound.args[2].value, False
 
 
+# How the JAX rendering spells a loop of `trips` iterations (a for loop's
+# most trips, a while loop's limit): the count modulo 4 picks the driver, so
+# the spelling is a function of the program text (a replay spells it again)
+# and every bound kind meets every driver. A Python loop unrolled at trace
+# time only up to UNROLL_TRIPS; past that, lax.fori_loop. (No lax.while_loop:
+# reverse mode cannot pass it, and the gradient oracle and a dataset's
+# backward IR differentiate the same rendering.)
+JAX_LOOPS = ("fori_loop", "scan", "scan_by_two", "unrolled")
+UNROLL_TRIPS = 16
+
+
+def jax_loop(trips: int) -> str:
+    spelling = JAX_LOOPS[trips % len(JAX_LOOPS)]
+    return "fori_loop" if spelling == "unrolled" and trips > UNROLL_TRIPS else spelling
+
+
 def constant_values(program: A.Program) -> dict[str, int | float | tuple]:
     """Each module-level constant's value, by name: a number, or a vector's
     or a matrix's components (row-major), flat."""

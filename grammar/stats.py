@@ -9,7 +9,7 @@ from . import ast as A
 from .categories import CATEGORIES, classify
 from .productions import productions
 from .ops import is_matrix_product, is_quat_product
-from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect, needs_guard, thread_names
+from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, jax_loop, loop_trips, needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -76,6 +76,8 @@ CONSTRUCTS = (
     "tile", "tile-map", "tile-map-pair", "tile-matmul", "tile-full",
     # Warp's quaternions: any quat value, the Hamilton product, a rotation of a vector
     "quaternion", "quat-product", "quat-rotate",
+    # how the JAX rendering drives a loop (grammar.queries.jax_loop)
+    "jax-fori-loop", "jax-scan", "jax-scan-by-two", "jax-unrolled",
 )
 
 
@@ -98,6 +100,11 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
     helpers = {f.name for f in program.funcs}
     constants = {c.name for c in program.constants}
     effectful = effectful_helpers(program)
+    values = constant_values(program)
+    for node in A.walk(program):
+        if isinstance(node, (A.For, A.While)):
+            trips = node.limit if isinstance(node, A.While) else loop_trips(node.bound, values)[0]
+            used.add("jax-" + jax_loop(trips).replace("_", "-"))
     for definition in program.funcs + program.kernels:
         for param in definition.params:
             role = getattr(param.ty, "role", None)

@@ -37,6 +37,8 @@ def test_constructs_names_what_a_program_uses():
         "for-dynamic", "while", "nested-loop", "continue", "break", "if", "aug-assign", "component-read",
         "component-store", "vector", "cast", "integer-division", "int64", "in-array", "inout-array",
         "acc-array", "out-array", "scalar-param",
+        # the for loop's 4 trips: lax.fori_loop; the while loop's limit 3: unrolled
+        "jax-fori-loop", "jax-unrolled",
     }
     assert used <= set(CONSTRUCTS)
 

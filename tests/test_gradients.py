@@ -17,6 +17,7 @@ from kernel_synth.backends import differentiability as D
 from kernel_synth.backends import gradients as G
 from kernel_synth.backends.inputs import make_inputs
 from kernel_synth.backends.outcome import GradientResult
+from kernel_synth.grammar import ast as A
 from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.sampling import draw_program
@@ -317,13 +318,19 @@ def test_the_rules_exclude_real_warp_differences(checker):
 GENERATED = 30
 
 
+def _float_modulo(program) -> bool:
+    """Whether `program` has a float `%`: Warp's adjoint for its divisor is
+    zero (a known Warp bug: corpora/warp-cpu/warp-cpu-gradient-float32-warp-bacc7670)."""
+    return any(isinstance(n, A.BinOp) and n.op == "%" and n.ty.is_float for n in A.walk(program))
+
+
 @pytest.mark.compiler
 def test_generated_programs_that_pass_the_filter_agree(checker):
     programs, drawn = [], 0
     while len(programs) < GENERATED:
         program = draw_program(0, drawn)
         drawn += 1
-        if D.differentiability(program) is None:
+        if D.differentiability(program) is None and not _float_modulo(program):
             programs.append(program)
     assert drawn <= 6 * GENERATED  # the filter passes about a fifth of the default distribution
     outcomes = checker.check(programs, launch=4, seed=0, every_source=True)

@@ -222,7 +222,7 @@ def _parsed(name: str):
 
 # The reach issue's forms, from the hand-written corpus: side effects in
 # expressions (masked by the condition that lets each run) and the spellings
-for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions"):
+for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops"):
     PROGRAMS[_name] = (Path(__file__).parent / "programs" / "valid" / f"{_name}.kernel").read_text()
 
 
@@ -507,3 +507,17 @@ def test_agrees_with_reference_on_generated_programs():
 @pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
 def test_agrees_with_reference_on_many_generated_programs():
     _agreement(100)
+
+
+def test_a_loops_trip_count_picks_its_driver():
+    """fori_loop, scan, scan two iterations a step, or unrolled, by trips % 4
+    (never unrolled past UNROLL_TRIPS); the same program renders the same way."""
+    from kernel_synth.grammar.queries import UNROLL_TRIPS, jax_loop
+
+    assert [jax_loop(t) for t in (4, 5, 6, 7, 8)] == ["fori_loop", "scan", "scan_by_two", "unrolled", "fori_loop"]
+    assert jax_loop(UNROLL_TRIPS + 3) == "fori_loop" and jax_loop(3) == "unrolled"
+    source = render_jax(_parsed("jax_loops"))
+    assert "lax.fori_loop(0, 4, for_a, s)" in source and "lax.fori_loop(0, 23, for_f, s)" in source
+    assert "scan_loop(5, for_b," in source and "scan_loop(9, while_w," in source
+    assert "scan_by_two(6, for_c, s)" in source and "unrolled_loop(7, for_d," in source
+    assert source == render_jax(_parsed("jax_loops"))

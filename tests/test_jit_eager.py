@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import kernel_synth.grammar
 from kernel_synth.backends.outcome import Outcome
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
@@ -142,12 +144,17 @@ def test_the_faulty_jax_backend_is_seen_by_jit_eager_alone(monkeypatch):
 @pytest.mark.compiler
 def test_a_campaign_finds_shrinks_and_stores_the_jit_eager_fault(tmp_path):
     corpus = tmp_path / "corpora"
+    # floor drawn as often as every other builtin together: at the default
+    # weights one program in 64 calls it, too few for 40 s on a loaded machine
+    weights = tmp_path / "floor.toml"
+    default = (Path(kernel_synth.grammar.__file__).parent / "weights" / "default.toml").read_text()
+    weights.write_text(re.sub(r"(\[rules\.float_call\][^\[]*?\nfloor = )1\n", r"\g<1>30\n", default, count=1))
+    assert weights.read_text() != default
     run = subprocess.run(
         [
             sys.executable, "-m", "kernel_synth.synth.cli", "fuzz", "--budget", "40s", "--backend", "faulty-jax-cpu", "--seed", "1",
-            # every program run eagerly: one in 64 drawn programs calls floor,
-            # too few for the default share in 40 s (the sample has its own test)
-            "--workers", "1", "--eager-share", "1", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"),
+            # every program run eagerly (the sample has its own test)
+            "--workers", "1", "--eager-share", "1", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"), "--weights", str(weights),
         ],
         capture_output=True, text=True, timeout=300, env={**os.environ, "KERNEL_SYNTH_FAULTS": "jit-eager:floor"},
     )

@@ -3,6 +3,11 @@ import jax.numpy as jnp
 from jax import lax
 
 
+def scan_by_two(trips, body, carry):
+    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+
+
 def atomic_values(x, io, iq, y):
     def thread(tid):
         io_i = io[tid]
@@ -31,7 +36,7 @@ def atomic_values(x, io, iq, y):
             io_i = jnp.where(mask1, io_i + d, io_i)
             d = jnp.where(mask1, old5, d)
             return d, io_i
-        d, io_i = lax.fori_loop(0, 2, for_j, (d, io_i))
+        d, io_i = scan_by_two(2, for_j, (d, io_i))
         y_i = a * 100.0 + b * 10.0 + c.astype(jnp.float32) + d
         old6 = io_i
         io_i = io_i + jnp.float32(2.0)

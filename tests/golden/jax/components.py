@@ -7,6 +7,13 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def components(x, y, z, n):
     def thread(tid):
         y_i = jnp.zeros(y.shape[1:], y.dtype)
@@ -22,7 +29,7 @@ def components(x, y, z, n):
             q = jnp.int32(q)
             v = v.at[q].set(v[q] + jnp.where(q < 2, x[i], 1.0))
             return v
-        v = lax.fori_loop(0, 3, for_q, v)
+        v = unrolled_loop(3, for_q, v)
         z_i = z_i.at[3].set(z_i[3] + v[0])
         z_i = z_i.at[clamp(n, 0, 3)].set(2.0)
         return y_i, z_i

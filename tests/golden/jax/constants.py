@@ -9,6 +9,18 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def scan_by_two(trips, body, carry):
+    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+
+
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def f(a):
     return a * jnp.float32(-2.5)
 
@@ -27,7 +39,7 @@ def k0(x0, y, out0, out1, out2, out3, out4):
             j = jnp.int32(j)
             t = t + f(x0[i]) * (j * jnp.int32(3) - 1).astype(jnp.float32)
             return t
-        t = lax.fori_loop(0, 3, for_j, t)
+        t = unrolled_loop(3, for_j, t)
         v = jnp.float32(-2.5)
         # for k in range(clamp(i, 0, 2)):
         bound1 = clamp(i, 0, 2)
@@ -36,7 +48,7 @@ def k0(x0, y, out0, out1, out2, out3, out4):
             mask1 = k < bound1
             v = jnp.where(mask1, v * x0[i], v)
             return v
-        v = lax.fori_loop(0, 2, for_k, v)
+        v = scan_by_two(2, for_k, v)
         out0_i = t + jnp.float32(-5.0) + v
         out1_i = y[i] * jnp.float64(0.1) + jnp.float64(0.1)
         out2_i = i.astype(jnp.uint32) * jnp.uint32(7) + jnp.uint32(7)

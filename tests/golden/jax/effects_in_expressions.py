@@ -7,6 +7,13 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def tick(hits, slot, v):
     hits = hits.at[clamp(slot, 0, jnp.int32(hits.shape[0]) - 1)].add(1)
     return v, hits
@@ -56,7 +63,7 @@ def effects(x, hits, o):
             mask9 = ~stopped1
             w = jnp.where(mask9, w + 1, w)
             return w, hits_contrib, stopped1
-        w, hits_contrib, stopped1 = lax.fori_loop(0, 3, while_w, (w, hits_contrib, stopped1))
+        w, hits_contrib, stopped1 = unrolled_loop(3, while_w, (w, hits_contrib, stopped1))
         o_i = t + u + v + w.astype(jnp.float32)
         return hits_contrib, o_i
     hits_contribs, o_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))

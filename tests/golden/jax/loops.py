@@ -7,6 +7,23 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def scan_loop(trips, body, carry):
+    """lax.scan over the indices."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32))[0]
+
+
+def scan_by_two(trips, body, carry):
+    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+
+
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def loops(x, o, w, n):
     def thread(tid):
         o_i = jnp.zeros(o.shape[1:], o.dtype)
@@ -36,9 +53,9 @@ def loops(x, o, w, n):
                 mask6 = mask5 & (j < bound1)
                 acc = jnp.where(mask6, acc + x[i] * j, acc)
                 return acc
-            acc = lax.fori_loop(0, 3, for_j, acc)
+            acc = unrolled_loop(3, for_j, acc)
             return acc, broken1
-        acc, broken1 = lax.fori_loop(0, 5, for_k, (acc, broken1))
+        acc, broken1 = scan_loop(5, for_k, (acc, broken1))
         # for z in range(0):
         def for_z(z, acc):
             z = jnp.int32(z)
@@ -66,7 +83,7 @@ def loops(x, o, w, n):
             mask11 = mask9 & ~stopped1
             m = jnp.where(mask11, 3 * m + 1, m)
             return c, m, stopped1
-        c, m, stopped1 = lax.fori_loop(0, 10, while_c, (c, m, stopped1))
+        c, m, stopped1 = scan_by_two(10, while_c, (c, m, stopped1))
         o_i = acc
         w_i = c * 100 + m
         return o_i, w_i

@@ -7,6 +7,13 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def sandwich(a, v):
     return jnp.dot(v @ a, a @ v)
 
@@ -42,7 +49,7 @@ def rows(m, n, y, f):
             j = jnp.int32(j)
             s += a[j][0] * 1000.0
             return s
-        s = lax.fori_loop(0, 3, for_j, s)
+        s = unrolled_loop(3, for_j, s)
         f_i = s
         return y_i, f_i
     y_new, f_new = jax.vmap(thread)(jnp.arange(m.shape[0], dtype=jnp.int32))

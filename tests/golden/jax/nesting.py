@@ -3,6 +3,13 @@ import jax.numpy as jnp
 from jax import lax
 
 
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def size(a, v):
     return v + jnp.int32(a.shape[0]).astype(jnp.float32)
 
@@ -29,7 +36,7 @@ def outer(a, v):
         u = jnp.where(mask3, ret1, u)
         u = jnp.where(mask3, u * 0.5, u)
         return u, a, broken1
-    u, a, broken1 = lax.fori_loop(0, 3, for_k, (u, a, broken1))
+    u, a, broken1 = unrolled_loop(3, for_k, (u, a, broken1))
     ret2, a = deep(a, u)
     return ret2, a
 
@@ -71,7 +78,7 @@ def nesting(x, o, a, b, lam):
             mask6 = ~mask5
             total = jnp.where(mask6, size(b, total), total)
             return total, a_contrib
-        total, a_contrib = lax.fori_loop(0, 3, for_k, (total, a_contrib))
+        total, a_contrib = unrolled_loop(3, for_k, (total, a_contrib))
         o_i = total
         return o_i, a_contrib
     o_new, a_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))

@@ -7,6 +7,11 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def scan_by_two(trips, body, carry):
+    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+
+
 def pick(a, b):
     m = jnp.float32(0.0)
     # if a < b:
@@ -58,14 +63,14 @@ def scopes(x, v, y, w, n):
             c = jnp.where(mask8, -1.0, c)
             s = jnp.where(mask6, s + c, s)
             return s
-        s = lax.fori_loop(0, 6, for_j, s)
+        s = scan_by_two(6, for_j, s)
         # for j in range(2):
         def for_j_1(j, s):
             j = jnp.int32(j)
             t = x[i] + j.astype(jnp.float32)
             s += t
             return s
-        s = lax.fori_loop(0, 2, for_j_1, s)
+        s = scan_by_two(2, for_j_1, s)
         y_i = a + s + pick(x[i], a)
         w_i = u
         return y_i, w_i

@@ -3,6 +3,13 @@ import jax.numpy as jnp
 from jax import lax
 
 
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def k0(x0, n0, out0, out1):
     def thread(tid):
         out0_i = jnp.zeros(out0.shape[1:], out0.dtype)
@@ -17,7 +24,7 @@ def k0(x0, n0, out0, out1):
             t = t + x0[i] * (jnp.int32(j) * 2 - 1).astype(jnp.float32)
             c = c + (jnp.int32(-j) * j + 7)
             return t, c
-        t, c = lax.fori_loop(0, 3, for_j, (t, c))
+        t, c = unrolled_loop(3, for_j, (t, c))
         # for k in range(20):
         def for_k(k, c):
             k = jnp.int32(k)

@@ -3,6 +3,13 @@ import jax.numpy as jnp
 from jax import lax
 
 
+def unrolled_loop(trips, body, carry):
+    """A Python loop: unrolled when traced."""
+    for k in range(trips):
+        carry = body(jnp.int32(k), carry)
+    return carry
+
+
 def tiles(x, y, s, o, q):
     def thread(tid):
         o_i = jnp.zeros(o.shape[1:], o.dtype)
@@ -17,7 +24,7 @@ def tiles(x, y, s, o, q):
             k = jnp.int32(k)
             a = a - jnp.sum(jnp.floor(jnp.multiply(lax.dynamic_slice_in_dim(x, jnp.clip(i + k, 0, x.shape[0] - 2), 2), jnp.full(2, s, dtype=jnp.float32))))
             return a
-        a = lax.fori_loop(0, 3, for_k, a)
+        a = unrolled_loop(3, for_k, a)
         m = jnp.max(jnp.reshape(jnp.matmul(jnp.reshape(lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 4), 4), (2, 2)), jnp.reshape(jnp.abs(lax.dynamic_slice_in_dim(y, jnp.clip(i, 0, y.shape[0] - 4), 4)), (2, 2))), (4,)))
         o_i = a + jnp.sum(jnp.multiply(jnp.reshape(jnp.matmul(jnp.reshape(lax.dynamic_slice_in_dim(y, jnp.clip(i + 1, 0, y.shape[0] - 8), 8), (2, 4)), jnp.reshape(lax.dynamic_slice_in_dim(x, jnp.clip(jnp.int32(3), 0, x.shape[0] - 8), 8), (4, 2))), (4,)), lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 4), 4))) - m
         q_i = jnp.max(jnp.subtract(jnp.tanh(lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 8), 8)), jnp.cos(lax.dynamic_slice_in_dim(y, jnp.clip(i, 0, y.shape[0] - 8), 8))))
