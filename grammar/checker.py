@@ -94,6 +94,11 @@ class _Checker:
             self.check_name(kernel, kernel.name, seen)
             if kernel.launch is not None and not 1 <= kernel.launch <= MAX_LAUNCH:
                 raise self.error(kernel, "launch", f"kernel {kernel.name!r} is launched on {kernel.launch} threads; a launch is 1 to {MAX_LAUNCH}")
+            if kernel.launch is not None:
+                # an array is as long as the launch: a tile must fit in it
+                for node in A.walk(kernel):
+                    if isinstance(node, A.TileLoad) and node.size > kernel.launch:
+                        raise self.error(node, "launch", f"a tile of {node.size} does not fit array {node.array!r} of a launch of {kernel.launch} threads")
             kernels.append(self.definition(kernel))
         return A.Program(tuple(funcs), tuple(kernels), program.structs, tuple(constants))
 

@@ -209,7 +209,9 @@ class Gen:
         kernel = self.kernel()
         # drawn last, so that every earlier choice is what it was before
         # programs had launch sizes
-        kernel = replace(kernel, launch=self.launch_size())
+        # arrays are as long as the launch: a tile loaded from one must fit
+        tiles = [node.size for node in A.walk(kernel) if isinstance(node, A.TileLoad)]
+        kernel = replace(kernel, launch=max([self.launch_size(), *tiles]))
         defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs)
         return A.Program(tuple(self.funcs), (kernel,), defs, tuple(self.constant_defs))
 

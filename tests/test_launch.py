@@ -76,6 +76,9 @@ def test_drawn_programs_carry_launch_sizes_from_every_decade():
     # odd sizes dominate: most launches leave a remainder for any vector width
     assert sum(s % 2 for s in sizes) > 0.6 * len(sizes)
     assert sum(s % 16 == 0 for s in sizes) < 0.1 * len(sizes)
+    # arrays are as long as the launch: every tile a kernel loads fits in them
+    tiled = [p for p in programs if any(isinstance(n, A.TileLoad) for n in A.walk(p.kernels[0]))]
+    assert tiled and all(n.size <= p.kernels[0].launch for p in tiled for n in A.walk(p.kernels[0]) if isinstance(n, A.TileLoad))
     # the productions the coverage tables count name the decade
     for p in programs[:20]:
         assert ("launch_size", launch_decade(p.kernels[0].launch)) in productions(p)

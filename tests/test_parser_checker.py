@@ -328,6 +328,7 @@ NEGATIVE = [
     ("launch-other-name", "@kernel(threads=8)" + K("")[len("@kernel"):-1], "launch", 1, 9),
     ("launch-not-int", "@kernel(launch=8.0)" + K("")[len("@kernel"):-1], "syntax", 1, 17),
     ("launch-empty", "@kernel()" + K("")[len("@kernel"):-1], "syntax", 1, 9),
+    ("launch-below-tile", "@kernel(launch=3)" + K("    t = tile_sum(tile_load(x, 0, 4))")[len("@kernel"):], "launch", 4, 18),
 ]
 
 
