@@ -286,3 +286,10 @@ def test_a_campaign_finds_shrinks_and_stores_a_fault_of_large_launches(tmp_path)
     program = parse(case.text)
     assert 4096 < program.kernels[0].launch < 8192
     assert case.header.size_after < case.header.size_before
+    # replay runs the case on its own launch size: failing while the fault
+    # is there, fixed without it
+    replay = [sys.executable, "-m", "kernel_synth.synth.cli", "replay", str(case.path.parent)]
+    faulty = subprocess.run(replay, capture_output=True, text=True, timeout=300, env={**os.environ, "KERNEL_SYNTH_FAULTS": "launch-above:4096"})
+    assert faulty.returncode == 1, faulty.stdout + faulty.stderr[-2000:]
+    fixed = subprocess.run(replay, capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items() if k != "KERNEL_SYNTH_FAULTS"})
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr[-2000:]
