@@ -90,6 +90,14 @@ def compare_outputs(
     return mismatches
 
 
+def compare_outcomes(expected: Outcome, got: Outcome, limit: int = 5) -> list[Mismatch]:
+    """compare_outputs of two outcomes' outputs, within what `expected` (the
+    reference's, say) says may be compared: its sampled threads, and the
+    tolerance scales of either side."""
+    scales = {**got.scales, **expected.scales}
+    return compare_outputs(expected.outputs, got.outputs, limit, threads=expected.threads, scales=scales)
+
+
 def nondeterminism(first: dict, second: dict, scales: dict[str, float] | None = None) -> Outcome | None:
     """A `nondeterministic` Outcome when two launches on the same inputs differ
     beyond the float tolerance (atomics may add floats in any order: `scales`,

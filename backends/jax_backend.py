@@ -36,12 +36,12 @@ import numpy as np
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params
 from kernel_synth.grammar.printer import print_program
-from kernel_synth.grammar.types import ArrayType, Role
+from kernel_synth.grammar.types import ArrayType
 
 from .compare import acc_scales, nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .jax_render import render_jax
+from .jax_render import VMAP_ACC_LIMIT, render_jax, thread_form  # noqa: F401 (VMAP_ACC_LIMIT: the backend's rule)
 from .jax_run import load_kernel
 from .outcome import SOURCE_ARTIFACT, Outcome, Stage, Status
 
@@ -67,16 +67,8 @@ def runs_eagerly(program: A.Program, share: float, salt: str = "") -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-# Above this many threads a kernel with an Acc array runs in the loop form
-VMAP_ACC_LIMIT = 1024
 # The vmap-loop oracle compares launches of at most this many threads
 LOOP_ORACLE_LIMIT = 4096
-
-
-def thread_form(kernel: A.Kernel, n: int) -> str:
-    """The form (jax_render.THREAD_FORMS) `kernel` runs in on `n` threads."""
-    has_acc = any(isinstance(p.ty, ArrayType) and p.ty.role is Role.ACC for p in kernel.params)
-    return "loop" if has_acc and n > VMAP_ACC_LIMIT else "vmap"
 
 
 class JaxCompiler:

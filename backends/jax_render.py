@@ -168,6 +168,14 @@ class _Loop:
 # thread ids carrying the full arrays: an atomic updates the running array
 # itself, n elements whatever the launch)
 THREAD_FORMS = ("vmap", "loop")
+# Above this many threads a kernel with an Acc array runs in the loop form
+VMAP_ACC_LIMIT = 1024
+
+
+def thread_form(kernel: A.Kernel, n: int) -> str:
+    """The form (THREAD_FORMS) the JAX backends run `kernel` in on `n` threads."""
+    has_acc = any(isinstance(p.ty, ArrayType) and p.ty.role is Role.ACC for p in kernel.params)
+    return "loop" if has_acc and n > VMAP_ACC_LIMIT else "vmap"
 
 
 @dataclass

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from kernel_synth.grammar import DSLError, parse, print_program
+from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.categories import CATEGORIES, classify
 from kernel_synth.grammar.weights import DEFAULT_PATH, Weights, load_weights
 
@@ -578,10 +579,12 @@ def _render(program, target: str) -> str:
 
             return render_warp(program)
         try:
-            from kernel_synth.backends.jax_render import render_jax
+            from kernel_synth.backends.inputs import DEFAULT_LAUNCH
+            from kernel_synth.backends.jax_render import render_jax, thread_form
         except ImportError:
             raise UsageError("the JAX renderer is not available (backends.jax_render is missing)") from None
-        return render_jax(program)
+        # the form the JAX backends run it in (a large launch with an Acc array: its threads in a loop)
+        return render_jax(program, thread_form(program.kernels[0], A.launch_of(program, DEFAULT_LAUNCH)))
     except RenderError as exc:
         raise UsageError(f"cannot render for {target}: {exc}") from None
 

@@ -613,7 +613,7 @@ class DatasetRun:
             sources = {family(b): o.artifacts.get(SOURCE_ARTIFACT, "") for b, o in reversed(results.items())}
             metadata = program_metadata(candidate.drawn, config.seed, candidate.index, config.weights_name, self.versions)
             metadata["target"] = candidate.target or "any"
-            metadata["launch"] = launch_of(candidate.drawn, self.launch)  # the kernel's own size, if it has one
+            metadata["launch"] = launch_of(candidate.program, self.launch)  # the kernel's own size, if it has one
             row = make_row(candidate.drawn, {b: o.artifacts for b, o in results.items()}, sources, config.wanted, metadata)
             if isinstance(row, Missing):
                 skipped[row.reason] += 1
