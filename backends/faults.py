@@ -16,14 +16,22 @@ off by one. `leak:cos` leaks state across batches: from the second batch a
 process compiles, the first float output of any program calling cos is off by
 one (what the process-state oracle must catch: a fresh worker disagrees).
 `reject:sqrt` fails the compile of any program calling sqrt, with a codegen
-error, as a front end that rejects a valid program would.
+error, as a front end that rejects a valid program would. `launch-above:4096`
+is a fault of size, not of a construct: any program launched on more than
+4096 threads gets its last thread's element of its first float Out or InOut
+array off by one, as a vectorised remainder loop that only large launches
+reach would (the reference samples a large launch's threads, the last ones
+always among them).
 
 faulty-jax-cpu wraps jax-cpu the same way. `jit-eager:floor` makes the two
 JAX runs of any program calling floor disagree, as a builtin that jit and
 op-by-op dispatch lower differently would: the eager run's first float output
 is off by one. The wrong value is put on the eager side so that the jitted
 outputs, which the forward oracle compares with the reference, stay right:
-the jit-eager oracle, and only it, can see the fault.
+the jit-eager oracle, and only it, can see the fault. `vmap-loop:floor` puts
+the same wrong value on the loop-form run of any program calling floor (the
+program's threads in a fori_loop instead of under vmap): the vmap-loop
+oracle's to see.
 
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
@@ -72,6 +80,7 @@ class FaultyCompiler(WarpCompiler):
         super().__init__("cpu", workdir, **options)
         self.faults = _faults()
         self.batches = 0  # batches this process compiled: the state a leak reads
+        self.launch: int | None = None  # the threads the program at hand ran on
 
     def compile(self, programs, launch=32, seed=0):
         if any(_has_literal(p, ABORT_MARK) for p in programs):
@@ -89,27 +98,57 @@ class FaultyCompiler(WarpCompiler):
             for name in [next((n for n in rejected if _calls(p, n)), None)]
         ]
         self.batches += 1
-        return [self._wrong(p, o) for p, o in zip(programs, outcomes)]
+        wrong = []
+        for p, o in zip(programs, outcomes):
+            self.launch = A.launch_of(p, launch)
+            wrong.append(self._wrong(p, o))
+        return wrong
 
     def _wrong(self, program, outcome: Outcome) -> Outcome:
         if not outcome.ok or outcome.outputs is None:
             return outcome
         kinds = {kind for kind, name in self.faults if _calls(program, name)}
+        if self.launch is not None and any(kind == "launch-above" and self.launch > int(size) for kind, size in self.faults):
+            return replace(outcome, outputs=_last_off_by_one(program.kernels[0], outcome.outputs))
         if "nondet" in kinds:  # as if the second of the two launches came out different
-            return nondeterminism(outcome.outputs, _off_by_one(outcome.outputs)) or outcome
+            return nondeterminism(outcome.outputs, _off_by_one(outcome.outputs, program.kernels[0])) or outcome
         if "wrong" in kinds or ("leak" in kinds and self.batches >= 2):
-            return replace(outcome, outputs=_off_by_one(outcome.outputs))
+            return replace(outcome, outputs=_off_by_one(outcome.outputs, program.kernels[0]))
         return outcome
 
 
-def _off_by_one(outputs: dict) -> dict:
-    """The outputs with the first element of the first float array off by one."""
+def _off_by_one(outputs: dict, kernel: A.Kernel | None = None) -> dict:
+    """The outputs with the first element of the first float array off by one.
+
+    Given the kernel, its Acc arrays come last: an Acc array sums every
+    thread's atomics, and on a large launch that sum can be big enough for
+    one to be inside the tolerance."""
+    from kernel_synth.grammar.types import ArrayType, Role
+
+    acc = {p.name for p in kernel.params if isinstance(p.ty, ArrayType) and p.ty.role is Role.ACC} if kernel is not None else set()
     outputs = dict(outputs)
-    for name, values in outputs.items():
+    for name in sorted(outputs, key=lambda n: n in acc):
+        values = outputs[name]
         if values.dtype.kind == "f" and values.size:
             values = values.copy()
             values.reshape(-1)[0] += 1
             outputs[name] = values
+            break
+    return outputs
+
+
+def _last_off_by_one(kernel: A.Kernel, outputs: dict) -> dict:
+    """The outputs with the last thread's element of the first float Out or
+    InOut array off by one (unchanged where there is none)."""
+    from kernel_synth.grammar.types import ArrayType, Role
+
+    outputs = dict(outputs)
+    for p in kernel.params:
+        values = outputs.get(p.name)
+        if isinstance(p.ty, ArrayType) and p.ty.role in (Role.OUT, Role.INOUT) and values is not None and values.dtype.kind == "f" and len(values):
+            values = values.copy()
+            values[-1] += 1
+            outputs[p.name] = values
             break
     return outputs
 
@@ -138,16 +177,20 @@ class FaultyJaxCompiler(JaxCompiler):
     def __init__(self, workdir=None, **options):
         super().__init__("cpu", workdir, **options)
         self.eager_wrong = [name for kind, name in _faults() if kind == "jit-eager"]
+        self.loop_wrong = [name for kind, name in _faults() if kind == "vmap-loop"]
 
     def compile(self, programs, launch=32, seed=0):
         outcomes = super().compile(programs, launch=launch, seed=seed)
         return [self._wrong_eager(p, o) for p, o in zip(programs, outcomes)]
 
     def _wrong_eager(self, program, outcome: Outcome) -> Outcome:
+        looped = outcome.looped
+        if looped is not None and looped.ok and any(_calls(program, name) for name in self.loop_wrong):
+            outcome = replace(outcome, looped=replace(looped, outputs=_off_by_one(looped.outputs, program.kernels[0])))
         eager = outcome.eager
         if eager is None or not eager.ok or not any(_calls(program, name) for name in self.eager_wrong):
             return outcome
-        return replace(outcome, eager=replace(eager, outputs=_off_by_one(eager.outputs)))
+        return replace(outcome, eager=replace(eager, outputs=_off_by_one(eager.outputs, program.kernels[0])))
 
 
 def faulty_jax_cpu(workdir=None, **options) -> FaultyJaxCompiler:

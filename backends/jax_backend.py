@@ -11,6 +11,16 @@ its programs also runs the same rendering eagerly, op by op under
 `jax.disable_jit()`, on the same inputs: the jit-eager oracle's evidence
 (`Outcome.eager`). Which programs is decided by each program's text, so the
 same program is always run the same way, whatever batch it is in.
+
+A program runs on its kernel's own launch size where it has one. Its threads
+run under `jax.vmap` (jax_render's vmap form), except on a launch of more
+than VMAP_ACC_LIMIT threads of a kernel with an Acc array, whose vmap form
+would hold n * n contributions: that one runs in the loop form (a fori_loop
+over thread ids). Asked for it (option `loop`, a share of the programs), a
+backend also runs a program the vmap form ran in the loop form, jitted, on
+the same inputs (launches up to LOOP_ORACLE_LIMIT threads: the loop runs its
+threads one after the other): the vmap-loop oracle's evidence
+(`Outcome.looped`).
 """
 
 from __future__ import annotations
@@ -28,10 +38,10 @@ from kernel_synth.grammar.lowering import flat_params
 from kernel_synth.grammar.printer import print_program
 from kernel_synth.grammar.types import ArrayType
 
-from .compare import nondeterminism
+from .compare import acc_scales, nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
-from .jax_render import render_jax
+from .jax_render import VMAP_ACC_LIMIT, render_jax, thread_form  # noqa: F401 (VMAP_ACC_LIMIT: the backend's rule)
 from .jax_run import load_kernel
 from .outcome import SOURCE_ARTIFACT, Outcome, Stage, Status
 
@@ -45,20 +55,25 @@ def _is_float_param(param: A.Param) -> bool:
     return ty.is_float or ty.is_vector or ty.is_matrix
 
 
-def runs_eagerly(program: A.Program, share: float) -> bool:
+def runs_eagerly(program: A.Program, share: float, salt: str = "") -> bool:
     """Whether `program` is among the `share` of programs run eagerly too:
-    chosen by a hash of its text, so a replay chooses as the campaign did."""
+    chosen by a hash of its text, so a replay chooses as the campaign did.
+    (`salt` draws another sample the same way: the vmap-loop oracle's.)"""
     if share >= 1.0:
         return True
     if share <= 0.0:
         return False
-    digest = hashlib.sha256(print_program(program).encode()).digest()
+    digest = hashlib.sha256((salt + print_program(program)).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+# The vmap-loop oracle compares launches of at most this many threads
+LOOP_ORACLE_LIMIT = 4096
 
 
 class JaxCompiler:
     def __init__(
-        self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, eager: float = 0.0, **_ignored,
+        self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, eager: float = 0.0, loop: float = 0.0, **_ignored,
     ):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
@@ -73,6 +88,7 @@ class JaxCompiler:
         self.gpu = _cuda_device(jax) if target == "cuda" and run else None
         self.run_kernels = run and (target == "cpu" or self.gpu is not None)
         self.eager_share = eager  # the share of programs also run op by op (jit-eager oracle)
+        self.loop_share = loop  # the share of programs also run in the loop form (vmap-loop oracle)
 
     def compile(self, programs, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
         return [self._one(p, launch, seed) for p in programs]
@@ -80,8 +96,10 @@ class JaxCompiler:
     def _one(self, program: A.Program, launch: int, seed: int) -> Outcome:
         jax = self.jax
         kernel = program.kernels[0]
+        launch = A.launch_of(program, launch)  # the kernel's own launch size, if it has one
+        form = thread_form(kernel, launch)
         try:
-            source = render_jax(program)
+            source = render_jax(program, form)
         except RenderError as exc:
             return Outcome(Status.RENDER_ERROR, Stage.RENDER, str(exc))
         except Exception as exc:  # a renderer crash is our bug: keep its trace
@@ -124,11 +142,29 @@ class JaxCompiler:
                 runs.append({name: np.asarray(result[name]) for name in written_arrays(kernel)})
         except Exception as exc:
             return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc), artifacts=artifacts)
-        differs = nondeterminism(runs[0], runs[1])
+        scales = acc_scales(kernel, launch)
+        differs = nondeterminism(runs[0], runs[1], scales)
         if differs is not None:
             return replace(differs, artifacts=artifacts)
-        eager = self._eager(function, kernel, args) if runs_eagerly(program, self.eager_share) else None
-        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager)
+        # the loop form runs its threads one by one: op by op, a large launch
+        # would take minutes, so only the vmap form is run eagerly
+        eager = self._eager(function, kernel, args) if form == "vmap" and runs_eagerly(program, self.eager_share) else None
+        looped = None
+        if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(program, self.loop_share, "loop:"):
+            looped = self._looped(program, kernel, args)
+        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager, scales=scales, looped=looped)
+
+    def _looped(self, program: A.Program, kernel: A.Kernel, args) -> Outcome:
+        """The program rendered in the loop form, jitted and run on the same
+        inputs (the vmap-loop oracle's other side)."""
+        jax = self.jax
+        try:
+            function = load_kernel(render_jax(program, "loop"), kernel)
+            result = jax.jit(function)(*args)
+            outputs = {name: np.asarray(result[name]) for name in written_arrays(kernel)}
+        except Exception as exc:
+            return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc))
+        return Outcome(Status.OK, Stage.RUN, outputs=outputs)
 
     def _eager(self, function, kernel: A.Kernel, args) -> Outcome:
         """The rendering run op by op: each primitive dispatched on its own,

@@ -19,7 +19,14 @@ The rendered module is plain JAX a person could have written:
   `.at[k].add` for add/sub, the min/max identity updated with `.at[k].min/max`),
   which the kernel sums (or mins/maxes) over threads into the original. An
   Acc array so costs n * n elements per launch: right for differential
-  launches of tens or hundreds of threads, not for ops.MAX_LAUNCH.
+  launches of tens or hundreds of threads, not for ops.MAX_LAUNCH. The
+  second form, `render_jax(program, threads="loop")`, runs the same
+  `thread` once per thread id in a `lax.fori_loop` that carries the full
+  arrays: a thread's own Out/InOut elements are set at its index, and an Acc
+  array is passed to it as the running total its atomics update in place, so
+  it costs n elements (and n sequential iterations). Both forms must agree
+  (the vmap-loop oracle); backends.jax_backend uses the loop form where the
+  vmap form's n * n would be too large.
 
 Control flow is data flow. Statements run under a mask (None at the top of a
 definition: always on): `if/elif/else` compute one mask per clause and every
@@ -228,10 +235,26 @@ class _Loop:
     continued: str | None  # per iteration: `continue` ran
 
 
+# How a kernel's threads run: "vmap" (the per-thread body under jax.vmap, an
+# Acc array's contributions n * n elements) or "loop" (lax.fori_loop over the
+# thread ids carrying the full arrays: an atomic updates the running array
+# itself, n elements whatever the launch)
+THREAD_FORMS = ("vmap", "loop")
+# Above this many threads a kernel with an Acc array runs in the loop form
+VMAP_ACC_LIMIT = 1024
+
+
+def thread_form(kernel: A.Kernel, n: int) -> str:
+    """The form (THREAD_FORMS) the JAX backends run `kernel` in on `n` threads."""
+    has_acc = any(isinstance(p.ty, ArrayType) and p.ty.role is Role.ACC for p in kernel.params)
+    return "loop" if has_acc and n > VMAP_ACC_LIMIT else "vmap"
+
+
 @dataclass
 class _Renderer:
     program: A.Program
     prelude: set[str] = field(default_factory=set)
+    threads: str = "vmap"
 
     def __post_init__(self) -> None:
         # the checker refuses Python keywords and the modules' names
@@ -398,6 +421,8 @@ class _Renderer:
         outer: list[cst.BaseStatement] = []
         thread, tid = self.fresh("thread"), "tid"  # tid is reserved by the DSL
         returned: list[tuple[A.Param, str]] = []  # (array, what the thread returns for it)
+        loop = self.threads == "loop"
+        totals: list[str] = []  # loop form: the thread's parameters holding the running Acc arrays
         for p in kernel.params:
             if not isinstance(p.ty, ArrayType):
                 continue
@@ -409,7 +434,10 @@ class _Renderer:
             if role is Role.ACC:
                 var = self.fresh(f"{full}_contrib")
                 kind = self.classes[p.name]
-                self.emit(assign(var, self.identity(kind, p.ty.elem, cst.Name(full))))
+                if loop:  # the running array, every earlier thread's atomics applied
+                    totals.append(var)
+                else:
+                    self.emit(assign(var, self.identity(kind, p.ty.elem, cst.Name(full))))
             else:
                 var = self.fresh(f"{full}_i")
                 if role is Role.OUT:  # Out arrays start at zero
@@ -422,7 +450,7 @@ class _Renderer:
         self.block(kernel.body)
         if returned:
             self.emit(line(cst.Return(self.targets([var for _, var in returned]))))
-        thread_def = self.function(thread, [tid], self.out)
+        thread_def = self.function(thread, [tid, *totals], self.out)
         outer.append(thread_def)
         if not returned:
             outer.append(line(cst.Return(cst.Dict([]))).with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment("# the kernel writes no array"))]))
@@ -432,9 +460,13 @@ class _Renderer:
             suffix = "_contribs" if p.ty.role is Role.ACC else "_new"
             results.append(self.fresh(p.name + suffix))
         first_array = next(p.name for p in kernel.params if isinstance(p.ty, ArrayType))
-        threads = call("jnp.arange", subscript(cst.Attribute(cst.Name(first_array), cst.Name("shape")), cst.Integer("0")), dtype=dotted("jnp.int32"))
-        run = call(call("jax.vmap", cst.Name(thread)), threads)
-        outer.append(assign(self.targets(results), run))
+        count = subscript(cst.Attribute(cst.Name(first_array), cst.Name("shape")), cst.Integer("0"))
+        if loop:
+            outer.extend(self.thread_loop(thread, returned, results, count))
+        else:
+            threads = call("jnp.arange", count, dtype=dotted("jnp.int32"))
+            run = call(call("jax.vmap", cst.Name(thread)), threads)
+            outer.append(assign(self.targets(results), run))
         entries = []
         for p in kernel.params:
             if not isinstance(p.ty, ArrayType) or p.ty.role is Role.IN:
@@ -443,13 +475,32 @@ class _Renderer:
             found = [r for (q, _), r in zip(returned, results) if q is p]
             if not found:  # an Acc array no atomic reaches
                 value: cst.BaseExpression = full
-            elif p.ty.role is not Role.ACC:
+            elif p.ty.role is not Role.ACC or loop:
                 value = cst.Name(found[0])
             else:
                 value = self.combine(self.classes[p.name], full, cst.Name(found[0]))
             entries.append(cst.DictElement(cst.SimpleString(f'"{p.name}"'), value))
         outer.append(line(cst.Return(spread(cst.Dict(entries)))))
         return self.function(kernel.name, [p.name for p in kernel.params], outer)
+
+    def thread_loop(self, thread: str, returned: list[tuple[A.Param, str]], results: list[str], count: cst.BaseExpression) -> list[cst.BaseStatement]:
+        """The loop form's threads: `def step(t, carry)` runs thread t on the
+        carried arrays (its own element of each Out/InOut array set at t,
+        each Acc array updated in place by its atomics), and a fori_loop over
+        every thread id runs it, from the arrays as passed in."""
+        step, t, carry = self.fresh("step"), self.fresh("t"), self.fresh("carry")
+        mine = [self.fresh(f"{p.name}_t") for p, _ in returned]
+        totals = [cst.Name(r) for (p, _), r in zip(returned, results) if p.ty.role is Role.ACC]
+        body = [
+            assign(self.targets(results), cst.Name(carry)),
+            assign(self.targets(mine), call(cst.Name(thread), call("jnp.int32", cst.Name(t)), *totals)),
+        ]
+        updated = [cst.Name(m) if p.ty.role is Role.ACC else at(cst.Name(r), cst.Name(t), "set", cst.Name(m)) for (p, _), r, m in zip(returned, results, mine)]
+        body.append(line(cst.Return(updated[0] if len(updated) == 1 else cst.Tuple([cst.Element(u) for u in updated]))))
+        start = [cst.Name(p.name) for p, _ in returned]
+        initial = start[0] if len(start) == 1 else cst.Tuple([cst.Element(a) for a in start])
+        run = call("lax.fori_loop", cst.Integer("0"), count, cst.Name(step), initial)
+        return [self.function(step, [t, carry], body), assign(self.targets(results), run)]
 
     @staticmethod
     def targets(names: list[str]) -> cst.BaseExpression:
@@ -1108,13 +1159,17 @@ def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:
     return call(jnp_dtype(ty), unary(cst.Minus(), magnitude) if value < 0 else magnitude)
 
 
-def render_jax_module(program: A.Program) -> cst.Module:
-    """JAX has no structs of ours: the flattened program is rendered (grammar.lowering)."""
-    return _Renderer(flatten_structs(program)).module()
+def render_jax_module(program: A.Program, threads: str = "vmap") -> cst.Module:
+    """JAX has no structs of ours: the flattened program is rendered (grammar.lowering).
+    `threads` is the form the kernel's threads run in (THREAD_FORMS)."""
+    if threads not in THREAD_FORMS:
+        raise ValueError(f"unknown thread form {threads!r}: one of {', '.join(THREAD_FORMS)}")
+    return _Renderer(flatten_structs(program), threads=threads).module()
 
 
-def render_jax(program: A.Program) -> str:
-    """JAX source for `program`: an importable Python module."""
-    return render_jax_module(program).code
+def render_jax(program: A.Program, threads: str = "vmap") -> str:
+    """JAX source for `program`: an importable Python module (`threads`: the
+    form its kernel's threads run in, THREAD_FORMS)."""
+    return render_jax_module(program, threads).code
 
 

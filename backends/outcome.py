@@ -68,6 +68,18 @@ class Outcome:
     # inputs, where the jit-eager oracle asked a JAX backend for it: ok with
     # its outputs, or the error it raised. None: not run eagerly.
     eager: "Outcome | None" = field(default=None, compare=False)
+    # The same program rendered in the loop form (jax_render: threads one by
+    # one in a fori_loop) and run on the same inputs, where the vmap-loop
+    # oracle asked a JAX backend for it. None: not run so.
+    looped: "Outcome | None" = field(default=None, compare=False)
+    # What a comparison with these outputs may use (the reference sets them
+    # on a large launch, backends.reference_backend): `threads`, the threads
+    # whose elements were computed (None: all of them); `not_compared`, the
+    # arrays no element of which can be compared, with the reason; `scales`,
+    # per array, a factor on the float tolerance (compare.acc_scales)
+    threads: tuple[int, ...] | None = field(default=None, compare=False)
+    not_compared: dict[str, str] = field(default_factory=dict, compare=False)
+    scales: dict[str, float] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))

@@ -184,9 +184,9 @@ class _Interpreter:
 
     # -- driving
 
-    def run_kernel(self, kernel: A.Kernel, scalars: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+    def run_kernel(self, kernel: A.Kernel, scalars: dict[str, object], arrays: dict[str, np.ndarray], threads=None) -> None:
         self.arrays = arrays
-        for i in range(self.n):
+        for i in range(self.n) if threads is None else threads:
             self.tid = np.int32(i)
             self.frame = dict(scalars)
             signal = self.block(kernel.body)
@@ -643,9 +643,14 @@ def _launch_value(param: A.Param, value, n: int):
     raise ReferenceFailure(f"{param.name!r} must be {ty}, got {value!r} ({_describe(value)})", "input")
 
 
-def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: int, decisions: list | None = None) -> dict[str, np.ndarray]:
+def run_reference(
+    program: A.Program, kernel_name: str | None, inputs: dict, n: int, decisions: list | None = None, threads=None,
+) -> dict[str, np.ndarray]:
     """Run kernel `kernel_name` (default: the first) for threads 0..n-1, one after
     the other, on copies of `inputs`; return every array parameter's final value.
+    With `threads` (increasing thread ids below n), run only those: the
+    elements they own (Out and InOut at their own index) are then right, and
+    an Acc array holds only their atomics.
     With `decisions`, append to it every piecewise decision the run took.
     Structs are flattened first (grammar.lowering): a struct parameter's
     inputs are its leaves', keyed `param__field`."""
@@ -659,6 +664,8 @@ def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: 
         kernel = matches[0]
     if n < 0:
         raise ReferenceFailure(f"launch of {n} threads", "input")
+    if threads is not None and any(not 0 <= t < n for t in threads):
+        raise ReferenceFailure(f"a sampled thread is outside the launch of {n}", "input")
     scalars: dict[str, object] = {}
     arrays: dict[str, np.ndarray] = {}
     for param in kernel.params:
@@ -672,7 +679,7 @@ def run_reference(program: A.Program, kernel_name: str | None, inputs: dict, n: 
     interpreter = _Interpreter(program, n, decisions)
     with np.errstate(all="ignore"):  # inf and nan are values; overflow and /0 of ints are checked
         try:
-            interpreter.run_kernel(kernel, scalars, arrays)
+            interpreter.run_kernel(kernel, scalars, arrays, threads)
         except ReferenceFailure:
             raise
         except RecursionError as exc:

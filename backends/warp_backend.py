@@ -28,7 +28,7 @@ import numpy as np
 
 from kernel_synth.grammar import ast as A
 
-from .compare import nondeterminism
+from .compare import acc_scales, nondeterminism
 from .errors import RenderError, Unsupported
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .outcome import ERROR_AT, SOURCE_ARTIFACT, Outcome, Stage, Status
@@ -539,6 +539,8 @@ class WarpCompiler:
     def _run(self, module, names: dict[str, str], program: A.Program, launch: int, seed: int) -> Outcome:
         wp = self.wp
         kernel = program.kernels[0]
+        launch = A.launch_of(program, launch)  # the kernel's own launch size, if it has one
+        scales = acc_scales(kernel, launch)
         runs = []
         try:
             for _ in range(2):  # twice, on fresh inputs: the nondeterminism oracle's evidence
@@ -548,7 +550,7 @@ class WarpCompiler:
                 runs.append({name: arrays[name].numpy().copy() for name in written_arrays(kernel)})
         except Exception as exc:
             return Outcome(Status.RUN_ERROR, Stage.RUN, _message(exc))
-        return nondeterminism(runs[0], runs[1]) or Outcome(Status.OK, Stage.RUN, outputs=runs[0])
+        return nondeterminism(runs[0], runs[1], scales) or Outcome(Status.OK, Stage.RUN, outputs=runs[0], scales=scales)
 
 
 # The block a tiled launch asks for. One lane: on the CPU every request

@@ -602,10 +602,26 @@ def is_signed_literal(node) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
+    """`@kernel` (or `@kernel(launch=N)`: the kernel is launched on N threads;
+    None leaves the thread count to whoever runs it, a backend's or a
+    campaign's default)."""
+
     name: str
     params: tuple[Param, ...]
     body: tuple[Stmt, ...]
     pos: Pos | None = _pos()
+    launch: int | None = None
+
+    def __post_init__(self) -> None:
+        # the checker bounds the value (a located error); here only its kind
+        _require(self.launch is None or (isinstance(self.launch, int) and not isinstance(self.launch, bool)), f"launch {self.launch!r} is not an int")
+
+
+def launch_of(program: "Program", default: int) -> int:
+    """The threads `program`'s kernel (its first, the one backends run) is
+    launched on: its own launch size, else `default`."""
+    launch = program.kernels[0].launch
+    return default if launch is None else launch
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from . import ast as A
 from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
-from .ops import BUILTINS, MATMUL_ROWS, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
+from .ops import BUILTINS, MATMUL_ROWS, MAX_LAUNCH, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
 from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
@@ -92,6 +92,13 @@ class _Checker:
         kernels = []
         for kernel in program.kernels:
             self.check_name(kernel, kernel.name, seen)
+            if kernel.launch is not None and not 1 <= kernel.launch <= MAX_LAUNCH:
+                raise self.error(kernel, "launch", f"kernel {kernel.name!r} is launched on {kernel.launch} threads; a launch is 1 to {MAX_LAUNCH}")
+            if kernel.launch is not None:
+                # an array is as long as the launch: a tile must fit in it
+                for node in A.walk(kernel):
+                    if isinstance(node, A.TileLoad) and node.size > kernel.launch:
+                        raise self.error(node, "launch", f"a tile of {node.size} does not fit array {node.array!r} of a launch of {kernel.launch} threads")
             kernels.append(self.definition(kernel))
         return A.Program(tuple(funcs), tuple(kernels), program.structs, tuple(constants))
 

@@ -22,7 +22,7 @@ program may use and what its category needs are swarm.py's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import ast as A
 from .checker import atomic_class
@@ -43,7 +43,7 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, INT_BINOPS, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
+from .ops import BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .types import BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 from .weights import Weights
@@ -207,8 +207,23 @@ class Gen:
         for _ in range(helpers):
             self.funcs.append(self.helper())
         kernel = self.kernel()
+        # drawn last, so that every earlier choice is what it was before
+        # programs had launch sizes
+        # arrays are as long as the launch: a tile loaded from one must fit
+        tiles = [node.size for node in A.walk(kernel) if isinstance(node, A.TileLoad)]
+        kernel = replace(kernel, launch=max([self.launch_size(), *tiles]))
         defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs)
         return A.Program(tuple(self.funcs), (kernel,), defs, tuple(self.constant_defs))
+
+    def launch_size(self) -> int:
+        """The kernel's thread count: a decade (weights: launch_size), then a
+        size inside it, odd three times in four (a size that is no multiple of
+        a vector width leaves a remainder for vectorised code to get wrong)."""
+        lo, hi = LAUNCH_DECADES[self.choose("launch_size")]
+        size = self.integer(lo, hi)
+        if size % 2 == 0 and size < hi and self.integer(0, 3) != 0:
+            size += 1
+        return size
 
     def constant(self) -> A.ConstDef:
         """`C = constant(lit)` or `C = constant(vec3(lit, lit, lit))`: read in

@@ -449,5 +449,23 @@ INPUT_FLOAT_RANGE = (-4.0, 4.0)
 INPUT_INT_RANGE = (-64, 64)
 INPUT_UINT_RANGE = (0, 64)
 MAX_LAUNCH = 1 << 16
+# A kernel's own launch size (`@kernel(launch=N)`) by decade: the
+# alternatives of the weights' [rules.launch_size], smallest first (what a
+# shrunk draw lands on), together spanning 1 .. MAX_LAUNCH.
+LAUNCH_DECADES: dict[str, tuple[int, int]] = {
+    "units": (1, 10),
+    "tens": (11, 100),
+    "hundreds": (101, 1000),
+    "thousands": (1001, 10_000),
+    "ten_thousands": (10_001, MAX_LAUNCH),
+}
+
+
+def launch_decade(n: int) -> str:
+    """The LAUNCH_DECADES alternative a launch size lies in."""
+    for name, (lo, hi) in LAUNCH_DECADES.items():
+        if lo <= n <= hi:
+            return name
+    raise ValueError(f"launch {n} is outside 1 .. {MAX_LAUNCH}")
 # Loops never run more often than this per loop, by construction and by check.
 MAX_TRIP = 64

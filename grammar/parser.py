@@ -30,6 +30,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "start": (A.Program,),
     "func_def": (A.Func,),
     "kernel_def": (A.Kernel,),
+    "launch_spec": (),
     "struct_def": (A.StructDef,),
     "const_def": (A.ConstDef,),
     "field_decl": (A.Param,),
@@ -252,18 +253,26 @@ class _Builder:
         if tree.data == "func_def":
             name, params, ret, suite = tree.children
         else:
-            name, params, suite = tree.children
+            children = list(tree.children)
+            launch = self.launch_spec(children.pop(0)) if isinstance(children[0], Tree) and children[0].data == "launch_spec" else None
+            name, params, suite = children
             ret = None
         built = tuple(self.param(p) for p in params.children if p is not None) if params else ()
         self.arrays = {p.name for p in built if isinstance(p.ty, ArrayType)}
         body = self.suite(suite)
         if ret is None:
-            return A.Kernel(str(name), built, body, pos=self.pos(tree))
+            return A.Kernel(str(name), built, body, pos=self.pos(tree), launch=launch)
         if ret.data == "tuple_type":
             ret_ty = TupleType(tuple(self.type_name(t) for t in ret.children))
         else:
             ret_ty = self.type_name(ret)
         return A.Func(str(name), built, ret_ty, body, pos=self.pos(tree))
+
+    def launch_spec(self, tree: Tree) -> int:
+        key, value = tree.children
+        if str(key) != "launch":
+            raise self.error(f"@kernel takes one argument, launch=N, not {str(key)}=", key, "launch")
+        return int(value)
 
     def param(self, tree: Tree) -> A.Param:
         name, ty = tree.children

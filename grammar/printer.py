@@ -35,7 +35,8 @@ def print_definition(node: A.Func | A.Kernel) -> str:
     if isinstance(node, A.Func):
         head = f"@func\ndef {node.name}({params}) -> {node.ret}:"
     else:
-        head = f"@kernel\ndef {node.name}({params}):"
+        launch = "" if node.launch is None else f"(launch={node.launch})"
+        head = f"@kernel{launch}\ndef {node.name}({params}):"
     return head + "\n" + "\n".join(_block(node.body, 1))
 
 

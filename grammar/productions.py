@@ -8,7 +8,7 @@ The names are those of the profile's [rules.*] tables.
 from __future__ import annotations
 
 from . import ast as A
-from .ops import BUILTINS, INT_BINOPS, is_matrix_product, is_quat_product
+from .ops import BUILTINS, INT_BINOPS, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
 from .types import ArrayType, TupleType
 
@@ -26,6 +26,9 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     constants = {c.name for c in program.constants}
     for constant in program.constants:
         found.add(("constant_type", constant.value.ty.name))
+    for kernel in program.kernels:
+        if kernel.launch is not None:
+            found.add(("launch_size", launch_decade(kernel.launch)))
     for definition in program.funcs + program.kernels:
         _Walker(found, definition, helpers, constants).run()
         for node in A.walk(definition):

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from . import ast as A
 from .categories import CATEGORIES, classify
 from .productions import productions
-from .ops import is_matrix_product, is_quat_product
+from .ops import LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, jax_loop, loop_trips, needs_guard, thread_names
 from .weights import Weights, default_weights
 
@@ -275,6 +275,7 @@ class StatsCollector:
         self.productions: Counter[tuple[str, str]] = Counter()
         self.constructs: Counter[str] = Counter()
         self.sizes: list[int] = []
+        self.launches: list[int | None] = []  # the first kernel's own launch size
 
     def add(self, program: A.Program) -> None:
         self.n += 1
@@ -285,6 +286,7 @@ class StatsCollector:
         self.productions.update(produced)
         self.constructs.update(constructs(program, produced))
         self.sizes.append(ast_size(program))
+        self.launches.append(program.kernels[0].launch)
 
     def summary(self) -> dict:
         every = self.weights.alternatives()
@@ -300,11 +302,23 @@ class StatsCollector:
             },
             # programs that use each construct (`constructs`)
             "constructs": {c: self.constructs[c] for c in CONSTRUCTS},
+            "launch_sizes": launch_distribution(self.launches),
             "ast_nodes": {
                 "mean": round(sum(self.sizes) / len(self.sizes), 2) if self.sizes else 0.0,
                 "max": max(self.sizes, default=0),
             },
         }
+
+
+def launch_distribution(launches: list[int | None]) -> dict:
+    """Launch sizes by decade (ops.LAUNCH_DECADES, each with its range and
+    count), the programs that leave it to the runner (`default`), and the
+    smallest and largest drawn."""
+    sized = [n for n in launches if n is not None]
+    decades = {name: {"range": [lo, hi], "programs": 0} for name, (lo, hi) in LAUNCH_DECADES.items()}
+    for n in sized:
+        decades[launch_decade(n)]["programs"] += 1
+    return {"decades": decades, "default": len(launches) - len(sized), "min": min(sized, default=None), "max": max(sized, default=None)}
 
 
 def summarize(programs: Iterable[A.Program], weights: Weights | None = None) -> dict:

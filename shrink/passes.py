@@ -580,8 +580,29 @@ def _resized(tile, size: int):
     return replace(tile, tiles=tuple(_resized(t, size) for t in tile.tiles), ty=ty)
 
 
+def shrink_launch(program: A.Program) -> Iterator[A.Program]:
+    """A smaller launch size for each kernel that has one: the small sizes 1
+    to 8 first, then the halvings n/2^k and the sizes n - n/2^k in increasing
+    order. A failure that shows only above some size so keeps a size above it
+    (no smaller candidate fails), and a run of rounds closes in on the
+    smallest such size about as a bisection would."""
+    for index, kernel in enumerate(program.kernels):
+        n = kernel.launch
+        if n is None or n <= 1:
+            continue
+        sizes = set(range(1, min(n, 9)))
+        k = 1
+        while n >> k:
+            sizes.update((n >> k, n - (n >> k)))
+            k += 1
+        for size in sorted(s for s in sizes if 1 <= s < n):
+            kernels = program.kernels[:index] + (replace(kernel, launch=size),) + program.kernels[index + 1 :]
+            yield replace(program, kernels=kernels)
+
+
 DEFAULT_PASSES: tuple[Pass, ...] = (
     delete_statements,
+    shrink_launch,
     unwrap_compounds,
     simplify_expressions,
     drop_unused,

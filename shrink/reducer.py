@@ -158,7 +158,8 @@ class _BudgetSpent(Exception):
 def complexity(program: A.Program) -> tuple[int, int, float]:
     """What shrinking minimises, compared as a tuple: AST nodes (`ast_size`, plus
     one for each `else:` clause, which has no node of its own), then named leaves
-    (variables, `tid()`, `len`), then the literals' total `literal_cost`."""
+    (variables, `tid()`, `len`), then the literals' total `literal_cost`
+    (a kernel's launch size counted as a literal)."""
     nodes = names = 0
     literals = 0.0
     for definition in program.constants + program.structs + program.funcs + program.kernels:
@@ -174,6 +175,9 @@ def complexity(program: A.Program) -> tuple[int, int, float]:
                 literals += _weight(node.size)
             elif isinstance(node, A.If) and node.orelse is not None:
                 nodes += 1
+    for kernel in program.kernels:  # a launch size is written as a literal
+        if kernel.launch is not None:
+            literals += _weight(kernel.launch)
     return nodes, names, literals
 
 

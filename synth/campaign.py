@@ -37,9 +37,11 @@ from kernel_synth.backends.differentiability import differentiability, gradient_
 from kernel_synth.backends.executor import LOCAL, Placement
 from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.outcome import Status
+from kernel_synth.backends.reference_backend import REFERENCE_FULL_LIMIT
 from kernel_synth.backends.registry import BACKENDS, get_backend
 from kernel_synth.backends.warp_release import installed as installed_warp
 from kernel_synth.grammar import DSLError, Program, parse
+from kernel_synth.grammar.ops import launch_decade
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.stats import ast_size
 from kernel_synth.grammar.weights import Weights, default_weights
@@ -108,6 +110,9 @@ class CampaignConfig:
     # (bench_jit_eager.py, 60 s, one worker, two cores shared with other
     # work: the campaigns without it before and after differed by 20%)
     eager_share: float = 0.25
+    # vmap-loop oracle: the share of programs a JAX backend also runs with its
+    # threads in a fori_loop (about a jitted run's cost again)
+    loop_share: float = 0.25
     # where the worker pools run: local processes, or a Ray cluster
     # (backends.ray_executor); the corpus and the state are written here
     # either way
@@ -168,6 +173,14 @@ class State:
     # those that were not, by reason (no device to run on, the reference failed)
     forward_compared: dict[str, int] = field(default_factory=dict)
     forward_skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    # programs the forward oracle compared in part, by what was left out (a
+    # large launch: the reference ran a sample of its threads; an Acc array
+    # of such a launch, which only every thread's atomics together give)
+    forward_partial: dict[str, dict[str, int]] = field(default_factory=dict)
+    # launch sizes of the programs judged, by decade (ops.LAUNCH_DECADES)
+    launch_decades: dict[str, int] = field(default_factory=dict)
+    # vmap-loop oracle, per backend: programs whose vmapped and looped outputs were compared
+    loop_compared: dict[str, int] = field(default_factory=dict)
     # jit-eager oracle, per backend: programs whose jitted and eager outputs were compared
     eager_compared: dict[str, int] = field(default_factory=dict)
     # (elapsed seconds, programs, findings, buckets) after each batch, thinned
@@ -202,6 +215,9 @@ class State:
             "state_checked": self.state_checked,
             "forward_compared": self.forward_compared,
             "forward_skipped": self.forward_skipped,
+            "forward_partial": self.forward_partial,
+            "launch_decades": self.launch_decades,
+            "loop_compared": self.loop_compared,
             "eager_compared": self.eager_compared,
             "history": self.history,
         }
@@ -225,6 +241,9 @@ class State:
         state.forward_compared = dict(data.get("forward_compared", {}))
         state.forward_skipped = {b: dict(r) for b, r in data.get("forward_skipped", {}).items()}
         state.eager_compared = dict(data.get("eager_compared", {}))
+        state.forward_partial = {b: dict(r) for b, r in data.get("forward_partial", {}).items()}
+        state.launch_decades = dict(data.get("launch_decades", {}))
+        state.loop_compared = dict(data.get("loop_compared", {}))
         state.history = [list(point) for point in data.get("history", [])]
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
@@ -278,7 +297,7 @@ class Campaign:
         self.state = self._load_state()
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
         self.triage = Triage(
-            config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement, eager_share=config.eager_share,
+            config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement, eager_share=config.eager_share, loop_share=config.loop_share,
         )
         self.shrinker = Shrinker(
             lambda: Triage(
@@ -426,6 +445,10 @@ class Campaign:
         """Judge a batch whose outcomes are in (waiting for them), in order."""
         config, state = self.config, self.state
         indexes = range(batch.first, batch.first + len(batch.programs))
+        for program in batch.programs:
+            launch = program.kernels[0].launch
+            decade = "default" if launch is None else launch_decade(launch)
+            state.launch_decades[decade] = state.launch_decades.get(decade, 0) + 1
         for backend in config.backends:
             outcomes = batch.outcomes[backend].result()
             verdicts = self.triage.judged(backend, batch.programs, outcomes, batch.references)
@@ -438,6 +461,9 @@ class Campaign:
             if Oracle.JIT_EAGER in config.oracles and get_backend(backend).eager:
                 compared = sum(v.outcome.ok and v.outcome.eager is not None for v in verdicts)
                 state.eager_compared[backend] = state.eager_compared.get(backend, 0) + compared
+            if Oracle.VMAP_LOOP in config.oracles:
+                compared = sum(v.outcome.ok and v.outcome.looped is not None for v in verdicts)
+                state.loop_compared[backend] = state.loop_compared.get(backend, 0) + compared
             clean, warm = [], []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
@@ -468,6 +494,13 @@ class Campaign:
                 why = "the reference could not run it"
             else:
                 compared += 1
+                partial = state.forward_partial.setdefault(backend, {})
+                if reference.threads is not None:
+                    why = f"only the elements of {len(reference.threads)} sampled threads (launch over {REFERENCE_FULL_LIMIT})"
+                    partial[why] = partial.get(why, 0) + 1
+                for reason in set(reference.not_compared.values()):
+                    why = f"Acc arrays not compared: {reason}"
+                    partial[why] = partial.get(why, 0) + 1
                 continue
             skipped[why] = skipped.get(why, 0) + 1
         state.forward_compared[backend] = state.forward_compared.get(backend, 0) + compared
@@ -673,7 +706,13 @@ class Campaign:
             },
             "unconfirmed": state.unconfirmed,
             # per backend: outputs compared with the reference, and why not
-            **({"forward": {b: {"compared": state.forward_compared.get(b, 0), "not_compared": state.forward_skipped.get(b, {})} for b in self.config.backends}} if Oracle.FORWARD in self.config.oracles else {}),
+            **({"forward": {b: {"compared": state.forward_compared.get(b, 0), "not_compared": state.forward_skipped.get(b, {}), "partly_compared": state.forward_partial.get(b, {})} for b in self.config.backends}} if Oracle.FORWARD in self.config.oracles else {}),
+            # programs judged per launch-size decade (ops.LAUNCH_DECADES; `default`: the campaign's --launch)
+            "launch_sizes": dict(state.launch_decades),
+            **(
+                {"vmap_loop": {"share": self.config.loop_share, "compared": dict(state.loop_compared), "findings": state.findings.get(Oracle.VMAP_LOOP.value, 0)}}
+                if Oracle.VMAP_LOOP in self.config.oracles and any(get_backend(b).eager for b in self.config.backends) else {}
+            ),
             **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
             **(
                 {"jit_eager": {"share": self.config.eager_share, "compared": dict(state.eager_compared), "findings": state.findings.get(Oracle.JIT_EAGER.value, 0)}}

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from kernel_synth.grammar import DSLError, parse, print_program
+from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.categories import CATEGORIES, classify
 from kernel_synth.grammar.weights import DEFAULT_PATH, Weights, load_weights
 
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager (default: all; gradient where a backend has adjoints and JAX imports; jit-eager judges the JAX backends)")
+    fuzz.add_argument("--loop-share", type=_share, default=None, metavar="F", help="vmap-loop oracle: the share of programs a JAX backend also runs with its threads in a fori_loop, chosen by each program's hash (default 0.25; shrinks and replays run all)")
     fuzz.add_argument("--eager-share", type=_share, default=None, metavar="F", help="jit-eager oracle: the share of programs a JAX backend also runs op by op, chosen by each program's hash (default 0.25: the eager run costs about as much as the jitted one; shrinks and replays run all)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
@@ -479,6 +481,16 @@ def _print_stats(summary: dict, weights: Weights) -> None:
     for left, right in zip(rows[:half], rows[half:] + [("", "")]):
         used.add_row(*left, *right)
     console.print(used)
+    launches = summary["launch_sizes"]
+    sizes = Table(title=f"launch sizes: programs per decade (smallest {launches['min']}, largest {launches['max']})")
+    for column in ("decade", "threads", "programs"):
+        sizes.add_column(column, justify="left" if column == "decade" else "right")
+    for name, decade in launches["decades"].items():
+        lo, hi = decade["range"]
+        sizes.add_row(name, f"{lo}..{hi}", f"{decade['programs']} ({100 * decade['programs'] / n:.1f}%)")
+    if launches["default"]:
+        sizes.add_row("default", "the runner's", f"{launches['default']} ({100 * launches['default'] / n:.1f}%)")
+    console.print(sizes)
     cov = summary["productions"]
     console.print(f"productions covered: {cov['covered']} of {cov['total']}")
     if cov["missing"]:
@@ -567,10 +579,12 @@ def _render(program, target: str) -> str:
 
             return render_warp(program)
         try:
-            from kernel_synth.backends.jax_render import render_jax
+            from kernel_synth.backends.inputs import DEFAULT_LAUNCH
+            from kernel_synth.backends.jax_render import render_jax, thread_form
         except ImportError:
             raise UsageError("the JAX renderer is not available (backends.jax_render is missing)") from None
-        return render_jax(program)
+        # the form the JAX backends run it in (a large launch with an Acc array: its threads in a loop)
+        return render_jax(program, thread_form(program.kernels[0], A.launch_of(program, DEFAULT_LAUNCH)))
     except RenderError as exc:
         raise UsageError(f"cannot render for {target}: {exc}") from None
 
@@ -666,6 +680,7 @@ def cmd_fuzz(args) -> int:
             placement=placement,
             **({"shrink_nice": args.shrink_nice} if args.shrink_nice is not None else {}),
             **({"eager_share": args.eager_share} if args.eager_share is not None else {}),
+            **({"loop_share": args.loop_share} if args.loop_share is not None else {}),
         )
         try:
             with CampaignDisplay(config) as display:

@@ -35,6 +35,7 @@ from kernel_synth.backends.inputs import DEFAULT_LAUNCH
 from kernel_synth.backends.outcome import SOURCE_ARTIFACT
 from kernel_synth.backends.registry import BACKENDS
 from kernel_synth.grammar import Program
+from kernel_synth.grammar.ast import launch_of
 from kernel_synth.grammar.categories import CATEGORIES
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.weights import ALONE, Weights, default_weights, with_aim
@@ -612,7 +613,7 @@ class DatasetRun:
             sources = {family(b): o.artifacts.get(SOURCE_ARTIFACT, "") for b, o in reversed(results.items())}
             metadata = program_metadata(candidate.drawn, config.seed, candidate.index, config.weights_name, self.versions)
             metadata["target"] = candidate.target or "any"
-            metadata["launch"] = self.launch
+            metadata["launch"] = launch_of(candidate.program, self.launch)  # the kernel's own size, if it has one
             row = make_row(candidate.drawn, {b: o.artifacts for b, o in results.items()}, sources, config.wanted, metadata)
             if isinstance(row, Missing):
                 skipped[row.reason] += 1

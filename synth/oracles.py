@@ -37,6 +37,10 @@ class Oracle(StrEnum):
     # a JAX backend's jitted outputs and those of the same rendering run op by
     # op (jax.disable_jit) must agree (grammar/SEMANTICS.md, "jit and eager")
     JIT_EAGER = "jit-eager"
+    # a JAX backend's program with its threads under vmap and the same
+    # program with its threads in a fori_loop, one by one, must agree
+    # (backends.jax_render's two thread forms; grammar/SEMANTICS.md)
+    VMAP_LOOP = "vmap-loop"
 
 
 # The oracles a user can choose (`--oracles`)
@@ -145,7 +149,10 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
             return None
         return Finding(backend, oracle, outcome.stage, signature(backend, outcome.stage, outcome.message), outcome.message)
     if Oracle.FORWARD in oracles and reference is not None and reference.ok and outcome.outputs is not None:
-        differs = _differs(reference.outputs, outcome.outputs)
+        # on a large launch the reference ran a sample of the threads: only
+        # their elements are compared, and its Acc arrays not at all
+        within = {"threads": reference.threads, "scales": reference.scales}
+        differs = _differs(reference.outputs, outcome.outputs, **within)
         if differs is not None:
             kind, detail = differs
             message = f"forward mismatch with the reference: {detail}"
@@ -153,12 +160,38 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
                 # which of the two runs the reference sides with says where
                 # the bug is; the signature stays the forward one, so that it
                 # does not depend on whether the program was run eagerly
-                agrees = not compare_outputs(reference.outputs, outcome.eager.outputs)
+                agrees = not compare_outputs(reference.outputs, outcome.eager.outputs, **within)
                 message += " (the eager run agrees with the reference: jit only)" if agrees else " (the eager run differs from the reference too)"
             return Finding(backend, Oracle.FORWARD, Stage.RUN, f"{backend}:forward:{kind}", message)
     if Oracle.JIT_EAGER in oracles and outcome.eager is not None:
-        return judge_jit_eager(backend, outcome, outcome.eager)
+        found = judge_jit_eager(backend, outcome, outcome.eager)
+        if found is not None:
+            return found
+    if Oracle.VMAP_LOOP in oracles and outcome.looped is not None:
+        return judge_vmap_loop(backend, outcome, outcome.looped)
     return None
+
+
+def judge_vmap_loop(backend: str, vmapped: Outcome, looped: Outcome) -> Finding | None:
+    """The vmap-loop finding, if a program's threads run under vmap and the
+    same program's threads run one by one in a fori_loop (same inputs, both
+    jitted) disagree: by the forward oracle's rule, the Acc arrays' float
+    tolerance widened for the launch (their atomics add in another order).
+    A loop run that raises where the vmapped one ran is `fails-loop`."""
+    if not vmapped.ok or vmapped.outputs is None:
+        return None
+    if not looped.ok:
+        return Finding(
+            backend, Oracle.VMAP_LOOP, Stage.RUN, f"{backend}:vmap-loop:fails-loop:{normalise(looped.message)}",
+            f"the vmapped run ran, the loop run failed: {looped.message[:500]}",
+        )
+    differs = _differs(looped.outputs, vmapped.outputs, scales=vmapped.scales)
+    if differs is None:
+        return None
+    kind, detail = differs
+    return Finding(
+        backend, Oracle.VMAP_LOOP, Stage.RUN, f"{backend}:vmap-loop:{kind}", f"vmapped outputs differ from the thread loop's (expected: loop): {detail}",
+    )
 
 
 def judge_jit_eager(backend: str, jitted: Outcome, eager: Outcome) -> Finding | None:
@@ -181,7 +214,7 @@ def judge_jit_eager(backend: str, jitted: Outcome, eager: Outcome) -> Finding | 
             backend, Oracle.JIT_EAGER, Stage.RUN, f"{backend}:jit-eager:fails-eager:{normalise(eager.message)}",
             f"the jitted run ran, the eager run failed: {eager.message[:500]}",
         )
-    differs = _differs(eager.outputs, jitted.outputs)
+    differs = _differs(eager.outputs, jitted.outputs, scales=jitted.scales)
     if differs is None:
         return None
     kind, detail = differs
@@ -190,10 +223,12 @@ def judge_jit_eager(backend: str, jitted: Outcome, eager: Outcome) -> Finding | 
     )
 
 
-def _differs(expected: dict, got: dict) -> tuple[str, str] | None:
-    """How `got` differs from `expected` beyond the tolerances: (mismatch
-    class of the first difference, the first three differences), or None."""
-    mismatches = compare_outputs(expected, got)
+def _differs(expected: dict, got: dict, threads=None, scales: dict[str, float] | None = None) -> tuple[str, str] | None:
+    """How `got` differs from `expected` beyond the tolerances (only the
+    elements of `threads` where given; `scales` as compare_outputs takes
+    them): (mismatch class of the first difference, the first three
+    differences), or None."""
+    mismatches = compare_outputs(expected, got, threads=threads, scales=scales)
     if not mismatches:
         return None
     first = mismatches[0]
@@ -223,7 +258,7 @@ def judge_state(backend: str, warm: Outcome, fresh: Outcome) -> Finding | None:
         )
     if not warm.ok or warm.outputs is None or fresh.outputs is None:
         return None
-    differs = _differs(fresh.outputs, warm.outputs)
+    differs = _differs(fresh.outputs, warm.outputs, scales=fresh.scales)
     if differs is None:
         return None
     kind, detail = differs

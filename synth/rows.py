@@ -157,9 +157,13 @@ def render_source(program: A.Program, field_name: str, warp_version: str | None 
     """The source field `field_name` ("python": Warp, "jax") of `program`,
     Warp's rendered for `warp_version` (default: the installed release)."""
     if field_name == "jax":
-        from kernel_synth.backends.jax_render import render_jax
+        from kernel_synth.backends.inputs import DEFAULT_LAUNCH
+        from kernel_synth.backends.jax_render import render_jax, thread_form
 
-        return render_jax(program)
+        # in the form the JAX backends ran it in: a large launch with an Acc
+        # array in the loop form (a program with no launch size of its own
+        # runs on a small default, in the vmap form)
+        return render_jax(program, thread_form(program.kernels[0], A.launch_of(program, DEFAULT_LAUNCH)))
     from kernel_synth.backends.warp_release import NEWEST, WarpRelease, installed
     from kernel_synth.backends.warp_render import render_warp
 

@@ -12,6 +12,9 @@ run (local processes, a Ray cluster); the pools beside the fuzzing (gradient
 and process-state checks, confirmations, and a shrinker's judge, built with
 side=True) are placed as such.
 
+The vmap-loop oracle samples the same way (`loop_share`), for the
+programs a JAX backend also runs with its threads in a loop.
+
 With the jit-eager oracle on, a backend that can (the registry's `eager`)
 runs programs eagerly too: in the shared pool, the Triage's `eager_share` of
 them (a campaign samples to save time); in every other pool (a fresh
@@ -62,10 +65,11 @@ class Verdict:
 class Triage:
     def __init__(
         self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0,
-        placement: Placement = LOCAL, side: bool = False, eager_share: float = 1.0,
+        placement: Placement = LOCAL, side: bool = False, eager_share: float = 1.0, loop_share: float = 1.0,
     ):
         self.oracles = frozenset(Oracle(o) for o in oracles)
         self.eager_share = eager_share  # of the programs the shared pool runs eagerly too (jit-eager)
+        self.loop_share = loop_share  # of the programs the shared pool runs in the loop form too (vmap-loop)
         self.placement = placement
         self.side = side  # every pool of this judge runs beside the fuzzing (a shrinker's)
         # added to its workers' niceness: a shrink's judge yields the cores
@@ -81,6 +85,7 @@ class Triage:
 
     def _new_pool(
         self, backend: str, gradient: bool, workers: int, options: dict | None = None, side: bool = True, eager_share: float = 1.0,
+        loop_share: float = 1.0,
     ) -> BatchPool:
         info = get_backend(backend)
         if gradient and not info.has_adjoints:
@@ -88,6 +93,8 @@ class Triage:
         factory = info.gradient_factory if gradient else info.factory
         if not gradient and info.eager and Oracle.JIT_EAGER in self.oracles:
             options = {"eager": eager_share, **(options or {})}
+        if not gradient and info.eager and Oracle.VMAP_LOOP in self.oracles:
+            options = {"loop": loop_share, **(options or {})}
         executor = self.placement.executor(needs_device=info.needs_device, side=side or self.side, nice=self.nice)
         return BatchPool(factory, options or {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
@@ -95,7 +102,7 @@ class Triage:
         """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
         key = (backend, gradient)
         if key not in self._pools:
-            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient, eager_share=self.eager_share)
+            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient, eager_share=self.eager_share, loop_share=self.loop_share)
         return self._pools[key]
 
     def busy_seconds(self, backend: str) -> float:

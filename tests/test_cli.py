@@ -16,6 +16,7 @@ import pytest
 
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.categories import CATEGORIES, classify
+from kernel_synth.grammar.ops import MAX_LAUNCH
 from kernel_synth.grammar.weights import DEFAULT_PATH, parse_weights
 from kernel_synth.synth.cli import main
 
@@ -250,9 +251,28 @@ def stats_json(capsys, *extra: str) -> dict:
     return json.loads(out)
 
 
+def test_stats_launch_sizes_span_four_orders_of_magnitude(capsys):
+    """Drawn launch sizes cover every decade from 1 to ops.MAX_LAUNCH (at
+    least four orders of magnitude), small ones the most common, and the
+    table counts every program once."""
+    summary = stats_json(capsys, "--n", "400", "--seed", "3")
+    launches = summary["launch_sizes"]
+    decades = launches["decades"]
+    assert sum(d["programs"] for d in decades.values()) + launches["default"] == 400
+    assert all(d["programs"] > 0 for d in decades.values()), decades
+    assert launches["max"] / launches["min"] >= 10**4
+    assert launches["max"] <= MAX_LAUNCH
+    small = decades["units"]["programs"] + decades["tens"]["programs"]
+    assert small > 400 / 2
+    code, out, _ = run_cli(capsys, "stats", "--n", "400", "--seed", "3")
+    assert code == 0 and "launch sizes" in out
+    for name, decade in decades.items():
+        assert re.search(rf"{name}\s.*{decade['range'][0]}\.\.{decade['range'][1]}\s.*{decade['programs']} \(", out), name
+
+
 def test_stats_json_shape(capsys):
     summary = stats_json(capsys, "--n", "50", "--seed", "0")
-    assert set(summary) == {"n", "categories", "primary", "productions", "constructs", "ast_nodes"}
+    assert set(summary) == {"n", "categories", "primary", "productions", "constructs", "launch_sizes", "ast_nodes"}
     assert summary["n"] == 50
     assert all(0 <= v <= 50 for v in summary["constructs"].values()) and summary["constructs"]["out-array"] > 0
     assert set(summary["categories"]) == set(CATEGORIES)

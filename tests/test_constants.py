@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.reference import run_reference
 from kernel_synth.backends.reference_backend import ReferenceBackend
 from kernel_synth.grammar import DSLError, check, parse, print_program
@@ -84,7 +84,7 @@ def test_warp_agrees_alone_and_in_a_batch_with_the_same_constant_names(tmp_path)
     expected = ReferenceBackend().compile([PROGRAM, other], launch=16)
     for outcome, reference in zip(outcomes, expected):
         assert outcome.ok, outcome.message
-        assert compare_outputs(reference.outputs, outcome.outputs) == []
+        assert compare_outcomes(reference, outcome) == []
     assert not np.array_equal(outcomes[0].outputs["out0"], outcomes[1].outputs["out0"])
 
 

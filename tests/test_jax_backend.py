@@ -9,7 +9,7 @@ import pytest
 
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.sampling import draw_programs
-from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.reference_backend import ReferenceBackend
 
 pytestmark = [
@@ -30,7 +30,7 @@ def test_jax_cpu_lowers_compiles_runs_and_agrees():
     for outcome, expected in zip(outcomes, reference):
         assert outcome.ok, outcome.message
         assert "stablehlo." in outcome.artifacts["forward.mlir"]
-        assert compare_outputs(expected.outputs, outcome.outputs) == []
+        assert compare_outcomes(expected, outcome) == []
     assert any("stablehlo." in o.artifacts.get("backward.mlir", "") for o in outcomes)
 
 

@@ -12,7 +12,7 @@ from kernel_synth.grammar import check
 from kernel_synth.grammar.ops import ARITH_OPS, AUG_OPS, BOOL_OPS, BUILTINS, COMPARE_OPS, OPERATORS, UNARY_OPS
 from kernel_synth.grammar.intervals import apply_guard
 from kernel_synth.grammar.types import ArrayType, Role
-from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES
 from kernel_synth.backends.reference_backend import ReferenceBackend
 
@@ -103,7 +103,7 @@ def test_every_op_agrees_between_warp_cpu_and_the_reference(tmp_path):
         if not (w.ok and r.ok):
             failures.append((case[0], [t.name for t in case[1]], w.status, w.message[:200], r.message[:200]))
             continue
-        mismatches = compare_outputs(r.outputs, w.outputs)
+        mismatches = compare_outcomes(r, w)
         if mismatches:
             failures.append((case[0], [t.name for t in case[1]], "mismatch", str(mismatches[0])))
     assert not failures, failures

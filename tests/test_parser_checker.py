@@ -322,6 +322,13 @@ NEGATIVE = [
     ("syntax-unclosed-paren-eof", "@kernel\ndef k(x: In[array[float32]]", "syntax", 2, 28),
     ("syntax-keyword-as-name", K("    for = 1"), "syntax", 4, 9),
     ("syntax-chained-compare", K("    if 0.0 < f < 1.0:", "        pass"), "syntax", 4, 16),
+    # --- launch sizes: 1 .. ops.MAX_LAUNCH threads, spelled launch=N
+    ("launch-zero", "@kernel(launch=0)" + K("")[len("@kernel"):-1], "launch", 1, 1),
+    ("launch-too-large", "@kernel(launch=65537)" + K("")[len("@kernel"):-1], "launch", 1, 1),
+    ("launch-other-name", "@kernel(threads=8)" + K("")[len("@kernel"):-1], "launch", 1, 9),
+    ("launch-not-int", "@kernel(launch=8.0)" + K("")[len("@kernel"):-1], "syntax", 1, 17),
+    ("launch-empty", "@kernel()" + K("")[len("@kernel"):-1], "syntax", 1, 9),
+    ("launch-below-tile", "@kernel(launch=3)" + K("    t = tile_sum(tile_load(x, 0, 4))")[len("@kernel"):], "launch", 4, 18),
 ]
 
 

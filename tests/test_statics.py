@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.errors import Unsupported
 from kernel_synth.backends.reference import run_reference
 from kernel_synth.backends.reference_backend import ReferenceBackend
@@ -65,7 +65,7 @@ def test_warp_evaluates_statics_as_the_reference_does(tmp_path):
     (outcome,) = warp_cpu(workdir=tmp_path).compile([PROGRAM], launch=16)
     (expected,) = ReferenceBackend().compile([PROGRAM], launch=16)
     assert outcome.ok, outcome.message
-    assert compare_outputs(expected.outputs, outcome.outputs) == []
+    assert compare_outcomes(expected, outcome) == []
 
 
 @pytest.mark.compiler
@@ -81,7 +81,7 @@ def test_a_local_assigned_a_static_may_change_in_a_dynamic_loop(tmp_path):
     (outcome,) = warp_cpu(workdir=tmp_path).compile([program], launch=4)
     (expected,) = ReferenceBackend().compile([program], launch=4)
     assert outcome.ok, outcome.message
-    assert compare_outputs(expected.outputs, outcome.outputs) == []
+    assert compare_outcomes(expected, outcome) == []
 
 
 def test_releases_before_static_cannot_render_it():

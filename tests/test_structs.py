@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.inputs import make_inputs
 from kernel_synth.backends.reference import run_reference
 from kernel_synth.backends.reference_backend import ReferenceBackend
@@ -79,7 +79,7 @@ def test_warp_builds_struct_arguments_and_agrees(tmp_path):
     (outcome,) = warp_cpu(workdir=tmp_path).compile([PROGRAM], launch=16)
     (expected,) = ReferenceBackend().compile([PROGRAM], launch=16)
     assert outcome.ok, outcome.message
-    assert compare_outputs(expected.outputs, outcome.outputs) == []
+    assert compare_outcomes(expected, outcome) == []
 
 
 def test_generated_structs_and_unpackings_check_and_round_trip():

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_synth.backends.compare import compare_outputs
+from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.differentiability import TILES, differentiability
 from kernel_synth.backends.errors import Unsupported
 from kernel_synth.backends.reference import ReferenceFailure, run_reference
@@ -209,7 +209,7 @@ def test_warp_and_jax_agree_with_the_reference(tmp_path, program):
     for backend in (warp_cpu(workdir=tmp_path / "warp"), jax_cpu(tmp_path / "jax")):
         (outcome,) = backend.compile([program], launch=16)
         assert outcome.ok, outcome.message
-        assert compare_outputs(expected.outputs, outcome.outputs) == []
+        assert compare_outcomes(expected, outcome) == []
 
 
 @pytest.mark.compiler
@@ -245,4 +245,4 @@ def test_every_tile_operation_agrees_on_warp_and_jax(tmp_path):
     for backend in (warp_cpu(workdir=tmp_path / "warp"), jax_cpu(tmp_path / "jax")):
         for program, want, outcome in zip(programs, expected, backend.compile(programs, launch=16)):
             assert outcome.ok, (print_program(program), outcome.message)
-            assert compare_outputs(want.outputs, outcome.outputs) == [], print_program(program)
+            assert compare_outcomes(want, outcome) == [], print_program(program)
