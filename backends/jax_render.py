@@ -52,7 +52,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
-from kernel_synth.grammar.lowering import flatten_structs
+from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, is_matrix_product
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, loop_exits, loop_trips, static_value, statements, uses_64_bits
@@ -1025,7 +1025,7 @@ def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:
 
 def render_jax_module(program: A.Program) -> cst.Module:
     """JAX has no structs of ours: the flattened program is rendered (grammar.lowering)."""
-    return _Renderer(flatten_structs(program)).module()
+    return _Renderer(lower(program)).module()
 
 
 def render_jax(program: A.Program) -> str:
