@@ -60,10 +60,12 @@ FEATURES: dict[str, Feature] = {
     "tiles": Feature("1.8.1", "tiles on the CPU: tile_load, tile_map, tile_matmul, tile_reshape, tile_sum/max/min, launch_tiled"),
     # user functions with typing.Any parameters, instantiated per call (and
     # `-> Any`), and several @wp.func of one name resolved by argument types:
-    # measured on warp-lang 1.0.0, 1.0.2, 1.1.0, 1.2.0, 1.2.2, 1.3.3, 1.5.1,
-    # 1.8.1, 1.12.1 and 1.19.0 (a kernel calling a generic helper at float32,
-    # float64, int32 and vec3, a generic calling a generic, three overloads
-    # by type and arity): every one compiles them and computes the right values
+    # measured on the 25 releases 1.0.0 to 1.19.0 installed here (a kernel
+    # calling a generic helper at float32, float64, int32, vec3 and mat33, a
+    # generic calling a generic, one with a concrete return type, three
+    # overloads by type and arity): every one compiles them and computes the
+    # right values; the adjoints of generic and overloaded calls are right on
+    # 1.0.2, 1.8.1 and 1.19.0
     "generic_helpers": Feature("1.0.0", "generic user functions (typing.Any parameters)"),
     "overloaded_helpers": Feature("1.0.0", "overloaded user functions (one name, several @wp.func)"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
