@@ -45,7 +45,7 @@ from .intervals import (
 )
 from .ops import BUILTINS, INT_BINOPS, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
-from .lowering import is_generic
+from .lowering import call_binding, is_generic
 from .types import ANY, BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 # the types a drawn call binds a generic helper's Any to: those its body's
@@ -347,7 +347,9 @@ class Gen:
     def generic_helper(self) -> A.Func:
         """`def g(a: Any, ...) -> Any`: a body of locals and a return built
         from its Any parameters by +, - and negation, and calls of earlier
-        generic helpers (grammar/SEMANTICS.md, Generic helpers)."""
+        generic helpers (grammar/SEMANTICS.md, Generic helpers). With the
+        rule generic_return at `concrete`, `def g(a: Any, ..., s: float32) ->
+        float32`: the same locals, and a float32 expression of `s` returned."""
         name = self.fresh("g")
         params = tuple(A.Param(self.fresh("a"), ANY) for _ in range(self.length("helper_params", at_least=1)))
         names = [p.name for p in params]
@@ -356,9 +358,17 @@ class Gen:
             local = self.fresh("t")
             body.append(A.Assign(A.Name(local, ANY), self.generic_expr(names, self.expr_depth())))
             names.append(local)
-        body.append(A.Return(self.generic_expr(names, self.expr_depth())))
+        if self.choose("generic_return") == "concrete":
+            self.ctx = _Context(in_kernel=False, arrays={}, scopes=[self.with_constants({})], budget=8)
+            scalar = self.fresh("a")
+            self.ctx.scopes[0][scalar] = _Local(F32, "param", param_interval(F32))
+            params += (A.Param(scalar, F32),)
+            ret, value = F32, self.expr(F32, self.expr_depth())
+        else:
+            ret, value = ANY, self.generic_expr(names, self.expr_depth())
+        body.append(A.Return(value))
         self.helper_acc[name] = {}
-        func = A.Func(name, params, ANY, tuple(body))
+        func = A.Func(name, params, ret, tuple(body))
         self.note_depth(func)
         return func
 
@@ -368,7 +378,7 @@ class Gen:
         self.depth[func.name] = max(self.depth.get(func.name, 0), 1 + max(called, default=0))
 
     def generic_expr(self, names: list[str], depth: int) -> A.Expr:
-        callees = [f for f in self.funcs if is_generic(f)]
+        callees = [f for f in self.funcs if f.ret == ANY]
         options = {"name"} | ({"sum", "neg"} | ({"generic_call"} if callees else set()) if depth > 0 and not self.exhausted else set())
         kind = self.choose("generic_expr", options)
         if kind == "sum":
@@ -377,7 +387,7 @@ class Gen:
         if kind == "neg":
             return A.Neg(self.generic_expr(names, depth - 1), ANY)
         if kind == "generic_call":
-            callee = self.pick(callees)
+            callee = self.pick(callees)  # every parameter of a generic returning Any is Any
             return A.Call(callee.name, tuple(self.generic_expr(names, depth - 1) for _ in callee.params), ANY)
         return A.Name(self.pick(names), ANY)
 
@@ -524,7 +534,7 @@ class Gen:
         for func in self.funcs:
             if func.name in called or func.name not in self.callable_helpers(statement=True):
                 continue
-            if func.ret == ANY or sum(f.name == func.name for f in self.funcs) > 1:
+            if is_generic(func) or sum(f.name == func.name for f in self.funcs) > 1:
                 continue  # generic and overloaded helpers: instance_calls
             if _called_whole(func):
                 calls.append(self.whole_call(func.name))
@@ -542,14 +552,15 @@ class Gen:
         made = [(n.func, tuple(a.ty for a in n.args)) for tree in list(body) + list(self.funcs) for n in A.walk(tree) if isinstance(n, A.Call)]
         calls = []
         for func in self.funcs:
-            if func.ret == ANY:
-                bound = {n.ty for tree in body for n in A.walk(tree) if isinstance(n, A.Call) and n.func == func.name}
+            if is_generic(func):
+                bound = {call_binding(func, n) for tree in body for n in A.walk(tree) if isinstance(n, A.Call) and n.func == func.name}
                 while len(bound) < 2:
                     ty = self.generic_call_type(exclude=bound)
                     if ty is None:
                         break
                     bound.add(ty)
-                    calls.append(self.declare(ty, self.helper_call(func.name, ty)))
+                    call = self.helper_call(func.name, bind=ty)
+                    calls.append(self.declare(call.ty, call))
             elif sum(f.name == func.name for f in self.funcs) > 1 and (func.name, tuple(p.ty for p in func.params)) not in made:
                 calls.append(self.declare(func.ret, self.helper_call(func.name, func=func)))
         return calls
@@ -1076,16 +1087,18 @@ class Gen:
         allowed = tuple(t for t in self.generic_types() if TYPES[t] not in exclude)
         return self.value_type(allowed) if allowed else None
 
-    def helper_call(self, name: str, ret: DType | None = None, func: A.Func | None = None) -> A.Call:
+    def helper_call(self, name: str, ret: DType | None = None, func: A.Func | None = None, bind: DType | None = None) -> A.Call:
         """A call of helper `name` (of the overload `func`, or of one
-        returning `ret` where it is overloaded; a generic one bound to `ret`)."""
+        returning `ret` where it is overloaded; a generic one with its Any
+        bound to `bind`, else to `ret` where it returns Any, else drawn)."""
         if func is None:
             defined = [f for f in self.funcs if f.name == name]
             func = self.pick([f for f in defined if ret is None or f.ret in (ret, ANY)] or defined)
-        if func.ret == ANY:
-            bound = ret or self.generic_call_type() or F32
+        if is_generic(func):
+            bound = bind or (ret if func.ret == ANY else None) or self.generic_call_type() or F32
             depth = max(self.expr_depth() - 1, 0)
-            return A.Call(name, tuple(self.expr(bound if p.ty == ANY else p.ty, depth) for p in func.params), bound)
+            args = tuple(self.expr(bound if p.ty == ANY else p.ty, depth) for p in func.params)
+            return A.Call(name, args, bound if func.ret == ANY else func.ret)
         # arrays first: an argument may itself call a helper with atomics, and
         # must then see this call's commitment of each Acc array to its class
         arrays = {}

@@ -11,7 +11,7 @@ from . import ast as A
 from .lowering import is_generic
 from .ops import BUILTINS, INT_BINOPS, is_matrix_product
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
-from .types import ArrayType, TupleType
+from .types import ANY, ArrayType, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -31,6 +31,7 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     for definition in program.funcs + program.kernels:
         if isinstance(definition, A.Func) and is_generic(definition):
             found.add(("helper_kind", "generic"))
+            found.add(("generic_return", "any" if definition.ret == ANY else "concrete"))
             found.update(_generic_exprs(definition))
             continue
         _Walker(found, definition, helpers, constants).run()
@@ -49,6 +50,8 @@ def _generic_exprs(func: A.Func) -> set[tuple[str, str]]:
     """The generic_expr alternatives of a generic helper's body."""
     found = set()
     for node in A.walk(func):
+        if getattr(node, "ty", None) != ANY:
+            continue
         if isinstance(node, A.BinOp):
             found.add(("generic_expr", "sum"))
         elif isinstance(node, A.Neg):

@@ -20,7 +20,7 @@ from kernel_synth.backends.warp_release import FEATURES, Feature, WarpRelease
 from kernel_synth.backends.warp_render import render_warp
 from kernel_synth.grammar import DSLError, check, parse, print_program
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.lowering import is_generic, monomorphize
+from kernel_synth.grammar.lowering import call_binding, is_generic, monomorphize
 from kernel_synth.grammar.types import ANY, F32, F64, I32, VEC3
 
 SOURCE = (Path(__file__).parent / "programs" / "valid" / "generics.kernel").read_text()
@@ -194,6 +194,20 @@ def test_drawn_programs_have_generic_and_overloaded_helpers_that_check():
         assert not any(getattr(n, "ty", None) == ANY for n in A.walk(mono))
         if any(map(is_generic, program.funcs)):
             generic += 1
-            assert any(len({n.ty for n in A.walk(program.kernels[0]) if isinstance(n, A.Call) and n.func == f.name}) >= 2 for f in program.funcs if is_generic(f))
+            assert all(len({call_binding(f, n) for n in A.walk(program.kernels[0]) if isinstance(n, A.Call) and n.func == f.name}) >= 2 for f in program.funcs if is_generic(f))
         overloaded += len({f.name for f in program.funcs}) < len(program.funcs)
     assert generic and overloaded
+
+
+def test_a_generic_helper_may_return_a_concrete_type():
+    program = parse(
+        "@func\ndef g(a: Any, s: float32) -> float32:\n    t = a - a\n    return s * 2.0\n\n"
+        + KERNEL
+        + "    o[i] = g(d[i], x[i]) + g(vec3(x[i], 1.0, 2.0), 0.5)\n"
+    )
+    call = program.kernels[0].body[1].value.left
+    assert call.ty == F32 and [a.ty for a in call.args] == [F64, F32]
+    mono = monomorphize(program)
+    assert [(f.name, f.ret) for f in mono.funcs] == [("g__float64", F32), ("g__vec3", F32)]
+    inputs = {"x": np.array([1.0, -2.0], np.float32), "u": np.zeros(2, np.uint32), "d": np.zeros(2), "o": np.zeros(2, np.float32)}
+    np.testing.assert_array_equal(run_reference(program, None, inputs, 2)["o"], np.array([3.0, -3.0], np.float32))
