@@ -231,7 +231,9 @@ def test_a_nondeterministic_backend_is_caught(tmp_path):
     assert summary["findings"].get("nondeterminism", 0) >= 1
     bucket = next(b for b in summary["buckets"] if b["oracle"] == "nondeterminism")
     program = parse(read_case(Path(bucket["corpus"][0])).text)
-    assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program.kernels[0]))
+    # in the kernel or a helper (a case the 25-s budget left unshrunk may
+    # call cos inside a helper: seed 0's program 31 does)
+    assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program))
     # the campaign's state holds what `synth report` draws over time
     from kernel_synth.synth.report import campaign_report, load_state
 
