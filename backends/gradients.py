@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.lowering import flat_params, flatten_structs
+from kernel_synth.grammar.lowering import flat_params, lower
 
 from .differentiability import float_array, differentiability, gradient_inputs, gradient_outputs
 from .inputs import make_inputs
@@ -187,7 +187,7 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
     values = make_inputs(kernel, n, seed)
-    flat = flatten_structs(program)  # once, not in each of the many runs below
+    flat = lower(program)  # once, not in each of the many runs below
 
     def loss(changed: dict) -> tuple[float, float, list]:
         """The loss, its rounding error bound (before FD_ROUNDINGS), and the

@@ -63,7 +63,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
-from kernel_synth.grammar.lowering import flatten_structs
+from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, jax_loop, loop_exits, loop_trips, static_value, statements, uses_64_bits
@@ -1160,11 +1160,11 @@ def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:
 
 
 def render_jax_module(program: A.Program, threads: str = "vmap") -> cst.Module:
-    """JAX has no structs of ours: the flattened program is rendered (grammar.lowering).
+    """JAX has no structs or generics of ours: the lowered program is rendered (grammar.lowering).
     `threads` is the form the kernel's threads run in (THREAD_FORMS)."""
     if threads not in THREAD_FORMS:
         raise ValueError(f"unknown thread form {threads!r}: one of {', '.join(THREAD_FORMS)}")
-    return _Renderer(flatten_structs(program), threads=threads).module()
+    return _Renderer(lower(program), threads=threads).module()
 
 
 def render_jax(program: A.Program, threads: str = "vmap") -> str:

@@ -29,7 +29,7 @@ import numpy as np
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
-from kernel_synth.grammar.lowering import flatten_structs
+from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
 
@@ -654,7 +654,7 @@ def run_reference(
     With `decisions`, append to it every piecewise decision the run took.
     Structs are flattened first (grammar.lowering): a struct parameter's
     inputs are its leaves', keyed `param__field`."""
-    program = flatten_structs(program)
+    program = lower(program)
     if kernel_name is None:
         kernel = program.kernels[0]
     else:

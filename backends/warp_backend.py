@@ -141,10 +141,14 @@ def _struct_sections(source: str, position: int, program: A.Program) -> list[str
     """The program's struct declarations in generated code, each with the
     functions Warp emits beside it (its adjoint constructor, `add`,
     `adj_atomic_add`): from `struct S0_p<k>_<hash>` through the body of the
-    last top-level item that names the struct before one that does not (a
-    comment goes with the item after it)."""
+    last top-level item that names the struct before one that does not, or
+    that is one of the program's helpers (a comment goes with the item after
+    it)."""
     sections = []
     lines = _lines(source)
+    # a helper returning or taking the struct names it too, but is the
+    # program's function, not the struct's (Warp may emit it right after)
+    helpers = [f"{f.name}_p{position}_" for f in program.funcs]
     for struct in program.structs:
         name = f"{struct.name}_p{position}_"
         start = next((n for n, line in enumerate(lines) if line.startswith(f"struct {name}")), None)
@@ -156,7 +160,7 @@ def _struct_sections(source: str, position: int, program: A.Program) -> list[str
             scan += 1
             if not line or line[0].isspace() or line[0] in "{}" or line.startswith("//"):
                 continue  # a comment belongs to what follows it
-            if name not in line:
+            if name not in line or any(h in line for h in helpers):
                 break
             end = scan
         # the last top-level line that names the struct opens a function: through its body

@@ -26,7 +26,8 @@ from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
-from kernel_synth.grammar.types import COMPONENT_NAMES, F32, I32, QUAT, ArrayType, DType
+from kernel_synth.grammar.lowering import is_generic
+from kernel_synth.grammar.types import ANY, COMPONENT_NAMES, F32, I32, QUAT, ArrayType, DType
 
 from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
 from .errors import RenderError, Unsupported
@@ -41,6 +42,8 @@ def type_expr(ty: DType | ArrayType, names: dict[str, str] | None = None) -> cst
         return call("wp.array", dtype=dotted(f"wp.{ty.elem.name}"))
     if ty.is_struct:
         return cst.Name((names or {}).get(ty.name, ty.name))
+    if ty == ANY:
+        return cst.Name("Any")  # typing.Any, imported by a module with a generic helper
     return dotted(f"wp.{ty.name}")
 
 
@@ -124,6 +127,11 @@ class _Renderer:
         body += [self.struct(s) for s in program.structs]
         body += [self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
+        if any(map(is_generic, program.funcs)):
+            self.supported("generic_helpers", "a generic helper")
+            body.insert(0, cst.SimpleStatementLine([cst.ImportFrom(module=cst.Name("typing"), names=[cst.ImportAlias(cst.Name("Any"))])]))
+        if len({f.name for f in program.funcs}) < len(program.funcs):
+            self.supported("overloaded_helpers", "an overloaded helper")
         helpers = []
         for kind, ty in sorted(self.bridged):
             helper = _bridge_helper(kind, ty)
@@ -320,6 +328,12 @@ class _Renderer:
             info = FEATURES["static"]
             raise Unsupported(f"static() needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
         return call("wp.static", self.expr(node.operand))
+
+    def supported(self, feature: str, what: str) -> None:
+        """Unsupported (never a finding) where the release lacks `feature`."""
+        if not self.release.has(feature):
+            info = FEATURES[feature]
+            raise Unsupported(f"{what} needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
 
     def tiles_supported(self) -> None:
         if not self.release.has("tiles"):

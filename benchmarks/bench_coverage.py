@@ -12,7 +12,8 @@ statements of Warp's code generator (`warp/_src/codegen.py`, or
 - `plain`: the same draws with the reach issue's forms switched off (side
   effects inside expressions, where/select, int()/float(), typed literals,
   expanded updates) and Warp's own constructs (structs, helpers returning a
-  struct or several values, tiles): the language as it was before them;
+  struct or several values, tiles, generic and overloaded helpers, helpers
+  whose bodies begin by calling a helper): the language as it was before them;
 - `templates`: programs in the manner of the template generators described in
   ../shared/seeds/ (a handful of fixed kernels per category, with the operator,
   the math function and the constants drawn).
@@ -42,7 +43,8 @@ PLAIN_OFF = {
     "literal_spelling": ("typed",),
     "aug_spelling": ("expanded",),
     "effect_position": ("operand", "condition", "lazy"),
-    "helper_kind": ("struct", "multi"),
+    "helper_kind": ("struct", "multi", "generic", "overloaded"),
+    "helper_nesting": ("call",),
     "swarm": ("structs", "tiles"),  # probabilities: no program declares a struct or loads a tile
 }
 

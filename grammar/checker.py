@@ -19,7 +19,8 @@ from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
 from .ops import BUILTINS, MATMUL_ROWS, MAX_LAUNCH, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
-from .types import BOOL, F32, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
+from .lowering import instantiate, is_generic
+from .types import ANY, BOOL, F32, GENERIC_TYPES, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
 
@@ -51,7 +52,9 @@ def check(program: A.Program, file: str = "<string>") -> A.Program:
 class _Checker:
     def __init__(self, file: str):
         self.file = file
-        self.funcs: dict[str, A.Func] = {}
+        self.funcs: dict[str, A.Func] = {}  # a name's first (or only) definition
+        self.overloads: dict[str, list[A.Func]] = {}  # every definition of each helper name
+        self.instances: set[tuple[str, DType]] = set()  # (generic helper, type) pairs checked
         self.structs: dict[str, DType] = {}
         self.constants: dict[str, Symbol] = {}
         # the call a statement may hold whole: a helper returning a struct
@@ -85,9 +88,13 @@ class _Checker:
             self.struct(struct)
         funcs = []
         for func in program.funcs:
-            self.check_name(func, func.name, seen)
+            if func.name in self.funcs:
+                self.overload(func)
+            else:
+                self.check_name(func, func.name, seen)
             checked = self.definition(func)
-            self.funcs[func.name] = checked
+            self.funcs.setdefault(func.name, checked)
+            self.overloads.setdefault(func.name, []).append(checked)
             funcs.append(checked)
         kernels = []
         for kernel in program.kernels:
@@ -101,6 +108,23 @@ class _Checker:
                         raise self.error(node, "launch", f"a tile of {node.size} does not fit array {node.array!r} of a launch of {kernel.launch} threads")
             kernels.append(self.definition(kernel))
         return A.Program(tuple(funcs), tuple(kernels), program.structs, tuple(constants))
+
+    def overload(self, func: A.Func) -> None:
+        """`func` defines a helper name again: an overload (Warp's rule: the
+        same name, other parameter types; grammar/SEMANTICS.md)."""
+        for f in self.overloads[func.name] + [func]:
+            if is_generic(f):
+                raise self.error(f, "overload", f"{func.name!r} is defined twice; a generic helper (Any) is not overloaded")
+            for p in f.params:
+                if isinstance(p.ty, ArrayType) or p.ty.is_struct:
+                    raise self.error(p, "overload", f"an overloaded helper takes numbers, vectors or matrices, not {p.ty} ({p.name!r} of {func.name!r})")
+            if not isinstance(f.ret, DType) or f.ret.is_struct:
+                raise self.error(f, "overload", f"an overloaded helper returns one number, vector or matrix, not {f.ret}")
+        types = tuple(p.ty for p in func.params)
+        for f in self.overloads[func.name]:
+            if tuple(p.ty for p in f.params) == types:
+                shown = ", ".join(t.name for t in types)
+                raise self.error(func, "overload", f"{func.name!r} is already defined for ({shown}): overloads differ in their parameter types")
 
     def struct(self, node: A.StructDef) -> None:
         fields: set[str] = set()
@@ -128,7 +152,7 @@ class _Checker:
     def check_name(self, node, name: str, seen: set[str]) -> None:
         if name in seen:
             raise self.error(node, "duplicate-name", f"{name!r} is defined twice")
-        if name in BUILTINS or name in RESERVED or name in TYPES:
+        if name in BUILTINS or name in RESERVED or name in TYPES or name == ANY.name:
             raise self.error(node, "duplicate-name", f"{name!r} is a builtin of the language")
         self.check_host_name(node, name)
         seen.add(name)
@@ -153,6 +177,8 @@ class _Checker:
             if param.name in self.funcs or param.name in self.constants:
                 raise self.error(param, "duplicate-name", f"parameter {param.name!r} shadows a {'helper' if param.name in self.funcs else 'constant'}")
             self.known_type(param, param.ty)
+            if param.ty == ANY and self.in_kernel:
+                raise self.error(param, "generic", f"kernel parameter {param.name!r} cannot be Any: only a helper is generic")
             if isinstance(param.ty, ArrayType):
                 if not self.in_kernel and param.ty.role is not Role.ACC:
                     raise self.error(param, "helper-array", "helpers take arrays only in the Acc role")
@@ -166,6 +192,8 @@ class _Checker:
         body = node.body
         if isinstance(node, A.Func):
             self.known_type(node, node.ret)
+            if node.ret == ANY and not is_generic(node):
+                raise self.error(node, "generic", f"helper {node.name!r} returns Any but has no Any parameter to bind it")
             if not body or not isinstance(body[-1], A.Return):
                 raise self.error(node, "return", f"helper {node.name!r} must end with a return statement")
             self.ret = node.ret
@@ -299,14 +327,14 @@ class _Checker:
                 if role is not Role.INOUT:
                     raise self.error(stmt, "role", f"{stmt.op} reads {element.array!r}, which is {role.value}: only InOut arrays are read and written")
             checked = self.store_target(target)
-        result = binop_result(stmt.op[0], checked.ty, value.ty)
+        result = self.binop_type(stmt.op[0], checked.ty, value.ty)
         if result != checked.ty:
             raise self.error(stmt, "operand-types", f"{checked.ty} {stmt.op} {value.ty} is not defined")
         return replace(stmt, target=checked, value=value)
 
     def names_other(self, name: str) -> bool:
         """Whether `name` is a helper's, a struct's, a builtin's or a type's."""
-        return name in self.funcs or name in self.structs or name in BUILTINS or name in RESERVED or name in TYPES
+        return name in self.funcs or name in self.structs or name in BUILTINS or name in RESERVED or name in TYPES or name == ANY.name
 
     def writable(self, node, symbol: Symbol) -> None:
         if symbol.kind != LOCAL:
@@ -709,9 +737,18 @@ class _Checker:
             raise self.error(e, "component", f"{value.ty} has no component {e.index}")
         return replace(e, value=value, ty=F32)
 
+    @staticmethod
+    def binop_type(op: str, left, right):
+        """The type of `left op right`; in a generic body a value of type Any
+        is only added to or subtracted from another (defined for every type
+        a call may bind Any to)."""
+        if ANY in (left, right):
+            return ANY if left == right == ANY and op in ("+", "-") else None
+        return binop_result(op, left, right)
+
     def expr_BinOp(self, e: A.BinOp):
         left, right = self.expr(e.left), self.expr(e.right)
-        result = binop_result(e.op, left.ty, right.ty) if left.ty != BOOL and right.ty != BOOL else None
+        result = self.binop_type(e.op, left.ty, right.ty) if left.ty != BOOL and right.ty != BOOL else None
         if result is None:
             raise self.error(e, "operand-types", f"{left.ty} {e.op} {right.ty} is not defined")
         return replace(e, left=left, right=right, ty=result)
@@ -735,7 +772,7 @@ class _Checker:
     def expr_Neg(self, e: A.Neg):
         operand = self.expr(e.operand)
         ty = operand.ty
-        if not ((ty.is_numeric and ty.signed) or ty.is_vector):
+        if not ((ty.is_numeric and ty.signed) or ty.is_vector or ty == ANY):
             raise self.error(e, "operand-types", f"cannot negate {ty}")
         return replace(e, operand=operand, ty=ty)
 
@@ -766,6 +803,10 @@ class _Checker:
                 shown = ", ".join(str(t) for t in types)
                 raise self.error(e, "operand-types", f"{e.func}({shown}) is not defined")
             return replace(e, args=args, ty=result)
+        if e.func == getattr(self, "current", None) and not getattr(self, "in_kernel", True):
+            raise self.error(e, "recursion", f"{e.func!r} calls itself; helpers may call only helpers defined before them")
+        if len(self.overloads.get(e.func, ())) > 1:
+            return self.overloaded_call(e)
         func = self.funcs.get(e.func)
         if func is None:
             if e.func == self.current:
@@ -774,6 +815,7 @@ class _Checker:
         if len(e.args) != len(func.params):
             raise self.error(e, "call-arity", f"{e.func} takes {len(func.params)} arguments, got {len(e.args)}")
         checked = []
+        bound = None  # the type a generic helper's Any is bound to
         for arg, param in zip(e.args, func.params):
             if isinstance(param.ty, ArrayType):
                 if not isinstance(arg, A.Name) or self.arrays.get(arg.id) != param.ty:
@@ -782,10 +824,45 @@ class _Checker:
                 checked.append(arg)
                 continue
             value = self.expr(arg)
-            if value.ty != param.ty:
+            if param.ty == ANY:
+                if value.ty not in GENERIC_TYPES and value.ty != ANY:
+                    raise self.error(arg, "generic", f"{e.func} takes a number, vector or matrix for {param.name!r} (Any), got {value.ty}")
+                if bound is not None and value.ty != bound:
+                    raise self.error(arg, "generic", f"{e.func} binds Any to {bound} (its first Any argument), got {value.ty} for {param.name!r}")
+                bound = value.ty
+            elif value.ty != param.ty:
                 raise self.error(arg, "type-mismatch", f"{e.func} takes {param.ty} for {param.name!r}, got {value.ty}")
             checked.append(value)
-        return replace(e, args=tuple(checked), ty=func.ret)
+        if bound is not None and bound != ANY:
+            self.instantiate(func, bound, e)
+        return replace(e, args=tuple(checked), ty=bound if func.ret == ANY else func.ret)
+
+    def instantiate(self, func: A.Func, bound: DType, call: A.Call) -> None:
+        """The generic helper `func` checked again with Any bound to `bound`
+        (once per type); an error is located in its body and names the call."""
+        if (func.name, bound) in self.instances:
+            return
+        self.instances.add((func.name, bound))
+        sub = _Checker(self.file)
+        for name in ("funcs", "overloads", "instances", "structs", "constants", "effectful", "helper_atomics"):
+            setattr(sub, name, getattr(self, name))
+        try:
+            sub.definition(instantiate(func, bound))
+        except CheckError as err:
+            where = f"{call.pos.line}:{call.pos.column}" if call.pos else "?"
+            message = f"{err.message} (in {func.name} with Any = {bound}, called at {where})"
+            raise CheckError(message, rule=err.rule, line=err.line, column=err.column, file=self.file) from None
+
+    def overloaded_call(self, e: A.Call):
+        """A call of an overloaded helper: the one overload whose parameter
+        types are the arguments' types, exactly (no conversions)."""
+        args = tuple(self.expr(a) for a in e.args)
+        types = tuple(a.ty for a in args)
+        for func in self.overloads[e.func]:
+            if tuple(p.ty for p in func.params) == types:
+                return replace(e, args=args, ty=func.ret)
+        defined = "; ".join("(" + ", ".join(p.ty.name for p in f.params) + ")" for f in self.overloads[e.func])
+        raise self.error(e, "overload", f"no overload of {e.func} takes ({', '.join(str(t) for t in types)}); it is defined for {defined}")
 
     def expr_Cast(self, e: A.Cast):
         operand = self.expr(e.operand)

@@ -45,7 +45,12 @@ from .intervals import (
 )
 from .ops import BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
-from .types import BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
+from .lowering import call_binding, is_generic
+from .types import ANY, BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
+
+# the types a drawn call binds a generic helper's Any to: those its body's
+# operations (+, -, negation) are defined on and cannot overflow in
+GENERIC_CALL_TYPES = ("float32", "float64", "vec2", "vec3", "vec4")
 from .weights import Weights
 
 # Past this many choices a program only closes its open constructs: it keeps
@@ -111,6 +116,7 @@ class Gen:
         self.category = category
         self.names: dict[str, int] = {}
         self.funcs: list[A.Func] = []
+        self.depth: dict[str, int] = {}  # helper -> its depth of helper calls (1: calls none)
         self.structs: list[DType] = []
         self.effectful: set[str] = set()
         self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
@@ -205,7 +211,7 @@ class Gen:
                 self.structs.append(self.struct())
         helpers = self.length("helpers") if "helpers" in self.features else 0
         for _ in range(helpers):
-            self.funcs.append(self.helper())
+            self.funcs.extend(self.helper_definitions())
         kernel = self.kernel()
         # drawn last, so that every earlier choice is what it was before
         # programs had launch sizes
@@ -318,17 +324,99 @@ class Gen:
             return A.Name(self.pick(names)[0], ty)
         return A.StructNew(ty.name, ty)
 
-    def helper(self) -> A.Func:
-        name = self.fresh("f")
-        kinds = {"pure", "multi"} | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
+    def helper_definitions(self) -> list[A.Func]:
+        """One helper, or the several definitions of an overloaded one."""
+        kinds = {"pure", "multi", "overloaded"} | ({"generic"} if len(self.generic_types()) >= 2 else set()) | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
         kind = self.choose("helper_kind", kinds)
+        if kind == "generic":
+            return [self.generic_helper()]
+        if kind == "overloaded":
+            return self.overloads()
+        return [self.helper(kind)]
+
+    def overloads(self) -> list[A.Func]:
+        """Pure helpers of one name, each with other parameter types (Warp's
+        overloads of a @wp.func); a draw that repeats a signature is dropped."""
+        name = self.fresh("f")
+        out: list[A.Func] = []
+        seen: set[tuple] = set()
+        for _ in range(self.length("overloads", at_least=2)):
+            types = tuple(self.value_type() for _ in range(self.length("helper_params", at_least=1)))
+            if types in seen:
+                continue
+            seen.add(types)
+            out.append(self.helper("pure", name=name, types=types))
+        return out
+
+    def nested_call(self) -> list:
+        """`v = f(...)` of one of the deepest earlier helpers this helper can
+        call (no side effects, one value), when the rule helper_nesting says
+        so: chains of helpers calling helpers, several levels deep."""
+        callees = [n for n in self.callable_helpers() if n not in self.effectful]
+        if not callees or self.choose("helper_nesting") != "call":
+            return []
+        deepest = max(self.depth.get(n, 1) for n in callees)
+        call = self.helper_call(self.pick([n for n in callees if self.depth.get(n, 1) == deepest]))
+        return [self.declare(call.ty, call)]
+
+    def generic_helper(self) -> A.Func:
+        """`def g(a: Any, ...) -> Any`: a body of locals and a return built
+        from its Any parameters by +, - and negation, and calls of earlier
+        generic helpers (grammar/SEMANTICS.md, Generic helpers). With the
+        rule generic_return at `concrete`, `def g(a: Any, ..., s: float32) ->
+        float32`: the same locals, and a float32 expression of `s` returned."""
+        name = self.fresh("g")
+        params = tuple(A.Param(self.fresh("a"), ANY) for _ in range(self.length("helper_params", at_least=1)))
+        names = [p.name for p in params]
+        body = []
+        for _ in range(self.length("helper_statements")):
+            local = self.fresh("t")
+            body.append(A.Assign(A.Name(local, ANY), self.generic_expr(names, self.expr_depth())))
+            names.append(local)
+        if self.choose("generic_return") == "concrete":
+            self.ctx = _Context(in_kernel=False, arrays={}, scopes=[self.with_constants({})], budget=8)
+            scalar = self.fresh("a")
+            self.ctx.scopes[0][scalar] = _Local(F32, "param", param_interval(F32))
+            params += (A.Param(scalar, F32),)
+            ret, value = F32, self.expr(F32, self.expr_depth())
+        else:
+            ret, value = ANY, self.generic_expr(names, self.expr_depth())
+        body.append(A.Return(value))
+        self.helper_acc[name] = {}
+        func = A.Func(name, params, ret, tuple(body))
+        self.note_depth(func)
+        return func
+
+    def note_depth(self, func: A.Func) -> None:
+        """Record `func`'s depth: 1, or one more than the deepest helper it calls."""
+        called = [self.depth[n.func] for n in A.walk(func) if isinstance(n, A.Call) and n.func in self.depth]
+        self.depth[func.name] = max(self.depth.get(func.name, 0), 1 + max(called, default=0))
+
+    def generic_expr(self, names: list[str], depth: int) -> A.Expr:
+        callees = [f for f in self.funcs if f.ret == ANY]
+        options = {"name"} | ({"sum", "neg"} | ({"generic_call"} if callees else set()) if depth > 0 and not self.exhausted else set())
+        kind = self.choose("generic_expr", options)
+        if kind == "sum":
+            op = "+" if self.boolean() else "-"
+            return A.BinOp(op, self.generic_expr(names, depth - 1), self.generic_expr(names, depth - 1), ANY)
+        if kind == "neg":
+            return A.Neg(self.generic_expr(names, depth - 1), ANY)
+        if kind == "generic_call":
+            callee = self.pick(callees)  # every parameter of a generic returning Any is Any
+            return A.Call(callee.name, tuple(self.generic_expr(names, depth - 1) for _ in callee.params), ANY)
+        return A.Name(self.pick(names), ANY)
+
+    def helper(self, kind: str, name: str | None = None, types: tuple | None = None) -> A.Func:
+        name = name or self.fresh("f")
         effectful = kind == "effectful"
         params = []
         ctx = _Context(in_kernel=False, arrays={}, scopes=[self.with_constants({})], budget=8)
         self.ctx = ctx
-        for _ in range(self.length("helper_params", at_least=1)):
+        for ty in types or [None] * self.length("helper_params", at_least=1):
             pname = self.fresh("a")
-            if self.structs and self.choose("param_type") == "struct":
+            if ty is not None:
+                ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
+            elif self.structs and self.choose("param_type") == "struct":
                 ty = self.pick(self.structs)
                 self.bind(ctx.scopes[0], pname, ty, "struct_param", "param")
             else:
@@ -348,6 +436,7 @@ class Gen:
             built = self.fresh("r")
             body.append(A.Assign(A.Name(built, ret), A.StructNew(ret.name, ret)))
             self.bind(ctx.scopes[-1], built, ret, "struct", "local", [(0, 0)] * len(ret.leaves()))
+        body.extend(self.nested_call())
         for _ in range(self.length("helper_statements")):
             body.extend(self.statement(simple_only=True))
         if kind == "struct":
@@ -363,6 +452,7 @@ class Gen:
         body.append(A.Return(value))
         func = A.Func(name, tuple(params), ret, tuple(body))
         self.helper_acc[name] = dict(ctx.acc_class)
+        self.note_depth(func)
         if effectful or any(isinstance(s, A.CallStmt) for s in body):
             self.effectful.add(name)
         return func
@@ -459,6 +549,8 @@ class Gen:
         for func in self.funcs:
             if func.name in called or func.name not in self.callable_helpers(statement=True):
                 continue
+            if is_generic(func) or sum(f.name == func.name for f in self.funcs) > 1:
+                continue  # generic and overloaded helpers: instance_calls
             if _called_whole(func):
                 calls.append(self.whole_call(func.name))
             elif func.name in self.effectful:
@@ -466,6 +558,26 @@ class Gen:
             else:
                 calls.append(self.declare(func.ret, self.helper_call(func.name)))
             called.add(func.name)
+        calls.extend(self.instance_calls(list(body) + calls))
+        return calls
+
+    def instance_calls(self, body: list) -> list:
+        """Calls that make each generic helper run at two types at least and
+        each overload run at all, where the kernel's calls do not already."""
+        made = [(n.func, tuple(a.ty for a in n.args)) for tree in list(body) + list(self.funcs) for n in A.walk(tree) if isinstance(n, A.Call)]
+        calls = []
+        for func in self.funcs:
+            if is_generic(func):
+                bound = {call_binding(func, n) for tree in body for n in A.walk(tree) if isinstance(n, A.Call) and n.func == func.name}
+                while len(bound) < 2:
+                    ty = self.generic_call_type(exclude=bound)
+                    if ty is None:
+                        break
+                    bound.add(ty)
+                    call = self.helper_call(func.name, bind=ty)
+                    calls.append(self.declare(call.ty, call))
+            elif sum(f.name == func.name for f in self.funcs) > 1 and (func.name, tuple(p.ty for p in func.params)) not in made:
+                calls.append(self.declare(func.ret, self.helper_call(func.name, func=func)))
         return calls
 
     # -- category seeds: a statement shape that guarantees a feature
@@ -956,6 +1068,12 @@ class Gen:
     def callable_helpers(self, ret: DType | None = None, statement: bool = False) -> list[str]:
         out = []
         for func in self.funcs:
+            if func.name in out:  # an overload of a helper already taken
+                continue
+            if func.ret == ANY:
+                if ret is None or ret.name in self.generic_types():
+                    out.append(func.name)
+                continue
             if ret is not None and func.ret != ret:
                 continue
             if not statement and _called_whole(func):
@@ -973,8 +1091,29 @@ class Gen:
                 return name
         return None
 
-    def helper_call(self, name: str) -> A.Call:
-        func = next(f for f in self.funcs if f.name == name)
+    def generic_types(self) -> list[str]:
+        """The types this program's calls may bind a generic helper's Any to
+        (those of GENERIC_CALL_TYPES its swarm features leave on)."""
+        return [t for t in GENERIC_CALL_TYPES if ("value_type", t) not in self.off]
+
+    def generic_call_type(self, exclude=()) -> DType | None:
+        """The type a drawn call binds a generic helper's Any to (None when
+        every one is excluded)."""
+        allowed = tuple(t for t in self.generic_types() if TYPES[t] not in exclude)
+        return self.value_type(allowed) if allowed else None
+
+    def helper_call(self, name: str, ret: DType | None = None, func: A.Func | None = None, bind: DType | None = None) -> A.Call:
+        """A call of helper `name` (of the overload `func`, or of one
+        returning `ret` where it is overloaded; a generic one with its Any
+        bound to `bind`, else to `ret` where it returns Any, else drawn)."""
+        if func is None:
+            defined = [f for f in self.funcs if f.name == name]
+            func = self.pick([f for f in defined if ret is None or f.ret in (ret, ANY)] or defined)
+        if is_generic(func):
+            bound = bind or (ret if func.ret == ANY else None) or self.generic_call_type() or F32
+            depth = max(self.expr_depth() - 1, 0)
+            args = tuple(self.expr(bound if p.ty == ANY else p.ty, depth) for p in func.params)
+            return A.Call(name, args, bound if func.ret == ANY else func.ret)
         # arrays first: an argument may itself call a helper with atomics, and
         # must then see this call's commitment of each Acc array to its class
         arrays = {}
@@ -1136,7 +1275,7 @@ class Gen:
         if kind == "length":
             vec = self.value_type(("vec2", "vec3", "vec4", "quat"))
             return A.Call("length", (self.vector_expr(vec, sub),), F32)
-        return self.helper_call(self.pick(self.callable_helpers(ty)))
+        return self.helper_call(self.pick(self.callable_helpers(ty)), ty)
 
     def tile_arrays(self) -> list[str]:
         """The arrays a tile may be loaded from: In arrays of float32."""
@@ -1299,7 +1438,7 @@ class Gen:
             cast, iv = int_cast(operand, iv, source, ty)
             return (self.cast_spelling(cast) if isinstance(cast, A.Cast) else cast), iv
         name = self.pick(self.callable_helpers(ty))
-        return self.helper_call(name), type_interval(ty)
+        return self.helper_call(name, ty), type_interval(ty)
 
     def vector_expr(self, ty: DType, depth: int) -> A.Expr:
         options = {"construct"} | self.leaf_options(ty)
@@ -1357,7 +1496,7 @@ class Gen:
             return A.BinOp(op, vector, matrix, VEC3)  # a row vector
         if kind == "ternary":
             return self.ternary(self.bool_expr(sub), self.vector_expr(ty, sub), self.vector_expr(ty, sub), ty)
-        return self.helper_call(self.pick(self.callable_helpers(ty)))
+        return self.helper_call(self.pick(self.callable_helpers(ty)), ty)
 
     def component(self, value, vec: DType, depth: int):
         """`v.x`, `v[0]`, or `v[k]` with k proven in bounds: a short loop's

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from . import ast as A
-from .types import F32, DType, TupleType
+from .types import ANY, F32, DType, TupleType
 
 
 def leaf_name(base: str, path: tuple[str, ...]) -> str:
@@ -173,3 +173,124 @@ class _Lowering:
             return [self.rebuild(stmt)]
         return [stmt]  # break, continue
 
+
+
+# ------------------------------------------------ generic and overloaded helpers
+
+
+def is_generic(func: A.Func) -> bool:
+    """Whether `func` is a generic helper: a parameter of type `Any`."""
+    return any(p.ty == ANY for p in func.params)
+
+
+def _map(node, fn):
+    """`node` rebuilt bottom-up, `fn` applied to every node (expressions,
+    statements, clauses, parameters) after its children."""
+    if isinstance(node, tuple):
+        return tuple(_map(item, fn) for item in node)
+    if not hasattr(node, "__dataclass_fields__") or isinstance(node, (DType, TupleType, A.Pos)):
+        return node
+    changes = {}
+    for f in fields(node):
+        if f.name in ("pos", "ty"):
+            continue
+        value = getattr(node, f.name)
+        mapped = _map(value, fn)
+        if mapped is not value:
+            changes[f.name] = mapped
+    return fn(replace(node, **changes) if changes else node)
+
+
+def _bind(ty, bound: DType):
+    if ty == ANY:
+        return bound
+    if isinstance(ty, TupleType) and ANY in ty.elems:
+        return TupleType(tuple(bound if t == ANY else t for t in ty.elems))
+    return ty
+
+
+def instantiate(func: A.Func, bound: DType, name: str | None = None) -> A.Func:
+    """The generic helper `func` with `Any` bound to `bound`: every parameter,
+    the return type and every expression typed `Any` take that type (named
+    `name` when given). The checker types a generic body so that this is all
+    an instantiation changes (grammar/SEMANTICS.md, Generic helpers)."""
+
+    def bind(node):
+        changes = {}
+        if getattr(node, "ty", None) is not None and _bind(node.ty, bound) is not node.ty:
+            changes["ty"] = _bind(node.ty, bound)
+        return replace(node, **changes) if changes else node
+
+    params = tuple(replace(p, ty=bound) if p.ty == ANY else p for p in func.params)
+    return replace(func, name=name or func.name, params=params, ret=_bind(func.ret, bound), body=_map(func.body, bind))
+
+
+def instance_name(func: str, bound: DType) -> str:
+    return f"{func}__{bound.name}"
+
+
+def overload_name(func: str, index: int) -> str:
+    return f"{func}__o{index}"
+
+
+def call_binding(func: A.Func, call: A.Call) -> DType:
+    """The type a call of the generic helper `func` binds `Any` to: its first
+    `Any` argument's (the checker makes every other `Any` argument agree)."""
+    return next(arg.ty for arg, p in zip(call.args, func.params) if p.ty == ANY)
+
+
+def monomorphize(program: A.Program) -> A.Program:
+    """A checked `program` without generic or overloaded helpers (itself when
+    it has none): each generic helper becomes one concrete helper per type a
+    call binds it to (`g__float64`), in the generic's place; each overload
+    gets a name of its own (`f__o0`, `f__o1`, in definition order); every
+    call names the helper it resolves to. The reference and the JAX renderer
+    run this program; Warp instantiates and resolves the originals itself."""
+    by_name: dict[str, list[A.Func]] = {}
+    for func in program.funcs:
+        by_name.setdefault(func.name, []).append(func)
+    if not any(len(fs) > 1 or is_generic(fs[0]) for fs in by_name.values()):
+        return program
+    instances: dict[str, dict[DType, A.Func]] = {f.name: {} for f in program.funcs if is_generic(f)}
+
+    def resolve(node):
+        if not isinstance(node, A.Call) or node.func not in by_name:
+            return node
+        candidates = by_name[node.func]
+        if len(candidates) > 1:
+            types = tuple(arg.ty for arg in node.args)
+            index = next(k for k, f in enumerate(candidates) if tuple(p.ty for p in f.params) == types)
+            return replace(node, func=overload_name(node.func, index))
+        func = candidates[0]
+        if not is_generic(func):
+            return node
+        bound = call_binding(func, node)
+        if bound not in instances[func.name]:
+            instances[func.name][bound] = None  # being built: a generic never calls itself
+            concrete = instantiate(func, bound, instance_name(func.name, bound))
+            instances[func.name][bound] = replace(concrete, body=_map(concrete.body, resolve))
+        return replace(node, func=instance_name(func.name, bound))
+
+    kernels = tuple(_map(k, resolve) for k in program.kernels)
+    concrete_funcs = {}
+    for func in reversed(program.funcs):  # callers before callees: a caller's instances are known first
+        if not is_generic(func):
+            concrete_funcs[id(func)] = _map(func, resolve)
+    funcs = []
+    counters: dict[str, int] = {}
+    for func in program.funcs:
+        if is_generic(func):
+            funcs.extend(instances[func.name][t] for t in sorted(instances[func.name], key=lambda t: t.name))
+        elif len(by_name[func.name]) > 1:
+            index = counters.get(func.name, 0)
+            counters[func.name] = index + 1
+            funcs.append(replace(concrete_funcs[id(func)], name=overload_name(func.name, index)))
+        else:
+            funcs.append(concrete_funcs[id(func)])
+    return A.Program(tuple(funcs), kernels, program.structs, program.constants)
+
+
+def lower(program: A.Program) -> A.Program:
+    """What the reference and the JAX renderer run: `program` monomorphized,
+    then its structs flattened."""
+    return flatten_structs(monomorphize(program))

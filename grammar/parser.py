@@ -20,7 +20,7 @@ from lark.indenter import DedentError, Indenter
 from . import ast as A
 from .errors import ParseError
 from .ops import TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
-from .types import COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, TupleType, struct_type
+from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, TupleType, struct_type
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 
@@ -265,7 +265,7 @@ class _Builder:
         if ret.data == "tuple_type":
             ret_ty = TupleType(tuple(self.type_name(t) for t in ret.children))
         else:
-            ret_ty = self.type_name(ret)
+            ret_ty = self.type_name(ret, generic=True)
         return A.Func(str(name), built, ret_ty, body, pos=self.pos(tree))
 
     def launch_spec(self, tree: Tree) -> int:
@@ -282,10 +282,14 @@ class _Builder:
             if not (elem_ty.is_numeric or elem_ty.is_vector or elem_ty.is_matrix):
                 raise self.error(f"arrays of {elem_ty} are not part of the language", elem, "unknown-type")
             return A.Param(str(name), ArrayType(elem_ty, ROLES[str(role)]), pos=self.pos(tree))
-        return A.Param(str(name), self.type_name(ty), pos=self.pos(tree))
+        return A.Param(str(name), self.type_name(ty, generic=True), pos=self.pos(tree))
 
-    def type_name(self, tree: Tree):
+    def type_name(self, tree: Tree, generic: bool = False):
+        """The type `tree` names; `Any` (a generic helper's type variable)
+        only where `generic` says one may stand: a parameter or a return."""
         token = tree.children[0]
+        if generic and str(token) == ANY.name:
+            return ANY
         ty = TYPES.get(str(token)) or self.structs.get(str(token))
         if ty is None or ty.name == "bool":
             raise self.error(f"unknown type {str(token)!r} (expected one of {', '.join(sorted(t for t in TYPES if t != 'bool'))})", token, "unknown-type")

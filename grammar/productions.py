@@ -8,9 +8,10 @@ The names are those of the profile's [rules.*] tables.
 from __future__ import annotations
 
 from . import ast as A
+from .lowering import is_generic
 from .ops import BUILTINS, INT_BINOPS, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
-from .types import ArrayType, TupleType
+from .types import ANY, ArrayType, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -29,10 +30,39 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     for kernel in program.kernels:
         if kernel.launch is not None:
             found.add(("launch_size", launch_decade(kernel.launch)))
+    overloaded = {f.name for f in program.funcs if sum(g.name == f.name for g in program.funcs) > 1}
     for definition in program.funcs + program.kernels:
+        if isinstance(definition, A.Func) and is_generic(definition):
+            found.add(("helper_kind", "generic"))
+            found.add(("generic_return", "any" if definition.ret == ANY else "concrete"))
+            found.update(_generic_exprs(definition))
+            continue
         _Walker(found, definition, helpers, constants).run()
+        if isinstance(definition, A.Func):
+            first = definition.body[0]
+            nested = isinstance(first, A.Assign) and isinstance(first.value, A.Call) and first.value.func in helpers
+            found.add(("helper_nesting", "call" if nested else "none"))
+        if definition.name in overloaded:  # each overload is also a pure helper
+            found.add(("helper_kind", "overloaded"))
         for node in A.walk(definition):
             found.update(("effect_position", where) for where in _effect_positions(node, effectful))
+    return found
+
+
+def _generic_exprs(func: A.Func) -> set[tuple[str, str]]:
+    """The generic_expr alternatives of a generic helper's body."""
+    found = set()
+    for node in A.walk(func):
+        if getattr(node, "ty", None) != ANY:
+            continue
+        if isinstance(node, A.BinOp):
+            found.add(("generic_expr", "sum"))
+        elif isinstance(node, A.Neg):
+            found.add(("generic_expr", "neg"))
+        elif isinstance(node, A.Call):
+            found.add(("generic_expr", "generic_call"))
+        elif isinstance(node, A.Name):
+            found.add(("generic_expr", "name"))
     return found
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from . import ast as A
 from .categories import CATEGORIES, classify
+from .lowering import is_generic, monomorphize
 from .productions import productions
 from .ops import LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, jax_loop, loop_trips, needs_guard, thread_names
@@ -78,6 +79,10 @@ CONSTRUCTS = (
     "quaternion", "quat-product", "quat-rotate",
     # how the JAX rendering drives a loop (grammar.queries.jax_loop)
     "jax-fori-loop", "jax-scan", "jax-scan-by-two", "jax-unrolled",
+    # a generic helper (`a: Any`), one called at two types or more, an
+    # overloaded helper (one name, several @func), and a helper whose body
+    # calls a helper (helper_depths measures how deep such chains go)
+    "generic-helper", "generic-instances", "overload", "helper-in-helper",
 )
 
 
@@ -97,6 +102,7 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
             used.add("nested-struct")
     if any(getattr(f.ret, "is_struct", False) for f in program.funcs):
         used.add("struct-return")
+    used.update(_helper_constructs(program))
     helpers = {f.name for f in program.funcs}
     constants = {c.name for c in program.constants}
     effectful = effectful_helpers(program)
@@ -130,6 +136,31 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
     if ("name_choice", "reuse") in (productions(program) if produced is None else produced):
         used.add("reused-name")
     return used & set(CONSTRUCTS)
+
+
+def helper_depths(program: A.Program) -> dict[str, int]:
+    """Each helper's depth: 1 for one that calls no helper, else one more than
+    the deepest helper it calls (overloads of a name share the deepest)."""
+    depth: dict[str, int] = {}
+    for func in program.funcs:  # a helper calls only helpers defined before it
+        callees = [depth.get(n.func, 0) for n in A.walk(func) if isinstance(n, A.Call) and n.func in depth and n.func != func.name]
+        depth[func.name] = max(depth.get(func.name, 0), 1 + max(callees, default=0))
+    return depth
+
+
+def _helper_constructs(program: A.Program) -> set[str]:
+    used: set[str] = set()
+    generics = [f for f in program.funcs if is_generic(f)]
+    if generics:
+        used.add("generic-helper")
+        instances = [f.name.rsplit("__", 1)[0] for f in monomorphize(program).funcs if "__" in f.name]
+        if any(instances.count(g.name) >= 2 for g in generics):
+            used.add("generic-instances")
+    if len({f.name for f in program.funcs}) < len(program.funcs):
+        used.add("overload")
+    if max(helper_depths(program).values(), default=0) >= 2:
+        used.add("helper-in-helper")
+    return used
 
 
 def _effect_constructs(node, effectful: set[str]) -> set[str]:

@@ -17,6 +17,7 @@ class Kind(enum.Enum):
     VECTOR = "vector"
     MATRIX = "matrix"
     STRUCT = "struct"
+    GENERIC = "generic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +133,18 @@ MAT33 = DType("mat33", Kind.MATRIX, length=9)
 # for every element-wise rule, with its own product and builtins (grammar.ops)
 QUAT = DType("quat", Kind.VECTOR, length=4)
 
+# `Any`: the type variable of a generic helper (Warp's typing.Any). It stands
+# only in a generic helper's parameters, return type and body; every call
+# binds it to one concrete type (grammar/SEMANTICS.md, Generic helpers).
+ANY = DType("Any", Kind.GENERIC, length=0)
+
 SCALARS = (F32, F64, I32, I64, U32)
 VECTORS = (VEC2, VEC3, VEC4)
 # Types a parameter, local or array element may have (bool is for conditions only).
 VALUE_TYPES = SCALARS + VECTORS + (MAT33, QUAT)
 TYPES = {t.name: t for t in VALUE_TYPES + (BOOL,)}
+# the types a call may bind a generic helper's `Any` to
+GENERIC_TYPES = VALUE_TYPES
 
 COMPONENT_NAMES = "xyzw"
 

@@ -39,6 +39,7 @@ HARD_LENGTHS = {
     "struct_fields": 6,
     "struct_params": 4,
     "returned": 4,
+    "overloads": 4,
     "constants": 6,
     "tile_size": max(TILE_SIZES),
 }

@@ -16,7 +16,8 @@ from dataclasses import replace
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import TILE_SIZES
-from kernel_synth.grammar.types import BOOL, F32, I32, DType, TileType, TupleType, struct_type
+from kernel_synth.grammar.lowering import call_binding, instantiate, is_generic
+from kernel_synth.grammar.types import ANY, BOOL, F32, I32, DType, TileType, TupleType, struct_type
 
 from .edits import (
     Path,
@@ -350,6 +351,29 @@ def drop_unused_fields(program: A.Program) -> Iterator[A.Program]:
                 yield _with_structs(program, program.structs[:index] + (smaller,) + program.structs[index + 1 :])
 
 
+def drop_unused_overloads(program: A.Program) -> Iterator[A.Program]:
+    """Drop an overload no call resolves to (the checker resolves a call to
+    the overload whose parameter types are its arguments' types)."""
+    names = [f.name for f in program.funcs]
+    called = {(n.func, tuple(a.ty for a in n.args)) for n in A.walk(program) if isinstance(n, A.Call)}
+    for func in program.funcs:
+        if names.count(func.name) > 1 and (func.name, tuple(p.ty for p in func.params)) not in called:
+            yield replace(program, funcs=tuple(f for f in program.funcs if f is not func))
+
+
+def concretize_generics(program: A.Program) -> Iterator[A.Program]:
+    """A generic helper that every call binds to one type becomes a concrete
+    helper of that type (same name, `Any` replaced everywhere in it); one
+    that nothing calls, a float32 helper."""
+    for index, func in enumerate(program.funcs):
+        if not is_generic(func):
+            continue
+        bound = {call_binding(func, n) for n in A.walk(program) if isinstance(n, A.Call) and n.func == func.name} or {F32}
+        if len(bound) == 1 and ANY not in bound:
+            concrete = instantiate(func, bound.pop())
+            yield replace(program, funcs=program.funcs[:index] + (concrete,) + program.funcs[index + 1 :])
+
+
 def inline_constants(program: A.Program) -> Iterator[A.Program]:
     """Drop a constant, its value written where it was read (the same value:
     a static that read it computes the same, a local assigned it is typed
@@ -607,6 +631,8 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     simplify_expressions,
     drop_unused,
     drop_unused_fields,
+    drop_unused_overloads,
+    concretize_generics,
     inline_constants,
     drop_tuple_elements,
     stores_to_locals,

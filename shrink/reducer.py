@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from kernel_synth import grammar
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.stats import ast_size
+from kernel_synth.grammar.types import ANY
 
 from .passes import DEFAULT_PASSES, Pass, literal_cost
 
@@ -157,7 +158,8 @@ class _BudgetSpent(Exception):
 
 def complexity(program: A.Program) -> tuple[int, int, float]:
     """What shrinking minimises, compared as a tuple: AST nodes (`ast_size`, plus
-    one for each `else:` clause, which has no node of its own), then named leaves
+    one for each `else:` clause, which has no node of its own, and for each
+    parameter of type Any, so that a generic helper made concrete is smaller), then named leaves
     (variables, `tid()`, `len`), then the literals' total `literal_cost`
     (a kernel's launch size counted as a literal)."""
     nodes = names = 0
@@ -174,6 +176,8 @@ def complexity(program: A.Program) -> tuple[int, int, float]:
             elif isinstance(node, A.TileLoad):  # a tile's size is written as a literal
                 literals += _weight(node.size)
             elif isinstance(node, A.If) and node.orelse is not None:
+                nodes += 1
+            elif isinstance(node, A.Param) and node.ty == ANY:  # a generic helper is more than its instance
                 nodes += 1
     for kernel in program.kernels:  # a launch size is written as a literal
         if kernel.launch is not None:

@@ -376,3 +376,22 @@ def test_resuming_another_command_or_other_releases_is_refused(tmp_path, monkeyp
     monkeypatch.setattr(dataset, "library_versions", lambda backends: {"kernel-synth": "0.1.0", "warp-lang": "0.0.1"})
     with pytest.raises(DatasetError, match="the libraries changed since the run began"):
         dataset.DatasetRun(DatasetConfig(count=10, backends=("warp-cpu",), out=out, shard_size=5, resume=True)).open()
+
+
+def test_a_struct_section_stops_before_a_helper_that_names_the_struct():
+    """Warp may emit a helper returning a struct right after the struct's own
+    functions; the helper is the program's function, not part of the struct's
+    section (else the IR would hold it twice, depending on the batch)."""
+    from kernel_synth.backends.warp_backend import _struct_sections
+    from kernel_synth.grammar import parse
+
+    program = parse("@struct\nclass S0:\n    m: float32\n\n@func\ndef f0(a: float32) -> S0:\n    r = S0()\n    r.m = a\n    return r\n\n@kernel\ndef k0(o: Out[array[float32]]):\n    s = f0(1.0)\n    o[tid()] = s.m\n")
+    source = "\n".join([
+        "struct S0_p2_ab12", "{", "    wp::float32 m;", "};",
+        "CUDA_CALLABLE void adj_S0_p2_ab12(S0_p2_ab12& t)", "{", "}",
+        "// /tmp/ks_batch_1.py:12",
+        "static S0_p2_ab12 f0_p2_0(", "    wp::float32 var_a)", "{", "    return S0_p2_ab12();", "}",
+        "",
+    ])
+    (section,) = _struct_sections(source, 2, program)
+    assert "adj_S0_p2_ab12" in section and "f0_p2_0" not in section and "ks_batch" not in section

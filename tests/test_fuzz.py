@@ -54,9 +54,12 @@ def test_two_injected_faults_are_found_shrunk_stored_and_replayed(tmp_path):
     forward = "compile,crash,timeout,forward,nondeterminism"
     # 90 s: both buckets are found in the first 20 s, and each crashing
     # candidate of the first one's shrink costs a worker's restart on two cores
+    # seed 13: programs calling floor (17, 34, 36, 52) and atan2 (3) among the
+    # first draws (seed 0's draws, shifted by the generic and overloaded
+    # helpers, call floor once in their first 80, atan2 never)
     run = _synth(
         "fuzz", "--budget", "90s", "--backend", "faulty-warp-cpu", "--corpus", str(corpus), "--oracles", forward,
-        "--json", str(tmp_path / "summary.json"), env=FAULTS,
+        "--seed", "13", "--json", str(tmp_path / "summary.json"), env=FAULTS,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -228,7 +231,9 @@ def test_a_nondeterministic_backend_is_caught(tmp_path):
     assert summary["findings"].get("nondeterminism", 0) >= 1
     bucket = next(b for b in summary["buckets"] if b["oracle"] == "nondeterminism")
     program = parse(read_case(Path(bucket["corpus"][0])).text)
-    assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program.kernels[0]))
+    # in the kernel or a helper (a case the 25-s budget left unshrunk may
+    # call cos inside a helper: seed 0's program 31 does)
+    assert any(isinstance(n, A.Call) and n.func == "cos" for n in A.walk(program))
     # the campaign's state holds what `synth report` draws over time
     from kernel_synth.synth.report import campaign_report, load_state
 

@@ -76,3 +76,30 @@ def test_the_installed_release_behaves_as_the_table_says(tmp_path, source):
     expected = run_reference(program, kernel.name, make_inputs(kernel, 16, 3), 16)
     for name, values in outcome.outputs.items():
         np.testing.assert_array_equal(values, expected[name], err_msg=f"{name} on warp-lang {installed()}")
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(importlib.util.find_spec("warp") is None, reason="warp-lang is not installed")
+def test_generic_and_overloaded_helpers_on_the_installed_release(tmp_path):
+    """tests/programs/valid/generics.kernel (a generic helper at float32,
+    float64, int32 and vec3, a generic calling a generic, overloads by type
+    and by arity) compiles and computes what the reference does on a release
+    the table credits with both features, and is unsupported on one it does not."""
+    from pathlib import Path
+
+    from kernel_synth.backends.errors import Unsupported
+    from kernel_synth.backends.warp_backend import WarpCompiler
+
+    program = parse((Path(__file__).parent / "programs" / "valid" / "generics.kernel").read_text())
+    release = installed()
+    if not (release.has("generic_helpers") and release.has("overloaded_helpers")):
+        with pytest.raises(Unsupported):
+            render_warp(program, release=release)
+        return
+    (outcome,) = WarpCompiler("cpu", tmp_path).compile([program], launch=16, seed=5)
+    assert outcome.ok, outcome.message
+    kernel = program.kernels[0]
+    expected = run_reference(program, kernel.name, make_inputs(kernel, 16, 5), 16)
+    assert set(outcome.outputs) >= {"y", "w", "z"}
+    for name, values in outcome.outputs.items():
+        np.testing.assert_allclose(values, expected[name], rtol=1e-5, err_msg=f"{name} on warp-lang {release}")
