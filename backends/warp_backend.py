@@ -133,7 +133,13 @@ def _unbatched(text: str, position: int, program: A.Program, line_shift: int = 0
             indent = found["indent"]
             source = found["source"].ljust(80 - len(indent))
             gap = "  " if found["adj"] else "       "
-            lines[number] = f"{indent}// {found['adj'] or ''}{source}{gap}<L {int(found['line']) - line_shift}>"
+            quoted = int(found["line"])
+            # Warp numbers the lines of a generic helper's instance from 0 at
+            # its def (measured on 1.19.0), not as lines of the file: only
+            # lines of the file are moved by the batch
+            if quoted >= line_shift + STANDALONE_FIRST_LINE:
+                quoted -= line_shift
+            lines[number] = f"{indent}// {found['adj'] or ''}{source}{gap}<L {quoted}>"
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 

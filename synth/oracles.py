@@ -102,6 +102,14 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "is typed as the whole vector (corpora)",
     ),
     (
+        re.compile(
+            r"^(faulty-)?warp-(cpu|cuda):codegen:(all values used to initialize this matrix are expected to be of the type"
+            r"|all values given when constructing a matrix must have the same type)"
+        ),
+        "Warp bug from 1.12.1 (still failing on 1.19.0): once a float module constant has been cast (`float64(C)`), "
+        "later reads of C in the kernel take the cast's type, and a mat33 built from C is refused (corpora)",
+    ),
+    (
         re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:must be real number, not vec\d"),
         "Warp bug of 1.7.0 to 1.12.0 (fixed in 1.12.1): negating a vector module constant in a kernel (`-C`, "
         "C = wp.constant(wp.vec3(...))) is evaluated as if C were a number (corpora)",

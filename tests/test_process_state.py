@@ -50,15 +50,23 @@ def test_a_state_leak_between_batches_is_caught_and_a_clean_backend_passes(monke
 
 
 def test_a_campaign_finds_confirms_and_stores_the_leak(tmp_path, monkeypatch):
+    from kernel_synth.grammar.weights import DEFAULT_PATH, parse_weights
     from kernel_synth.synth.campaign import Campaign, CampaignConfig
 
     monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "leak:cos")
+    # cos as likely as every other math builtin together: at the default
+    # weights the process-state checks (a share of the programs, 40 s on two
+    # loaded cores) can meet no program that calls it
+    text = DEFAULT_PATH.read_text().replace("[rules.float_call]\nsin = 3\ncos = 3\n", "[rules.float_call]\nsin = 3\ncos = 30\n", 1)
+    assert "cos = 30" in text
+    weights = parse_weights(text, "cos.toml")
     # forward off: the leaked outputs are the process-state oracle's to catch;
     # gradient on: its checks share a thread with the process-state ones,
     # which must still get their turn
     config = CampaignConfig(
         budget=40, backends=("faulty-warp-cpu",), corpus=tmp_path / "corpus",
         oracles=frozenset({"compile", "crash", "process-state", "gradient"}), workers=1, state_every=1, shrink_seconds=20,
+        weights=weights,
     )
     summary = Campaign(config).run()
     assert summary["process_state"]["checked"] > 0
