@@ -43,7 +43,7 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
+from .ops import BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, QUAT_CALLS, QUAT_ROTATIONS, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .lowering import call_binding, is_generic
 from .types import ANY, BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
@@ -1475,17 +1475,17 @@ class Gen:
         if kind == "cross":
             return A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3)
         if kind == "quat_rotate":  # q applied to v, or its inverse
-            func = "quat_rotate" if self.choose("quat_rotation") == "forward" else "quat_rotate_inv"
+            func = QUAT_ROTATIONS[self.choose("quat_rotation")]
             return A.Call(func, (self.vector_expr(QUAT, sub), self.vector_expr(VEC3, sub)), VEC3)
         if kind == "quat_product":  # the Hamilton product
             return A.BinOp("*", self.vector_expr(QUAT, sub), self.vector_expr(QUAT, sub), QUAT)
         if kind == "quat_call":
-            func = self.choose("quat_call")
-            if func == "identity":
-                return A.Call("quat_identity", (), QUAT)
-            if func == "inverse":
-                return A.Call("quat_inverse", (self.vector_expr(QUAT, sub),), QUAT)
-            return A.Call("quat_from_axis_angle", (self.vector_expr(VEC3, sub), self.float_expr(F32, sub)), QUAT)
+            func = QUAT_CALLS[self.choose("quat_call")]
+            if func == "quat_identity":
+                return A.Call(func, (), QUAT)
+            if func == "quat_inverse":
+                return A.Call(func, (self.vector_expr(QUAT, sub),), QUAT)
+            return A.Call(func, (self.vector_expr(VEC3, sub), self.float_expr(F32, sub)), QUAT)
         if kind == "matrix_row":
             return self.matrix_row(self.matrix_expr(sub), sub)
         if kind == "matvec":

@@ -217,6 +217,9 @@ BUILTINS: dict[str, Op] = {
         Op("quat_to_matrix", "quat_call", (((QUAT,), MAT33),), "wp.quat_to_matrix", "quat_to_matrix", _quat_to_matrix),
     )
 }
+# The builtin each alternative of the quat_call and quat_rotation rules draws
+QUAT_CALLS = {"identity": "quat_identity", "inverse": "quat_inverse", "from_axis_angle": "quat_from_axis_angle"}
+QUAT_ROTATIONS = {"forward": "quat_rotate", "inverse": "quat_rotate_inv"}
 # A builtin whose quaternion form means something else than its vector form:
 # the zero quaternion normalizes to the identity, the zero vector to zero
 QUAT_FORMS: dict[str, Op] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import ast as A
 from .lowering import is_generic
-from .ops import BUILTINS, INT_BINOPS, is_matrix_product, is_quat_product, launch_decade
+from .ops import BUILTINS, INT_BINOPS, QUAT_CALLS, QUAT_ROTATIONS, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
 from .types import ANY, ArrayType, TupleType
 
@@ -360,8 +360,8 @@ class _Walker:
                 self.add("vector_binop", _BINOP_NAMES[n.op])
         if isinstance(n, A.Call) and n.func in _QUAT_CALLS:
             self.add("quat_call", _QUAT_CALLS[n.func])
-        if isinstance(n, A.Call) and n.func in ("quat_rotate", "quat_rotate_inv"):
-            self.add("quat_rotation", "forward" if n.func == "quat_rotate" else "inverse")
+        if isinstance(n, A.Call) and n.func in _QUAT_ROTATIONS:
+            self.add("quat_rotation", _QUAT_ROTATIONS[n.func])
         if isinstance(n, A.Call) and n.func in BUILTINS and BUILTINS[n.func].rule == "float_call":
             self.add("int_call" if ty.is_int else "float_call", n.func)
 
@@ -421,8 +421,9 @@ class _Walker:
         return "construct"
 
 
-# the quat_call rule's alternatives, by the builtin each draws
-_QUAT_CALLS = {"quat_identity": "identity", "quat_inverse": "inverse", "quat_from_axis_angle": "from_axis_angle"}
+# the quat_call and quat_rotation rules' alternatives, by the builtin each draws
+_QUAT_CALLS = {func: alternative for alternative, func in QUAT_CALLS.items()}
+_QUAT_ROTATIONS = {func: alternative for alternative, func in QUAT_ROTATIONS.items()}
 
 
 def _matrix_row(node) -> bool:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from profiles import with_float_call
 
-import kernel_synth.grammar
 from kernel_synth.backends.outcome import Outcome
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
@@ -147,9 +146,7 @@ def test_a_campaign_finds_shrinks_and_stores_the_jit_eager_fault(tmp_path):
     # floor drawn as often as every other builtin together: at the default
     # weights one program in 64 calls it, too few for 40 s on a loaded machine
     weights = tmp_path / "floor.toml"
-    default = (Path(kernel_synth.grammar.__file__).parent / "weights" / "default.toml").read_text()
-    weights.write_text(re.sub(r"(\[rules\.float_call\][^\[]*?\nfloor = )1\n", r"\g<1>30\n", default, count=1))
-    assert weights.read_text() != default
+    weights.write_text(with_float_call("floor", 30))
     run = subprocess.run(
         [
             sys.executable, "-m", "kernel_synth.synth.cli", "fuzz", "--budget", "40s", "--backend", "faulty-jax-cpu", "--seed", "1",

@@ -50,16 +50,16 @@ def test_a_state_leak_between_batches_is_caught_and_a_clean_backend_passes(monke
 
 
 def test_a_campaign_finds_confirms_and_stores_the_leak(tmp_path, monkeypatch):
-    from kernel_synth.grammar.weights import DEFAULT_PATH, parse_weights
+    from profiles import with_float_call
+
+    from kernel_synth.grammar.weights import parse_weights
     from kernel_synth.synth.campaign import Campaign, CampaignConfig
 
     monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "leak:cos")
     # cos as likely as every other math builtin together: at the default
     # weights the process-state checks (a share of the programs, 40 s on two
     # loaded cores) can meet no program that calls it
-    text = DEFAULT_PATH.read_text().replace("[rules.float_call]\nsin = 3\ncos = 3\n", "[rules.float_call]\nsin = 3\ncos = 30\n", 1)
-    assert "cos = 30" in text
-    weights = parse_weights(text, "cos.toml")
+    weights = parse_weights(with_float_call("cos", 30), "cos.toml")
     # forward off: the leaked outputs are the process-state oracle's to catch;
     # gradient on: its checks share a thread with the process-state ones,
     # which must still get their turn
