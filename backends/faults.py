@@ -31,7 +31,9 @@ outputs, which the forward oracle compares with the reference, stay right:
 the jit-eager oracle, and only it, can see the fault. `vmap-loop:floor` puts
 the same wrong value on the loop-form run of any program calling floor (the
 program's threads in a fori_loop instead of under vmap): the vmap-loop
-oracle's to see.
+oracle's to see. `xla-config:floor` puts it on the run of any program
+calling floor compiled under another XLA configuration, as a pass that
+only the default pipeline runs (or skips) would: the xla-config oracle's.
 
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
@@ -178,6 +180,7 @@ class FaultyJaxCompiler(JaxCompiler):
         super().__init__("cpu", workdir, **options)
         self.eager_wrong = [name for kind, name in _faults() if kind == "jit-eager"]
         self.loop_wrong = [name for kind, name in _faults() if kind == "vmap-loop"]
+        self.config_wrong = [name for kind, name in _faults() if kind == "xla-config"]
 
     def compile(self, programs, launch=32, seed=0):
         outcomes = super().compile(programs, launch=launch, seed=seed)
@@ -187,6 +190,10 @@ class FaultyJaxCompiler(JaxCompiler):
         looped = outcome.looped
         if looped is not None and looped.ok and any(_calls(program, name) for name in self.loop_wrong):
             outcome = replace(outcome, looped=replace(looped, outputs=_off_by_one(looped.outputs, program.kernels[0])))
+        if any(_calls(program, name) for name in self.config_wrong):
+            kernel = program.kernels[0]
+            configured = tuple((config, replace(o, outputs=_off_by_one(o.outputs, kernel)) if o.ok else o) for config, o in outcome.configured)
+            outcome = replace(outcome, configured=configured)
         eager = outcome.eager
         if eager is None or not eager.ok or not any(_calls(program, name) for name in self.eager_wrong):
             return outcome

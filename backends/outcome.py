@@ -72,6 +72,10 @@ class Outcome:
     # one in a fori_loop) and run on the same inputs, where the vmap-loop
     # oracle asked a JAX backend for it. None: not run so.
     looped: "Outcome | None" = field(default=None, compare=False)
+    # The same lowered program compiled under other XLA configurations
+    # (jax_backend.XLA_CONFIGS) and run on the same inputs, where the
+    # xla-config oracle asked a JAX backend for it: (configuration, outcome).
+    configured: tuple[tuple[str, "Outcome"], ...] = field(default=(), compare=False)
     # What a comparison with these outputs may use (the reference sets them
     # on a large launch, backends.reference_backend): `threads`, the threads
     # whose elements were computed (None: all of them); `not_compared`, the

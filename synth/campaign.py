@@ -113,6 +113,10 @@ class CampaignConfig:
     # vmap-loop oracle: the share of programs a JAX backend also runs with its
     # threads in a fori_loop (about a jitted run's cost again)
     loop_share: float = 0.25
+    # xla-config oracle: the share of programs a JAX backend also compiles
+    # under another XLA configuration and runs (one compile and one launch
+    # more: about 0.1-0.2 s on jax-cpu)
+    xla_share: float = 0.25
     # where the worker pools run: local processes, or a Ray cluster
     # (backends.ray_executor); the corpus and the state are written here
     # either way
@@ -181,6 +185,8 @@ class State:
     launch_decades: dict[str, int] = field(default_factory=dict)
     # vmap-loop oracle, per backend: programs whose vmapped and looped outputs were compared
     loop_compared: dict[str, int] = field(default_factory=dict)
+    # xla-config oracle, per backend: programs compiled under another XLA configuration and compared
+    xla_compared: dict[str, int] = field(default_factory=dict)
     # jit-eager oracle, per backend: programs whose jitted and eager outputs were compared
     eager_compared: dict[str, int] = field(default_factory=dict)
     # (elapsed seconds, programs, findings, buckets) after each batch, thinned
@@ -218,6 +224,7 @@ class State:
             "forward_partial": self.forward_partial,
             "launch_decades": self.launch_decades,
             "loop_compared": self.loop_compared,
+            "xla_compared": self.xla_compared,
             "eager_compared": self.eager_compared,
             "history": self.history,
         }
@@ -244,6 +251,7 @@ class State:
         state.forward_partial = {b: dict(r) for b, r in data.get("forward_partial", {}).items()}
         state.launch_decades = dict(data.get("launch_decades", {}))
         state.loop_compared = dict(data.get("loop_compared", {}))
+        state.xla_compared = dict(data.get("xla_compared", {}))
         state.history = [list(point) for point in data.get("history", [])]
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
@@ -298,6 +306,7 @@ class Campaign:
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
         self.triage = Triage(
             config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement, eager_share=config.eager_share, loop_share=config.loop_share,
+            xla_share=config.xla_share,
         )
         self.shrinker = Shrinker(
             lambda: Triage(
@@ -464,6 +473,9 @@ class Campaign:
             if Oracle.VMAP_LOOP in config.oracles:
                 compared = sum(v.outcome.ok and v.outcome.looped is not None for v in verdicts)
                 state.loop_compared[backend] = state.loop_compared.get(backend, 0) + compared
+            if Oracle.XLA_CONFIG in config.oracles:
+                compared = sum(v.outcome.ok and bool(v.outcome.configured) for v in verdicts)
+                state.xla_compared[backend] = state.xla_compared.get(backend, 0) + compared
             clean, warm = [], []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
@@ -657,6 +669,8 @@ class Campaign:
             **({"gradient_checked": state.gradient_checked, "gradient_excluded": dict(state.gradient_excluded)} if Oracle.GRADIENT in self.config.oracles else {}),
             **({"forward_compared": dict(state.forward_compared), "forward_skipped": {b: dict(r) for b, r in state.forward_skipped.items()}} if Oracle.FORWARD in self.config.oracles else {}),
             **({"eager_compared": dict(state.eager_compared), "eager_share": self.config.eager_share} if Oracle.JIT_EAGER in self.config.oracles else {}),
+            **({"loop_compared": dict(state.loop_compared), "loop_share": self.config.loop_share} if Oracle.VMAP_LOOP in self.config.oracles else {}),
+            **({"xla_compared": dict(state.xla_compared), "xla_share": self.config.xla_share} if Oracle.XLA_CONFIG in self.config.oracles else {}),
             "oracles": sorted(self.config.oracles),
             # the buckets most hit, each with its shrink state
             "top_buckets": [
@@ -712,6 +726,10 @@ class Campaign:
             **(
                 {"vmap_loop": {"share": self.config.loop_share, "compared": dict(state.loop_compared), "findings": state.findings.get(Oracle.VMAP_LOOP.value, 0)}}
                 if Oracle.VMAP_LOOP in self.config.oracles and any(get_backend(b).eager for b in self.config.backends) else {}
+            ),
+            **(
+                {"xla_config": {"share": self.config.xla_share, "compared": dict(state.xla_compared), "findings": state.findings.get(Oracle.XLA_CONFIG.value, 0)}}
+                if Oracle.XLA_CONFIG in self.config.oracles and any(get_backend(b).eager for b in self.config.backends) else {}
             ),
             **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
             **(

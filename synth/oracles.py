@@ -41,7 +41,15 @@ class Oracle(StrEnum):
     # program with its threads in a fori_loop, one by one, must agree
     # (backends.jax_render's two thread forms; grammar/SEMANTICS.md)
     VMAP_LOOP = "vmap-loop"
+    # a JAX backend's program compiled by XLA as configured by default and
+    # under another configuration (backends.jax_backend.XLA_CONFIGS) must agree
+    XLA_CONFIG = "xla-config"
 
+
+# The oracles that judge a share of a JAX backend's programs, in the order
+# `judge` asks them, each with the backend option that sets its share (the
+# same word prefixes its counts in a campaign's status: `eager_compared`)
+SAMPLED_OPTIONS = {Oracle.JIT_EAGER: "eager", Oracle.VMAP_LOOP: "loop", Oracle.XLA_CONFIG: "xla"}
 
 # The oracles a user can choose (`--oracles`)
 ORACLES = tuple(o.value for o in Oracle if o is not Oracle.RENDER)
@@ -176,8 +184,39 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
         if found is not None:
             return found
     if Oracle.VMAP_LOOP in oracles and outcome.looped is not None:
-        return judge_vmap_loop(backend, outcome, outcome.looped)
+        found = judge_vmap_loop(backend, outcome, outcome.looped)
+        if found is not None:
+            return found
+    if Oracle.XLA_CONFIG in oracles:
+        for config, configured in outcome.configured:
+            found = judge_xla_config(backend, outcome, config, configured)
+            if found is not None:
+                return found
     return None
+
+
+def judge_xla_config(backend: str, default: Outcome, config: str, configured: Outcome) -> Finding | None:
+    """The xla-config finding, if a program compiled by XLA as configured by
+    default and under `config` (same lowering, same inputs) disagrees, by the
+    forward oracle's rule. The configuration is named in the message, not in
+    the signature: a campaign compiles a program under one configuration and
+    a shrink under all of them, and the finding must keep its signature.
+    A configuration that fails where the default ran is `fails-config`."""
+    if not default.ok or default.outputs is None:
+        return None
+    if not configured.ok:
+        return Finding(
+            backend, Oracle.XLA_CONFIG, configured.stage, f"{backend}:xla-config:fails-config:{normalise(configured.message)}",
+            f"the default XLA configuration ran, {config} failed: {configured.message[:500]}",
+        )
+    # the default run is the one the forward oracle passed (judged first)
+    differs = _differs(default.outputs, configured.outputs, scales=default.scales)
+    if differs is None:
+        return None
+    kind, detail = differs
+    return Finding(
+        backend, Oracle.XLA_CONFIG, Stage.RUN, f"{backend}:xla-config:{kind}", f"outputs under XLA configuration {config} differ from the default configuration's (expected: default): {detail}",
+    )
 
 
 def judge_vmap_loop(backend: str, vmapped: Outcome, looped: Outcome) -> Finding | None:

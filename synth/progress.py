@@ -100,9 +100,12 @@ class CampaignDisplay(LiveDisplay):
         if "gradient_checked" in d:
             excluded = sorted((d.get("gradient_excluded") or {}).items(), key=lambda item: -item[1])[:4]
             checks.add_row("gradient", str(d["gradient_checked"]), "; ".join(f"{rule}: {n}" for rule, n in excluded))
-        for backend, compared in (d.get("eager_compared") or {}).items():
-            share = d.get("eager_share", 1.0)
-            checks.add_row(f"jit-eager ({backend})", str(compared), f"not sampled: {1 - share:.0%} of programs" if share < 1 else "")
+        from .oracles import SAMPLED_OPTIONS
+
+        for oracle, key in SAMPLED_OPTIONS.items():
+            for backend, compared in (d.get(f"{key}_compared") or {}).items():
+                share = d.get(f"{key}_share", 1.0)
+                checks.add_row(f"{oracle} ({backend})", str(compared), f"not sampled: {1 - share:.0%} of programs" if share < 1 else "")
         buckets = Table("bucket", "hits", "case", box=None, header_style="bold")
         for signature, hits, state in d.get("top_buckets", []):
             buckets.add_row(signature, str(hits), state)
@@ -133,10 +136,15 @@ class CampaignDisplay(LiveDisplay):
                 f"{gradient['findings']} findings; excluded: {excluded}",
                 file=out,
             )
-        eager = summary.get("jit_eager")
-        if eager is not None and eager["compared"]:
-            compared = ", ".join(f"{backend} {n}" for backend, n in eager["compared"].items())
-            print(f"jit-eager: jitted outputs compared with eager ones for {compared} programs (share {eager['share']:g}), {eager['findings']} findings", file=out)
+        for oracle, key, what in (
+            ("jit-eager", "jit_eager", "jitted outputs compared with eager ones"),
+            ("vmap-loop", "vmap_loop", "vmapped outputs compared with the thread loop's"),
+            ("xla-config", "xla_config", "outputs compared with those under another XLA configuration"),
+        ):
+            sampled = summary.get(key)
+            if sampled is not None and sampled["compared"]:
+                compared = ", ".join(f"{backend} {n}" for backend, n in sampled["compared"].items())
+                print(f"{oracle}: {what} for {compared} programs (share {sampled['share']:g}), {sampled['findings']} findings", file=out)
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)

@@ -13,13 +13,16 @@ and process-state checks, confirmations, and a shrinker's judge, built with
 side=True) are placed as such.
 
 The vmap-loop oracle samples the same way (`loop_share`), for the
-programs a JAX backend also runs with its threads in a loop.
+programs a JAX backend also runs with its threads in a loop, and so does the
+xla-config oracle (`xla_share`), for those it also compiles under another
+XLA configuration.
 
 With the jit-eager oracle on, a backend that can (the registry's `eager`)
 runs programs eagerly too: in the shared pool, the Triage's `eager_share` of
 them (a campaign samples to save time); in every other pool (a fresh
 worker's confirmation) all of them, so that a finding is always judged
-again the way it was found.
+again the way it was found. A rerun (a shrink's candidate) runs all of them
+too, but only for the sampled oracles its finding needs (`rerun_needs`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from kernel_synth.backends.registry import get_backend
 from kernel_synth.grammar import Program
 from kernel_synth.shrink import ShrinkResult, shrink
 
-from .oracles import Finding, Oracle, judge, judge_gradient, judge_state
+from .oracles import SAMPLED_OPTIONS, Finding, Oracle, judge, judge_gradient, judge_state
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,13 @@ class Triage:
     def __init__(
         self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0,
         placement: Placement = LOCAL, side: bool = False, eager_share: float = 1.0, loop_share: float = 1.0,
+        xla_share: float = 1.0,
     ):
         self.oracles = frozenset(Oracle(o) for o in oracles)
-        self.eager_share = eager_share  # of the programs the shared pool runs eagerly too (jit-eager)
-        self.loop_share = loop_share  # of the programs the shared pool runs in the loop form too (vmap-loop)
+        # the share of the programs the shared pool runs for each sampled
+        # oracle: eagerly too (jit-eager), in the loop form too (vmap-loop),
+        # under another XLA configuration too (xla-config)
+        self.shares = {Oracle.JIT_EAGER: eager_share, Oracle.VMAP_LOOP: loop_share, Oracle.XLA_CONFIG: xla_share}
         self.placement = placement
         self.side = side  # every pool of this judge runs beside the fuzzing (a shrinker's)
         # added to its workers' niceness: a shrink's judge yields the cores
@@ -79,35 +85,39 @@ class Triage:
         self.workers = workers
         self.batch_timeout = batch_timeout
         self.reference = ReferenceBackend()
-        self._pools: dict[tuple[str, bool], BatchPool] = {}
+        self._pools: dict[tuple[str, bool, tuple[Oracle, ...] | None], BatchPool] = {}
 
     # -- pools
 
     def _new_pool(
-        self, backend: str, gradient: bool, workers: int, options: dict | None = None, side: bool = True, eager_share: float = 1.0,
-        loop_share: float = 1.0,
+        self, backend: str, gradient: bool, workers: int, options: dict | None = None, side: bool = True, shares: dict[Oracle, float] | None = None,
     ) -> BatchPool:
+        """A pool of `backend` (its gradient checker's, with gradient=True);
+        a JAX backend's runs the sampled oracles on, each on its share of the
+        programs (`shares`; default: all of every one)."""
         info = get_backend(backend)
         if gradient and not info.has_adjoints:
             raise ValueError(f"backend {backend!r} has no adjoints to check")
         factory = info.gradient_factory if gradient else info.factory
-        if not gradient and info.eager and Oracle.JIT_EAGER in self.oracles:
-            options = {"eager": eager_share, **(options or {})}
-        if not gradient and info.eager and Oracle.VMAP_LOOP in self.oracles:
-            options = {"loop": loop_share, **(options or {})}
+        if not gradient and info.eager:
+            shares = {o: 1.0 for o in SAMPLED_OPTIONS} if shares is None else shares
+            options = {SAMPLED_OPTIONS[o]: share for o, share in shares.items() if o in self.oracles} | (options or {})
         executor = self.placement.executor(needs_device=info.needs_device, side=side or self.side, nice=self.nice)
         return BatchPool(factory, options or {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
-    def pool(self, backend: str, gradient: bool = False) -> BatchPool:
-        """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
-        key = (backend, gradient)
+    def pool(self, backend: str, gradient: bool = False, sampled: tuple[Oracle, ...] | None = None) -> BatchPool:
+        """The shared pool for `backend` (its gradient checker's, with
+        gradient=True); with `sampled`, one that runs only those of the
+        sampled oracles (a rerun's: `rerun_needs`)."""
+        key = (backend, gradient, sampled)
         if key not in self._pools:
-            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient, eager_share=self.eager_share, loop_share=self.loop_share)
+            shares = self.shares if sampled is None else {o: self.shares[o] for o in sampled}
+            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient, shares=shares)
         return self._pools[key]
 
     def busy_seconds(self, backend: str) -> float:
         """Worker-seconds `backend`'s shared pool has spent with a batch."""
-        pool = self._pools.get((backend, False))
+        pool = self._pools.get((backend, False, None))
         return pool.busy_seconds if pool is not None else 0.0
 
     def close(self) -> None:
@@ -202,12 +212,28 @@ class Triage:
         else:
             # the reference only matters to the forward oracle
             references = None if finding.oracle is Oracle.FORWARD else [None] * len(programs)
+            pool = pool or self.pool(finding.backend, sampled=rerun_needs(finding.oracle))
             verdicts = self.forward(finding.backend, programs, pool, references)
         return [v.finding if v.finding is not None and v.finding.signature == finding.signature else None for v in verdicts]
 
     def confirm(self, finding: Finding, program: Program) -> Finding | None:
         """Replay in a fresh worker: only what fails again from scratch is stored."""
         return self.rerun(finding, program, fresh=True)
+
+
+def rerun_needs(oracle: Oracle) -> tuple[Oracle, ...]:
+    """The sampled oracles a rerun of `oracle`'s finding must run (a shrink
+    reruns hundreds of candidates, and each sampled oracle costs about one
+    more compile): none for the forward and nondeterminism oracles, judged
+    before them; for a sampled one, those `judge` asks up to it (an earlier
+    one that disagrees claims the program first, a later one never decides);
+    every one for the rest (a crash or a compile error may come from any run)."""
+    if oracle in (Oracle.FORWARD, Oracle.NONDETERMINISM):
+        return ()
+    order = tuple(SAMPLED_OPTIONS)
+    if oracle in order:
+        return order[: order.index(oracle) + 1]
+    return order
 
 
 # Oracle calls one shrink may make

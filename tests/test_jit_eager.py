@@ -152,6 +152,9 @@ def test_a_campaign_finds_shrinks_and_stores_the_jit_eager_fault(tmp_path):
             sys.executable, "-m", "kernel_synth.synth.cli", "fuzz", "--budget", "40s", "--backend", "faulty-jax-cpu", "--seed", "1",
             # every program run eagerly (the sample has its own test)
             "--workers", "1", "--eager-share", "1", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"), "--weights", str(weights),
+            # the oracle under test alone among the sampled ones: the others'
+            # compiles would take the shrink's time on a loaded machine
+            "--oracles", "compile,crash,timeout,forward,nondeterminism,jit-eager",
         ],
         capture_output=True, text=True, timeout=300, env={**os.environ, "KERNEL_SYNTH_FAULTS": "jit-eager:floor"},
     )
