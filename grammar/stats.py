@@ -81,8 +81,9 @@ CONSTRUCTS = (
     "jax-fori-loop", "jax-scan", "jax-scan-by-two", "jax-unrolled",
     # a generic helper (`a: Any`), one called at two types or more, an
     # overloaded helper (one name, several @func), and a helper whose body
-    # calls a helper (helper_depths measures how deep such chains go)
-    "generic-helper", "generic-instances", "overload", "helper-in-helper",
+    # calls a helper, and a chain of three (a helper calling one that calls
+    # another: helper_depths)
+    "generic-helper", "generic-instances", "overload", "helper-in-helper", "helper-chain-3",
 )
 
 
@@ -158,8 +159,11 @@ def _helper_constructs(program: A.Program) -> set[str]:
             used.add("generic-instances")
     if len({f.name for f in program.funcs}) < len(program.funcs):
         used.add("overload")
-    if max(helper_depths(program).values(), default=0) >= 2:
+    depth = max(helper_depths(program).values(), default=0)
+    if depth >= 2:
         used.add("helper-in-helper")
+    if depth >= 3:
+        used.add("helper-chain-3")
     return used
 
 

@@ -155,10 +155,25 @@ def test_constructs_name_generic_overloaded_and_nested_helpers():
     from kernel_synth.grammar.stats import constructs, helper_depths
 
     used = constructs(PROGRAM)
-    assert {"generic-helper", "generic-instances", "overload", "helper-in-helper"} <= used
+    assert {"generic-helper", "generic-instances", "overload", "helper-in-helper"} <= used and "helper-chain-3" not in used
     assert helper_depths(PROGRAM) == {"twice_minus": 1, "around": 2, "weight": 1}
     one_type = parse(HEAD + KERNEL + "    o[i] = g(x[i], x[i])\n")
     assert "generic-instances" not in constructs(one_type) and "overload" not in constructs(one_type)
+
+
+def test_a_chain_of_three_helpers_is_its_own_construct():
+    from kernel_synth.grammar.stats import constructs, helper_depths
+
+    chain = (
+        "@func\ndef h1(a: float32) -> float32:\n    return a * 2.0\n\n"
+        "@func\ndef h2(a: float32) -> float32:\n    v = h1(a)\n    return v + 1.0\n\n"
+        "@func\ndef h3(a: float32) -> float32:\n    v = h2(a)\n    return v\n\n"
+    )
+    program = parse(chain + KERNEL + "    o[i] = h3(x[i])\n")
+    assert helper_depths(program) == {"h1": 1, "h2": 2, "h3": 3}
+    assert {"helper-in-helper", "helper-chain-3"} <= constructs(program)
+    two = parse(chain.rsplit("@func", 1)[0] + KERNEL + "    o[i] = h2(x[i])\n")
+    assert "helper-in-helper" in constructs(two) and "helper-chain-3" not in constructs(two)
 
 
 def test_shrinking_drops_an_unused_overload():

@@ -214,7 +214,7 @@ def test_the_largest_profile_the_hard_caps_allow_still_draws_small_programs():
         ("kernel_statements = { 1 = 5, 2 = 5, 3 = 4, 4 = 3, 5 = 2, 6 = 2, 8 = 1 }", "kernel_statements = { 40 = 1 }"),
         ("block_statements = { 1 = 6, 2 = 3, 3 = 1 }", "block_statements = { 10 = 1 }"),
         ("expr_depth = { 0 = 2, 1 = 4, 2 = 3, 3 = 2 }", "expr_depth = { 6 = 1 }"),
-        ("helpers = { 0 = 4, 1 = 4, 2 = 3, 3 = 2 }", "helpers = { 4 = 1 }"),
+        ("helpers = { 0 = 4, 1 = 4, 2 = 3, 3 = 2, 4 = 1 }", "helpers = { 4 = 1 }"),
     ]:
         assert old in text, old
         text = text.replace(old, new)
