@@ -152,6 +152,29 @@ def test_bisect_finds_where_a_real_warp_bug_was_fixed(tmp_path):
     assert read_case(case).header.first_fixed == "1.4.2"
 
 
+@pytest.mark.slow
+def test_bisect_finds_since_when_a_real_xla_bug_fails(tmp_path):
+    """x * 1e38 / 1e38, jitted on the CPU: from jax 0.9.1 on XLA gives 0
+    for a normal x (it multiplies by the reciprocal 1e-38, a subnormal it
+    flushes); on 0.9.0.1 (and back to 0.4.30) it folds the whole to x, right
+    for that x but not where x * 1e38 overflows: the stored case changes
+    signature there (jax-cpu:forward:inf). Builds two jax environments
+    (about two minutes each, then cached in KERNEL_SYNTH_ENVS)."""
+    (stored,) = (CORPORA / "jax-cpu").glob("jax-cpu-forward-float-value-*/*.kernel")
+    case = tmp_path / stored.name
+    case.write_text(stored.read_text())
+    env = {**os.environ, "KERNEL_SYNTH_ENVS": os.environ.get("KERNEL_SYNTH_ENVS", str(Path.home() / ".cache" / "kernel-synth" / "envs"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "kernel_synth.synth.cli", "bisect", str(case), "--releases", "jax:0.9.0.1,0.9.1", "--json", str(tmp_path / "b.json")],
+        capture_output=True, text=True, env=env, timeout=1800,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{case}: fails on 0.9.1: since 0.9.1, still failing on 0.9.1" in run.stdout, run.stdout + run.stderr
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["package"] == "jax" and result["cases"][0]["statuses"] == {"0.9.0.1": "changed", "0.9.1": "still_failing"}
+    assert read_case(case).header.first_fixed is None
+
+
 def test_a_range_is_bisected_by_halving(tmp_path, monkeypatch):
     """Over 17 releases, a case fixed in the 12th and one failing everywhere:
     the boundary is found exactly, with the endpoints and four halvings
