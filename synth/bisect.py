@@ -46,17 +46,16 @@ class Package:
     oldest: str
     extra: str  # the extra of kernel-synth the environment installs
     pinned: tuple[str, ...]  # constraints.txt lines left out (the release chosen replaces them)
+    requirement: str  # what pip installs for a release, {} its number
 
     def requirements(self, release: str) -> list[str]:
-        if self.name == "jax":
-            # jax[cpu]==r pins jaxlib to the release r needs (r itself, or
-            # where no jaxlib r was published, 0.4.37 and 0.5.2, the one before)
-            return [f"jax[cpu]=={release}"]
-        return [f"{self.name}=={release}"]
+        return [self.requirement.format(release)]
 
 
-WARP = Package("warp-lang", warp_release.OLDEST_SUPPORTED, "jax", ("warp-lang",))
-JAX = Package("jax", jax_release.OLDEST_SUPPORTED, "jax", ("jax", "jaxlib"))
+WARP = Package("warp-lang", warp_release.OLDEST_SUPPORTED, "jax", ("warp-lang",), "warp-lang=={}")
+# jax[cpu]==r pins jaxlib to the release r needs: r itself or, where no
+# jaxlib r was published (0.4.37, 0.5.2), the one before
+JAX = Package("jax", jax_release.OLDEST_SUPPORTED, "jax", ("jax", "jaxlib"), "jax[cpu]=={}")
 PACKAGES = {"warp": WARP, "warp-lang": WARP, "jax": JAX}
 
 
