@@ -51,6 +51,8 @@ from .compare import acc_scales, nondeterminism
 from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .jax_render import VMAP_ACC_LIMIT, render_jax, thread_form  # noqa: F401 (VMAP_ACC_LIMIT: the backend's rule)
+from .jax_release import NEWEST
+from .jax_release import installed as installed_release
 from .jax_run import load_kernel
 from .outcome import SOURCE_ARTIFACT, Outcome, Stage, Status
 
@@ -146,8 +148,12 @@ class JaxCompiler:
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
         import jax
-        import jax.export  # a submodule older releases (0.4.30) do not import by themselves
 
+        release = installed_release() or NEWEST
+        if target == "cuda":
+            release.require("export", "backend 'jax-cuda'")  # its lowering for CUDA
+            if not release.has("export_imported"):
+                import jax.export  # noqa: F401 (a submodule this release does not import with jax)
         self.jax = jax
         self.target = target
         self.backward = backward

@@ -57,8 +57,9 @@ class BackendInfo:
     gradient_factory: str | None = None  # the checker of its adjoints, when it has them
     needs_device: bool = False  # compiles here, runs only where a GPU is (and its adjoints too)
     fuzz_target: bool = True  # the reference is the ground truth, not a target
-    # backends.warp_release features the installed Warp must have
-    warp_features: tuple[str, ...] = ()
+    # features the installed release of `library` must have, named as its
+    # table names them (backends.warp_release, backends.jax_release)
+    features: tuple[str, ...] = ()
     # runs its rendering op by op as well as compiled, where asked (the
     # jit-eager oracle: factory option `eager`, the share of programs)
     eager: bool = False
@@ -92,12 +93,12 @@ BACKENDS: dict[str, BackendInfo] = {
         BackendInfo(
             "warp-cuda", f"{PACKAGE}.warp_backend:warp_cuda", "warp", "warp",
             "Warp CUDA through NVRTC (no GPU needed); runs only on a GPU", "warp", needs_device=True,
-            gradient_factory=f"{PACKAGE}.gradients:gradient_checker_cuda", warp_features=("driverless_nvrtc",),
+            gradient_factory=f"{PACKAGE}.gradients:gradient_checker_cuda", features=("driverless_nvrtc",),
         ),
         BackendInfo("jax-cpu", f"{PACKAGE}.jax_backend:jax_cpu", "jax", "jax", "StableHLO forward and grad, XLA-compiled and run on the CPU", "jax", eager=True),
         BackendInfo(
             "jax-cuda", f"{PACKAGE}.jax_backend:jax_cuda", "jax", "jax",
-            "StableHLO for CUDA by cross-platform lowering (no GPU needed)", "jax", needs_device=True, eager=True,
+            "StableHLO for CUDA by cross-platform lowering (no GPU needed)", "jax", needs_device=True, eager=True, features=("export",),
         ),
         BackendInfo(
             "faulty-warp-cpu", f"{PACKAGE}.faults:faulty_warp_cpu", "warp", "warp",
@@ -118,6 +119,18 @@ BACKENDS: dict[str, BackendInfo] = {
 FUZZ_TARGETS = tuple(name for name, info in BACKENDS.items() if info.fuzz_target)
 
 
+def installed_release(library: str):
+    """The installed release of a backend's library (warp or jax), asked
+    against that package's table; None when it is not installed."""
+    if library == "warp":
+        from .warp_release import installed
+    elif library == "jax":
+        from .jax_release import installed
+    else:
+        raise ValueError(f"no release table for {library!r}")
+    return installed()
+
+
 def get_backend(name: str) -> BackendInfo:
     """The named backend, or BackendUnavailable naming what is wrong."""
     info = BACKENDS.get(name)
@@ -126,12 +139,13 @@ def get_backend(name: str) -> BackendInfo:
     if importlib.util.find_spec(info.library) is None:
         how = f": pip install 'kernel-synth[{info.extra}]'" if info.extra else ""
         raise BackendUnavailable(f"backend {name!r} needs the Python package {info.library!r}, which is not installed{how}")
-    if info.warp_features:
-        from .warp_release import ReleaseTooOld, installed
+    if info.features:
+        from .release import ReleaseTooOld
 
+        release = installed_release(info.library)
         try:
-            for feature in info.warp_features:
-                installed().require(feature, f"backend {name!r}")
+            for feature in info.features:
+                release.require(feature, f"backend {name!r}")
         except ReleaseTooOld as exc:
             raise BackendUnavailable(str(exc)) from None
     return info

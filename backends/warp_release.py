@@ -10,18 +10,11 @@ cannot work on it says which release it needs.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import total_ordering
-from importlib import metadata
+from .release import Feature, Release, ReleaseTooOld
+
+__all__ = ["FEATURES", "NEWEST", "OLDEST_SUPPORTED", "Feature", "ReleaseTooOld", "WarpRelease", "installed", "programs_per_module"]
 
 OLDEST_SUPPORTED = "1.0.0"
-
-
-@dataclass(frozen=True)
-class Feature:
-    since: str
-    what: str
 
 
 FEATURES: dict[str, Feature] = {
@@ -81,43 +74,11 @@ FEATURES: dict[str, Feature] = {
 }
 
 
-def _parts(version: str) -> tuple[int, int, int]:
-    found = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
-    if not found:
-        raise ValueError(f"not a release number: {version!r}")
-    return int(found[1]), int(found[2]), int(found[3] or 0)
+class WarpRelease(Release):
+    """A warp-lang release, asked against FEATURES."""
 
-
-@total_ordering
-@dataclass(frozen=True)
-class WarpRelease:
-    version: str
-
-    def __post_init__(self) -> None:
-        _parts(self.version)  # ValueError for what is not a release number
-
-    @property
-    def key(self) -> tuple[int, int, int]:
-        return _parts(self.version)
-
-    def __lt__(self, other: "WarpRelease") -> bool:
-        return self.key < other.key
-
-    def has(self, feature: str) -> bool:
-        return self.key >= _parts(FEATURES[feature].since)
-
-    def require(self, feature: str, purpose: str) -> None:
-        """ReleaseTooOld naming the release `feature` needs, when this one lacks it."""
-        if not self.has(feature):
-            info = FEATURES[feature]
-            raise ReleaseTooOld(f"{purpose} needs warp-lang >= {info.since} ({info.what}); warp-lang {self.version} is installed")
-
-    def __str__(self) -> str:
-        return self.version
-
-
-class ReleaseTooOld(Exception):
-    """The installed release cannot do what was asked."""
+    PACKAGE = "warp-lang"
+    FEATURES = FEATURES
 
 
 # What the renderer assumes when no release is named: every feature
@@ -137,7 +98,4 @@ def programs_per_module(release: WarpRelease | None) -> int:
 
 def installed() -> WarpRelease | None:
     """The warp-lang release installed here, or None."""
-    try:
-        return WarpRelease(metadata.version("warp-lang"))
-    except metadata.PackageNotFoundError:
-        return None
+    return WarpRelease.installed()

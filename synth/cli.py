@@ -120,12 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--backend", metavar="B", help="replay on B instead of each case's own backend")
     replay.add_argument("--json", type=Path, metavar="FILE", help="write every case's result as JSON")
     replay.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
-    replay.add_argument("--releases", metavar="SPEC", help="replay on each of these Warp releases (as `synth bisect`) and print a table")
+    replay.add_argument("--releases", metavar="SPEC", help="replay on each of these releases (as `synth bisect`: Warp's, or JAX's with a jax: prefix) and print a table")
     replay.set_defaults(run=cmd_replay)
 
-    bisect = commands.add_parser("bisect", help="replay cases on many Warp releases: where each fails, since when, where it was fixed")
+    bisect = commands.add_parser("bisect", help="replay cases on many Warp (or JAX) releases: where each fails, since when, where it was fixed")
     bisect.add_argument("paths", nargs="+", type=Path, metavar="CASE", help="corpus cases or directories")
-    bisect.add_argument("--releases", required=True, metavar="SPEC", help="A..B (B may be latest, A defaults to the oldest supported): bisected by halving; or a comma list, every release replayed, e.g. 1.0.2,1.8.0,latest")
+    bisect.add_argument("--releases", required=True, metavar="SPEC", help="[PACKAGE:]A..B (B may be latest, A defaults to the oldest supported): bisected by halving; or a comma list, every release replayed, e.g. 1.0.2,1.8.0,latest. PACKAGE: warp-lang (the default) or jax, e.g. jax:0.4.30..latest")
     bisect.add_argument("--backend", metavar="B", help="replay on B instead of each case's own backend")
     bisect.add_argument("--json", type=Path, metavar="FILE", help="write every case's status per release as JSON")
     bisect.set_defaults(run=cmd_bisect)
@@ -873,7 +873,7 @@ def cmd_replay(args) -> int:
 
 
 def cmd_bisect(args, table: bool = False) -> int:
-    from .bisect import BisectError, available_releases, bisect, cache_dir, parse_releases
+    from .bisect import WARP, BisectError, available_releases, bisect, cache_dir, parse_releases, split_package
     from .corpus import find_cases, record_first_fixed
 
     for path in args.paths:
@@ -882,14 +882,17 @@ def cmd_bisect(args, table: bool = False) -> int:
     cases = find_cases(args.paths)
     if not cases:
         raise UsageError("no .kernel case under the paths given")
-    ranged = ".." in args.releases or "latest" in args.releases
     try:
-        releases = parse_releases(args.releases, available_releases() if ranged else [])
+        package, spec = split_package(args.releases)
+        ranged = ".." in spec or "latest" in spec
+        releases = parse_releases(spec, available_releases(package) if ranged else [], package)
     except BisectError as exc:
         raise UsageError(str(exc)) from None
     how = "halving the range" if ranged and not table else "each release"
-    print(f"bisecting {len(cases)} cases over warp-lang {releases[0]} .. {releases[-1]}, {how} (environments in {cache_dir()})", file=sys.stderr)
-    histories, broken = bisect(cases, releases, args.backend, log=lambda line: print(line, file=sys.stderr, flush=True), search=ranged and not table)
+    print(f"bisecting {len(cases)} cases over {package.name} {releases[0]} .. {releases[-1]}, {how} (environments in {cache_dir()})", file=sys.stderr)
+    histories, broken = bisect(
+        cases, releases, args.backend, log=lambda line: print(line, file=sys.stderr, flush=True), search=ranged and not table, package=package,
+    )
     marks = {"still_failing": "FAIL", "fixed": "ok", "changed": "other"}
     if table:
         width = max(len(r) for r in releases)
@@ -902,12 +905,17 @@ def cmd_bisect(args, table: bool = False) -> int:
             print(" ".join(cells) + f"  {history.path}")
         else:
             print(f"{history.path}: {history.verdict()}")
-    recorded = [h.path for h in histories if not h.problem and h.first_fixed() and record_first_fixed(Path(h.path), h.first_fixed())]
+
+    def fixed_in(history) -> str:
+        # a Warp release is recorded bare (as before JAX's were bisected), any other with its package
+        return history.first_fixed() if package is WARP else f"{package.name} {history.first_fixed()}"
+
+    recorded = [h.path for h in histories if not h.problem and h.first_fixed() and record_first_fixed(Path(h.path), fixed_in(h))]
     if recorded:
         print(f"recorded the first fixed release in the header of {len(recorded)} cases", file=sys.stderr)
     if args.json is not None:
         rows = [{"path": h.path, "signature": h.expected, "statuses": h.statuses, "first_fixed": h.first_fixed(), "problem": h.problem} for h in histories]
-        write_atomic(args.json, json.dumps({"releases": releases, "broken_releases": broken, "cases": rows}, indent=2) + "\n")
+        write_atomic(args.json, json.dumps({"package": package.name, "releases": releases, "broken_releases": broken, "cases": rows}, indent=2) + "\n")
     return EXIT_USAGE if broken or any(h.problem for h in histories) else 0
 
 

@@ -51,7 +51,8 @@ class CaseHeader:
     size_after: int | None = None  # None: stored unshrunk
     date: str = ""
     # the first Warp release where it passes, after the last where it fails
-    # (`synth bisect` records it once known)
+    # (`synth bisect` records it once known); of another package, with its
+    # name before it (`jax 0.5.0`)
     first_fixed: str | None = None
 
     @property

@@ -1,6 +1,7 @@
-"""`synth bisect`: release specifications, a case's history read as since /
-first fixed, and (slow, builds two environments) a real Warp bug bisected
-across the releases that differ on it."""
+"""`synth bisect`: release specifications (of warp-lang, or of jax with a
+`jax:` prefix), a case's history read as since / first fixed, the environment
+a release gets, and (slow, builds two environments each) a real Warp bug and a
+real XLA one bisected across the releases that differ on them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_synth.synth.bisect import BisectError, CaseHistory, parse_releases
+from kernel_synth.synth.bisect import JAX, WARP, BisectError, CaseHistory, parse_releases, recorded_release, split_package
 from kernel_synth.synth.cli import main
 from kernel_synth.synth.corpus import read_case
 
@@ -25,9 +26,83 @@ def test_release_specifications():
     assert parse_releases("1.8.0..latest", AVAILABLE) == ["1.8.0", "1.18.0", "1.19.0"]
     assert parse_releases("..1.4.1", AVAILABLE) == ["1.0.2", "1.4.1"]
     assert parse_releases("1.19.0,1.0.2,latest", AVAILABLE) == ["1.0.2", "1.19.0"]
-    for bad, words in [("2.0.0..latest", "no available release"), ("one..two", "not a release number"), ("1.x", "not a release number"), (",", "no release named")]:
+    for bad, words in [("2.0.0..latest", "no available warp-lang release"), ("one..two", "not a release number"), ("1.x", "not a release number"), (",", "no release named")]:
         with pytest.raises(BisectError, match=words):
             parse_releases(bad, AVAILABLE)
+
+
+JAX_AVAILABLE = ["0.4.30", "0.4.38", "0.5.3", "0.6.2", "0.9.0", "0.9.0.1", "0.9.2", "0.10.2"]
+
+
+def test_jax_specifications_name_their_package():
+    assert split_package("jax:0.4.30..latest") == (JAX, "0.4.30..latest")
+    assert split_package(" warp:1.0.2 ") == (WARP, "1.0.2") and split_package("warp-lang:1.0.2") == (WARP, "1.0.2")
+    assert split_package("1.4.1..1.8.0") == (WARP, "1.4.1..1.8.0")
+    # release numbers in numeric order: 0.10 after 0.9, a re-release after its base
+    assert parse_releases("0.6.2..latest", JAX_AVAILABLE, JAX) == ["0.6.2", "0.9.0", "0.9.0.1", "0.9.2", "0.10.2"]
+    assert parse_releases("..0.5.3", JAX_AVAILABLE, JAX) == ["0.4.30", "0.4.38", "0.5.3"]
+    assert parse_releases("0.10.2,0.4.30,latest", JAX_AVAILABLE, JAX) == ["0.4.30", "0.10.2"]
+    with pytest.raises(BisectError, match=r"unknown package 'numpy' \(one of warp-lang, jax\)"):
+        split_package("numpy:1.0")
+    with pytest.raises(BisectError, match="no available jax release in that range"):
+        parse_releases("0.11.0..latest", JAX_AVAILABLE, JAX)
+
+
+def test_a_jax_environment_installs_that_jax_and_keeps_the_other_pins(tmp_path, monkeypatch):
+    """jax[cpu]==r (which brings r's jaxlib) over every pin of
+    constraints.txt but jax's and jaxlib's, in a folder of its own."""
+    from kernel_synth.synth import bisect as B
+
+    monkeypatch.setenv("KERNEL_SYNTH_ENVS", str(tmp_path))
+    commands, constraints = [], []
+
+    def run(command, **_):
+        commands.append(command)
+        if command[1:3] == ["-m", "venv"]:
+            (Path(command[-1]) / "bin").mkdir(parents=True)
+            (Path(command[-1]) / "bin" / "python").touch()
+        if "-c" in command:
+            constraints.append(Path(command[command.index("-c") + 1]).read_text().splitlines())
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(B.subprocess, "run", run)
+    python = B.environment("0.4.30", package=JAX)
+    assert python == tmp_path / "jax-0.4.30" / "bin" / "python" and (tmp_path / "jax-0.4.30" / B.DONE_MARK).exists()
+    install = commands[-1]
+    assert install[-1] == "jax[cpu]==0.4.30" and install[-2].endswith("[jax]")
+    (pins,) = constraints
+    assert not [line for line in pins if line.startswith(("jax==", "jaxlib=="))]
+    assert any(line.startswith("warp-lang==") for line in pins) and any(line.startswith("numpy==") for line in pins)
+    B.environment("0.4.30", package=JAX)  # built: reused, nothing run
+    assert len(commands) == 2
+
+
+def test_a_jax_case_is_bisected_from_the_jax_release_it_was_stored_under(tmp_path, monkeypatch):
+    """The header's `jax 0.6.2` (not jaxlib's, not Warp's) is where it failed;
+    both ends pass; every environment asked for is a jax one."""
+    from kernel_synth.synth import bisect as B
+    from kernel_synth.synth.corpus import CaseHeader, format_case
+
+    case = tmp_path / "xla.kernel"
+    versions = "kernel-synth 0.1.0, warp-lang 1.19.0, jax 0.6.2, jaxlib 0.6.1"
+    header = CaseHeader("jax-cpu:forward:float-value", "forward", "run", "jax-cpu", "x", versions, seed=0, launch=4, origin="t")
+    case.write_text(format_case(header, "@kernel\ndef k():\n    pass\n"))
+    assert recorded_release(case, JAX) == "0.6.2" and recorded_release(case, WARP) == "1.19.0"
+    packages = []
+
+    def environment(release, log, package):
+        packages.append(package)
+        return Path(release)
+
+    def replay_on(python, cases, backend):
+        failing = B.release_parts("0.5.3") <= B.release_parts(str(python)) <= B.release_parts("0.9.0")
+        return {str(case.resolve()): {"status": "still_failing" if failing else "fixed", "expected": "s"}}
+
+    monkeypatch.setattr(B, "environment", environment)
+    monkeypatch.setattr(B, "replay_on", replay_on)
+    (history,), broken = B.bisect([case], JAX_AVAILABLE, search=True, package=JAX)
+    assert history.verdict() == "fails on 0.5.3, 0.6.2, 0.9.0: since 0.5.3, first fixed in 0.9.0.1" and not broken
+    assert set(packages) == {JAX}
 
 
 def test_a_history_says_since_when_and_where_fixed():
@@ -44,8 +119,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["bisect", str(tmp_path), "--releases", "1.0.2"]) == 2  # no case in it
     (tmp_path / "a.kernel").write_text("# kernel-synth corpus case\n")
     assert main(["bisect", str(tmp_path), "--releases", "1.x"]) == 2
+    assert main(["bisect", str(tmp_path), "--releases", "numpy:1.0"]) == 2
+    assert main(["replay", str(tmp_path), "--releases", "jax:0.x"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 3 and "no such file" in err[0] and "no .kernel case" in err[1] and "not a release number" in err[2]
+    assert len(err) == 5 and "no such file" in err[0] and "no .kernel case" in err[1] and "not a release number" in err[2]
+    assert "unknown package 'numpy'" in err[3] and "'0.x' is not a release number" in err[4]
 
 
 @pytest.mark.slow
@@ -74,6 +152,29 @@ def test_bisect_finds_where_a_real_warp_bug_was_fixed(tmp_path):
     assert read_case(case).header.first_fixed == "1.4.2"
 
 
+@pytest.mark.slow
+def test_bisect_finds_since_when_a_real_xla_bug_fails(tmp_path):
+    """x * 1e38 / 1e38, jitted on the CPU: from jax 0.9.1 on XLA gives 0
+    for a normal x (it multiplies by the reciprocal 1e-38, a subnormal it
+    flushes); on 0.9.0.1 (and back to 0.4.30) it folds the whole to x, right
+    for that x but not where x * 1e38 overflows: the stored case changes
+    signature there (jax-cpu:forward:inf). Builds two jax environments
+    (about two minutes each, then cached in KERNEL_SYNTH_ENVS)."""
+    (stored,) = (CORPORA / "jax-cpu").glob("jax-cpu-forward-float-value-*/*.kernel")
+    case = tmp_path / stored.name
+    case.write_text(stored.read_text())
+    env = {**os.environ, "KERNEL_SYNTH_ENVS": os.environ.get("KERNEL_SYNTH_ENVS", str(Path.home() / ".cache" / "kernel-synth" / "envs"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "kernel_synth.synth.cli", "bisect", str(case), "--releases", "jax:0.9.0.1,0.9.1", "--json", str(tmp_path / "b.json")],
+        capture_output=True, text=True, env=env, timeout=1800,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{case}: fails on 0.9.1: since 0.9.1, still failing on 0.9.1" in run.stdout, run.stdout + run.stderr
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["package"] == "jax" and result["cases"][0]["statuses"] == {"0.9.0.1": "changed", "0.9.1": "still_failing"}
+    assert read_case(case).header.first_fixed is None
+
+
 def test_a_range_is_bisected_by_halving(tmp_path, monkeypatch):
     """Over 17 releases, a case fixed in the 12th and one failing everywhere:
     the boundary is found exactly, with the endpoints and four halvings
@@ -85,7 +186,7 @@ def test_a_range_is_bisected_by_halving(tmp_path, monkeypatch):
     fixed_case, open_case = tmp_path / "fixed.kernel", tmp_path / "open.kernel"
     visited: list[str] = []
 
-    def environment(release, log):
+    def environment(release, log, package):
         if release == broken:
             raise BisectError(f"warp-lang {release}: cannot build its environment")
         return Path(release)
@@ -93,7 +194,7 @@ def test_a_range_is_bisected_by_halving(tmp_path, monkeypatch):
     def replay_on(python, cases, backend):
         release = str(python)
         visited.append(release)
-        fixed = B.WarpRelease(release) >= B.WarpRelease(fixed_in)
+        fixed = B.release_parts(release) >= B.release_parts(fixed_in)
         return {
             str(fixed_case): {"status": "fixed" if fixed else "still_failing", "expected": "s"},
             str(open_case): {"status": "still_failing", "expected": "s"},
@@ -124,10 +225,10 @@ def test_a_case_that_fails_only_inside_the_range_is_bisected_from_where_it_was_f
 
     def replay_on(python, cases, backend):
         visited.append(str(python))
-        failing = B.WarpRelease("1.6.0") <= B.WarpRelease(str(python)) <= B.WarpRelease("1.9.0")
+        failing = B.release_parts("1.6.0") <= B.release_parts(str(python)) <= B.release_parts("1.9.0")
         return {str(case.resolve()): {"status": "still_failing" if failing else "fixed", "expected": "s"}}
 
-    monkeypatch.setattr(B, "environment", lambda release, log: Path(release))
+    monkeypatch.setattr(B, "environment", lambda release, log, package: Path(release))
     monkeypatch.setattr(B, "replay_on", replay_on)
     (history,), broken = B.bisect([case], releases, search=True)
     assert history.verdict() == "fails on 1.6.0, 1.8.0, 1.9.0: since 1.6.0, first fixed in 1.10.0"
