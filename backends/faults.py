@@ -31,7 +31,8 @@ outputs, which the forward oracle compares with the reference, stay right:
 the jit-eager oracle, and only it, can see the fault. `vmap-loop:floor` puts
 the same wrong value on the loop-form run of any program calling floor (the
 program's threads in a fori_loop instead of under vmap): the vmap-loop
-oracle's to see. `xla-config:floor` puts it on the run of any program
+oracle's to see. `launch-above:N` is faulty-warp-cpu's fault of size on the
+jitted run. `xla-config:floor` puts it on the run of any program
 calling floor compiled under another XLA configuration, as a pass that
 only the default pipeline runs (or skips) would: the xla-config oracle's.
 
@@ -184,7 +185,16 @@ class FaultyJaxCompiler(JaxCompiler):
 
     def compile(self, programs, launch=32, seed=0):
         outcomes = super().compile(programs, launch=launch, seed=seed)
-        return [self._wrong_eager(p, o) for p, o in zip(programs, outcomes)]
+        return [self._wrong_above(p, self._wrong_eager(p, o), A.launch_of(p, launch)) for p, o in zip(programs, outcomes)]
+
+    def _wrong_above(self, program, outcome: Outcome, launch: int) -> Outcome:
+        """`launch-above:N`: the jitted run's last thread off by one on
+        launches of more than N threads (as faulty-warp-cpu's)."""
+        if not outcome.ok or outcome.outputs is None:
+            return outcome
+        if any(kind == "launch-above" and launch > int(size) for kind, size in _faults()):
+            return replace(outcome, outputs=_last_off_by_one(program.kernels[0], outcome.outputs))
+        return outcome
 
     def _wrong_eager(self, program, outcome: Outcome) -> Outcome:
         looped = outcome.looped

@@ -260,6 +260,30 @@ def test_warp_and_jax_agree_on_a_large_launch_with_atomics(tmp_path):
     assert warp.scales == jax.scales == acc_scales(big.kernels[0], 20_001)
 
 
+@needs_jax
+@pytest.mark.compiler
+def test_a_jax_campaign_finds_shrinks_and_stores_a_fault_of_large_launches(tmp_path):
+    """faulty-jax-cpu with `launch-above:4096`: the jitted run's last thread
+    is wrong only on launches of more than 4096 threads; a short campaign
+    finds it and stores a case that keeps its launch above that size."""
+    corpus = tmp_path / "corpora"
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "kernel_synth.synth.cli", "fuzz", "--budget", "60s", "--backend", "faulty-jax-cpu", "--seed", "1",
+            "--workers", "1", "--oracles", "forward", "--corpus", str(corpus), "--json", str(tmp_path / "s.json"),
+        ],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "KERNEL_SYNTH_FAULTS": "launch-above:4096"},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((tmp_path / "s.json").read_text())
+    signatures = {b["signature"]: b for b in summary["buckets"]}
+    assert list(signatures) == ["faulty-jax-cpu:forward:float-value"], list(signatures)
+    case = read_case(Path(signatures["faulty-jax-cpu:forward:float-value"]["corpus"][0]))
+    assert case.header.shrunk, case.text
+    assert 4096 < parse(case.text).kernels[0].launch < 8192
+    assert case.header.size_after < case.header.size_before
+
+
 @needs_warp
 @pytest.mark.compiler
 def test_a_campaign_finds_shrinks_and_stores_a_fault_of_large_launches(tmp_path):
