@@ -202,20 +202,10 @@ def judge_xla_config(backend: str, default: Outcome, config: str, configured: Ou
     the signature: a campaign compiles a program under one configuration and
     a shrink under all of them, and the finding must keep its signature.
     A configuration that fails where the default ran is `fails-config`."""
-    if not default.ok or default.outputs is None:
-        return None
-    if not configured.ok:
-        return Finding(
-            backend, Oracle.XLA_CONFIG, configured.stage, f"{backend}:xla-config:fails-config:{normalise(configured.message)}",
-            f"the default XLA configuration ran, {config} failed: {configured.message[:500]}",
-        )
     # the default run is the one the forward oracle passed (judged first)
-    differs = _differs(default.outputs, configured.outputs, scales=default.scales)
-    if differs is None:
-        return None
-    kind, detail = differs
-    return Finding(
-        backend, Oracle.XLA_CONFIG, Stage.RUN, f"{backend}:xla-config:{kind}", f"outputs under XLA configuration {config} differ from the default configuration's (expected: default): {detail}",
+    return _judge_pair(
+        backend, Oracle.XLA_CONFIG, default, configured, expected=default, failed=f"the default XLA configuration ran, {config} failed",
+        fails="fails-config", differ=f"outputs under XLA configuration {config} differ from the default configuration's (expected: default)",
     )
 
 
@@ -225,19 +215,9 @@ def judge_vmap_loop(backend: str, vmapped: Outcome, looped: Outcome) -> Finding 
     jitted) disagree: by the forward oracle's rule, the Acc arrays' float
     tolerance widened for the launch (their atomics add in another order).
     A loop run that raises where the vmapped one ran is `fails-loop`."""
-    if not vmapped.ok or vmapped.outputs is None:
-        return None
-    if not looped.ok:
-        return Finding(
-            backend, Oracle.VMAP_LOOP, Stage.RUN, f"{backend}:vmap-loop:fails-loop:{normalise(looped.message)}",
-            f"the vmapped run ran, the loop run failed: {looped.message[:500]}",
-        )
-    differs = _differs(looped.outputs, vmapped.outputs, scales=vmapped.scales)
-    if differs is None:
-        return None
-    kind, detail = differs
-    return Finding(
-        backend, Oracle.VMAP_LOOP, Stage.RUN, f"{backend}:vmap-loop:{kind}", f"vmapped outputs differ from the thread loop's (expected: loop): {detail}",
+    return _judge_pair(
+        backend, Oracle.VMAP_LOOP, vmapped, looped, expected=looped, failed="the vmapped run ran, the loop run failed",
+        fails="fails-loop", differ="vmapped outputs differ from the thread loop's (expected: loop)",
     )
 
 
@@ -254,20 +234,29 @@ def judge_jit_eager(backend: str, jitted: Outcome, eager: Outcome) -> Finding | 
     floats within the float tolerance, NaN only against NaN. An eager run
     that raises where the jitted one ran is a finding too (`fails-eager`).
     """
-    if not jitted.ok or jitted.outputs is None:
+    return _judge_pair(
+        backend, Oracle.JIT_EAGER, jitted, eager, expected=eager, failed="the jitted run ran, the eager run failed",
+        fails="fails-eager", differ="jitted outputs differ from eager ones (expected: eager)",
+    )
+
+
+def _judge_pair(backend: str, oracle: Oracle, ran: Outcome, other: Outcome, *, expected: Outcome, failed: str, fails: str, differ: str) -> Finding | None:
+    """The finding of an oracle that runs a program two ways (`ran`, the
+    run the forward oracle judged, and `other`), if they disagree by the
+    forward oracle's rule (`ran`'s scales; `expected` names the side taken
+    as right in the message): `<backend>:<oracle>:<kind>`, or
+    `<backend>:<oracle>:<fails>:<error>` when only `other` failed."""
+    if not ran.ok or ran.outputs is None:
         return None
-    if not eager.ok:
-        return Finding(
-            backend, Oracle.JIT_EAGER, Stage.RUN, f"{backend}:jit-eager:fails-eager:{normalise(eager.message)}",
-            f"the jitted run ran, the eager run failed: {eager.message[:500]}",
-        )
-    differs = _differs(eager.outputs, jitted.outputs, scales=jitted.scales)
+    if not other.ok:
+        stage = other.stage if other.stage is not None else Stage.RUN
+        return Finding(backend, oracle, stage, f"{backend}:{oracle}:{fails}:{normalise(other.message)}", f"{failed}: {other.message[:500]}")
+    got = ran if expected is other else other
+    differs = _differs(expected.outputs, got.outputs, scales=ran.scales)
     if differs is None:
         return None
     kind, detail = differs
-    return Finding(
-        backend, Oracle.JIT_EAGER, Stage.RUN, f"{backend}:jit-eager:{kind}", f"jitted outputs differ from eager ones (expected: eager): {detail}",
-    )
+    return Finding(backend, oracle, Stage.RUN, f"{backend}:{oracle}:{kind}", f"{differ}: {detail}")
 
 
 def _differs(expected: dict, got: dict, threads=None, scales: dict[str, float] | None = None) -> tuple[str, str] | None:
