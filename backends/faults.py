@@ -31,7 +31,10 @@ outputs, which the forward oracle compares with the reference, stay right:
 the jit-eager oracle, and only it, can see the fault. `vmap-loop:floor` puts
 the same wrong value on the loop-form run of any program calling floor (the
 program's threads in a fori_loop instead of under vmap): the vmap-loop
-oracle's to see.
+oracle's to see. `jvp-vjp:sin` moves the forward-mode side of the jvp-vjp
+oracle's evidence of any program calling sin by one (and by its magnitude),
+as a wrong JVP rule would; reverse mode and finite differences stay right,
+so the oracle must single out jvp; nothing else sees it.
 
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
@@ -178,12 +181,16 @@ class FaultyJaxCompiler(JaxCompiler):
         super().__init__("cpu", workdir, **options)
         self.eager_wrong = [name for kind, name in _faults() if kind == "jit-eager"]
         self.loop_wrong = [name for kind, name in _faults() if kind == "vmap-loop"]
+        self.jvp_wrong = [name for kind, name in _faults() if kind == "jvp-vjp"]
 
     def compile(self, programs, launch=32, seed=0):
         outcomes = super().compile(programs, launch=launch, seed=seed)
         return [self._wrong_eager(p, o) for p, o in zip(programs, outcomes)]
 
     def _wrong_eager(self, program, outcome: Outcome) -> Outcome:
+        directional = outcome.jvp
+        if directional is not None and directional.compared and not directional.failed and any(_calls(program, name) for name in self.jvp_wrong):
+            outcome = replace(outcome, jvp=replace(directional, jvp=directional.jvp + 1.0 + directional.scale))
         looped = outcome.looped
         if looped is not None and looped.ok and any(_calls(program, name) for name in self.loop_wrong):
             outcome = replace(outcome, looped=replace(looped, outputs=_off_by_one(looped.outputs, program.kernels[0])))

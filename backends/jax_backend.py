@@ -43,6 +43,7 @@ from .errors import RenderError
 from .inputs import DEFAULT_LAUNCH, make_inputs, written_arrays
 from .jax_render import VMAP_ACC_LIMIT, render_jax, thread_form  # noqa: F401 (VMAP_ACC_LIMIT: the backend's rule)
 from .jax_run import load_kernel
+from .jvp_vjp import jvp_vjp, unit_roundoff
 from .outcome import SOURCE_ARTIFACT, Outcome, Stage, Status
 
 
@@ -69,11 +70,14 @@ def runs_eagerly(program: A.Program, share: float, salt: str = "") -> bool:
 
 # The vmap-loop oracle compares launches of at most this many threads
 LOOP_ORACLE_LIMIT = 4096
+# and the jvp-vjp oracle differentiates launches of at most this many
+JVP_ORACLE_LIMIT = 4096
 
 
 class JaxCompiler:
     def __init__(
-        self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, eager: float = 0.0, loop: float = 0.0, **_ignored,
+        self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, eager: float = 0.0, loop: float = 0.0,
+        jvp: float = 0.0, **_ignored,
     ):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
@@ -89,6 +93,7 @@ class JaxCompiler:
         self.run_kernels = run and (target == "cpu" or self.gpu is not None)
         self.eager_share = eager  # the share of programs also run op by op (jit-eager oracle)
         self.loop_share = loop  # the share of programs also run in the loop form (vmap-loop oracle)
+        self.jvp_share = jvp  # the share of programs also differentiated both ways (jvp-vjp oracle)
 
     def compile(self, programs, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
         return [self._one(p, launch, seed) for p in programs]
@@ -152,7 +157,11 @@ class JaxCompiler:
         looped = None
         if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(program, self.loop_share, "loop:"):
             looped = self._looped(program, kernel, args)
-        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager, scales=scales, looped=looped)
+        directional = None
+        if form == "vmap" and launch <= JVP_ORACLE_LIMIT and runs_eagerly(program, self.jvp_share, "jvp:"):
+            place = (lambda a: jax.device_put(a, self.gpu)) if self.target != "cpu" else None
+            directional = jvp_vjp(jax, function, kernel, args, compiled, seed, unit_roundoff(program), place)
+        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager, scales=scales, looped=looped, jvp=directional)
 
     def _looped(self, program: A.Program, kernel: A.Kernel, args) -> Outcome:
         """The program rendered in the loop form, jitted and run on the same

@@ -3,7 +3,9 @@
 A finding is one of: renderer error (ours), codegen or native compile error,
 crash, timeout, forward mismatch with the reference, gradient mismatch (Warp's
 adjoint against JAX's grad and finite differences on the reference, see
-backends.gradients), a JAX program's jitted outputs against its eager ones.
+backends.gradients), a JAX program's jitted outputs against its eager ones,
+its threads under vmap against its threads in a loop, its forward-mode
+derivative against its reverse-mode gradient (backends.jvp_vjp).
 Its signature (backend, oracle, normalised message or
 mismatch class) decides its bucket.
 """
@@ -18,7 +20,8 @@ import numpy as np
 
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.gradients import PAIRS, disagreements, odd_one_out
-from kernel_synth.backends.outcome import GradientResult, Outcome, Stage, Status
+from kernel_synth.backends.jvp_vjp import tolerance, verdict
+from kernel_synth.backends.outcome import GradientResult, JvpVjp, Outcome, Stage, Status
 from kernel_synth.backends.signature import normalise, signature
 from kernel_synth.grammar import ast as A
 
@@ -41,6 +44,10 @@ class Oracle(StrEnum):
     # program with its threads in a fori_loop, one by one, must agree
     # (backends.jax_render's two thread forms; grammar/SEMANTICS.md)
     VMAP_LOOP = "vmap-loop"
+    # a JAX backend's forward-mode derivative of a program's loss along a
+    # direction (jax.jvp) and its reverse-mode gradient (jax.grad) dotted
+    # with it must agree (backends.jvp_vjp; grammar/SEMANTICS.md)
+    JVP_VJP = "jvp-vjp"
 
 
 # The oracles a user can choose (`--oracles`)
@@ -176,8 +183,38 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
         if found is not None:
             return found
     if Oracle.VMAP_LOOP in oracles and outcome.looped is not None:
-        return judge_vmap_loop(backend, outcome, outcome.looped)
+        found = judge_vmap_loop(backend, outcome, outcome.looped)
+        if found is not None:
+            return found
+    if Oracle.JVP_VJP in oracles and outcome.jvp is not None:
+        return judge_jvp_vjp(backend, outcome, outcome.jvp)
     return None
+
+
+def judge_jvp_vjp(backend: str, outcome: Outcome, evidence: JvpVjp) -> Finding | None:
+    """The jvp-vjp finding, if a program's forward-mode derivative along v
+    and its reverse-mode gradient dotted with v disagree beyond
+    backends.jvp_vjp's tolerance: `<backend>:jvp-vjp:<kind>`, kind naming
+    the side finite differences single out (`jvp-differs`, `vjp-differs`)
+    or `unresolved`. A mode that raises where the other ran is
+    `fails-jvp`/`fails-vjp:<normalised error>`. A skipped program (no float
+    input or output, a side not finite, both modes raising) is none."""
+    if not outcome.ok or evidence.skipped:
+        return None
+    if evidence.failed:
+        other = "vjp" if evidence.failed == "jvp" else "jvp"
+        return Finding(
+            backend, Oracle.JVP_VJP, Stage.GRADIENT, f"{backend}:jvp-vjp:fails-{evidence.failed}:{normalise(evidence.message)}",
+            f"{other} ran, {evidence.failed} failed: {evidence.message[:500]}",
+        )
+    kind = verdict(evidence)
+    if kind is None:
+        return None
+    return Finding(
+        backend, Oracle.JVP_VJP, Stage.GRADIENT, f"{backend}:jvp-vjp:{kind}",
+        f"forward mode gives {evidence.jvp!r} along the direction, reverse mode {evidence.vjp!r} "
+        f"(tolerance {tolerance(evidence):.3g} on magnitude {evidence.scale:.3g}); finite differences {evidence.fd!r} (+- {evidence.fd_error:.3g})",
+    )
 
 
 def judge_vmap_loop(backend: str, vmapped: Outcome, looped: Outcome) -> Finding | None:

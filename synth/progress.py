@@ -69,6 +69,7 @@ class CampaignDisplay(LiveDisplay):
         shrinking = f", shrinking {d['shrinking']}" if d.get("shrinking") else ""
         gradients = f", {d['gradient_checked']} gradient-checked" if "gradient_checked" in d else ""
         eager = "".join(f", {b} {n} jit-vs-eager" for b, n in (d.get("eager_compared") or {}).items())
+        eager += "".join(f", {b} {n} jvp-vs-vjp" for b, n in (d.get("jvp_compared") or {}).items())
         compared = _forward_line(d.get("forward_compared"), d.get("forward_skipped"))
         return (
             f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{compared}{gradients}{eager}; "
@@ -103,6 +104,11 @@ class CampaignDisplay(LiveDisplay):
         for backend, compared in (d.get("eager_compared") or {}).items():
             share = d.get("eager_share", 1.0)
             checks.add_row(f"jit-eager ({backend})", str(compared), f"not sampled: {1 - share:.0%} of programs" if share < 1 else "")
+        for backend, compared in (d.get("jvp_compared") or {}).items():
+            share = d.get("jvp_share", 1.0)
+            skipped = (d.get("jvp_skipped") or {}).get(backend) or {}
+            why = [f"not sampled: {1 - share:.0%} of programs"] if share < 1 else []
+            checks.add_row(f"jvp-vjp ({backend})", str(compared), "; ".join(why + [f"{reason}: {n}" for reason, n in skipped.items()]))
         buckets = Table("bucket", "hits", "case", box=None, header_style="bold")
         for signature, hits, state in d.get("top_buckets", []):
             buckets.add_row(signature, str(hits), state)
@@ -137,6 +143,14 @@ class CampaignDisplay(LiveDisplay):
         if eager is not None and eager["compared"]:
             compared = ", ".join(f"{backend} {n}" for backend, n in eager["compared"].items())
             print(f"jit-eager: jitted outputs compared with eager ones for {compared} programs (share {eager['share']:g}), {eager['findings']} findings", file=out)
+        directional = summary.get("jvp_vjp")
+        if directional is not None and directional["compared"]:
+            compared = ", ".join(f"{backend} {n}" for backend, n in directional["compared"].items())
+            skipped = "; ".join(f"{backend} {reason}: {n}" for backend, reasons in directional["not_compared"].items() for reason, n in reasons.items())
+            print(
+                f"jvp-vjp: forward mode compared with reverse mode for {compared} programs (share {directional['share']:g}), "
+                f"{directional['findings']} findings" + (f"; not compared: {skipped}" if skipped else ""), file=out,
+            )
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)

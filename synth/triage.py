@@ -13,7 +13,9 @@ and process-state checks, confirmations, and a shrinker's judge, built with
 side=True) are placed as such.
 
 The vmap-loop oracle samples the same way (`loop_share`), for the
-programs a JAX backend also runs with its threads in a loop.
+programs a JAX backend also runs with its threads in a loop, and the
+jvp-vjp oracle (`jvp_share`), for those it also differentiates in forward
+and in reverse mode.
 
 With the jit-eager oracle on, a backend that can (the registry's `eager`)
 runs programs eagerly too: in the shared pool, the Triage's `eager_share` of
@@ -66,10 +68,12 @@ class Triage:
     def __init__(
         self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0,
         placement: Placement = LOCAL, side: bool = False, eager_share: float = 1.0, loop_share: float = 1.0,
+        jvp_share: float = 1.0,
     ):
         self.oracles = frozenset(Oracle(o) for o in oracles)
         self.eager_share = eager_share  # of the programs the shared pool runs eagerly too (jit-eager)
         self.loop_share = loop_share  # of the programs the shared pool runs in the loop form too (vmap-loop)
+        self.jvp_share = jvp_share  # of the programs the shared pool differentiates both ways too (jvp-vjp)
         self.placement = placement
         self.side = side  # every pool of this judge runs beside the fuzzing (a shrinker's)
         # added to its workers' niceness: a shrink's judge yields the cores
@@ -85,7 +89,7 @@ class Triage:
 
     def _new_pool(
         self, backend: str, gradient: bool, workers: int, options: dict | None = None, side: bool = True, eager_share: float = 1.0,
-        loop_share: float = 1.0,
+        loop_share: float = 1.0, jvp_share: float = 1.0,
     ) -> BatchPool:
         info = get_backend(backend)
         if gradient and not info.has_adjoints:
@@ -95,6 +99,8 @@ class Triage:
             options = {"eager": eager_share, **(options or {})}
         if not gradient and info.eager and Oracle.VMAP_LOOP in self.oracles:
             options = {"loop": loop_share, **(options or {})}
+        if not gradient and info.eager and Oracle.JVP_VJP in self.oracles:
+            options = {"jvp": jvp_share, **(options or {})}
         executor = self.placement.executor(needs_device=info.needs_device, side=side or self.side, nice=self.nice)
         return BatchPool(factory, options or {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
@@ -102,7 +108,10 @@ class Triage:
         """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
         key = (backend, gradient)
         if key not in self._pools:
-            self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient, eager_share=self.eager_share, loop_share=self.loop_share)
+            self._pools[key] = self._new_pool(
+                backend, gradient, 1 if gradient else self.workers, side=gradient, eager_share=self.eager_share, loop_share=self.loop_share,
+                jvp_share=self.jvp_share,
+            )
         return self._pools[key]
 
     def busy_seconds(self, backend: str) -> float:
