@@ -15,7 +15,9 @@ side=True) are placed as such.
 The vmap-loop oracle samples the same way (`loop_share`), for the
 programs a JAX backend also runs with its threads in a loop, and the
 jvp-vjp oracle (`jvp_share`), for those it also differentiates in forward
-and in reverse mode.
+and in reverse mode. That oracle judges last, so a finding of any other
+oracle is judged again (shrunk, confirmed) in pools that differentiate
+nothing: the same verdict, without both modes' compile for every candidate.
 
 With the jit-eager oracle on, a backend that can (the registry's `eager`)
 runs programs eagerly too: in the shared pool, the Triage's `eager_share` of
@@ -83,7 +85,7 @@ class Triage:
         self.workers = workers
         self.batch_timeout = batch_timeout
         self.reference = ReferenceBackend()
-        self._pools: dict[tuple[str, bool], BatchPool] = {}
+        self._pools: dict[tuple[str, bool, bool], BatchPool] = {}
 
     # -- pools
 
@@ -104,19 +106,20 @@ class Triage:
         executor = self.placement.executor(needs_device=info.needs_device, side=side or self.side, nice=self.nice)
         return BatchPool(factory, options or {}, workers=workers, timeout=self.batch_timeout, executor=executor)
 
-    def pool(self, backend: str, gradient: bool = False) -> BatchPool:
-        """The shared pool for `backend` (its gradient checker's, with gradient=True)."""
-        key = (backend, gradient)
+    def pool(self, backend: str, gradient: bool = False, differentiate: bool = True) -> BatchPool:
+        """The shared pool for `backend` (its gradient checker's, with
+        gradient=True; one that runs no jvp-vjp evidence, with differentiate=False)."""
+        key = (backend, gradient, differentiate)
         if key not in self._pools:
             self._pools[key] = self._new_pool(
                 backend, gradient, 1 if gradient else self.workers, side=gradient, eager_share=self.eager_share, loop_share=self.loop_share,
-                jvp_share=self.jvp_share,
+                jvp_share=self.jvp_share if differentiate else 0.0,
             )
         return self._pools[key]
 
     def busy_seconds(self, backend: str) -> float:
         """Worker-seconds `backend`'s shared pool has spent with a batch."""
-        pool = self._pools.get((backend, False))
+        pool = self._pools.get((backend, False, True))
         return pool.busy_seconds if pool is not None else 0.0
 
     def close(self) -> None:
@@ -173,7 +176,7 @@ class Triage:
         """`programs` again, in reverse order, in a fresh worker that first saw
         a build fail; each must give the outputs `warm` (from a worker that
         has run many batches) gave."""
-        pool = self._new_pool(backend, False, 1, {"poison": True})
+        pool = self._new_pool(backend, False, 1, {"poison": True}, jvp_share=0.0)  # outputs are compared, no derivative
         try:
             fresh = pool.run(list(reversed(programs)), batch_size=len(programs), launch=self.launch.threads, seed=self.launch.seed)[::-1]
         finally:
@@ -191,7 +194,8 @@ class Triage:
     def rerun(self, finding: Finding, program: Program, fresh: bool = False) -> Finding | None:
         """The finding `program` gives now, if it has `finding`'s signature;
         with fresh=True, in a new worker process with an empty kernel cache."""
-        pool = self._new_pool(finding.backend, finding.oracle is Oracle.GRADIENT, 1) if fresh else None
+        differentiate = finding.oracle is Oracle.JVP_VJP  # judged last: no other finding needs its evidence
+        pool = self._new_pool(finding.backend, finding.oracle is Oracle.GRADIENT, 1, jvp_share=1.0 if differentiate else 0.0) if fresh else None
         try:
             return self.rerun_many(finding, [program], pool)[0]
         finally:
@@ -205,12 +209,13 @@ class Triage:
         if finding.oracle is Oracle.GRADIENT:
             verdicts = self.gradients(finding.backend, programs, pool)
         elif finding.oracle is Oracle.PROCESS_STATE:
-            pool = pool or self.pool(finding.backend)
+            pool = pool or self.pool(finding.backend, differentiate=False)
             self.outcomes(finding.backend, programs, pool)  # a worker is warm from its second batch on
             verdicts = self.process_state(finding.backend, programs, self.outcomes(finding.backend, programs, pool))
         else:
             # the reference only matters to the forward oracle
             references = None if finding.oracle is Oracle.FORWARD else [None] * len(programs)
+            pool = pool or self.pool(finding.backend, differentiate=finding.oracle is Oracle.JVP_VJP)
             verdicts = self.forward(finding.backend, programs, pool, references)
         return [v.finding if v.finding is not None and v.finding.signature == finding.signature else None for v in verdicts]
 
