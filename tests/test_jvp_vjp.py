@@ -195,7 +195,11 @@ def test_a_campaign_counts_finds_and_shrinks_the_jvp_vjp_fault(tmp_path):
     assert summary["jvp_vjp"]["share"] == 1.0 and summary["jvp_vjp"]["findings"] > 0
     signatures = {b["signature"]: b for b in summary["buckets"]}
     assert "faulty-jax-cpu:jvp-vjp:jvp-differs" in signatures, list(signatures)
-    assert not [s for s in signatures if ":jvp-vjp:" in s and s != "faulty-jax-cpu:jvp-vjp:jvp-differs"]
+    # the fault is forward mode's: finite differences side with reverse mode,
+    # or, where their step crosses a branch (seed 1's program 37), with
+    # neither; never with forward mode
+    others = {s for s in signatures if ":jvp-vjp:" in s} - {"faulty-jax-cpu:jvp-vjp:jvp-differs", "faulty-jax-cpu:jvp-vjp:unresolved"}
+    assert not others, others
     case = read_case(Path(signatures["faulty-jax-cpu:jvp-vjp:jvp-differs"]["corpus"][0]))
     assert any(isinstance(n, A.Call) and n.func == "sin" for n in A.walk(parse(case.text)))
     assert "jvp-vjp: forward mode compared with reverse mode" in run.stdout + run.stderr
