@@ -35,6 +35,10 @@ oracle's to see. `launch-above:N` is faulty-warp-cpu's fault of size on the
 jitted run. `xla-config:floor` puts it on the run of any program
 calling floor compiled under another XLA configuration, as a pass that
 only the default pipeline runs (or skips) would: the xla-config oracle's.
+`jvp-vjp:sin` moves the forward-mode side of the jvp-vjp
+oracle's evidence of any program calling sin by one (and by its magnitude),
+as a wrong JVP rule would; reverse mode and finite differences stay right,
+so the oracle must single out jvp; nothing else sees it.
 
 Everything here wraps the real backends from the outside; no production module
 imports this one (the registry names its factories as strings).
@@ -182,6 +186,7 @@ class FaultyJaxCompiler(JaxCompiler):
         self.eager_wrong = [name for kind, name in _faults() if kind == "jit-eager"]
         self.loop_wrong = [name for kind, name in _faults() if kind == "vmap-loop"]
         self.config_wrong = [name for kind, name in _faults() if kind == "xla-config"]
+        self.jvp_wrong = [name for kind, name in _faults() if kind == "jvp-vjp"]
 
     def compile(self, programs, launch=32, seed=0):
         outcomes = super().compile(programs, launch=launch, seed=seed)
@@ -197,6 +202,9 @@ class FaultyJaxCompiler(JaxCompiler):
         return outcome
 
     def _wrong_eager(self, program, outcome: Outcome) -> Outcome:
+        directional = outcome.jvp
+        if directional is not None and directional.compared and not directional.failed and any(_calls(program, name) for name in self.jvp_wrong):
+            outcome = replace(outcome, jvp=replace(directional, jvp=directional.jvp + 1.0 + directional.scale))
         looped = outcome.looped
         if looped is not None and looped.ok and any(_calls(program, name) for name in self.loop_wrong):
             outcome = replace(outcome, looped=replace(looped, outputs=_off_by_one(looped.outputs, program.kernels[0])))

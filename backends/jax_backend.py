@@ -54,6 +54,7 @@ from .jax_render import VMAP_ACC_LIMIT, render_jax, thread_form  # noqa: F401 (V
 from .jax_release import NEWEST
 from .jax_release import installed as installed_release
 from .jax_run import load_kernel
+from .jvp_vjp import jvp_vjp, unit_roundoff
 from .outcome import SOURCE_ARTIFACT, Outcome, Stage, Status
 
 
@@ -80,6 +81,8 @@ def runs_eagerly(program: A.Program, share: float, salt: str = "") -> bool:
 
 # The vmap-loop oracle compares launches of at most this many threads
 LOOP_ORACLE_LIMIT = 4096
+# and the jvp-vjp oracle differentiates launches of at most this many
+JVP_ORACLE_LIMIT = 4096
 
 # The xla-config oracle's configurations: XLA compile options (debug options,
 # set per executable by `Lowered.compile(compiler_options=...)`, so one worker
@@ -143,7 +146,7 @@ def available_configs() -> frozenset[str]:
 class JaxCompiler:
     def __init__(
         self, target: str, workdir=None, *, backward: bool = False, run: bool = True, ir: bool = False, eager: float = 0.0, loop: float = 0.0,
-        xla: float = 0.0, **_ignored,
+        xla: float = 0.0, jvp: float = 0.0, **_ignored,
     ):
         if target not in ("cpu", "cuda"):
             raise ValueError(f"unknown JAX target {target!r}")
@@ -164,6 +167,7 @@ class JaxCompiler:
         self.eager_share = eager  # the share of programs also run op by op (jit-eager oracle)
         self.loop_share = loop  # the share of programs also run in the loop form (vmap-loop oracle)
         self.xla_share = xla  # the share of programs also compiled under another XLA configuration (xla-config oracle)
+        self.jvp_share = jvp  # the share of programs also differentiated both ways (jvp-vjp oracle)
 
     def compile(self, programs, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> list[Outcome]:
         return [self._one(p, launch, seed) for p in programs]
@@ -229,7 +233,13 @@ class JaxCompiler:
             looped = self._looped(program, kernel, args)
         # the configurations are the CPU compiler's (jax-cuda: none)
         configured = self._configured(lowered, kernel, args, xla_configs(program, self.xla_share)) if self.target == "cpu" else ()
-        return Outcome(Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager, scales=scales, looped=looped, configured=configured)
+        directional = None
+        if form == "vmap" and launch <= JVP_ORACLE_LIMIT and runs_eagerly(program, self.jvp_share, "jvp:"):
+            place = (lambda a: jax.device_put(a, self.gpu)) if self.target != "cpu" else None
+            directional = jvp_vjp(jax, function, kernel, args, compiled, seed, unit_roundoff(program), place)
+        return Outcome(
+            Status.OK, Stage.RUN, outputs=runs[0], artifacts=artifacts, eager=eager, scales=scales, looped=looped, configured=configured, jvp=directional,
+        )
 
     def _configured(self, lowered, kernel: A.Kernel, args, names: tuple[str, ...]) -> tuple[tuple[str, Outcome], ...]:
         """The lowered program compiled under each named XLA configuration

@@ -8,6 +8,7 @@ where it is made instead of falling through an oracle's table.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -76,6 +77,10 @@ class Outcome:
     # (jax_backend.XLA_CONFIGS) and run on the same inputs, where the
     # xla-config oracle asked a JAX backend for it: (configuration, outcome).
     configured: tuple[tuple[str, "Outcome"], ...] = field(default=(), compare=False)
+    # The program's forward-mode derivative against its reverse-mode
+    # gradient along one direction (backends.jvp_vjp), where the jvp-vjp
+    # oracle asked a JAX backend for it. None: not sampled.
+    jvp: "JvpVjp | None" = field(default=None, compare=False)
     # What a comparison with these outputs may use (the reference sets them
     # on a large launch, backends.reference_backend): `threads`, the threads
     # whose elements were computed (None: all of them); `not_compared`, the
@@ -93,6 +98,35 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status is Status.OK
+
+
+@dataclass(frozen=True)
+class JvpVjp:
+    """The jvp-vjp oracle's evidence for one program (backends.jvp_vjp).
+
+    `jvp`: the loss's derivative along the direction v by forward mode;
+    `vjp`: <g, v> with g the loss's gradient by reverse mode; `scale`: the
+    magnitudes their sums are made of (sum |g_i v_i| + sum |tangent_j|);
+    `eps`: the machine epsilon of the program's float type; `fd`: the central
+    finite difference of the loss along v (NaN: none), `fd_error` a bound on
+    its rounding. `skipped`: why nothing was compared (counted, no finding);
+    `failed`: the mode ("jvp", "vjp") that raised while the other ran, with
+    its error in `message`.
+    """
+
+    jvp: float = math.nan
+    vjp: float = math.nan
+    scale: float = 0.0
+    eps: float = 0.0
+    fd: float = math.nan
+    fd_error: float = 0.0
+    skipped: str = ""
+    failed: str = ""
+    message: str = ""
+
+    @property
+    def compared(self) -> bool:
+        return not self.skipped
 
 
 # Gradient sources, in the order they are reported: Warp's adjoint, jax.grad,

@@ -19,7 +19,10 @@ the exclusions are counted per rule.
 
 With the jit-eager oracle on, a JAX backend's workers run a share of the
 programs (`eager_share`, chosen by each program's hash) eagerly as well as
-jitted; the programs compared so are counted per backend.
+jitted; the programs compared so are counted per backend. The vmap-loop and
+jvp-vjp oracles sample and count the same way (`loop_share`, `jvp_share`);
+the jvp-vjp oracle also counts the sampled programs it did not compare, by
+reason (backends.jvp_vjp.JVP_VJP_SKIPS).
 """
 
 from __future__ import annotations
@@ -117,6 +120,11 @@ class CampaignConfig:
     # under another XLA configuration and runs (one compile and one launch
     # more: about 0.1-0.2 s on jax-cpu)
     xla_share: float = 0.25
+    # jvp-vjp oracle: the share of programs a JAX backend also differentiates
+    # in forward and in reverse mode (one more trace and compile, of both
+    # modes together: 0.58 of the CPU time of the rest of the path, with every
+    # program differentiated; bench_jvp_vjp.py --in-process 192 --seed 5)
+    jvp_share: float = 0.25
     # where the worker pools run: local processes, or a Ray cluster
     # (backends.ray_executor); the corpus and the state are written here
     # either way
@@ -189,6 +197,10 @@ class State:
     xla_compared: dict[str, int] = field(default_factory=dict)
     # jit-eager oracle, per backend: programs whose jitted and eager outputs were compared
     eager_compared: dict[str, int] = field(default_factory=dict)
+    # jvp-vjp oracle, per backend: programs whose two modes were compared, and
+    # the sampled ones that were not, by reason
+    jvp_compared: dict[str, int] = field(default_factory=dict)
+    jvp_skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     # (elapsed seconds, programs, findings, buckets) after each batch, thinned
     # to at most HISTORY_POINTS: what `synth report` draws over time
     history: list[list[float]] = field(default_factory=list)
@@ -226,6 +238,8 @@ class State:
             "loop_compared": self.loop_compared,
             "xla_compared": self.xla_compared,
             "eager_compared": self.eager_compared,
+            "jvp_compared": self.jvp_compared,
+            "jvp_skipped": self.jvp_skipped,
             "history": self.history,
         }
 
@@ -252,6 +266,8 @@ class State:
         state.launch_decades = dict(data.get("launch_decades", {}))
         state.loop_compared = dict(data.get("loop_compared", {}))
         state.xla_compared = dict(data.get("xla_compared", {}))
+        state.jvp_compared = dict(data.get("jvp_compared", {}))
+        state.jvp_skipped = {b: dict(r) for b, r in data.get("jvp_skipped", {}).items()}
         state.history = [list(point) for point in data.get("history", [])]
         state.buckets = {s: Bucket(**b) for s, b in data["buckets"].items()}
         return state
@@ -306,7 +322,7 @@ class Campaign:
         launch = Launch(threads=config.launch, seed=self.state.seed, gradient_threads=config.gradient_launch)
         self.triage = Triage(
             config.oracles, launch, workers=config.workers, batch_timeout=config.batch_timeout, placement=config.placement, eager_share=config.eager_share, loop_share=config.loop_share,
-            xla_share=config.xla_share,
+            xla_share=config.xla_share, jvp_share=config.jvp_share,
         )
         self.shrinker = Shrinker(
             lambda: Triage(
@@ -476,6 +492,14 @@ class Campaign:
             if Oracle.XLA_CONFIG in config.oracles:
                 compared = sum(v.outcome.ok and bool(v.outcome.configured) for v in verdicts)
                 state.xla_compared[backend] = state.xla_compared.get(backend, 0) + compared
+            if Oracle.JVP_VJP in config.oracles and get_backend(backend).eager:
+                sampled = [v.outcome.jvp for v in verdicts if v.outcome.ok and v.outcome.jvp is not None]
+                compared = sum(e.compared for e in sampled)
+                state.jvp_compared[backend] = state.jvp_compared.get(backend, 0) + compared
+                skipped = state.jvp_skipped.setdefault(backend, {})
+                for evidence in sampled:
+                    if evidence.skipped:
+                        skipped[evidence.skipped] = skipped.get(evidence.skipped, 0) + 1
             clean, warm = [], []
             for index, verdict in zip(indexes, verdicts):
                 if verdict.finding is not None:
@@ -671,6 +695,10 @@ class Campaign:
             **({"eager_compared": dict(state.eager_compared), "eager_share": self.config.eager_share} if Oracle.JIT_EAGER in self.config.oracles else {}),
             **({"loop_compared": dict(state.loop_compared), "loop_share": self.config.loop_share} if Oracle.VMAP_LOOP in self.config.oracles else {}),
             **({"xla_compared": dict(state.xla_compared), "xla_share": self.config.xla_share} if Oracle.XLA_CONFIG in self.config.oracles else {}),
+            **(
+                {"jvp_compared": dict(state.jvp_compared), "jvp_skipped": {b: dict(r) for b, r in state.jvp_skipped.items()}, "jvp_share": self.config.jvp_share}
+                if Oracle.JVP_VJP in self.config.oracles else {}
+            ),
             "oracles": sorted(self.config.oracles),
             # the buckets most hit, each with its shrink state
             "top_buckets": [
@@ -730,6 +758,15 @@ class Campaign:
             **(
                 {"xla_config": {"share": self.config.xla_share, "compared": dict(state.xla_compared), "findings": state.findings.get(Oracle.XLA_CONFIG.value, 0)}}
                 if Oracle.XLA_CONFIG in self.config.oracles and any(get_backend(b).eager for b in self.config.backends) else {}
+            ),
+            **(
+                {
+                    "jvp_vjp": {
+                        "share": self.config.jvp_share, "compared": dict(state.jvp_compared),
+                        "not_compared": {b: dict(r) for b, r in state.jvp_skipped.items()}, "findings": state.findings.get(Oracle.JVP_VJP.value, 0),
+                    },
+                }
+                if Oracle.JVP_VJP in self.config.oracles and any(get_backend(b).eager for b in self.config.backends) else {}
             ),
             **({"gradient": self.gradient_summary()} if Oracle.GRADIENT in self.config.oracles else {}),
             **(

@@ -101,9 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--workers", type=_positive, default=None, help="worker processes per backend (default: the number of cores; with --executor ray, the cluster's CPUs)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
-    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager,vmap-loop,xla-config (default: all; gradient where a backend has adjoints and JAX imports; jit-eager, vmap-loop and xla-config judge the JAX backends)")
+    fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager,vmap-loop,xla-config,jvp-vjp (default: all; gradient where a backend has adjoints and JAX imports; jit-eager, vmap-loop, xla-config and jvp-vjp judge the JAX backends)")
     fuzz.add_argument("--loop-share", type=_share, default=None, metavar="F", help="vmap-loop oracle: the share of programs a JAX backend also runs with its threads in a fori_loop, chosen by each program's hash (default 0.25; shrinks and replays run all)")
     fuzz.add_argument("--xla-share", type=_share, default=None, metavar="F", help="xla-config oracle: the share of programs a JAX backend also compiles under another XLA configuration, chosen by each program's hash (default 0.25; shrinks and replays run every configuration)")
+    fuzz.add_argument("--jvp-share", type=_share, default=None, metavar="F", help="jvp-vjp oracle: the share of programs a JAX backend also differentiates in forward and in reverse mode, chosen by each program's hash (default 0.25: both modes cost about half the rest of a program's path; shrinks and replays run all)")
     fuzz.add_argument("--eager-share", type=_share, default=None, metavar="F", help="jit-eager oracle: the share of programs a JAX backend also runs op by op, chosen by each program's hash (default 0.25: the eager run costs about as much as the jitted one; shrinks and replays run all)")
     fuzz.add_argument("--json", type=Path, metavar="FILE", help="write the final summary as JSON")
     fuzz.add_argument("--resume", action="store_true", help="continue the campaign whose state is in the corpus")
@@ -683,6 +684,7 @@ def cmd_fuzz(args) -> int:
             **({"eager_share": args.eager_share} if args.eager_share is not None else {}),
             **({"loop_share": args.loop_share} if args.loop_share is not None else {}),
             **({"xla_share": args.xla_share} if args.xla_share is not None else {}),
+            **({"jvp_share": args.jvp_share} if args.jvp_share is not None else {}),
         )
         try:
             with CampaignDisplay(config) as display:

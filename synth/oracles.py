@@ -3,7 +3,9 @@
 A finding is one of: renderer error (ours), codegen or native compile error,
 crash, timeout, forward mismatch with the reference, gradient mismatch (Warp's
 adjoint against JAX's grad and finite differences on the reference, see
-backends.gradients), a JAX program's jitted outputs against its eager ones.
+backends.gradients), a JAX program's jitted outputs against its eager ones,
+its threads under vmap against its threads in a loop, its forward-mode
+derivative against its reverse-mode gradient (backends.jvp_vjp).
 Its signature (backend, oracle, normalised message or
 mismatch class) decides its bucket.
 """
@@ -18,7 +20,8 @@ import numpy as np
 
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.gradients import PAIRS, disagreements, odd_one_out
-from kernel_synth.backends.outcome import GradientResult, Outcome, Stage, Status
+from kernel_synth.backends.jvp_vjp import tolerance, verdict
+from kernel_synth.backends.outcome import GradientResult, JvpVjp, Outcome, Stage, Status
 from kernel_synth.backends.signature import normalise, signature
 from kernel_synth.grammar import ast as A
 
@@ -44,12 +47,16 @@ class Oracle(StrEnum):
     # a JAX backend's program compiled by XLA as configured by default and
     # under another configuration (backends.jax_backend.XLA_CONFIGS) must agree
     XLA_CONFIG = "xla-config"
+    # a JAX backend's forward-mode derivative of a program's loss along a
+    # direction (jax.jvp) and its reverse-mode gradient (jax.grad) dotted
+    # with it must agree (backends.jvp_vjp; grammar/SEMANTICS.md)
+    JVP_VJP = "jvp-vjp"
 
 
 # The oracles that judge a share of a JAX backend's programs, in the order
 # `judge` asks them, each with the backend option that sets its share (the
 # same word prefixes its counts in a campaign's status: `eager_compared`)
-SAMPLED_OPTIONS = {Oracle.JIT_EAGER: "eager", Oracle.VMAP_LOOP: "loop", Oracle.XLA_CONFIG: "xla"}
+SAMPLED_OPTIONS = {Oracle.JIT_EAGER: "eager", Oracle.VMAP_LOOP: "loop", Oracle.XLA_CONFIG: "xla", Oracle.JVP_VJP: "jvp"}
 
 # The oracles a user can choose (`--oracles`)
 ORACLES = tuple(o.value for o in Oracle if o is not Oracle.RENDER)
@@ -192,6 +199,8 @@ def judge(backend: str, outcome: Outcome, reference: Outcome | None, oracles: fr
             found = judge_xla_config(backend, outcome, config, configured)
             if found is not None:
                 return found
+    if Oracle.JVP_VJP in oracles and outcome.jvp is not None:
+        return judge_jvp_vjp(backend, outcome, outcome.jvp)
     return None
 
 
@@ -206,6 +215,32 @@ def judge_xla_config(backend: str, default: Outcome, config: str, configured: Ou
     return _judge_pair(
         backend, Oracle.XLA_CONFIG, default, configured, expected=default, failed=f"the default XLA configuration ran, {config} failed",
         fails="fails-config", differ=f"outputs under XLA configuration {config} differ from the default configuration's (expected: default)",
+    )
+
+
+def judge_jvp_vjp(backend: str, outcome: Outcome, evidence: JvpVjp) -> Finding | None:
+    """The jvp-vjp finding, if a program's forward-mode derivative along v
+    and its reverse-mode gradient dotted with v disagree beyond
+    backends.jvp_vjp's tolerance: `<backend>:jvp-vjp:<kind>`, kind naming
+    the side finite differences single out (`jvp-differs`, `vjp-differs`)
+    or `unresolved`. A mode that raises where the other ran is
+    `fails-jvp`/`fails-vjp:<normalised error>`. A skipped program (no float
+    input or output, a side not finite, both modes raising) is none."""
+    if not outcome.ok or evidence.skipped:
+        return None
+    if evidence.failed:
+        other = "vjp" if evidence.failed == "jvp" else "jvp"
+        return Finding(
+            backend, Oracle.JVP_VJP, Stage.GRADIENT, f"{backend}:jvp-vjp:fails-{evidence.failed}:{normalise(evidence.message)}",
+            f"{other} ran, {evidence.failed} failed: {evidence.message[:500]}",
+        )
+    kind = verdict(evidence)
+    if kind is None:
+        return None
+    return Finding(
+        backend, Oracle.JVP_VJP, Stage.GRADIENT, f"{backend}:jvp-vjp:{kind}",
+        f"forward mode gives {evidence.jvp!r} along the direction, reverse mode {evidence.vjp!r} "
+        f"(tolerance {tolerance(evidence):.3g} on magnitude {evidence.scale:.3g}); finite differences {evidence.fd!r} (+- {evidence.fd_error:.3g})",
     )
 
 

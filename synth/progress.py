@@ -69,6 +69,7 @@ class CampaignDisplay(LiveDisplay):
         shrinking = f", shrinking {d['shrinking']}" if d.get("shrinking") else ""
         gradients = f", {d['gradient_checked']} gradient-checked" if "gradient_checked" in d else ""
         eager = "".join(f", {b} {n} jit-vs-eager" for b, n in (d.get("eager_compared") or {}).items())
+        eager += "".join(f", {b} {n} jvp-vs-vjp" for b, n in (d.get("jvp_compared") or {}).items())
         compared = _forward_line(d.get("forward_compared"), d.get("forward_skipped"))
         return (
             f"[{d['elapsed']:.0f}s] {d['programs']} programs ({d['rate']:.1f}/s), compiled: {compiled}{compared}{gradients}{eager}; "
@@ -105,7 +106,9 @@ class CampaignDisplay(LiveDisplay):
         for oracle, key in SAMPLED_OPTIONS.items():
             for backend, compared in (d.get(f"{key}_compared") or {}).items():
                 share = d.get(f"{key}_share", 1.0)
-                checks.add_row(f"{oracle} ({backend})", str(compared), f"not sampled: {1 - share:.0%} of programs" if share < 1 else "")
+                skipped = (d.get(f"{key}_skipped") or {}).get(backend) or {}
+                why = [f"not sampled: {1 - share:.0%} of programs"] if share < 1 else []
+                checks.add_row(f"{oracle} ({backend})", str(compared), "; ".join(why + [f"{reason}: {n}" for reason, n in skipped.items()]))
         buckets = Table("bucket", "hits", "case", box=None, header_style="bold")
         for signature, hits, state in d.get("top_buckets", []):
             buckets.add_row(signature, str(hits), state)
@@ -140,11 +143,16 @@ class CampaignDisplay(LiveDisplay):
             ("jit-eager", "jit_eager", "jitted outputs compared with eager ones"),
             ("vmap-loop", "vmap_loop", "vmapped outputs compared with the thread loop's"),
             ("xla-config", "xla_config", "outputs compared with those under another XLA configuration"),
+            ("jvp-vjp", "jvp_vjp", "forward mode compared with reverse mode"),
         ):
             sampled = summary.get(key)
             if sampled is not None and sampled["compared"]:
                 compared = ", ".join(f"{backend} {n}" for backend, n in sampled["compared"].items())
-                print(f"{oracle}: {what} for {compared} programs (share {sampled['share']:g}), {sampled['findings']} findings", file=out)
+                skipped = "; ".join(f"{backend} {reason}: {n}" for backend, reasons in sampled.get("not_compared", {}).items() for reason, n in reasons.items())
+                print(
+                    f"{oracle}: {what} for {compared} programs (share {sampled['share']:g}), {sampled['findings']} findings"
+                    + (f"; not compared: {skipped}" if skipped else ""), file=out,
+                )
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)

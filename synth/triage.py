@@ -13,9 +13,10 @@ and process-state checks, confirmations, and a shrinker's judge, built with
 side=True) are placed as such.
 
 The vmap-loop oracle samples the same way (`loop_share`), for the
-programs a JAX backend also runs with its threads in a loop, and so does the
-xla-config oracle (`xla_share`), for those it also compiles under another
-XLA configuration.
+programs a JAX backend also runs with its threads in a loop, the xla-config
+oracle (`xla_share`), for those it also compiles under another XLA
+configuration, and the jvp-vjp oracle (`jvp_share`), for those it also
+differentiates in forward and in reverse mode.
 
 With the jit-eager oracle on, a backend that can (the registry's `eager`)
 runs programs eagerly too: in the shared pool, the Triage's `eager_share` of
@@ -69,13 +70,14 @@ class Triage:
     def __init__(
         self, oracles: frozenset[str], launch: Launch = Launch(), workers: int = 1, batch_timeout: float = 60.0, nice: int = 0,
         placement: Placement = LOCAL, side: bool = False, eager_share: float = 1.0, loop_share: float = 1.0,
-        xla_share: float = 1.0,
+        xla_share: float = 1.0, jvp_share: float = 1.0,
     ):
         self.oracles = frozenset(Oracle(o) for o in oracles)
         # the share of the programs the shared pool runs for each sampled
         # oracle: eagerly too (jit-eager), in the loop form too (vmap-loop),
-        # under another XLA configuration too (xla-config)
-        self.shares = {Oracle.JIT_EAGER: eager_share, Oracle.VMAP_LOOP: loop_share, Oracle.XLA_CONFIG: xla_share}
+        # under another XLA configuration too (xla-config), differentiated
+        # both ways too (jvp-vjp)
+        self.shares = {Oracle.JIT_EAGER: eager_share, Oracle.VMAP_LOOP: loop_share, Oracle.XLA_CONFIG: xla_share, Oracle.JVP_VJP: jvp_share}
         self.placement = placement
         self.side = side  # every pool of this judge runs beside the fuzzing (a shrinker's)
         # added to its workers' niceness: a shrink's judge yields the cores
@@ -108,10 +110,10 @@ class Triage:
     def pool(self, backend: str, gradient: bool = False, sampled: tuple[Oracle, ...] | None = None) -> BatchPool:
         """The shared pool for `backend` (its gradient checker's, with
         gradient=True); with `sampled`, one that runs only those of the
-        sampled oracles (a rerun's: `rerun_needs`)."""
+        sampled oracles, each on every program (a rerun's: `rerun_needs`)."""
         key = (backend, gradient, sampled)
         if key not in self._pools:
-            shares = self.shares if sampled is None else {o: self.shares[o] for o in sampled}
+            shares = self.shares if sampled is None else {o: 1.0 for o in sampled}
             self._pools[key] = self._new_pool(backend, gradient, 1 if gradient else self.workers, side=gradient, shares=shares)
         return self._pools[key]
 
@@ -174,7 +176,7 @@ class Triage:
         """`programs` again, in reverse order, in a fresh worker that first saw
         a build fail; each must give the outputs `warm` (from a worker that
         has run many batches) gave."""
-        pool = self._new_pool(backend, False, 1, {"poison": True})
+        pool = self._new_pool(backend, False, 1, {"poison": True}, shares={})  # outputs are compared: no sampled oracle's evidence
         try:
             fresh = pool.run(list(reversed(programs)), batch_size=len(programs), launch=self.launch.threads, seed=self.launch.seed)[::-1]
         finally:
@@ -192,7 +194,8 @@ class Triage:
     def rerun(self, finding: Finding, program: Program, fresh: bool = False) -> Finding | None:
         """The finding `program` gives now, if it has `finding`'s signature;
         with fresh=True, in a new worker process with an empty kernel cache."""
-        pool = self._new_pool(finding.backend, finding.oracle is Oracle.GRADIENT, 1) if fresh else None
+        shares = {o: 1.0 for o in rerun_needs(finding.oracle)}
+        pool = self._new_pool(finding.backend, finding.oracle is Oracle.GRADIENT, 1, shares=shares) if fresh else None
         try:
             return self.rerun_many(finding, [program], pool)[0]
         finally:
@@ -206,7 +209,7 @@ class Triage:
         if finding.oracle is Oracle.GRADIENT:
             verdicts = self.gradients(finding.backend, programs, pool)
         elif finding.oracle is Oracle.PROCESS_STATE:
-            pool = pool or self.pool(finding.backend)
+            pool = pool or self.pool(finding.backend, sampled=())
             self.outcomes(finding.backend, programs, pool)  # a worker is warm from its second batch on
             verdicts = self.process_state(finding.backend, programs, self.outcomes(finding.backend, programs, pool))
         else:

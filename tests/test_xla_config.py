@@ -153,6 +153,7 @@ def test_a_rerun_runs_the_sampled_oracles_its_finding_needs_and_no_other():
 
     assert rerun_needs(Oracle.FORWARD) == rerun_needs(Oracle.NONDETERMINISM) == ()
     assert rerun_needs(Oracle.JIT_EAGER) == (Oracle.JIT_EAGER,)
-    # an earlier sampled oracle that disagrees would claim the program first
+    # an earlier sampled oracle that disagrees would claim the program first;
+    # a later one (jvp-vjp, judged last) never decides
     assert rerun_needs(Oracle.XLA_CONFIG) == (Oracle.JIT_EAGER, Oracle.VMAP_LOOP, Oracle.XLA_CONFIG)
-    assert rerun_needs(Oracle.CRASH) == (Oracle.JIT_EAGER, Oracle.VMAP_LOOP, Oracle.XLA_CONFIG)
+    assert rerun_needs(Oracle.JVP_VJP) == rerun_needs(Oracle.CRASH) == (Oracle.JIT_EAGER, Oracle.VMAP_LOOP, Oracle.XLA_CONFIG, Oracle.JVP_VJP)
