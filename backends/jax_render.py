@@ -984,13 +984,13 @@ class _Renderer:
         return _Value(subscript(self.strong(node.value), self.expr(node.index).node))
 
     def e_binop(self, node: A.BinOp) -> _Value:
+        if jax_operation(node) == "lax":  # both operands with their dtype: lax does not promote
+            return _Value(call(LAX_OPERATORS[node.op], self.strong(node.left), self.strong(node.right)))
         left, right = self.operands(node.left, node.right)
         # Warp's `*` between a matrix and a vector or matrix is the matrix product; jnp's is element-wise
         if is_quat_product(node.op, node.left.ty, node.right.ty):
             self.prelude.add("quat_mul")
             return _Value(call("quat_mul", left, right))
-        if jax_operation(node) == "lax":  # both operands of one dtype: lax does not promote
-            return _Value(call(LAX_OPERATORS[node.op], self.harden(self.expr(node.left), node.left.ty), self.harden(self.expr(node.right), node.right.ty)))
         op = "@" if is_matrix_product(node.op, node.left.ty, node.right.ty) else node.op
         return _Value(operation(OPERATORS[op].jax, left, right))
 
@@ -1183,17 +1183,23 @@ def zero(ty: DType) -> cst.BaseExpression:
         return typed_number((0.0,) * (9 if ty.is_matrix else ty.length), ty)
     return typed_number(0.0 if ty.is_float else 0, ty)
 def lax_reduce(kind: str, elem: DType, operand: cst.BaseExpression, axis: int = 0) -> cst.Call:
-    """`lax.reduce(operand, identity, lax.add, (axis,))` (lax.max, lax.min):
-    the identity a Python number, which JAX recognises as the monoid's and
-    lowers to reduce_sum / reduce_max / reduce_min, the primitives jnp's
-    reductions bind and reverse mode differentiates (a typed identity would
-    be a generic reduce, which it cannot)."""
+    """`lax.reduce(operand, identity, lax.add, (axis,))` (lax.max, lax.min)
+    with an identity JAX recognises as the monoid's, and so lowers to
+    reduce_sum / reduce_max / reduce_min, the primitives jnp's reductions
+    bind and reverse mode differentiates (a traced identity, such as
+    `jnp.float32(0)` under jit, makes a generic reduce, which it cannot).
+    The identity is known when tracing: a Python number, whose value is the
+    identity in any dtype (0, -inf, inf), or, for an integer min or max,
+    the bound as a NumPy scalar of the operand's dtype (`jnp.int32.dtype.
+    type(...)`): a Python int is int64 once x64 is on, whose bound is not
+    int32's, and uint32's max is no int32."""
     if kind == "add":
         identity: cst.BaseExpression = number(0 if elem.is_int else 0.0)
     elif not elem.is_int:  # float32 and float64, and the float32 components of a vector
         identity = unary(cst.Minus(), dotted("jnp.inf")) if kind == "max" else dotted("jnp.inf")
     else:
-        identity = cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("min" if kind == "max" else "max"))
+        bound = cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("min" if kind == "max" else "max"))
+        identity = call(cst.Attribute(cst.Attribute(jnp_dtype(elem), cst.Name("dtype")), cst.Name("type")), bound)
     axes = cst.Tuple([cst.Element(cst.Integer(str(axis)))])
     return call("lax.reduce", operand, identity, dotted(f"lax.{kind}"), axes)
 

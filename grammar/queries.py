@@ -226,12 +226,8 @@ def lax_spelled(node) -> bool:
 def jax_reduction(key: str, kind: str, elem: DType) -> str:
     """"jnp" (jnp.sum, jnp.max, jnp.min) or "lax" (lax.reduce with lax.add,
     lax.max or lax.min) for a reduction of class `kind` ("add", "max", "min")
-    over values of type `elem`; `key` names it (an Acc array, or a tile
-    reduction's printed text). lax.reduce is differentiable only as a monoid
-    JAX recognises, its identity given as a Python number of the operand's
-    dtype: uint32 min's (2**32 - 1) is not one, so that one stays jnp."""
-    if kind == "min" and elem.name == "uint32":
-        return "jnp"
+    over values of type `elem` (every class and type has both); `key` names
+    it (an Acc array, or a tile reduction's printed text)."""
     return JAX_REDUCTIONS[_crc(key) % len(JAX_REDUCTIONS)]
 
 

@@ -602,3 +602,62 @@ def test_spellings_are_a_function_of_the_program(program):
     source = render_jax(program)
     assert render_jax(program) == source
     assert render_jax(parse(print_program(program))) == source
+
+
+# Reductions over threads of every integer type and class, with and without
+# x64 (int64 switches it on): lax.reduce's identity must be the monoid's in
+# the operand's dtype, or JAX makes a generic reduce (which refuses operands
+# of another dtype than the identity, and reverse mode)
+INT_REDUCTIONS = """
+@kernel
+def k0(x0: In[array[int32]], q: In[array[uint32]], l: In[array[int64]], aa: Acc[array[int32]], ab: Acc[array[int32]],
+       ac: Acc[array[uint32]], ad: Acc[array[uint32]], ae: Acc[array[int64]], af: Acc[array[int64]], ag: Acc[array[uint32]]):
+    i = tid()
+    atomic_min(aa, 0, x0[i])
+    atomic_max(ab, 0, x0[i])
+    atomic_min(ac, 0, q[i])
+    atomic_max(ad, 0, q[i])
+    atomic_min(ae, 0, l[i])
+    atomic_max(af, 0, l[i])
+    atomic_add(ag, 0, q[i])
+"""
+INT32_REDUCTIONS = "\n".join(
+    line.replace(", l: In[array[int64]]", "").replace(", ae: Acc[array[int64]], af: Acc[array[int64]]", "")
+    for line in INT_REDUCTIONS.splitlines()
+    if "l[i]" not in line
+)
+# A helper with side effects as an operand of an operation spelled by lax: called once
+EFFECT_OPERAND = """
+@func
+def f0(a0: float32, acc0: Acc[array[float32]]) -> float32:
+    atomic_sub(acc0, 0, a0)
+    return 1.0
+
+@kernel
+def k0(x0: In[array[float32]], acc1: Acc[array[float32]], out0: Out[array[float32]], s0: float32):
+    i = tid()
+    v1 = f0(1.25, acc1) + s0
+    out0[i] = v1
+"""
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+@pytest.mark.parametrize("text", [INT_REDUCTIONS, INT32_REDUCTIONS, EFFECT_OPERAND, "jax_spellings"], ids=["x64", "int32", "effect", "spellings"])
+def test_lax_spellings_lower_to_jnps_primitives_and_agree(text):
+    import jax
+
+    from kernel_synth.backends.jax_run import load_kernel
+
+    program = _parsed(text) if text in PROGRAMS else parse(text)
+    kernel = program.kernels[0]
+    source = render_jax(program)
+    assert "lax.reduce(" in source or "lax.add(ret1, s0)" in source
+    if text == EFFECT_OPERAND:
+        assert source.count("f0(jnp.float32(1.25), acc1_contrib)") == 1
+    inputs = make_inputs(kernel, 16, seed=1)
+    jaxpr = str(jax.make_jaxpr(load_kernel(source, kernel))(*(inputs[p.name] for p in kernel.params)))
+    assert "reduce[" not in jaxpr  # every reduction is reduce_sum, reduce_max or reduce_min
+    got, want = run_jax(program, inputs, 16), run_reference(program, kernel.name, inputs, 16)
+    differ = [name for name in written_arrays(kernel) if not _same(got[name], want[name])]
+    assert not differ, "; ".join(f"{n}: jax {got[n]!r} reference {want[n]!r}" for n in differ)

@@ -52,6 +52,6 @@ def roles(x, q, o, y, hits, low, high, total, s):
         "y": y_new,
         "hits": hits + lax.reduce(hits_contribs, 0, lax.add, (0,)),
         "low": jnp.minimum(low, lax.reduce(low_contribs, jnp.inf, lax.min, (0,))),
-        "high": jnp.maximum(high, lax.reduce(high_contribs, jnp.iinfo(jnp.int32).min, lax.max, (0,))),
+        "high": jnp.maximum(high, lax.reduce(high_contribs, jnp.int32.dtype.type(jnp.iinfo(jnp.int32).min), lax.max, (0,))),
         "total": total + jnp.sum(total_contribs, axis=0, dtype=total.dtype),
     }
