@@ -45,6 +45,13 @@ are always evaluated (`jnp.logical_and`, `jnp.where`): the language's guards
 make every operand safe to evaluate, so short-circuiting never changes a
 defined result.
 
+Spellings: a conditional expression is `jnp.where`, `lax.select` or
+`lax.cond`; an operation lax has too is jnp's or lax's (every operand's
+dtype spelled out: lax does not promote); a reduction over threads or of a
+tile is `jnp.sum/max/min` or `lax.reduce` with a Python identity (which JAX
+lowers to the same primitive). grammar.queries picks each from the node's
+text (SEMANTICS.md, "Spellings in JAX").
+
 Literals stay Python literals (weakly typed: they take the other operand's
 dtype) wherever an operand beside them has a dtype; anywhere else they are
 spelled `jnp.float32(0.5)` etc. The same holds for a `fori_loop` index, which
@@ -66,7 +73,7 @@ from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import assigned_in_every_arm, block_exits, constant_values, identifiers, jax_loop, loop_exits, loop_trips, static_value, statements, uses_64_bits
+from kernel_synth.grammar.queries import LAX_CALLS, LAX_OPERATORS, assigned_in_every_arm, block_exits, constant_values, identifiers, jax_loop, jax_operation, jax_reduction, jax_select, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -478,7 +485,7 @@ class _Renderer:
             elif p.ty.role is not Role.ACC or loop:
                 value = cst.Name(found[0])
             else:
-                value = self.combine(self.classes[p.name], full, cst.Name(found[0]))
+                value = self.combine(self.classes[p.name], full, cst.Name(found[0]), p)
             entries.append(cst.DictElement(cst.SimpleString(f'"{p.name}"'), value))
         outer.append(line(cst.Return(spread(cst.Dict(entries)))))
         return self.function(kernel.name, [p.name for p in kernel.params], outer)
@@ -529,12 +536,19 @@ class _Renderer:
         return call("jnp.full_like", like, bound)
 
     @staticmethod
-    def combine(kind: str, base: cst.BaseExpression, contribs: cst.BaseExpression) -> cst.BaseExpression:
-        """`base` with the contributions of every thread (axis 0) applied."""
-        if kind == "add":
+    def combine(kind: str, base: cst.BaseExpression, contribs: cst.BaseExpression, param: A.Param) -> cst.BaseExpression:
+        """`base` with the contributions of every thread (axis 0) applied,
+        reduced as grammar.queries.jax_reduction spells it for the array."""
+        elem = param.ty.elem
+        if jax_reduction(param.name, kind, elem) == "lax":
+            total = lax_reduce(kind, elem, contribs, axis=0)
+        elif kind == "add":
             total = call("jnp.sum", contribs, axis=cst.Integer("0"), dtype=cst.Attribute(base, cst.Name("dtype")))
+        else:
+            total = call(f"jnp.{kind}", contribs, axis=cst.Integer("0"))
+        if kind == "add":
             return binary(base, cst.Add(), total)
-        return call(f"jnp.{kind}imum", base, call(f"jnp.{kind}", contribs, axis=cst.Integer("0")))
+        return call(f"jnp.{kind}imum", base, total)
 
     # -- statements
 
@@ -970,6 +984,8 @@ class _Renderer:
         return _Value(subscript(self.strong(node.value), self.expr(node.index).node))
 
     def e_binop(self, node: A.BinOp) -> _Value:
+        if jax_operation(node) == "lax":  # both operands with their dtype: lax does not promote
+            return _Value(call(LAX_OPERATORS[node.op], self.strong(node.left), self.strong(node.right)))
         left, right = self.operands(node.left, node.right)
         # Warp's `*` between a matrix and a vector or matrix is the matrix product; jnp's is element-wise
         if is_quat_product(node.op, node.left.ty, node.right.ty):
@@ -1011,22 +1027,42 @@ class _Renderer:
 
     def e_ternary(self, node: A.Ternary) -> _Value:
         cond = self.strong(node.cond)
+        spelling = jax_select(node)
         if node.eager or not (self.has_effect(node.then) or self.has_effect(node.orelse)):
-            # where/select evaluate both arms, in their argument order
-            if node.form == "select":
-                orelse, then = self.operands(node.orelse, node.then)
+            # where/select evaluate both arms, in their argument order; lax
+            # neither promotes nor takes a Python number's weak type: both
+            # arms get their dtype spelled out
+            pair = (node.orelse, node.then) if node.form == "select" else (node.then, node.orelse)
+            if spelling == "where":
+                first, second = self.operands(*pair)
             else:
-                then, orelse = self.operands(node.then, node.orelse)
-            return _Value(call("jnp.where", cond, then, orelse))
-        # only the arm taken runs its side effects
+                first, second = (self.strong(n) for n in pair)
+            then, orelse = (second, first) if node.form == "select" else (first, second)
+            return _Value(self.choose(spelling, cond, then, orelse))
+        # only the arm taken runs its side effects: each is committed under
+        # its own mask, and the spelling chooses between the values
         cond = self.temporary(cond)
         then = self.under(self.masked(cond), node.then)
         orelse = self.under(self.masked(unary(cst.BitInvert(), cond)), node.orelse)
-        return _Value(call("jnp.where", cond, then.node, orelse.node))
+        return _Value(self.choose(spelling, cond, then.node, orelse.node))
+
+    @staticmethod
+    def choose(spelling: str, cond: cst.BaseExpression, then: cst.BaseExpression, orelse: cst.BaseExpression) -> cst.Call:
+        """`cond ? then : orelse` in one of grammar.queries.JAX_SELECTS: a
+        scalar `cond` (a thread's), arms of one dtype and shape. lax.cond
+        takes the arms as functions; under vmap, whose threads disagree on
+        `cond`, it runs both and selects."""
+        if spelling == "where":
+            return call("jnp.where", cond, then, orelse)
+        if spelling == "select":
+            return call("lax.select", cond, then, orelse)
+        return call("lax.cond", cond, *(cst.Lambda(params=cst.Parameters(), body=arm) for arm in (then, orelse)))
 
     def e_call(self, node: A.Call) -> _Value:
         if node.func in BUILTINS:
             spelling = builtin(node.func, node.ty).jax
+            if jax_operation(node) == "lax":  # every operand with its dtype: lax does not promote
+                return _Value(call(LAX_CALLS[spelling], *(self.strong(a) for a in node.args)))
             if "." not in spelling:
                 self.prelude.add(spelling)
             return _Value(call(spelling, *self.operands(*node.args)))
@@ -1079,7 +1115,11 @@ class _Renderer:
         return _Value(call("jnp.reshape", call("jnp.matmul", left, right), _shape(node.ty.size)))
 
     def e_tile_reduce(self, node: A.TileReduce) -> _Value:
-        return _Value(call(TILE_REDUCTIONS[node.op].jax, self.expr(node.tile).node))
+        tile = self.expr(node.tile).node
+        kind = {"tile_sum": "add", "tile_max": "max", "tile_min": "min"}[node.op]
+        if jax_reduction(print_expr(node), kind, node.ty) == "lax":
+            return _Value(lax_reduce(kind, node.ty, tile))
+        return _Value(call(TILE_REDUCTIONS[node.op].jax, tile))
 
     def e_tuple(self, node: A.TupleExpr) -> _Value:
         return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
@@ -1142,6 +1182,28 @@ def zero(ty: DType) -> cst.BaseExpression:
     if ty.is_vector or ty.is_matrix:
         return typed_number((0.0,) * (9 if ty.is_matrix else ty.length), ty)
     return typed_number(0.0 if ty.is_float else 0, ty)
+def lax_reduce(kind: str, elem: DType, operand: cst.BaseExpression, axis: int = 0) -> cst.Call:
+    """`lax.reduce(operand, identity, lax.add, (axis,))` (lax.max, lax.min)
+    with an identity JAX recognises as the monoid's, and so lowers to
+    reduce_sum / reduce_max / reduce_min, the primitives jnp's reductions
+    bind and reverse mode differentiates (a traced identity, such as
+    `jnp.float32(0)` under jit, makes a generic reduce, which it cannot).
+    The identity is known when tracing: a Python number, whose value is the
+    identity in any dtype (0, -inf, inf), or, for an integer min or max,
+    the bound as a NumPy scalar of the operand's dtype (`jnp.int32.dtype.
+    type(...)`): a Python int is int64 once x64 is on, whose bound is not
+    int32's, and uint32's max is no int32."""
+    if kind == "add":
+        identity: cst.BaseExpression = number(0 if elem.is_int else 0.0)
+    elif not elem.is_int:  # float32 and float64, and the float32 components of a vector
+        identity = unary(cst.Minus(), dotted("jnp.inf")) if kind == "max" else dotted("jnp.inf")
+    else:
+        bound = cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("min" if kind == "max" else "max"))
+        identity = call(cst.Attribute(cst.Attribute(jnp_dtype(elem), cst.Name("dtype")), cst.Name("type")), bound)
+    axes = cst.Tuple([cst.Element(cst.Integer(str(axis)))])
+    return call("lax.reduce", operand, identity, dotted(f"lax.{kind}"), axes)
+
+
 def _shape(*extents: int) -> cst.Tuple:
     return cst.Tuple([cst.Element(cst.Integer(str(e))) for e in extents])
 

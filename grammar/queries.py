@@ -9,8 +9,11 @@ knows how a backend spells or runs a program.
 
 from __future__ import annotations
 
+import zlib
+
 from . import ast as A
 from .ops import BUILTINS
+from .printer import print_expr
 from .types import ArrayType, DType
 
 
@@ -160,6 +163,72 @@ UNROLL_TRIPS = 16
 def jax_loop(trips: int) -> str:
     spelling = JAX_LOOPS[trips % len(JAX_LOOPS)]
     return "fori_loop" if spelling == "unrolled" and trips > UNROLL_TRIPS else spelling
+
+
+# How the JAX rendering spells a conditional expression, an operation and a
+# reduction, where JAX has equivalent spellings that go through different
+# code (jnp's promotion and broadcasting, lax's strict forms, lax.cond's
+# branches and their batching rule, lax.reduce's recognition of a monoid).
+# Each is a function of the node's own text (a CRC of the printed
+# expression, or of the array's name for the sum over threads), so a
+# replay, and a shrunk program that keeps the node, spell it again.
+JAX_SELECTS = ("where", "select", "cond")
+JAX_OPERATIONS = ("jnp", "lax")
+JAX_REDUCTIONS = ("jnp", "lax")
+# jnp's function -> lax's, for the builtins both spell (jnp.log2 and
+# jnp.log10 have no lax primitive of their own: always jnp)
+LAX_CALLS = {
+    "jnp.sin": "lax.sin", "jnp.cos": "lax.cos", "jnp.tan": "lax.tan", "jnp.tanh": "lax.tanh",
+    "jnp.sinh": "lax.sinh", "jnp.cosh": "lax.cosh", "jnp.exp": "lax.exp", "jnp.log": "lax.log",
+    "jnp.sqrt": "lax.sqrt", "jnp.arcsin": "lax.asin", "jnp.arccos": "lax.acos", "jnp.arctan": "lax.atan",
+    "jnp.floor": "lax.floor", "jnp.ceil": "lax.ceil", "jnp.abs": "lax.abs", "jnp.minimum": "lax.min",
+    "jnp.maximum": "lax.max", "jnp.power": "lax.pow", "jnp.arctan2": "lax.atan2",
+}
+# DSL operator -> lax's, where lax computes the language's semantics: `%`
+# truncates (lax.rem, as jnp.fmod); `//` floors and lax.div truncates, so
+# `//` keeps jnp.floor_divide
+LAX_OPERATORS = {"+": "lax.add", "-": "lax.sub", "*": "lax.mul", "/": "lax.div", "%": "lax.rem"}
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def jax_select(node: A.Ternary) -> str:
+    """`jnp.where(c, a, b)`, `lax.select(c, a, b)` or `lax.cond(c, lambda: a,
+    lambda: b)` (JAX_SELECTS) for a conditional expression of any form."""
+    return JAX_SELECTS[_crc(print_expr(node)) % len(JAX_SELECTS)]
+
+
+def jax_operation(node: A.BinOp | A.Call) -> str:
+    """"jnp" or "lax" (JAX_OPERATIONS) for an operator or builtin call lax
+    spells too (`lax_spelled`); "jnp" for every other."""
+    if not lax_spelled(node):
+        return "jnp"
+    return JAX_OPERATIONS[_crc(print_expr(node)) % len(JAX_OPERATIONS)]
+
+
+def lax_spelled(node) -> bool:
+    """Whether lax has the operation: a builtin of LAX_CALLS, or an operator
+    of LAX_OPERATORS on two operands of one number type (lax neither
+    broadcasts nor promotes), or + and - on two vectors or matrices."""
+    if isinstance(node, A.Call):
+        op = BUILTINS.get(node.func)
+        return op is not None and op.jax in LAX_CALLS and node.ty is not None and node.ty.name != "quat"
+    if isinstance(node, A.BinOp) and node.op in LAX_OPERATORS:
+        left, right = node.left.ty, node.right.ty
+        if left != right or not isinstance(left, DType):
+            return False
+        return left.is_numeric or (node.op in ("+", "-") and (left.is_vector or left.is_matrix))
+    return False
+
+
+def jax_reduction(key: str, kind: str, elem: DType) -> str:
+    """"jnp" (jnp.sum, jnp.max, jnp.min) or "lax" (lax.reduce with lax.add,
+    lax.max or lax.min) for a reduction of class `kind` ("add", "max", "min")
+    over values of type `elem` (every class and type has both); `key` names
+    it (an Acc array, or a tile reduction's printed text)."""
+    return JAX_REDUCTIONS[_crc(key) % len(JAX_REDUCTIONS)]
 
 
 def constant_values(program: A.Program) -> dict[str, int | float | tuple]:

@@ -7,10 +7,12 @@ from collections.abc import Iterable
 
 from . import ast as A
 from .categories import CATEGORIES, classify
-from .lowering import is_generic, monomorphize
+from .checker import atomic_class
+from .lowering import is_generic, lower, monomorphize
+from .printer import print_expr
 from .productions import productions
 from .ops import LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
-from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, jax_loop, loop_trips, needs_guard, thread_names
+from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -79,6 +81,10 @@ CONSTRUCTS = (
     "quaternion", "quat-product", "quat-rotate",
     # how the JAX rendering drives a loop (grammar.queries.jax_loop)
     "jax-fori-loop", "jax-scan", "jax-scan-by-two", "jax-unrolled",
+    # how it spells a conditional expression (jax_select), an operation lax
+    # has too (jax_operation), and a reduction: the sum (max, min) over
+    # threads of an Acc array's contributions, a tile's (jax_reduction)
+    "jax-where", "jax-lax-select", "jax-lax-cond", "jax-jnp-op", "jax-lax-op", "jax-jnp-reduce", "jax-lax-reduce",
     # a generic helper (`a: Any`), one called at two types or more, an
     # overloaded helper (one name, several @func), and a helper whose body
     # calls a helper, and a chain of three (a helper calling one that calls
@@ -112,6 +118,7 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
         if isinstance(node, (A.For, A.While)):
             trips = node.limit if isinstance(node, A.While) else loop_trips(node.bound, values)[0]
             used.add("jax-" + jax_loop(trips).replace("_", "-"))
+    used.update(_jax_spellings(program))
     for definition in program.funcs + program.kernels:
         for param in definition.params:
             role = getattr(param.ty, "role", None)
@@ -137,6 +144,49 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
     if ("name_choice", "reuse") in (productions(program) if produced is None else produced):
         used.add("reused-name")
     return used & set(CONSTRUCTS)
+
+
+def _jax_spellings(program: A.Program) -> set[str]:
+    """The spellings the JAX rendering picks (grammar.queries), found in the
+    program it renders: the lowered one, whose names they are computed from."""
+    lowered = lower(program)
+    used: set[str] = set()
+    for node in A.walk(lowered):
+        if isinstance(node, A.Ternary):
+            used.add({"where": "jax-where", "select": "jax-lax-select", "cond": "jax-lax-cond"}[jax_select(node)])
+        elif lax_spelled(node):
+            used.add(f"jax-{jax_operation(node)}-op")
+        elif isinstance(node, A.TileReduce):
+            kind = {"tile_sum": "add", "tile_max": "max", "tile_min": "min"}[node.op]
+            used.add(f"jax-{jax_reduction(print_expr(node), kind, node.ty)}-reduce")
+    # an Acc array of a kernel that atomics reach (through helpers too): its
+    # contributions are reduced over the threads
+    reached: dict[str, dict[str, str]] = {}
+    funcs = {f.name: f for f in lowered.funcs}
+    for func in lowered.funcs:
+        reached[func.name] = _atomic_classes(func.body, reached, funcs)
+    for kernel in lowered.kernels:
+        classes = _atomic_classes(kernel.body, reached, funcs)
+        for param in kernel.params:
+            if param.name in classes:
+                used.add(f"jax-{jax_reduction(param.name, classes[param.name], param.ty.elem)}-reduce")
+    return used
+
+
+def _atomic_classes(body, reached: dict[str, dict[str, str]], funcs: dict[str, A.Func]) -> dict[str, str]:
+    """Array -> atomic class, for the arrays the atomics of `body` reach
+    (`reached`: the same for each helper defined before, by its parameters'
+    names), as backends.jax_render finds them."""
+    classes: dict[str, str] = {}
+    for stmt in body:
+        for node in A.walk(stmt):
+            if isinstance(node, A.Atomic):
+                classes.setdefault(node.array, atomic_class(node.op))
+            elif isinstance(node, A.Call) and reached.get(node.func):
+                for arg, param in zip(node.args, funcs[node.func].params):
+                    if param.name in reached[node.func]:
+                        classes.setdefault(arg.id, reached[node.func][param.name])
+    return classes
 
 
 def helper_depths(program: A.Program) -> dict[str, int]:

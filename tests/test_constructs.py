@@ -39,6 +39,9 @@ def test_constructs_names_what_a_program_uses():
         "acc-array", "out-array", "scalar-param",
         # the for loop's 4 trips: lax.fori_loop; the while loop's limit 3: unrolled
         "jax-fori-loop", "jax-unrolled",
+        # the conditional expression as jnp.where, sin(v.x) as lax.sin, the
+        # max over threads of a's contributions as lax.reduce
+        "jax-where", "jax-lax-op", "jax-lax-reduce",
     }
     assert used <= set(CONSTRUCTS)
 
@@ -88,3 +91,15 @@ def test_every_construct_reaches_two_percent_at_the_default_weights():
     counts = collector.summary()["constructs"]
     rare = {name: count for name, count in counts.items() if count < 0.02 * 3000}
     assert not rare, rare
+
+
+def test_the_jax_spellings_are_constructs_of_their_own():
+    """Each spelling the JAX rendering picks is counted where it renders it
+    (programs/valid/jax_spellings.kernel has them all; tests/test_jax_render.py
+    checks the rendering)."""
+    from pathlib import Path
+
+    program = parse((Path(__file__).parent / "programs" / "valid" / "jax_spellings.kernel").read_text())
+    spellings = {"jax-where", "jax-lax-select", "jax-lax-cond", "jax-jnp-op", "jax-lax-op", "jax-jnp-reduce", "jax-lax-reduce"}
+    assert spellings <= constructs(program)
+    assert not {"jax-lax-select", "jax-lax-cond", "jax-jnp-reduce"} & constructs(parse(PROGRAM))

@@ -222,7 +222,7 @@ def _parsed(name: str):
 
 # The reach issue's forms, from the hand-written corpus: side effects in
 # expressions (masked by the condition that lets each run) and the spellings
-for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops", "generics"):
+for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops", "generics", "jax_spellings"):
     PROGRAMS[_name] = (Path(__file__).parent / "programs" / "valid" / f"{_name}.kernel").read_text()
 
 
@@ -521,3 +521,143 @@ def test_a_loops_trip_count_picks_its_driver():
     assert "scan_loop(5, for_b," in source and "scan_loop(9, while_w," in source
     assert "scan_by_two(6, for_c, s)" in source and "unrolled_loop(7, for_d," in source
     assert source == render_jax(_parsed("jax_loops"))
+
+
+# The spellings of one operation (grammar.queries: jax_select, jax_operation,
+# jax_reduction), each as programs/valid/jax_spellings.kernel renders it
+SPELLINGS = {
+    "jnp.where": "a = jnp.where(x[i] > 0.0, x[i], -x[i])",
+    "lax.select": "c = lax.select(q[i] > 6, jnp.int32(6), q[i])",  # select(c, orelse, then)
+    "lax.cond": "b = lax.cond(x[i] < 1.0, lambda: x[i], lambda: jnp.float32(1.0))",
+    "lax.cond of an arm with effects": "d = lax.cond(cond1, lambda: x[i], lambda: ret1)",
+    "jnp operation": "jnp.floor_divide(q[i], 4)",
+    "lax operation": "lax.rem(q[i], jnp.int32(3))",
+    "jnp builtin": "jnp.sin(a)",
+    "lax builtin": "lax.min(a, jnp.float32(2.0))",
+    "jnp.max over threads": '"hi": jnp.maximum(hi, jnp.max(hi_contribs, axis=0))',
+    "lax.reduce over threads": '"tot": tot + lax.reduce(tot_contribs, 0.0, lax.add, (0,))',
+    "lax.reduce min over threads": '"lo": jnp.minimum(lo, lax.reduce(lo_contribs, jnp.inf, lax.min, (0,)))',
+    "jnp tile reduction": "jnp.min(lax.dynamic_slice_in_dim(x, jnp.clip(lax.add(i, jnp.int32(6)), 0, x.shape[0] - 8), 8))",
+    "lax.reduce of a tile": "lax.reduce(lax.dynamic_slice_in_dim(x, jnp.clip(i, 0, x.shape[0] - 2), 2), -jnp.inf, lax.max, (0,))",
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+def test_each_spelling_is_rendered(spelling):
+    assert SPELLINGS[spelling] in render_jax(_parsed("jax_spellings"))
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+@pytest.mark.parametrize("threads", ["vmap", "loop"])
+def test_the_spellings_agree_with_the_reference(threads):
+    """Run jitted, in both thread forms (lax.cond branches for real in the loop
+    form, where its condition is one thread's), against the NumPy reference."""
+    import jax
+
+    from kernel_synth.backends.jax_run import load_kernel
+
+    program = _parsed("jax_spellings")
+    kernel = program.kernels[0]
+    inputs = make_inputs(kernel, 16, seed=3)
+    want = run_reference(program, kernel.name, inputs, 16)
+    function = jax.jit(load_kernel(render_jax(program, threads=threads), kernel))
+    got = {name: np.asarray(value) for name, value in function(*(inputs[p.name] for p in kernel.params)).items()}
+    differ = [name for name in written_arrays(kernel) if not _same(got[name], want[name])]
+    assert not differ, "; ".join(f"{n}: jax {got[n]!r} reference {want[n]!r}" for n in differ)
+
+
+@pytest.mark.compiler
+def test_lax_spells_what_jnp_computes():
+    """Every pair of grammar.queries.LAX_CALLS and LAX_OPERATORS: the same
+    values, bit for bit, on operands of one dtype (lax.rem truncates as
+    jnp.fmod and the language's `%` do)."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    from kernel_synth.grammar.queries import LAX_CALLS, LAX_OPERATORS
+
+    x = jnp.linspace(-0.9, 0.9, 13, dtype=jnp.float32)
+    y = jnp.linspace(0.3, 2.5, 13, dtype=jnp.float32)
+    for jnp_name, lax_name in LAX_CALLS.items():
+        jnp_fn, lax_fn = (eval(name, {"jnp": jnp, "lax": lax}) for name in (jnp_name, lax_name))
+        args = (x, y) if jnp_name in ("jnp.minimum", "jnp.maximum", "jnp.power", "jnp.arctan2") else (x,)
+        if jnp_name == "jnp.power":
+            args = (y, y)
+        np.testing.assert_array_equal(np.asarray(lax_fn(*args)), np.asarray(jnp_fn(*args)), err_msg=lax_name)
+    a = jnp.array([-7, 7, -8, 9, 5], dtype=jnp.int32)
+    b = jnp.array([2, -3, 3, 4, 5], dtype=jnp.int32)
+    python = {"+": lambda u, v: u + v, "-": lambda u, v: u - v, "*": lambda u, v: u * v, "/": lambda u, v: u / v, "%": jnp.fmod}
+    for op, lax_name in LAX_OPERATORS.items():
+        for u, v in ((x, y),) if op == "/" else ((x, y), (a, b)):
+            np.testing.assert_array_equal(np.asarray(eval(lax_name, {"lax": lax})(u, v)), np.asarray(python[op](u, v)), err_msg=f"{op} {u.dtype}")
+    assert list(np.asarray(lax.rem(a, b))) == [-1, 1, -2, 1, 0]  # truncated: the sign of the dividend
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(programs())
+def test_spellings_are_a_function_of_the_program(program):
+    """The same program renders the same spellings, and so does its printed
+    text parsed again (what a corpus case or a replay holds)."""
+    source = render_jax(program)
+    assert render_jax(program) == source
+    assert render_jax(parse(print_program(program))) == source
+
+
+# Reductions over threads of every integer type and class, with and without
+# x64 (int64 switches it on): lax.reduce's identity must be the monoid's in
+# the operand's dtype, or JAX makes a generic reduce (which refuses operands
+# of another dtype than the identity, and reverse mode)
+INT_REDUCTIONS = """
+@kernel
+def k0(x0: In[array[int32]], q: In[array[uint32]], l: In[array[int64]], aa: Acc[array[int32]], ab: Acc[array[int32]],
+       ac: Acc[array[uint32]], ad: Acc[array[uint32]], ae: Acc[array[int64]], af: Acc[array[int64]], ag: Acc[array[uint32]]):
+    i = tid()
+    atomic_min(aa, 0, x0[i])
+    atomic_max(ab, 0, x0[i])
+    atomic_min(ac, 0, q[i])
+    atomic_max(ad, 0, q[i])
+    atomic_min(ae, 0, l[i])
+    atomic_max(af, 0, l[i])
+    atomic_add(ag, 0, q[i])
+"""
+INT32_REDUCTIONS = "\n".join(
+    line.replace(", l: In[array[int64]]", "").replace(", ae: Acc[array[int64]], af: Acc[array[int64]]", "")
+    for line in INT_REDUCTIONS.splitlines()
+    if "l[i]" not in line
+)
+# A helper with side effects as an operand of an operation spelled by lax: called once
+EFFECT_OPERAND = """
+@func
+def f0(a0: float32, acc0: Acc[array[float32]]) -> float32:
+    atomic_sub(acc0, 0, a0)
+    return 1.0
+
+@kernel
+def k0(x0: In[array[float32]], acc1: Acc[array[float32]], out0: Out[array[float32]], s0: float32):
+    i = tid()
+    v1 = f0(1.25, acc1) + s0
+    out0[i] = v1
+"""
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+@pytest.mark.parametrize("text", [INT_REDUCTIONS, INT32_REDUCTIONS, EFFECT_OPERAND, "jax_spellings"], ids=["x64", "int32", "effect", "spellings"])
+def test_lax_spellings_lower_to_jnps_primitives_and_agree(text):
+    import jax
+
+    from kernel_synth.backends.jax_run import load_kernel
+
+    program = _parsed(text) if text in PROGRAMS else parse(text)
+    kernel = program.kernels[0]
+    source = render_jax(program)
+    assert "lax.reduce(" in source or "lax.add(ret1, s0)" in source
+    if text == EFFECT_OPERAND:
+        assert source.count("f0(jnp.float32(1.25), acc1_contrib)") == 1
+    inputs = make_inputs(kernel, 16, seed=1)
+    jaxpr = str(jax.make_jaxpr(load_kernel(source, kernel))(*(inputs[p.name] for p in kernel.params)))
+    assert "reduce[" not in jaxpr  # every reduction is reduce_sum, reduce_max or reduce_min
+    got, want = run_jax(program, inputs, 16), run_reference(program, kernel.name, inputs, 16)
+    differ = [name for name in written_arrays(kernel) if not _same(got[name], want[name])]
+    assert not differ, "; ".join(f"{n}: jax {got[n]!r} reference {want[n]!r}" for n in differ)

@@ -66,7 +66,7 @@ def test_jax_declares_the_merged_name_before_the_if_and_masks_each_arm():
     source = render_jax(parse(CHAIN))
     declared = source.index("a = jnp.float32(0.0)")
     assert declared < source.index("mask1 =")
-    assert "a = jnp.where(mask1, x[i] * 2.0, a)" in source
+    assert "a = jnp.where(mask1, lax.mul(x[i], jnp.float32(2.0)), a)" in source  # x[i] * 2.0 spelled by lax (grammar.queries.jax_operation)
     # declared by the nested if's arms, which are masked within the elif's
     assert "a = jnp.where(mask3, 7.0, a)" in source and "a = jnp.where(mask4, 8.0, a)" in source
     # the else arm's own local is assigned plainly: it is visible there only

@@ -1,6 +1,6 @@
 """The hand-written programs of the newer constructs (matrix products and
 rows, names scoped as Warp scopes them, atomics whose value is used,
-quaternions, the JAX rendering's loop drivers), run
+quaternions, the JAX rendering's loop drivers and spellings), run
 through every oracle on warp-cpu and jax-cpu: each agrees with the reference,
 which itself runs them (else the forward oracle would compare nothing)."""
 
@@ -17,7 +17,7 @@ VALID = Path(__file__).parent / "programs" / "valid"
 
 @pytest.mark.compiler
 @pytest.mark.parametrize("backend", ["warp-cpu", "jax-cpu"])
-@pytest.mark.parametrize("name", ["matrix_products", "scopes", "atomic_values", "quaternions", "jax_loops", "generics"])
+@pytest.mark.parametrize("name", ["matrix_products", "scopes", "atomic_values", "quaternions", "jax_loops", "generics", "jax_spellings"])
 def test_backends_agree_with_the_reference(name, backend):
     from kernel_synth.backends.reference_backend import ReferenceBackend
     from kernel_synth.synth.oracles import ORACLES

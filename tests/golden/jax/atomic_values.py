@@ -37,7 +37,7 @@ def atomic_values(x, io, iq, y):
             d = jnp.where(mask1, old5, d)
             return d, io_i
         d, io_i = scan_by_two(2, for_j, (d, io_i))
-        y_i = a * 100.0 + b * 10.0 + c.astype(jnp.float32) + d
+        y_i = a * 100.0 + lax.mul(b, jnp.float32(10.0)) + c.astype(jnp.float32) + d
         old6 = io_i
         io_i = io_i + jnp.float32(2.0)
         io_i = old6

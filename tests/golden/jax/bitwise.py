@@ -21,7 +21,7 @@ def bitwise(x, u, w, o, p, q):
         i = tid
         a = x[i] & 7 | x[i] ^ jnp.int32(3) << 2
         b = ~x[i] >> 1
-        c = (a | b) & jnp.abs(x[i]) << clamp(i, 0, 12)
+        c = (a | b) & lax.abs(x[i]) << clamp(i, 0, 12)
         # if a & 1 == 1 and b | 2 > 3:
         mask1 = jnp.logical_and(a & 1 == 1, b | 2 > 3)
         c = jnp.where(mask1, c + -(~a), c)

@@ -5,7 +5,7 @@ from jax import lax
 
 def bump(cnt, v):
     cnt = cnt.at[0].add(1)
-    return v + 1.0, cnt
+    return lax.add(v, jnp.float32(1.0)), cnt
 
 
 def branches(x, o, tag, cnt):
@@ -33,12 +33,12 @@ def branches(x, o, tag, cnt):
         # else:
         mask5 = ~mask1 & ~mask2 & ~mask4
         tag_i = jnp.where(mask5, 4, tag_i)
-        t = jnp.where(mask5, t * 2.0, t)
-        o_i = jnp.where(t >= 0.0, t, -t * 10.0)
+        t = jnp.where(mask5, lax.mul(t, jnp.float32(2.0)), t)
+        o_i = lax.cond(t >= 0.0, lambda: t, lambda: -t * 10.0)
         return o_i, tag_i, cnt_contrib
     o_new, tag_new, cnt_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {
         "o": o_new,
         "tag": tag_new,
-        "cnt": cnt + jnp.sum(cnt_contribs, axis=0, dtype=cnt.dtype),
+        "cnt": cnt + lax.reduce(cnt_contribs, 0, lax.add, (0,)),
     }

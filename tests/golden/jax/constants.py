@@ -37,7 +37,7 @@ def k0(x0, y, out0, out1, out2, out3, out4):
         # for j in range(C0):
         def for_j(j, t):
             j = jnp.int32(j)
-            t = t + f(x0[i]) * (j * jnp.int32(3) - 1).astype(jnp.float32)
+            t = lax.add(t, f(x0[i]) * lax.sub(lax.mul(jnp.int32(j), jnp.int32(3)), jnp.int32(1)).astype(jnp.float32))
             return t
         t = unrolled_loop(3, for_j, t)
         v = jnp.float32(-2.5)
@@ -49,9 +49,9 @@ def k0(x0, y, out0, out1, out2, out3, out4):
             v = jnp.where(mask1, v * x0[i], v)
             return v
         v = scan_by_two(2, for_k, v)
-        out0_i = t + jnp.float32(-5.0) + v
-        out1_i = y[i] * jnp.float64(0.1) + jnp.float64(0.1)
-        out2_i = i.astype(jnp.uint32) * jnp.uint32(7) + jnp.uint32(7)
+        out0_i = lax.add(t, jnp.float32(-5.0)) + v
+        out1_i = lax.mul(y[i], jnp.float64(0.1)) + jnp.float64(0.1)
+        out2_i = lax.add(i.astype(jnp.uint32) * jnp.uint32(7), jnp.uint32(7))
         out3_i = i.astype(jnp.int64) * jnp.int64(-3)
         out4_i = jnp.array([[1.0, 0.0, 2.0], [0.0, -1.0, 0.0], [0.5, 0.0, 1.0]], dtype=jnp.float32) @ (jnp.array([1.0, -2.5, 0.25], dtype=jnp.float32) * x0[i])
         return out0_i, out1_i, out2_i, out3_i, out4_i

@@ -47,10 +47,10 @@ def effects(x, hits, o):
         mask7 = ~cond3
         ret4, hits_contrib4 = tick(hits_contrib, jnp.int32(3), jnp.float32(2.0))
         hits_contrib = jnp.where(mask7, hits_contrib4, hits_contrib)
-        u = jnp.where(cond3, ret3, ret4)
+        u = lax.select(cond3, ret3, ret4)
         ret5, hits_contrib = tick(hits_contrib, jnp.int32(4), jnp.float32(3.0))
         ret6, hits_contrib = tick(hits_contrib, jnp.int32(5), jnp.float32(4.0))
-        v = jnp.where(x[i] > 2.0, ret5, jnp.where(x[i] > 2.0, ret6, 0.0))
+        v = lax.cond(x[i] > 2.0, lambda: ret5, lambda: lax.cond(x[i] > 2.0, lambda: ret6, lambda: jnp.float32(0.0)))
         w = jnp.int32(0)
         # while w < 3 and tick(hits, 6, float(w)) < x[i]:
         stopped1 = jnp.array(False)
@@ -64,10 +64,7 @@ def effects(x, hits, o):
             w = jnp.where(mask9, w + 1, w)
             return w, hits_contrib, stopped1
         w, hits_contrib, stopped1 = unrolled_loop(3, while_w, (w, hits_contrib, stopped1))
-        o_i = t + u + v + w.astype(jnp.float32)
+        o_i = lax.add(t + u + v, w.astype(jnp.float32))
         return hits_contrib, o_i
     hits_contribs, o_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
-    return {
-        "hits": hits + jnp.sum(hits_contribs, axis=0, dtype=hits.dtype),
-        "o": o_new,
-    }
+    return {"hits": hits + lax.reduce(hits_contribs, 0, lax.add, (0,)), "o": o_new}

@@ -6,29 +6,29 @@ jax.config.update("jax_enable_x64", True)
 
 
 def twice_minus__float32(a, b):
-    t = a + a
-    return t - b
+    t = lax.add(a, a)
+    return lax.sub(t, b)
 
 
 def twice_minus__float64(a, b):
-    t = a + a
-    return t - b
+    t = lax.add(a, a)
+    return lax.sub(t, b)
 
 
 def twice_minus__int32(a, b):
-    t = a + a
-    return t - b
+    t = lax.add(a, a)
+    return lax.sub(t, b)
 
 
 def twice_minus__vec3(a, b):
-    t = a + a
-    return t - b
+    t = lax.add(a, a)
+    return lax.sub(t, b)
 
 
 def around__float32(a, b):
     s = twice_minus__float32(a, b)
     s -= -b
-    return s + twice_minus__float32(b, a)
+    return lax.add(s, twice_minus__float32(b, a))
 
 
 def around__vec3(a, b):
@@ -38,7 +38,7 @@ def around__vec3(a, b):
 
 
 def weight__o0(a):
-    return a * 0.5
+    return lax.mul(a, jnp.float32(0.5))
 
 
 def weight__o1(a):
@@ -46,7 +46,7 @@ def weight__o1(a):
 
 
 def weight__o2(a, b):
-    return a - b
+    return lax.sub(a, b)
 
 
 def generics(x, d, v, m, y, w, z):
@@ -59,7 +59,7 @@ def generics(x, d, v, m, y, w, z):
         b = twice_minus__float64(d[i], jnp.float64(0.25))
         c = around__vec3(v[i], jnp.array([1.0, 0.0, -1.0], dtype=jnp.float32))
         k = twice_minus__int32(m[i], jnp.int32(3))
-        y_i = a + weight__o0(x[i]) + weight__o1(v[i]) + weight__o2(x[i], k.astype(jnp.float32))
+        y_i = lax.add(lax.add(a, weight__o0(x[i])), weight__o1(v[i])) + weight__o2(x[i], k.astype(jnp.float32))
         w_i = c
         z_i = b
         return y_i, w_i, z_i

@@ -8,7 +8,7 @@ def k(x, o, n):
         o_i = jnp.zeros(o.shape[1:], o.dtype)
         i = tid
         j = n + i
-        t = jnp.where(jnp.logical_and(0 <= j, j < jnp.int32(x.shape[0])), x[j], 0.0)
+        t = lax.cond(jnp.logical_and(0 <= j, j < jnp.int32(x.shape[0])), lambda: x[j], lambda: jnp.float32(0.0))
         # if j >= 0 and j < len(x) and x[j] > 0.5:
         mask1 = jnp.logical_and(jnp.logical_and(j >= 0, j < jnp.int32(x.shape[0])), x[j] > 0.5)
         t = jnp.where(mask1, t + x[j], t)

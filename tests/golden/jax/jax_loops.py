@@ -33,7 +33,7 @@ def loops(x, n, y, acc):
         # for a in range(4):
         def for_a(a, s):
             a = jnp.int32(a)
-            s += x[clamp(i + a, 0, jnp.int32(x.shape[0]) - 1)]
+            s += x[clamp(i + a, 0, lax.sub(jnp.int32(x.shape[0]), jnp.int32(1)))]
             return s
         s = lax.fori_loop(0, 4, for_a, s)
         # for b in range(5):
@@ -96,7 +96,4 @@ def loops(x, n, y, acc):
         y_i = s
         return y_i, acc_contrib
     y_new, acc_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
-    return {
-        "y": y_new,
-        "acc": acc + jnp.sum(acc_contribs, axis=0, dtype=acc.dtype),
-    }
+    return {"y": y_new, "acc": acc + lax.reduce(acc_contribs, 0.0, lax.add, (0,))}

@@ -51,7 +51,7 @@ def loops(x, o, w, n):
             def for_j(j, acc):
                 j = jnp.int32(j)
                 mask6 = mask5 & (j < bound1)
-                acc = jnp.where(mask6, acc + x[i] * j, acc)
+                acc = jnp.where(mask6, acc + lax.mul(x[i], jnp.int32(j)), acc)
                 return acc
             acc = unrolled_loop(3, for_j, acc)
             return acc, broken1
@@ -85,7 +85,7 @@ def loops(x, o, w, n):
             return c, m, stopped1
         c, m, stopped1 = scan_by_two(10, while_c, (c, m, stopped1))
         o_i = acc
-        w_i = c * 100 + m
+        w_i = lax.add(lax.mul(c, jnp.int32(100)), m)
         return o_i, w_i
     o_new, w_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {"o": o_new, "w": w_new}

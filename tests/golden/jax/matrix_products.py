@@ -27,9 +27,9 @@ def products(x, m, s, y, z, d):
         a = m[i] @ x[i]
         b = x[i] @ m[i]
         c = x[i] @ m[i]
-        y_i = a + b * 2.0 - c @ m[i]
+        y_i = lax.sub(lax.add(a, b * 2.0), c @ m[i])
         n = m[i] @ m[i]
-        z_i = n + m[i] @ n / (jnp.abs(s) + 1.0)
+        z_i = lax.add(n, m[i] @ n / lax.add(jnp.abs(s), jnp.float32(1.0)))
         d_i = sandwich(m[i], x[i])
         return y_i, z_i, d_i
     y_new, z_new, d_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
@@ -42,12 +42,12 @@ def rows(m, n, y, f):
         f_i = jnp.zeros(f.shape[1:], f.dtype)
         i = tid
         a = m[i]
-        y_i = a[1] + a[clamp(n, 0, 2)] * 2.0
-        s = a[1][2] + a[1][2] * 10.0 + m[i][clamp(n, 0, 2)][0] * 100.0
+        y_i = lax.add(a[1], a[clamp(n, 0, 2)] * 2.0)
+        s = lax.add(a[1][2], a[1][2] * 10.0) + m[i][clamp(n, 0, 2)][0] * 100.0
         # for j in range(3):
         def for_j(j, s):
             j = jnp.int32(j)
-            s += a[j][0] * 1000.0
+            s += lax.mul(a[j][0], jnp.float32(1000.0))
             return s
         s = unrolled_loop(3, for_j, s)
         f_i = s

@@ -84,7 +84,7 @@ def nesting(x, o, a, b, lam):
     o_new, a_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {
         "o": o_new,
-        "a": a + jnp.sum(a_contribs, axis=0, dtype=a.dtype),
+        "a": a + lax.reduce(a_contribs, 0.0, lax.add, (0,)),
         "b": b,
     }
 

@@ -23,10 +23,10 @@ def numeric(x, a, u, f, l, w, g, h):
         h_i = jnp.zeros(h.shape[1:], h.dtype)
         i = tid
         f_i = x[i].astype(jnp.float64) * 0.5 + jnp.floor_divide(a[i], 4).astype(jnp.float64)
-        l_i = a[i].astype(jnp.int64) * 100000000 + jnp.trunc(x[i]).astype(jnp.int64)
-        w_i = u[i] - 5
-        g_i = jnp.fmod(x[i], 1.5) + sign(x[i] - x[i]) + jnp.fmod(a[i], 4).astype(jnp.float32)
-        h_i = clamp(a[i], -3, 3) + jnp.minimum(a[i], 0) * jnp.maximum(i, 2) + jnp.trunc(-x[i]).astype(jnp.int32)
+        l_i = lax.mul(a[i].astype(jnp.int64), jnp.int64(100000000)) + jnp.trunc(x[i]).astype(jnp.int64)
+        w_i = lax.sub(u[i], jnp.uint32(5))
+        g_i = lax.add(lax.add(jnp.fmod(x[i], 1.5), sign(x[i] - x[i])), lax.rem(a[i], jnp.int32(4)).astype(jnp.float32))
+        h_i = lax.add(clamp(a[i], -3, 3), lax.mul(lax.min(a[i], jnp.int32(0)), jnp.maximum(i, 2))) + jnp.trunc(-x[i]).astype(jnp.int32)
         return f_i, l_i, w_i, g_i, h_i
     f_new, l_new, w_new, g_new, h_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {"f": f_new, "l": l_new, "w": w_new, "g": g_new, "h": h_new}

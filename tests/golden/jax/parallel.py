@@ -22,7 +22,7 @@ def fib(a0, b0, n):
         a, b = carry
         j = jnp.int32(j)
         mask1 = j < bound1
-        ret2 = (b, a + b)
+        ret2 = (b, lax.add(a, b))
         a = jnp.where(mask1, ret2[0], a)
         b = jnp.where(mask1, ret2[1], b)
         return a, b
@@ -63,7 +63,7 @@ def parallel(x, o, q, v):
             t = jnp.where(mask1, ret5[1], t)
             return m, t
         m, t = lax.fori_loop(0, 4, for_k, (m, t))
-        o_i = fib(a, b, i) + t
+        o_i = lax.add(fib(a, b, i), t)
         q_i = m
         v_i = u * w
         return o_i, q_i, v_i

@@ -65,7 +65,7 @@ def quat_to_matrix(q):
 
 
 def turn(q, v):
-    return quat_rotate_inv(q, quat_rotate(q, v)) + quat_rotate(quat_inverse(q), v)
+    return lax.add(quat_rotate_inv(q, quat_rotate(q, v)), quat_rotate(quat_inverse(q), v))
 
 
 def quaternions(x, v, s, y, r, m, d):
@@ -76,15 +76,15 @@ def quaternions(x, v, s, y, r, m, d):
         d_i = jnp.zeros(d.shape[1:], d.dtype)
         i = tid
         q = x[i]
-        p = quat_mul(q, jnp.array([1.0, 2.0, 3.0, 4.0], dtype=jnp.float32)) + 2.0 * q - q / (jnp.abs(s) + 1.0)
+        p = lax.sub(quat_mul(q, jnp.array([1.0, 2.0, 3.0, 4.0], dtype=jnp.float32)) + 2.0 * q, q / lax.add(jnp.abs(s), jnp.float32(1.0)))
         a = quat_from_axis_angle(normalize(v[i]), s)
         p = quat_mul(quat_mul(-p, quat_identity()), a)
         p = p.at[0].set(q[3])
         p = p.at[2].set(q[1])
-        y_i = normalize_quat(p) + normalize_quat(jnp.array([0.0, 0.0, 0.0, 0.0], dtype=jnp.float32))
+        y_i = lax.add(normalize_quat(p), normalize_quat(jnp.array([0.0, 0.0, 0.0, 0.0], dtype=jnp.float32)))
         r_i = turn(q, v[i])
         m_i = quat_to_matrix(a)
-        d_i = jnp.dot(q, p) + length(q) + q[2]
+        d_i = lax.add(jnp.dot(q, p) + length(q), q[2])
         return y_i, r_i, m_i, d_i
     y_new, r_new, m_new, d_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {"y": y_new, "r": r_new, "m": m_new, "d": d_new}

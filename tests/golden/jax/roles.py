@@ -9,8 +9,8 @@ def clamp(x, lo, hi):
 
 def tally(hits, low, k, v):
     hits = hits.at[0].add(1)
-    low = low.at[clamp(k, 0, jnp.int32(low.shape[0]) - 1)].min(v)
-    return k * 2, hits, low
+    low = low.at[clamp(k, 0, lax.sub(jnp.int32(low.shape[0]), jnp.int32(1)))].min(v)
+    return lax.mul(k, jnp.int32(2)), hits, low
 
 
 def twice(a, b, v):
@@ -20,7 +20,7 @@ def twice(a, b, v):
 
 
 def half(v):
-    return v * 0.5
+    return lax.mul(v, jnp.float32(0.5))
 
 
 def roles(x, q, o, y, hits, low, high, total, s):
@@ -33,9 +33,9 @@ def roles(x, q, o, y, hits, low, high, total, s):
         total_contrib = jnp.zeros_like(total)
         i = tid
         k = jnp.floor_divide(q[i], 3)
-        r = jnp.fmod(q[i], 3)
+        r = lax.rem(q[i], jnp.int32(3))
         d, hits_contrib, low_contrib = tally(hits_contrib, low_contrib, k, x[i])
-        o_i = d + r
+        o_i = lax.add(d, r)
         y_i += half(x[i]) * s
         high_contrib = high_contrib.at[0].max(jnp.trunc(x[i]).astype(jnp.int32))
         total_contrib = total_contrib.at[i].add(x[i])
@@ -50,8 +50,8 @@ def roles(x, q, o, y, hits, low, high, total, s):
     return {
         "o": o_new,
         "y": y_new,
-        "hits": hits + jnp.sum(hits_contribs, axis=0, dtype=hits.dtype),
-        "low": jnp.minimum(low, jnp.min(low_contribs, axis=0)),
-        "high": jnp.maximum(high, jnp.max(high_contribs, axis=0)),
+        "hits": hits + lax.reduce(hits_contribs, 0, lax.add, (0,)),
+        "low": jnp.minimum(low, lax.reduce(low_contribs, jnp.inf, lax.min, (0,))),
+        "high": jnp.maximum(high, lax.reduce(high_contribs, jnp.int32.dtype.type(jnp.iinfo(jnp.int32).min), lax.max, (0,))),
         "total": total + jnp.sum(total_contribs, axis=0, dtype=total.dtype),
     }

@@ -32,7 +32,7 @@ def scopes(x, v, y, w, n):
         u = jnp.array([0.0, 0.0, 0.0], dtype=jnp.float32)
         # if x[i] > 1.0:
         mask1 = x[i] > 1.0
-        a = jnp.where(mask1, x[i] * 2.0, a)
+        a = jnp.where(mask1, lax.mul(x[i], jnp.float32(2.0)), a)
         u = jnp.where(mask1, v[i], u)
         # elif x[i] > -1.0:
         mask2 = ~mask1 & (x[i] > -1.0)
@@ -71,7 +71,7 @@ def scopes(x, v, y, w, n):
             s += t
             return s
         s = scan_by_two(2, for_j_1, s)
-        y_i = a + s + pick(x[i], a)
+        y_i = lax.add(lax.add(a, s), pick(x[i], a))
         w_i = u
         return y_i, w_i
     y_new, w_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))

@@ -21,14 +21,14 @@ def k0(x0, n0, out0, out1):
         def for_j(j, carry):
             t, c = carry
             j = jnp.int32(j)
-            t = t + x0[i] * (jnp.int32(j) * 2 - 1).astype(jnp.float32)
-            c = c + (jnp.int32(-j) * j + 7)
+            t = t + x0[i] * lax.sub(lax.mul(jnp.int32(j), jnp.int32(2)), jnp.int32(1)).astype(jnp.float32)
+            c = c + (lax.mul(jnp.int32(-j), jnp.int32(j)) + 7)
             return t, c
         t, c = unrolled_loop(3, for_j, (t, c))
         # for k in range(20):
         def for_k(k, c):
             k = jnp.int32(k)
-            c = c + jnp.int32(k) * 3
+            c = c + lax.mul(jnp.int32(k), jnp.int32(3))
             return c
         c = lax.fori_loop(0, 20, for_k, c)
         out0_i = t + jnp.float32(0.30000000000000004) - jnp.float32(-2.5)

@@ -13,13 +13,13 @@ def make(x):
     b__pair__lo = jnp.float32(0.0)
     b__pair__n = jnp.int32(0)
     b__mass = x
-    b__pos = jnp.array([x, 2.0 * x, 1.0], dtype=jnp.float32)
+    b__pos = jnp.array([x, lax.mul(jnp.float32(2.0), x), 1.0], dtype=jnp.float32)
     b__pair__n = jnp.int32(3)
     return (b__mass, b__pos, b__pair__lo, b__pair__n)
 
 
 def weigh(b__mass, b__pos, b__pair__lo, b__pair__n):
-    return b__mass + b__pos[1] + b__pair__lo + b__pair__n.astype(jnp.float32)
+    return lax.add(lax.add(lax.add(b__mass, b__pos[1]), b__pair__lo), b__pair__n.astype(jnp.float32))
 
 
 def split(x):
@@ -54,7 +54,7 @@ def structs(p__mass, p__pos, p__pair__lo, p__pair__n, x, o, q):
             s__pair__lo = jnp.where(mask1, s__pair__lo + h, s__pair__lo)
             return s__pair__lo
         s__pair__lo = lax.fori_loop(0, 4, for_j, s__pair__lo)
-        o_i = weigh(s__mass, s__pos, s__pair__lo, s__pair__n) + weigh(t__mass, t__pos, t__pair__lo, t__pair__n)
+        o_i = lax.add(weigh(s__mass, s__pos, s__pair__lo, s__pair__n), weigh(t__mass, t__pos, t__pair__lo, t__pair__n))
         q_i = s__pos + p__pos
         return o_i, q_i
     o_new, q_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
