@@ -24,21 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
-from kernel_synth.synth.budget import parse_duration
-from kernel_synth.synth.campaign import Campaign, CampaignConfig
-from kernel_synth.synth.oracles import ORACLES
+from sampled_oracle import campaign_arguments, compare_campaigns
 
-WITHOUT = frozenset(ORACLES) - {"gradient", "jvp-vjp"}
-
-
-def campaign(budget: float, seed: int, workers: int, oracles: frozenset[str], share: float) -> dict:
-    corpus = Path(tempfile.mkdtemp(prefix="bench-jvp-vjp-"))
-    config = CampaignConfig(budget=budget, backends=("jax-cpu",), seed=seed, workers=workers, corpus=corpus, oracles=oracles, jvp_share=share)
-    return Campaign(config).run()
+from kernel_synth.synth.campaign import CampaignConfig
+from kernel_synth.synth.oracles import Oracle
 
 
 def in_process(count: int, seed: int) -> dict:
@@ -89,12 +81,8 @@ def in_process(count: int, seed: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", default="60s")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--share", type=float, nargs="+", default=[0.25], help="shares of programs differentiated both ways")
+    campaign_arguments(parser, [0.25])
     parser.add_argument("--in-process", type=int, metavar="N", help="N programs differentiated both ways in this process instead of campaigns")
-    parser.add_argument("--json", help="write the figures as JSON")
     args = parser.parse_args()
     if args.in_process:
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -107,25 +95,7 @@ def main() -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
         return
-    budget = parse_duration(args.budget)
-    before = campaign(budget, args.seed, args.workers, WITHOUT, 0.0)
-    print(f"without jvp-vjp: {before['throughput']:.2f} programs/s ({before['programs']} programs)", flush=True)
-    runs = {share: campaign(budget, args.seed, args.workers, WITHOUT | {"jvp-vjp"}, share) for share in args.share}
-    after = campaign(budget, args.seed, args.workers, WITHOUT, 0.0)
-    print(f"without jvp-vjp, again: {after['throughput']:.2f} programs/s ({after['programs']} programs)", flush=True)
-    base = (before["throughput"] + after["throughput"]) / 2
-    rows = {"without": before["throughput"], "without, again": after["throughput"]}
-    for share, summary in runs.items():
-        oracle = summary["jvp_vjp"]
-        ratio = summary["throughput"] / max(base, 1e-9)
-        rows[f"share {share:g}"] = {"programs/s": summary["throughput"], "ratio": round(ratio, 3), "compared": oracle["compared"], "findings": oracle["findings"]}
-        print(
-            f"jvp-vjp on {share:g} of programs: {summary['throughput']:.2f} programs/s = {ratio:.2f} of the campaigns without it "
-            f"({summary['programs']} programs, {sum(oracle['compared'].values())} compared, {oracle['findings']} findings)",
-            flush=True,
-        )
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+    compare_campaigns(Oracle.JVP_VJP, args, "compared in both modes")
 
 
 if __name__ == "__main__":

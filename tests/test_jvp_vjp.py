@@ -62,6 +62,13 @@ def test_finite_differences_name_the_odd_side():
     assert verdict(replace(right, jvp=3.0, vjp=5.0)) == "unresolved"  # neither near them
     # both near finite differences (a difference inside their rounding): unresolved, not blamed on one
     assert verdict(replace(right, jvp=2.0, vjp=2.01)) == "unresolved"
+    # closer than finite differences' own rounding: nothing tells a wrong
+    # rule from rounding inside the program (jax 0.10.2, seed 50: a
+    # normalize whose Jacobian cancels, 1.0e-6 against 8.3e-7 on a magnitude
+    # of 7.4e-6, finite differences -4.6e-5 +- 0.015)
+    below = JvpVjp(jvp=1.0001821557636958e-06, vjp=8.274508767058819e-07, scale=7.38e-06, eps=F32, fd=-4.57763671875e-05, fd_error=0.015)
+    assert verdict(below) is None
+    assert verdict(replace(below, fd_error=1e-8, fd=1e-6)) == "vjp-differs"
     # the finding's signature and message
     finding = judge("jax-cpu", _ran(replace(right, jvp=3.0)), None, ALL)
     assert finding.oracle is Oracle.JVP_VJP and finding.signature == "jax-cpu:jvp-vjp:jvp-differs"
