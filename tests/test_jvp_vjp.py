@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from faulty import assert_seen_by_alone
 from profiles import with_float_call
 
 from kernel_synth.backends.jvp_vjp import BOTH_FAIL, JVP_VJP_ROUNDINGS, NOT_FINITE, direction, tolerance, unit_roundoff, verdict
@@ -167,19 +168,10 @@ def test_jax_cpu_modes_agree_on_drawn_programs():
 @needs_jax
 @pytest.mark.compiler
 def test_the_faulty_jax_backend_is_seen_by_jvp_vjp_alone(monkeypatch):
-    from kernel_synth.synth.triage import Launch, Triage
-
-    monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "jvp-vjp:sin")
-    program = parse(SIN_PROGRAM)
-    everything = ALL - {"gradient"}
-    with Triage(everything, Launch(threads=8)) as triage:
-        finding = triage.first_finding("faulty-jax-cpu", program)
-        # finite differences side with reverse mode: the fault is forward mode's
-        assert finding is not None and finding.signature == "faulty-jax-cpu:jvp-vjp:jvp-differs", finding
-        assert triage.confirm(finding, program) == finding
-        assert triage.first_finding("faulty-jax-cpu", parse(SIN_PROGRAM.replace("sin(a * float32(j))", "a * float32(j)"))) is None
-    with Triage(everything - {"jvp-vjp"}, Launch(threads=8)) as triage:
-        assert triage.first_finding("faulty-jax-cpu", program) is None  # no other oracle sees it
+    # finite differences side with reverse mode: the fault is forward mode's
+    assert_seen_by_alone(
+        monkeypatch, "jvp-vjp:sin", "jvp-vjp", SIN_PROGRAM, SIN_PROGRAM.replace("sin(a * float32(j))", "a * float32(j)"), "faulty-jax-cpu:jvp-vjp:jvp-differs",
+    )
 
 
 @needs_jax

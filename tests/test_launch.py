@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faulty import assert_seen_by_alone
 
 from kernel_synth.backends.compare import ACC_TOLERANCE_BASE, acc_scales, compare_outputs
 from kernel_synth.backends.inputs import make_inputs
@@ -231,18 +232,9 @@ def test_jax_thread_forms_agree_and_large_acc_launches_run_as_a_loop():
 @needs_jax
 @pytest.mark.compiler
 def test_the_faulty_jax_backend_is_seen_by_vmap_loop_alone(monkeypatch):
-    from kernel_synth.synth.triage import Launch, Triage
-
-    monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "vmap-loop:floor")
-    program = parse(FLOOR_PROGRAM)
-    everything = frozenset(ORACLES) - {"gradient"}
-    with Triage(everything, Launch(threads=8)) as triage:
-        finding = triage.first_finding("faulty-jax-cpu", program)
-        assert finding is not None and finding.signature == "faulty-jax-cpu:vmap-loop:float-value", finding
-        assert triage.confirm(finding, program) == finding
-        assert triage.first_finding("faulty-jax-cpu", parse(FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"))) is None
-    with Triage(everything - {"vmap-loop"}, Launch(threads=8)) as triage:
-        assert triage.first_finding("faulty-jax-cpu", program) is None  # no other oracle sees it
+    assert_seen_by_alone(
+        monkeypatch, "vmap-loop:floor", "vmap-loop", FLOOR_PROGRAM, FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"), "faulty-jax-cpu:vmap-loop:float-value",
+    )
 
 
 @needs_warp

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faulty import assert_seen_by_alone
 from profiles import with_float_call
 
 from kernel_synth.backends.jax_backend import XLA_CONFIGS, xla_configs
@@ -94,18 +95,9 @@ def test_jax_cpu_compiles_under_every_configuration_it_knows_and_they_agree():
 @needs_jax
 @pytest.mark.compiler
 def test_the_faulty_jax_backend_is_seen_by_xla_config_alone(monkeypatch):
-    from kernel_synth.synth.triage import Launch, Triage
-
-    monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "xla-config:floor")
-    program = parse(FLOOR_PROGRAM)
-    everything = frozenset(ORACLES) - {"gradient"}
-    with Triage(everything, Launch(threads=8)) as triage:
-        finding = triage.first_finding("faulty-jax-cpu", program)
-        assert finding is not None and finding.signature == "faulty-jax-cpu:xla-config:float-value", finding
-        assert triage.confirm(finding, program) == finding
-        assert triage.first_finding("faulty-jax-cpu", parse(FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"))) is None
-    with Triage(everything - {"xla-config"}, Launch(threads=8)) as triage:
-        assert triage.first_finding("faulty-jax-cpu", program) is None  # no other oracle sees it
+    assert_seen_by_alone(
+        monkeypatch, "xla-config:floor", "xla-config", FLOOR_PROGRAM, FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"), "faulty-jax-cpu:xla-config:float-value",
+    )
 
 
 @needs_jax
