@@ -79,7 +79,7 @@ def runs_eagerly(program: A.Program, share: float, salt: str = "") -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-# The vmap-loop oracle compares launches of at most this many threads
+# The vmap-loop and jit-eager oracles compare launches of at most this many threads
 LOOP_ORACLE_LIMIT = 4096
 # and the jvp-vjp oracle differentiates launches of at most this many
 JVP_ORACLE_LIMIT = 4096
@@ -226,8 +226,11 @@ class JaxCompiler:
         if differs is not None:
             return replace(differs, artifacts=artifacts)
         # the loop form runs its threads one by one: op by op, a large launch
-        # would take minutes, so only the vmap form is run eagerly
-        eager = self._eager(function, kernel, args) if form == "vmap" and runs_eagerly(program, self.eager_share) else None
+        # would take minutes, so only the vmap form is run eagerly, and on
+        # launches up to LOOP_ORACLE_LIMIT threads (jax 0.4.30 took over a
+        # minute on one of 51,839: the batch timed out and the worker was
+        # killed, a crash that was ours)
+        eager = self._eager(function, kernel, args) if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(program, self.eager_share) else None
         looped = None
         if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(program, self.loop_share, "loop:"):
             looped = self._looped(program, kernel, args)
