@@ -217,9 +217,11 @@ def _same_findings_as_locally(cluster, tmp_path, monkeypatch, faults: str, injec
 @pytest.mark.compiler
 def test_a_campaign_on_ray_finds_shrinks_confirms_and_stores_what_the_local_one_does(cluster, tmp_path, monkeypatch):
     # a rejection and a miscompilation: their shrinks judge candidates in
-    # groups, so both finish in a short budget on two cores
+    # groups, so both finish in a short budget on two cores (60 s: with four
+    # helpers drawn now and then, seed 0's floor program no longer shrank in
+    # 40 s inside the whole suite)
     injected = {"faulty-warp-cpu:codegen:WarpCodegenError: injected rejection of sqrt()", "faulty-warp-cpu:forward:float-value"}
-    _same_findings_as_locally(cluster, tmp_path, monkeypatch, "reject:sqrt,wrong:floor", injected, budget=40)
+    _same_findings_as_locally(cluster, tmp_path, monkeypatch, "reject:sqrt,wrong:floor", injected, budget=60)
 
 
 @pytest.mark.slow
