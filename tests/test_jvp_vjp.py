@@ -176,6 +176,7 @@ def test_the_faulty_jax_backend_is_seen_by_jvp_vjp_alone(monkeypatch):
 
 @needs_jax
 @pytest.mark.compiler
+@pytest.mark.slow  # a minute's campaign: CI keeps to 30 minutes; run with -m slow
 def test_a_campaign_counts_finds_and_shrinks_the_jvp_vjp_fault(tmp_path):
     corpus = tmp_path / "corpora"
     weights = tmp_path / "sin.toml"

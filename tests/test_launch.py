@@ -254,6 +254,7 @@ def test_warp_and_jax_agree_on_a_large_launch_with_atomics(tmp_path):
 
 @needs_jax
 @pytest.mark.compiler
+@pytest.mark.slow  # a minute's campaign: CI keeps to 30 minutes; run with -m slow
 def test_a_jax_campaign_finds_shrinks_and_stores_a_fault_of_large_launches(tmp_path):
     """faulty-jax-cpu with `launch-above:4096`: the jitted run's last thread
     is wrong only on launches of more than 4096 threads; a short campaign

@@ -102,6 +102,7 @@ def test_the_faulty_jax_backend_is_seen_by_xla_config_alone(monkeypatch):
 
 @needs_jax
 @pytest.mark.compiler
+@pytest.mark.slow  # a minute's campaign: CI keeps to 30 minutes; run with -m slow
 def test_a_campaign_finds_shrinks_and_stores_the_xla_config_fault(tmp_path):
     corpus = tmp_path / "corpora"
     # a shrink compiles every candidate under every configuration: a minute
