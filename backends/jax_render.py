@@ -33,9 +33,10 @@ definition: always on): `if/elif/else` compute one mask per clause and every
 assignment inside is `x = jnp.where(mask, new, x)`; loops run a body function
 over their static trip count with the locals they assign carried, driven by
 `lax.fori_loop`, `lax.scan` over the indices, `lax.scan` two iterations a
-step, or a Python loop unrolled at trace time (`grammar.queries.jax_loop`: the
-trip count picks the spelling, so the program text fixes it; no
-`lax.while_loop`, which reverse mode cannot pass); dynamic
+step, a Python loop unrolled at trace time, or, for a loop that carries no
+float, `lax.while_loop` (`grammar.queries.jax_loop`: the trip count and the
+carried types pick the spelling, so the program text fixes it; reverse mode
+cannot pass a while_loop that carries a float); dynamic
 bounds `range(clamp(e, 0, K))` and while conditions masking iterations off;
 `break` sets a carried flag and `continue` a per-iteration one, and the mask is
 re-derived after any statement that may have run them. A local declared inside
@@ -73,7 +74,7 @@ from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
-from kernel_synth.grammar.queries import LAX_CALLS, LAX_OPERATORS, assigned_in_every_arm, block_exits, constant_values, identifiers, jax_loop, jax_operation, jax_reduction, jax_select, loop_exits, loop_trips, static_value, statements, uses_64_bits
+from kernel_synth.grammar.queries import LAX_CALLS, LAX_OPERATORS, assigned_in_every_arm, block_exits, constant_values, effectful_helpers, identifiers, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .cst_nodes import (
@@ -136,6 +137,11 @@ def scan_loop(trips, body, carry):
 def scan_by_two(trips, body, carry):
     """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
     return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+''',
+    "while_loop": '''
+def while_loop(trips, body, carry):
+    """lax.while_loop over the indices (the carry holds no float: reverse mode passes)."""
+    return lax.while_loop(lambda s: s[0] < trips, lambda s: (s[0] + 1, body(s[0], s[1])), (jnp.int32(0), carry))[1]
 ''',
     "unrolled_loop": '''
 def unrolled_loop(trips, body, carry):
@@ -270,6 +276,7 @@ class _Renderer:
         self.funcs = {f.name: f for f in self.program.funcs}
         self.constants = constant_values(self.program)
         # helper -> {Acc parameter: atomic class} for the parameters its atomics reach
+        self.effectful_helpers = effectful_helpers(self.program)
         self.updates: dict[str, dict[str, str]] = {}
         for func in self.program.funcs:
             self.updates[func.name] = self.atomic_classes(func.body)
@@ -823,7 +830,7 @@ class _Renderer:
         if bound:
             mask_parts.append(compare(cst.Name(var), cst.LessThan(), cst.Name(bound)))
         carried = self.carried(node.body) + ([broken] if broken else [])
-        self.loop_function(self.fresh(f"for_{var}"), var, node.var, trips, carried, exits, broken, mask_parts, node.body)
+        self.loop_function(self.fresh(f"for_{var}"), var, node.var, self.driver(node, trips), trips, carried, exits, broken, mask_parts, node.body)
 
     def s_while(self, node: A.While) -> None:
         counter = node.counter
@@ -860,10 +867,14 @@ class _Renderer:
                 self.update(counter, _Value(binary(cst.Name(counter), cst.Add(), cst.Integer("1"))), None)
 
         mask_parts = [unary(cst.BitInvert(), cst.Name(stopped))] if stopped else []
-        self.loop_function(self.fresh(f"while_{counter}"), self.fixed("_"), None, node.limit, carried, exits, stopped, mask_parts, node.body, prologue, first)
+        self.loop_function(self.fresh(f"while_{counter}"), self.fixed("_"), None, self.driver(node, node.limit), node.limit, carried, exits, stopped, mask_parts, node.body, prologue, first)
 
-    def loop_function(self, name, index, dsl_index, trips, carried, exits, broken, mask_parts, body, prologue=None, first=None) -> None:
-        """`def name(index, carry): ...` and the fori_loop that runs it."""
+    def driver(self, loop: A.For | A.While, trips: int) -> str:
+        """How `loop` is driven (grammar.queries.jax_loop)."""
+        return jax_loop(trips, integer_carry(loop, self.effectful_helpers))
+
+    def loop_function(self, name, index, dsl_index, spelling, trips, carried, exits, broken, mask_parts, body, prologue=None, first=None) -> None:
+        """`def name(index, carry): ...` and the loop `spelling` that runs it."""
         saved = (self.out, self.mask, self.loop, self.comment_next)
         outer_mask = self.mask
         self.out, self.comment_next = [], []
@@ -899,11 +910,10 @@ class _Renderer:
         self.out, self.mask, self.loop, self.comment_next = saved
         self.emit(function)
         init = cst.Name(carried[0]) if len(carried) == 1 else names_tuple(carried, parens=True)
-        spelling = jax_loop(trips)
         if spelling == "fori_loop":
             loop = call("lax.fori_loop", cst.Integer("0"), cst.Integer(str(trips)), cst.Name(name), init)
         else:
-            driver = {"scan": "scan_loop", "scan_by_two": "scan_by_two", "unrolled": "unrolled_loop"}[spelling]
+            driver = {"scan": "scan_loop", "scan_by_two": "scan_by_two", "unrolled": "unrolled_loop", "while_loop": "while_loop"}[spelling]
             self.prelude.add(driver)
             loop = call(driver, cst.Integer(str(trips)), cst.Name(name), init)
         if carried:

@@ -14,7 +14,7 @@ import zlib
 from . import ast as A
 from .ops import BUILTINS
 from .printer import print_expr
-from .types import ArrayType, DType
+from .types import ArrayType, DType, Kind
 
 
 def loop_exits(stmt) -> set[str]:
@@ -153,16 +153,48 @@ def loop_trips(bound: A.Expr, constants: dict[str, int | float]) -> tuple[int, b
 # most trips, a while loop's limit): the count modulo 4 picks the driver, so
 # the spelling is a function of the program text (a replay spells it again)
 # and every bound kind meets every driver. A Python loop unrolled at trace
-# time only up to UNROLL_TRIPS; past that, lax.fori_loop. (No lax.while_loop:
-# reverse mode cannot pass it, and the gradient oracle and a dataset's
-# backward IR differentiate the same rendering.)
+# time only up to UNROLL_TRIPS; past that, lax.fori_loop. A loop that carries
+# no float (`integer_carry`) is a lax.while_loop for half the trip counts
+# (0-3, 8-11, ...): reverse mode cannot pass a while_loop that carries a
+# float, and the gradient oracle and a dataset's backward IR differentiate
+# the same rendering, so a float-carrying loop never is one.
 JAX_LOOPS = ("fori_loop", "scan", "scan_by_two", "unrolled")
 UNROLL_TRIPS = 16
 
 
-def jax_loop(trips: int) -> str:
+def jax_loop(trips: int, integers: bool = False) -> str:
+    """The driver of a loop of `trips` iterations; `integers`: it carries no float."""
+    if integers and (trips // len(JAX_LOOPS)) % 2 == 0:
+        return "while_loop"
     spelling = JAX_LOOPS[trips % len(JAX_LOOPS)]
     return "fori_loop" if spelling == "unrolled" and trips > UNROLL_TRIPS else spelling
+
+
+def integer_carry(loop: A.For | A.While, effectful: set[str]) -> bool:
+    """Whether every value `loop` may change is an integer or a bool: what it
+    assigns, the array elements it stores and the atomics it runs. A call of
+    a helper with side effects counts as a float (its Acc arrays' sums)."""
+    if has_effect(loop, effectful):
+        return False
+    for stmt in statements(loop.body):
+        if isinstance(stmt, (A.Assign, A.AugAssign)):
+            changed = [_root(stmt.target).ty]
+        elif isinstance(stmt, A.Unpack):
+            changed = [t.ty for t in stmt.targets]
+        elif isinstance(stmt, (A.Atomic, A.Return)):  # a return inside a loop carries its value
+            changed = [stmt.value.ty]
+        else:
+            changed = []
+        if not all(isinstance(ty, DType) and ty.kind in (Kind.INT, Kind.BOOL) for ty in changed):
+            return False
+    return True
+
+
+def _root(target):
+    """The local or array element an assignment to `target` changes."""
+    while isinstance(target, (A.Component, A.ComponentAt, A.Field)):
+        target = target.value
+    return target
 
 
 # How the JAX rendering spells a conditional expression, an operation and a

@@ -12,7 +12,7 @@ from .lowering import is_generic, lower, monomorphize
 from .printer import print_expr
 from .productions import productions
 from .ops import LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
-from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
+from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -80,7 +80,7 @@ CONSTRUCTS = (
     # Warp's quaternions: any quat value, the Hamilton product, a rotation of a vector
     "quaternion", "quat-product", "quat-rotate",
     # how the JAX rendering drives a loop (grammar.queries.jax_loop)
-    "jax-fori-loop", "jax-scan", "jax-scan-by-two", "jax-unrolled",
+    "jax-fori-loop", "jax-scan", "jax-scan-by-two", "jax-unrolled", "jax-while-loop",
     # how it spells a conditional expression (jax_select), an operation lax
     # has too (jax_operation), and a reduction: the sum (max, min) over
     # threads of an Acc array's contributions, a tile's (jax_reduction)
@@ -117,7 +117,7 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
     for node in A.walk(program):
         if isinstance(node, (A.For, A.While)):
             trips = node.limit if isinstance(node, A.While) else loop_trips(node.bound, values)[0]
-            used.add("jax-" + jax_loop(trips).replace("_", "-"))
+            used.add("jax-" + jax_loop(trips, integer_carry(node, effectful)).replace("_", "-"))
     used.update(_jax_spellings(program))
     for definition in program.funcs + program.kernels:
         for param in definition.params:

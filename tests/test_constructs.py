@@ -37,8 +37,9 @@ def test_constructs_names_what_a_program_uses():
         "for-dynamic", "while", "nested-loop", "continue", "break", "if", "aug-assign", "component-read",
         "component-store", "vector", "cast", "integer-division", "int64", "in-array", "inout-array",
         "acc-array", "out-array", "scalar-param",
-        # the for loop's 4 trips: lax.fori_loop; the while loop's limit 3: unrolled
-        "jax-fori-loop", "jax-unrolled",
+        # the for loop's 4 trips: lax.fori_loop; the while loop's limit 3 and
+        # its integer counter alone: lax.while_loop
+        "jax-fori-loop", "jax-while-loop",
         # the conditional expression as jnp.where, sin(v.x) as lax.sin, the
         # max over threads of a's contributions as lax.reduce
         "jax-where", "jax-lax-op", "jax-lax-reduce",

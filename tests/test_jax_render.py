@@ -511,16 +511,37 @@ def test_agrees_with_reference_on_many_generated_programs():
 
 def test_a_loops_trip_count_picks_its_driver():
     """fori_loop, scan, scan two iterations a step, or unrolled, by trips % 4
-    (never unrolled past UNROLL_TRIPS); the same program renders the same way."""
+    (never unrolled past UNROLL_TRIPS); a loop carrying no float is a
+    while_loop for trips 0-3, 8-11, ...; the same program renders the same way."""
     from kernel_synth.grammar.queries import UNROLL_TRIPS, jax_loop
 
     assert [jax_loop(t) for t in (4, 5, 6, 7, 8)] == ["fori_loop", "scan", "scan_by_two", "unrolled", "fori_loop"]
     assert jax_loop(UNROLL_TRIPS + 3) == "fori_loop" and jax_loop(3) == "unrolled"
+    assert [jax_loop(t, integers=True) for t in (3, 4, 7, 8, 12)] == ["while_loop", "fori_loop", "unrolled", "while_loop", "fori_loop"]
     source = render_jax(_parsed("jax_loops"))
     assert "lax.fori_loop(0, 4, for_a, s)" in source and "lax.fori_loop(0, 23, for_f, s)" in source
-    assert "scan_loop(5, for_b," in source and "scan_loop(9, while_w," in source
+    assert "scan_loop(5, for_b," in source and "scan_loop(9, while_w," in source  # carries s: no while_loop
     assert "scan_by_two(6, for_c, s)" in source and "unrolled_loop(7, for_d," in source
+    assert "while_loop(3, for_g, m)" in source and "while_loop(10, while_k," in source
     assert source == render_jax(_parsed("jax_loops"))
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+def test_a_while_loop_carries_no_float_so_reverse_mode_passes_it():
+    """The loops lax.while_loop drives carry integers alone, so jax.grad of
+    the rendering passes them (a float carried through a while_loop is
+    JAX's documented refusal), and the kernel agrees with the reference."""
+    pytest.importorskip("jax")
+    from kernel_synth.backends.gradients import jax_gradients
+
+    program = _parsed("jax_loops")
+    kernel = program.kernels[0]
+    inputs = make_inputs(kernel, 16)
+    got, want = run_jax(program, inputs, 16, kernel.name), run_reference(program, kernel.name, inputs, 16)
+    assert _same(got["y"], want["y"])
+    gradients = jax_gradients(program)
+    assert set(gradients) >= {"x"} and all(np.isfinite(g).all() for g in gradients.values())
 
 
 # The spellings of one operation (grammar.queries: jax_select, jax_operation,

@@ -17,6 +17,11 @@ def scan_by_two(trips, body, carry):
     return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
 
 
+def while_loop(trips, body, carry):
+    """lax.while_loop over the indices (the carry holds no float: reverse mode passes)."""
+    return lax.while_loop(lambda s: s[0] < trips, lambda s: (s[0] + 1, body(s[0], s[1])), (jnp.int32(0), carry))[1]
+
+
 def unrolled_loop(trips, body, carry):
     """A Python loop: unrolled when traced."""
     for k in range(trips):
@@ -93,7 +98,30 @@ def loops(x, n, y, acc):
             s = jnp.where(mask7, s + 3.0, s)
             return w, s, stopped1
         w, s, stopped1 = scan_loop(9, while_w, (w, s, stopped1))
-        y_i = s
+        m = jnp.int32(0)
+        # for g in range(3):
+        def for_g(g, m):
+            g = jnp.int32(g)
+            m += jnp.int32(g) * 2
+            return m
+        m = while_loop(3, for_g, m)
+        k = jnp.int32(0)
+        # while k < 10 and m < 50:
+        stopped2 = jnp.array(False)
+        def while_k(_, carry):
+            k, m, stopped2 = carry
+            continued2 = jnp.array(False)
+            stopped2 = stopped2 | ~(m < 50)
+            mask8 = ~stopped2
+            k = jnp.where(mask8, k + 1, k)
+            # if m % 3 == 0:
+            mask9 = mask8 & (jnp.fmod(m, 3) == 0)
+            continued2 = continued2 | mask9
+            mask10 = mask8 & ~continued2
+            m = jnp.where(mask10, m + k, m)
+            return k, m, stopped2
+        k, m, stopped2 = while_loop(10, while_k, (k, m, stopped2))
+        y_i = lax.add(s, m.astype(jnp.float32))
         return y_i, acc_contrib
     y_new, acc_contribs = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {"y": y_new, "acc": acc + lax.reduce(acc_contribs, 0.0, lax.add, (0,))}

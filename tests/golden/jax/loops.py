@@ -12,16 +12,9 @@ def scan_loop(trips, body, carry):
     return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32))[0]
 
 
-def scan_by_two(trips, body, carry):
-    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
-    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
-
-
-def unrolled_loop(trips, body, carry):
-    """A Python loop: unrolled when traced."""
-    for k in range(trips):
-        carry = body(jnp.int32(k), carry)
-    return carry
+def while_loop(trips, body, carry):
+    """lax.while_loop over the indices (the carry holds no float: reverse mode passes)."""
+    return lax.while_loop(lambda s: s[0] < trips, lambda s: (s[0] + 1, body(s[0], s[1])), (jnp.int32(0), carry))[1]
 
 
 def loops(x, o, w, n):
@@ -53,7 +46,7 @@ def loops(x, o, w, n):
                 mask6 = mask5 & (j < bound1)
                 acc = jnp.where(mask6, acc + lax.mul(x[i], jnp.int32(j)), acc)
                 return acc
-            acc = unrolled_loop(3, for_j, acc)
+            acc = while_loop(3, for_j, acc)
             return acc, broken1
         acc, broken1 = scan_loop(5, for_k, (acc, broken1))
         # for z in range(0):
@@ -61,7 +54,7 @@ def loops(x, o, w, n):
             z = jnp.int32(z)
             acc += 100
             return acc
-        acc = lax.fori_loop(0, 0, for_z, acc)
+        acc = while_loop(0, for_z, acc)
         m = x[i]
         c = jnp.int32(0)
         # while c < 10 and m > 1:
@@ -83,7 +76,7 @@ def loops(x, o, w, n):
             mask11 = mask9 & ~stopped1
             m = jnp.where(mask11, 3 * m + 1, m)
             return c, m, stopped1
-        c, m, stopped1 = scan_by_two(10, while_c, (c, m, stopped1))
+        c, m, stopped1 = while_loop(10, while_c, (c, m, stopped1))
         o_i = acc
         w_i = lax.add(lax.mul(c, jnp.int32(100)), m)
         return o_i, w_i

@@ -26,4 +26,13 @@ def loops(x: wp.array(dtype=wp.float32), n: wp.int32, y: wp.array(dtype=wp.float
     while w < 9 and s < 100.0:
         w += 1
         s = s + 3.0
-    y[i] = s
+    m = wp.int32(0)
+    for g in range(3):
+        m += g * 2
+    k = wp.int32(0)
+    while k < 10 and m < 50:
+        k += 1
+        if m % 3 == 0:
+            continue
+        m += k
+    y[i] = s + wp.float32(m)
