@@ -775,7 +775,13 @@ class Campaign:
                 else {}
             ),
             **(
-                {"process_state": {"checked": state.state_checked, "findings": state.findings.get(Oracle.PROCESS_STATE.value, 0)}}
+                {
+                    "process_state": {
+                        "checked": state.state_checked, "findings": state.findings.get(Oracle.PROCESS_STATE.value, 0),
+                        # it compares a warm Warp worker (module cache, context) with a fresh one; JAX workers are not checked
+                        "not_for": {b: "Warp backends only" for b in self.config.backends if get_backend(b).library != "warp"},
+                    },
+                }
                 if Oracle.PROCESS_STATE in self.config.oracles
                 else {}
             ),

@@ -153,6 +153,10 @@ class CampaignDisplay(LiveDisplay):
                     f"{oracle}: {what} for {compared} programs (share {sampled['share']:g}), {sampled['findings']} findings"
                     + (f"; not compared: {skipped}" if skipped else ""), file=out,
                 )
+        state = summary.get("process_state")
+        if state is not None:
+            not_for = "".join(f"; not for {backend}: {why}" for backend, why in state["not_for"].items())
+            print(f"process-state: a warm worker's outputs compared with a fresh one's for {state['checked']} programs, {state['findings']} findings{not_for}", file=out)
         shrink = summary["shrink"]
         if shrink["count"]:
             print(f"shrunk {shrink['count']} (median size ratio {shrink['median_ratio']:.2f}, {shrink['tests']} tests)", file=out)

@@ -73,3 +73,19 @@ def test_a_campaign_finds_confirms_and_stores_the_leak(tmp_path, monkeypatch):
     buckets = {b["signature"]: b for b in summary["buckets"]}
     assert "faulty-warp-cpu:process-state:float-value" in buckets, list(buckets)
     assert buckets["faulty-warp-cpu:process-state:float-value"]["corpus"]  # confirmed in a fresh worker and stored
+
+
+def test_the_summary_says_the_oracle_is_not_for_a_jax_backend(tmp_path):
+    """On a JAX backend the process-state oracle checks nothing; its summary
+    says so and why, instead of a bare "checked 0"."""
+    import io
+
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig
+    from kernel_synth.synth.progress import CampaignDisplay
+
+    config = CampaignConfig(budget=1, backends=("warp-cpu", "jax-cpu"), corpus=tmp_path / "corpus")
+    summary = Campaign(config).summary(1.0)
+    assert summary["process_state"]["not_for"] == {"jax-cpu": "Warp backends only"}
+    out = io.StringIO()
+    CampaignDisplay(config, out).print_summary(summary)
+    assert "process-state: a warm worker's outputs compared with a fresh one's for 0 programs, 0 findings; not for jax-cpu: Warp backends only" in out.getvalue()
