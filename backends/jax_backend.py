@@ -67,20 +67,26 @@ def _is_float_param(param: A.Param) -> bool:
     return ty.is_float or ty.is_vector or ty.is_matrix
 
 
-def runs_eagerly(program: A.Program, share: float, salt: str = "") -> bool:
-    """Whether `program` is among the `share` of programs run eagerly too:
-    chosen by a hash of its text, so a replay chooses as the campaign did.
-    (`salt` draws another sample the same way: the vmap-loop oracle's.)"""
+def runs_eagerly(program: A.Program | str, share: float, salt: str = "") -> bool:
+    """Whether `program` (or its printed text) is among the `share` of
+    programs run eagerly too: chosen by a hash of its text, so a replay
+    chooses as the campaign did. (`salt` draws another sample the same way:
+    the vmap-loop oracle's.)"""
     if share >= 1.0:
         return True
     if share <= 0.0:
         return False
-    digest = hashlib.sha256((salt + print_program(program)).encode()).digest()
+    text = program if isinstance(program, str) else print_program(program)
+    digest = hashlib.sha256((salt + text).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-# The vmap-loop and jit-eager oracles compare launches of at most this many threads
+# The vmap-loop oracle compares launches of at most this many threads (its
+# loop form runs them one by one), the jit-eager oracle runs at most this
+# many op by op (jax 0.4.30 took over a minute on 51,839 threads: the batch
+# timed out and the worker was killed, a crash that was ours)
 LOOP_ORACLE_LIMIT = 4096
+EAGER_ORACLE_LIMIT = 4096
 # and the jvp-vjp oracle differentiates launches of at most this many
 JVP_ORACLE_LIMIT = 4096
 
@@ -110,16 +116,17 @@ XLA_CONFIGS: dict[str, dict[str, object]] = {
 }
 
 
-def xla_configs(program: A.Program, share: float) -> tuple[str, ...]:
-    """The XLA configurations the xla-config oracle compiles `program`
-    under: none outside the sampled `share`, one chosen by the program's text
-    inside it, all of them at share 1 (a shrink keeps the finding of whichever
-    configuration showed it)."""
+def xla_configs(program: A.Program | str, share: float) -> tuple[str, ...]:
+    """The XLA configurations the xla-config oracle compiles `program` (or
+    its printed text) under: none outside the sampled `share`, one chosen by
+    the program's text inside it, all of them at share 1 (a shrink keeps the
+    finding of whichever configuration showed it)."""
     if share >= 1.0:
         return tuple(XLA_CONFIGS)
-    if not runs_eagerly(program, share, "xla:"):
+    text = program if isinstance(program, str) else print_program(program)
+    if not runs_eagerly(text, share, "xla:"):
         return ()
-    digest = hashlib.sha256(("xla-config:" + print_program(program)).encode()).digest()
+    digest = hashlib.sha256(("xla-config:" + text).encode()).digest()
     return (list(XLA_CONFIGS)[digest[0] % len(XLA_CONFIGS)],)
 
 
@@ -225,19 +232,18 @@ class JaxCompiler:
         differs = nondeterminism(runs[0], runs[1], scales)
         if differs is not None:
             return replace(differs, artifacts=artifacts)
+        # every sampled oracle chooses its programs by a hash of the text: printed once
+        text = print_program(program)
         # the loop form runs its threads one by one: op by op, a large launch
-        # would take minutes, so only the vmap form is run eagerly, and on
-        # launches up to LOOP_ORACLE_LIMIT threads (jax 0.4.30 took over a
-        # minute on one of 51,839: the batch timed out and the worker was
-        # killed, a crash that was ours)
-        eager = self._eager(function, kernel, args) if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(program, self.eager_share) else None
+        # would take minutes, so only the vmap form is run eagerly
+        eager = self._eager(function, kernel, args) if form == "vmap" and launch <= EAGER_ORACLE_LIMIT and runs_eagerly(text, self.eager_share) else None
         looped = None
-        if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(program, self.loop_share, "loop:"):
+        if form == "vmap" and launch <= LOOP_ORACLE_LIMIT and runs_eagerly(text, self.loop_share, "loop:"):
             looped = self._looped(program, kernel, args)
         # the configurations are the CPU compiler's (jax-cuda: none)
-        configured = self._configured(lowered, kernel, args, xla_configs(program, self.xla_share)) if self.target == "cpu" else ()
+        configured = self._configured(lowered, kernel, args, xla_configs(text, self.xla_share)) if self.target == "cpu" else ()
         directional = None
-        if form == "vmap" and launch <= JVP_ORACLE_LIMIT and runs_eagerly(program, self.jvp_share, "jvp:"):
+        if form == "vmap" and launch <= JVP_ORACLE_LIMIT and runs_eagerly(text, self.jvp_share, "jvp:"):
             place = (lambda a: jax.device_put(a, self.gpu)) if self.target != "cpu" else None
             directional = jvp_vjp(jax, function, kernel, args, compiled, seed, unit_roundoff(program), place)
         return Outcome(
