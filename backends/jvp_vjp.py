@@ -107,19 +107,20 @@ def verdict(evidence: JvpVjp) -> str | None:
         return None
     if abs(evidence.jvp - evidence.vjp) <= tolerance(evidence):
         return None
+    if abs(evidence.jvp - evidence.vjp) <= evidence.fd_error:
+        # a difference below finite differences' own rounding: rounding
+        # inside the program (a Jacobian that maps v to nearly nothing, as
+        # normalize's maps its own vector, is a difference of terms the
+        # magnitude does not hold) is as likely as a wrong rule, and nothing
+        # here can tell them apart, wherever finite differences land (across
+        # normalize's jump at zero they side with neither)
+        return None
     rtol, atol = FD_TOLERANCE
 
     def near(value: float) -> bool:
         return math.isfinite(evidence.fd) and abs(value - evidence.fd) <= rtol * abs(evidence.fd) + atol * evidence.scale + evidence.fd_error
 
     jvp_near, vjp_near = near(evidence.jvp), near(evidence.vjp)
-    if jvp_near and vjp_near and abs(evidence.jvp - evidence.vjp) <= evidence.fd_error:
-        # a difference below finite differences' own rounding: rounding
-        # inside the program (a Jacobian that maps v to nearly nothing, as
-        # normalize's maps its own vector, is a difference of terms the
-        # magnitude does not hold) is as likely as a wrong rule, and nothing
-        # here can tell them apart
-        return None
     if jvp_near and not vjp_near:
         return "vjp-differs"
     if vjp_near and not jvp_near:

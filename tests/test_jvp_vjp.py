@@ -70,6 +70,12 @@ def test_finite_differences_name_the_odd_side():
     below = JvpVjp(jvp=1.0001821557636958e-06, vjp=8.274508767058819e-07, scale=7.38e-06, eps=F32, fd=-4.57763671875e-05, fd_error=0.015)
     assert verdict(below) is None
     assert verdict(replace(below, fd_error=1e-8, fd=1e-6)) == "vjp-differs"
+    # and so where finite differences side with neither, stepping across
+    # normalize's jump at zero (jax 0.10.2, seed 60: -7.5e-8 against -6.7e-8
+    # on a magnitude of 3.7e-7, finite differences -128 +- 0.0021)
+    across = JvpVjp(jvp=-7.450580596923828e-08, vjp=-6.705522537231445e-08, scale=3.65e-07, eps=F32, fd=-128.00000381469727, fd_error=0.00208)
+    assert verdict(across) is None
+    assert verdict(replace(across, fd_error=1e-9)) == "unresolved"
     # the finding's signature and message
     finding = judge("jax-cpu", _ran(replace(right, jvp=3.0)), None, ALL)
     assert finding.oracle is Oracle.JVP_VJP and finding.signature == "jax-cpu:jvp-vjp:jvp-differs"
