@@ -608,8 +608,14 @@ class _Renderer:
                 self.update(name, value, ty)
         elif isinstance(target, A.ArrayRead):
             self.update(self.element(target.array), value, ty)
+        elif isinstance(target, A.Component) and isinstance(target.value, A.Component):
+            # an element of a local matrix (the checker's literal indexes): m.at[r, c]
+            matrix = cst.Name(target.value.value.id)
+            index = cst.Tuple([cst.Element(cst.Integer(str(target.value.index))), cst.Element(cst.Integer(str(target.index)))], lpar=[], rpar=[])
+            new = value.node if self.mask is None else call("jnp.where", cst.Name(self.mask), value.node, subscript(matrix, index))
+            self.emit(assign(matrix.value, at(matrix, index, "set", new)))
         elif isinstance(target, (A.Component, A.ComponentAt)):
-            # a local vector, or this thread's element of an Out/InOut array
+            # a local vector or a local matrix's row, or this thread's element of an Out/InOut array
             holder = self.element(target.value.array) if isinstance(target.value, A.ArrayRead) else target.value.id
             vector = cst.Name(holder)
             index = cst.Integer(str(target.index)) if isinstance(target, A.Component) else self.expr(target.index).node

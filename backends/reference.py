@@ -482,6 +482,14 @@ class _Interpreter:
             data, index = self.index(target.array, target.index)
             self.check_element(data, value, target.array)
             data[index] = value
+        elif kind is A.Component and type(target.value) is A.Component:  # an element of a local matrix
+            name, row = target.value.value.id, target.value.index
+            matrix = self.frame.get(name)
+            if type(matrix) is not np.ndarray or matrix.shape != (3, 3):
+                raise ReferenceFailure(f"element [{row}, {target.index}] of {name!r}, which holds {_describe(matrix)}")
+            matrix = matrix.copy()  # copy on write, as for a vector
+            matrix[row, target.index] = value
+            self.frame[name] = matrix
         elif kind is A.Component or kind is A.ComponentAt:
             component = target.index if kind is A.Component else int(self.eval(target.index))
             if isinstance(target.value, A.ArrayRead):  # a component of the thread's own element
@@ -490,7 +498,7 @@ class _Interpreter:
             else:
                 name = target.value.id
                 vector = self.frame.get(name)
-            if type(vector) is not np.ndarray or vector.ndim != 1 or not 0 <= component < vector.shape[0]:
+            if type(vector) is not np.ndarray or vector.ndim not in (1, 2) or not 0 <= component < vector.shape[0]:  # 2: a matrix's row
                 raise ReferenceFailure(f"component {component} of {name!r}, which holds {_describe(vector)}")
             vector = vector.copy()  # copy on write: u = v; u.x = ... leaves v alone
             vector[component] = value

@@ -431,7 +431,8 @@ class AugAssign:
 def _check_target(target: object) -> None:
     _require(isinstance(target, (Name, ArrayRead, Component, ComponentAt, Field)), f"cannot assign to {type(target).__name__}")
     if isinstance(target, (Component, ComponentAt)):
-        _require(isinstance(target.value, (Name, ArrayRead, Field)), "only components of a local vector, a field or an array element can be assigned")
+        row = isinstance(target.value, (Component, ComponentAt)) and isinstance(target.value.value, (Name, ArrayRead))  # m[r][c]
+        _require(row or isinstance(target.value, (Name, ArrayRead, Field)), "only components of a local vector or matrix, a field or an array element can be assigned")
         if isinstance(target.value, Field):
             _check_target(target.value)
     if isinstance(target, Field):

@@ -352,9 +352,10 @@ class _Checker:
             return replace(target, index=index, ty=array.elem)
         if isinstance(target, A.Field):
             return self.field_target(target)
+        matrix = self.matrix_place(target)
+        if matrix is not None:
+            return matrix
         # a component of a local vector, of a field, or of an array element at the thread's index
-        if isinstance(target.value, (A.Component, A.ComponentAt)):
-            raise self.error(target, "component", "a matrix's elements and rows are read, never assigned")
         if isinstance(target.value, A.ArrayRead):
             value = self.store_target(target.value)
             shown = f"{target.value.array}[...]"
@@ -374,6 +375,37 @@ class _Checker:
         if target.index >= value.ty.length:
             raise self.error(target, "component", f"{value.ty} has no component {target.index}")
         return replace(target, value=value, ty=F32)
+
+    def matrix_place(self, target):
+        """`m[r] = v`, `m[r][c] = e` or `m[r, c] = e` with m a local matrix and
+        literal indexes, typed; None when `target` is no place in a matrix.
+        (A matrix element of an array element or a field is read only: Warp
+        1.0.2 refuses `y[i][r, c] = e`.)"""
+        row = target.value if isinstance(target, A.Component) and isinstance(target.value, (A.Component, A.ComponentAt)) else target
+        if isinstance(target, A.ComponentAt) and isinstance(target.value, (A.Component, A.ComponentAt)):
+            raise self.error(target.index, "component", "a matrix's element is assigned at literal indexes")
+        if not isinstance(row.value, A.Name):
+            if row is not target:
+                raise self.error(target, "component", "a matrix's elements and rows are assigned only in a local matrix")
+            return None
+        symbol = self.lookup(row.value.id)
+        if symbol is None or symbol.ty != MAT33:
+            if row is not target:
+                raise self.error(target, "component", f"{row.value.id!r} is no local matrix: an element of an element is a matrix's")
+            return None
+        matrix = self.local_place(row.value)
+        if isinstance(row, A.ComponentAt) or row.attr:
+            raise self.error(row, "component", f"a row of {matrix.id!r} is assigned at a literal index, m[r]")
+        if row.index >= 3:
+            raise self.error(row, "component", f"{matrix.ty} has no row {row.index}")
+        typed_row = replace(row, value=matrix, ty=VEC3)
+        if row is target:
+            return typed_row
+        if target.attr and not target.pair:
+            raise self.error(target, "component", f"an element of {matrix.id!r} is m[r][c] or m[r, c]")
+        if target.index >= 3:
+            raise self.error(target, "component", f"a row of {matrix.ty} has no component {target.index}")
+        return replace(target, value=typed_row, ty=F32)
 
     def field_target(self, target: A.Field):
         """`s.f` (`s.f.g`, ...) as a place: s is a local struct."""

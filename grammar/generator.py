@@ -654,7 +654,7 @@ class Gen:
         if not self.locals_of(lambda s: s.kind == "local"):
             allowed.discard("reassign")
             allowed.discard("parallel_assign")  # with no local to reassign, it would only declare
-        if not self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector) and not self.vector_elements():
+        if not self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector) and not self.vector_elements() and "matrices" not in self.features:
             allowed.discard("component_assign")
         kind = self.choose("statement", allowed)
         if kind == "assign":
@@ -671,7 +671,8 @@ class Gen:
         if kind == "store":
             return [self.output_write(store_only=True)]
         if kind == "component_assign":
-            return [A.Assign(self.component_target(), self.expr(F32, self.expr_depth()))]
+            declared, target = self.component_target()
+            return declared + [A.Assign(target, self.expr(target.ty, self.expr_depth()))]
         if kind == "atomic":
             return [self.atomic()]
         if kind == "atomic_value":
@@ -1529,18 +1530,34 @@ class Gen:
             return []
         return [n for n, a in self.ctx.arrays.items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
 
-    def component_target(self):
-        """A component to assign: of a local vector, or of the thread's own element."""
+    def component_target(self) -> tuple[list[A.Stmt], A.Expr]:
+        """A component to assign: of a local vector, or of the thread's own
+        element; or a row (`m[r]`) or an element (`m[r][c]`, `m[r, c]`) of a
+        local matrix, at literal indexes (the matrix declared first when the
+        scope has none: few programs would hold one otherwise). With the
+        statements to run before it."""
         locals_ = self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector)
         elements = self.vector_elements()
-        where = self.choose("component_target", ({"local"} if locals_ else set()) | ({"element"} if elements else set()))
+        matrices = "matrices" in self.features
+        where = self.choose(
+            "component_target", ({"local"} if locals_ else set()) | ({"element"} if elements else set()) | ({"matrix"} if matrices else set()),
+        )
         if where == "local":
             name, local = self.pick(locals_)
-            return self.component(self.ref(name, local), local.ty, 0)
+            return [], self.component(self.ref(name, local), local.ty, 0)
+        if where == "matrix":
+            declared = []
+            if not self.locals_of(lambda s: s.kind == "local" and s.root is None and s.ty == MAT33):
+                declared.append(self.declare(MAT33, self.expr(MAT33, self.expr_depth(), with_interval=True)))
+            name, local = self.pick(self.locals_of(lambda s: s.kind == "local" and s.root is None and s.ty == MAT33))
+            row = A.Component(self.ref(name, local), self.integer(0, 2), False, VEC3)
+            if self.choose("matrix_place") == "row":
+                return declared, row
+            return declared, A.Component(row, self.integer(0, 2), False, F32, pair=self.choose("element_spelling") == "pair")
         array = self.pick(elements)
         elem = self.ctx.arrays[array].elem
         self.ctx.wrote = True
-        return self.component(A.ArrayRead(array, self.thread(), elem), elem, 0)
+        return [], self.component(A.ArrayRead(array, self.thread(), elem), elem, 0)
 
     def ternary(self, cond, then, orelse, ty: DType) -> A.Ternary:
         """`then if cond else orelse`, or the same choice as `where`/`select`."""

@@ -415,8 +415,10 @@ class _Builder:
         if not isinstance(node, (A.Name, A.ArrayRead, A.Component, A.ComponentAt, A.Field)):
             raise self.error("cannot assign to this expression", tree, "assign-target")
         place = node.value if isinstance(node, (A.Component, A.ComponentAt)) else node
+        if isinstance(place, (A.Component, A.ComponentAt)):  # m[r][c] = e: the checker asks for a local matrix
+            place = place.value if isinstance(place.value, (A.Name, A.ArrayRead)) else place
         if place is not node and not isinstance(place, (A.Name, A.ArrayRead, A.Field)):
-            raise self.error("only components of a local vector, a field or an array element can be assigned", tree, "assign-target")
+            raise self.error("only components of a local vector or matrix, a field or an array element can be assigned", tree, "assign-target")
         while isinstance(place, A.Field):  # `s.f.g`: a field chain down to a local
             place = place.value
         if isinstance(node, A.Field) and not isinstance(place, A.Name):

@@ -196,6 +196,12 @@ class _Walker:
                     add("value_type", s.value.ty.name)
             elif isinstance(t, A.ArrayRead):
                 add("statement", "store")
+            elif _matrix_row(t) or _matrix_element(t):
+                add("statement", "component_assign")
+                add("component_target", "matrix")
+                add("matrix_place", "row" if _matrix_row(t) else "element")
+                if _matrix_element(t):
+                    add("element_spelling", "pair" if t.pair else "nested")
             else:
                 add("statement", "component_assign")
                 add("component_style", _component_style(t))

@@ -73,6 +73,8 @@ CONSTRUCTS = (
     "atomic-value",
     # `m[r]`, a matrix's row (and so `m[r][c]`), and an element spelled `m[r, c]`
     "matrix-row", "matrix-element-pair",
+    # a local matrix's row or element assigned (m[r] = v, m[r][c] = e, m[r, c] = e)
+    "matrix-store",
     # Warp's tiles: a reduction of a tile loaded from an array, a tile_map of
     # one tile, of two tiles pairwise, a matrix product of two tiles, a
     # scalar broadcast to a tile
@@ -344,6 +346,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("component-store")
         if isinstance(node.target.value, A.ArrayRead):
             found.add("element-component-store")
+        if getattr(node.target.value.ty, "is_matrix", False) or isinstance(node.target.value, (A.Component, A.ComponentAt)):
+            found.add("matrix-store")
     if expanded_update(node):
         found.add("expanded-update")
     return found

@@ -87,10 +87,35 @@ def test_rows_out_of_reach_are_located_errors(body, column):
     assert (error.value.rule, error.value.line, error.value.column) == ("component", 4, column), str(error.value)
 
 
-def test_a_matrix_element_is_never_assigned():
-    with pytest.raises(ParseError) as error:
-        parse(HEAD + "    a = m[i]\n    a[1][2] = 0.0\n    y[i] = x[i]\n    z[i] = a\n")
-    assert (error.value.rule, error.value.line, error.value.column) == ("assign-target", 5, 5)
+def test_a_local_matrixs_rows_and_elements_are_assigned_computed_by_hand():
+    # a = M; a[1][2] = 0; a[0, 0] += 5; a[2] = v; a[2][1] = a[2, 1] * 3: a is a
+    # copy, m[i] (the input) is left alone
+    out = _run("    a = m[i]\n    a[1][2] = 0.0\n    a[0, 0] += 5.0\n    a[2] = x[i]\n    a[2][1] = a[2, 1] * 3.0\n    y[i] = m[i][1]\n    z[i] = a\n")
+    assert out["z"][0].tolist() == [[6, 2, 3], [4, 5, 0], [1, -3, 2]]
+    assert out["y"][0].tolist() == [4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    "body, rule, line, column",
+    [
+        # an element of an array element's matrix: Warp 1.0.2 refuses it
+        ("    z[i] = m[i]\n    z[i][1][2] = 0.0\n", "component", 5, 5),
+        # computed indexes
+        ("    a = m[i]\n    a[clamp(1, 0, 2)] = x[i]\n    z[i] = a\n", "component", 5, 5),
+        ("    a = m[i]\n    a[1][clamp(1, 0, 2)] = 0.0\n    z[i] = a\n", "component", 5, 10),
+        # a row by name, and a row past the last
+        ("    a = m[i]\n    a.x = x[i]\n    z[i] = a\n", "component", 5, 5),
+        ("    a = m[i]\n    a[3][0] = 0.0\n    z[i] = a\n", "component", 5, 5),
+        # the element of a vector's component
+        ("    a = x[i]\n    a[1][2] = 0.0\n    y[i] = a\n    z[i] = m[i]\n", "component", 5, 5),
+        # a row is a vec3, an element a float32
+        ("    a = m[i]\n    a[1] = 0.0\n    z[i] = a\n", "type-mismatch", 5, 5),
+    ],
+)
+def test_matrix_places_out_of_reach_are_located_errors(body, rule, line, column):
+    with pytest.raises((CheckError, ParseError)) as error:
+        parse(HEAD + body + "    y[i] = x[i]\n")
+    assert (error.value.rule, error.value.line, error.value.column) == (rule, line, column), str(error.value)
 
 
 def test_jax_renders_warps_star_product_as_matmul_and_keeps_scaling_elementwise():
