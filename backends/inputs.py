@@ -4,7 +4,8 @@ Arrays have the launch's length `n`: In and InOut arrays are filled from a
 seeded generator within grammar.ops.INPUT_*_RANGE, Out and Acc arrays start at
 zero. Scalar parameters are drawn from the same ranges. Shapes: (n,) for scalar
 elements, (n, k) for vecK, (n, 3, 3) for mat33; a vector scalar parameter is a
-(k,) array; a struct parameter is one value per leaf field.
+(k,) array; a struct parameter is one value per leaf field (an array field
+filled as an In array is, keyed `p__a`).
 """
 
 from __future__ import annotations
