@@ -131,3 +131,28 @@ def test_guarded_reads_of_the_field_check():
         "    o[i] = t * p.c + x[i]\n"
     )
     assert check(parse(text)) is not None
+
+
+def test_shrinking_drops_an_unused_array_field_and_keeps_a_read_one():
+    from kernel_synth.shrink.passes import drop_unused_fields
+
+    program = parse(
+        "@struct\nclass P:\n    c: float32\n    a: In[array[float32]]\n    b: In[array[vec3]]\n\n"
+        "@kernel\ndef k(p: P, o: Out[array[float32]]):\n    i = tid()\n    o[i] = p.a[clamp(i + 1, 0, len(p.a) - 1)]\n"
+    )
+    fields = [[f.name for f in c.structs[0].fields] for c in drop_unused_fields(program)]
+    assert fields == [["a", "b"], ["c", "a"]]  # c and b are unread; a is read as p.a[...]
+    for candidate in drop_unused_fields(program):
+        assert check(candidate) is not None
+
+
+def test_the_reducer_shrinks_a_struct_array_program_to_the_read_that_matters():
+    from kernel_synth.shrink.reducer import shrink
+
+    def reads_the_field(program):
+        return any(isinstance(n, A.ArrayRead) and n.array.endswith(".wt") for n in A.walk(program))
+
+    small = shrink(PROGRAM, reads_the_field).program
+    assert reads_the_field(small)
+    assert [[f.name for f in s.fields] for s in small.structs] == [["wt"]]
+    assert len(small.kernels[0].body) <= 2
