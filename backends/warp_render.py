@@ -132,6 +132,8 @@ class _Renderer:
             body.insert(0, cst.SimpleStatementLine([cst.ImportFrom(module=cst.Name("typing"), names=[cst.ImportAlias(cst.Name("Any"))])]))
         if len({f.name for f in program.funcs}) < len(program.funcs):
             self.supported("overloaded_helpers", "an overloaded helper")
+        if any(isinstance(f.ty, ArrayType) for s in program.structs for f in s.fields):
+            self.supported("struct_array_fields", "a struct field of array type")
         helpers = []
         for kind, ty in sorted(self.bridged):
             helper = _bridge_helper(kind, ty)

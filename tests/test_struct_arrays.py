@@ -156,3 +156,16 @@ def test_the_reducer_shrinks_a_struct_array_program_to_the_read_that_matters():
     assert reads_the_field(small)
     assert [[f.name for f in s.fields] for s in small.structs] == [["wt"]]
     assert len(small.kernels[0].body) <= 2
+
+
+def test_releases_the_table_does_not_credit_get_no_struct_array_field():
+    from kernel_synth.backends.errors import Unsupported
+    from kernel_synth.backends.warp_release import WarpRelease
+    from kernel_synth.backends.warp_render import render_warp
+
+    assert "wt: wp.array(dtype=wp.float32)" in render_warp(PROGRAM)
+    # a guarded read in a conditional expression is itself unsupported before 1.8.0: spelled as an if
+    older = parse(SOURCE.replace("t += g.wt[m] if m < len(g.wt) else 0.0", "if m < len(g.wt):\n            t += g.wt[m]"))
+    assert "wp.array" in render_warp(older, release=WarpRelease("1.0.2"))  # measured there
+    with pytest.raises(Unsupported, match="struct field of array type"):
+        render_warp(older, release=WarpRelease("1.0.1"))
