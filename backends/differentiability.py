@@ -109,7 +109,7 @@ def gradient_inputs(kernel: A.Kernel) -> list[str]:
 
 def gradient_outputs(kernel: A.Kernel) -> list[str]:
     """The arrays the loss sums: float Out and Acc arrays."""
-    return [p.name for p in kernel.params if float_array(p) and p.ty.role in (Role.OUT, Role.ACC)]
+    return [p.name for p in flat_params(kernel.params) if float_array(p) and p.ty.role in (Role.OUT, Role.ACC)]
 
 
 def _reachable_helpers(program: A.Program) -> list[A.Func]:
@@ -191,6 +191,8 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
     if any(isinstance(n, A.AugAssign) and n.op in ("*=", "/=") and isinstance(n.target, A.ArrayRead) for n in nodes):
         found.add(INPLACE_MUL_DIV)
     roles = {p.name: p for p in kernel.params if isinstance(p.ty, ArrayType)}
+    # a struct parameter's array field is stored as `p.a` in the AST
+    roles.update((f"{p.name}.{f}", A.Param(f"{p.name}__{f}", a)) for p in kernel.params if isinstance(p.ty, DType) and p.ty.is_struct for f, a in p.ty.array_fields)
     counts: dict[str, int] = {}
     _store_counts(kernel.body, False, counts)
     for name, count in counts.items():

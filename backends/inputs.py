@@ -74,5 +74,6 @@ def make_inputs(kernel: A.Kernel, n: int = DEFAULT_LAUNCH, seed: int = 0) -> dic
 
 
 def written_arrays(kernel: A.Kernel) -> list[str]:
-    """The arrays a launch can change: its outputs, compared across backends."""
-    return [p.name for p in kernel.params if isinstance(p.ty, ArrayType) and p.ty.role is not Role.IN]
+    """The arrays a launch can change: its outputs, compared across backends
+    (a struct parameter's Out array field by its flattened name `p__a`)."""
+    return [p.name for p in flat_params(kernel.params) if isinstance(p.ty, ArrayType) and p.ty.role is not Role.IN]

@@ -135,12 +135,13 @@ class _Checker:
             self.check_host_name(f, f.name)
             ty = f.ty
             if isinstance(ty, ArrayType):
-                # a struct parameter is read-only (SEMANTICS.md), so the array it holds is read, never written
-                if ty.role is not Role.IN:
-                    raise self.error(f, "role", f"an array field is In (a struct parameter is read-only), not {ty.role.value}")
+                # In or Out: the rules of an array parameter of that role hold
+                # unchanged; InOut and Acc fields are not part of the language yet
+                if ty.role not in (Role.IN, Role.OUT):
+                    raise self.error(f, "role", f"an array field is In (read) or Out (written at the thread's own index), not {ty.role.value}")
                 continue
             if ty == BOOL:
-                raise self.error(f, "unknown-type", f"a field is a value type, an In array or an earlier struct, not {ty}")
+                raise self.error(f, "unknown-type", f"a field is a value type, an In or Out array or an earlier struct, not {ty}")
             if ty.is_struct and self.structs.get(ty.name) != ty:
                 raise self.error(f, "unknown-type", f"struct {ty.name!r} is not declared before {node.name!r}")
             if holds_array(ty):

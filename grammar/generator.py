@@ -280,8 +280,9 @@ class Gen:
         return struct_type(self.fresh("S"), fields)
 
     def array_struct(self) -> DType:
-        """A struct of In arrays (one, sometimes two) and value fields, for a
-        kernel parameter: read as `p.m0[i]` wherever an In array is read."""
+        """A struct of arrays (one, sometimes two; In or Out) and value fields,
+        for a kernel parameter: `p.m0[i]` is read or stored wherever an
+        array of its role is."""
         count = self.length("struct_fields", at_least=1)
         arrays = {0} | ({self.integer(0, count - 1)} if count > 1 and self.boolean() else set())
         # the array field's place among the fields is drawn too: Warp lays a struct out in field order
@@ -289,7 +290,8 @@ class Gen:
         fields = []
         for k in range(count):
             if (k - shift) % count in arrays:
-                fields.append((f"m{k}", ArrayType(self.value_type(), Role.IN)))
+                role = Role.IN if self.choose("struct_array_role") == "in" else Role.OUT
+                fields.append((f"m{k}", ArrayType(self.value_type(), role)))
             else:
                 fields.append((f"m{k}", self.value_type()))
         ty = struct_type(self.fresh("S"), fields)

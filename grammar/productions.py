@@ -28,6 +28,7 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     if program.structs:
         holds = any(f.ty.is_struct and f.ty.array_fields for k in program.kernels for f in k.params)
         found.add(("struct_array", "param" if holds else "none"))
+        found.update(("struct_array_role", a.role.value.lower()) for k in program.kernels for f in k.params if f.ty.is_struct for _, a in f.ty.array_fields)
     constants = {c.name for c in program.constants}
     for constant in program.constants:
         found.add(("constant_type", constant.value.ty.name))

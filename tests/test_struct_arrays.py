@@ -35,6 +35,7 @@ INPUTS = {
     "k": np.int32(1),
     "o": np.zeros(3, np.float32),
     "q": np.zeros((3, 3), np.float32),
+    "g__res": np.zeros((3, 3), np.float32),
 }
 # t = wt[i] + wt[clamp(i + 1, 0, 2)], + wt[i + 1] where i + 1 < 3, + wt[0] +
 # wt[1] + wt[2] (= -0.5) from the loop; o = 2 t + 1.
@@ -43,19 +44,23 @@ INPUTS = {
 O = np.array([-6.0, -2.0, 2.0], np.float32)
 # q = 2 pts[i] + pts[clamp(1 - i, 0, 2)]: pts[1], pts[0], pts[0]
 Q = np.array([2 * PTS[0] + PTS[1], 2 * PTS[1] + PTS[0], 2 * PTS[2] + PTS[0]], np.float32)
+# the Out field: pts[i] with its y replaced by t
+RES = np.array([[PTS[i][0], t, PTS[i][2]] for i, t in enumerate((-3.5, -1.5, 0.5))], np.float32)
 
 
-def test_the_array_field_is_an_in_array_leaf():
+def test_the_array_fields_are_array_types_with_roles():
     (grid,) = PROGRAM.structs
     assert grid.fields[1].ty == ArrayType(grid.fields[0].ty, Role.IN)
     reads = {n.array for n in A.walk(PROGRAM) if isinstance(n, (A.ArrayRead, A.Len))}
-    assert reads == {"g.wt", "g.pts", "o", "q"}  # o and q as stores
+    assert reads == {"g.wt", "g.pts", "g.res", "o", "q"}  # g.res, o and q as stores
+    assert grid.fields[3].ty == ArrayType(grid.fields[2].ty.elem, Role.OUT)
     assert parse(print_program(PROGRAM)) == PROGRAM
 
 
 def test_inputs_are_keyed_by_flattened_leaves_and_arrays_have_the_launch_length():
     values = make_inputs(PROGRAM.kernels[0], 5)
-    assert sorted(values) == ["g__pts", "g__scale", "g__wt", "k", "o", "q"]
+    assert sorted(values) == ["g__pts", "g__res", "g__scale", "g__wt", "k", "o", "q"]
+    assert not values["g__res"].any()  # an Out field starts at zero
     assert values["g__wt"].shape == (5,) and values["g__pts"].shape == (5, 3)
 
 
@@ -64,13 +69,15 @@ def test_flattening_makes_the_field_an_array_parameter():
     assert not flat.structs
     params = {p.name: p.ty for p in flat.kernels[0].params}
     assert params["g__wt"] == ArrayType(params["g__scale"], Role.IN)
-    assert {n.array for n in A.walk(flat) if isinstance(n, (A.ArrayRead, A.Len)) and n.array.startswith("g")} == {"g__wt", "g__pts"}
+    assert {n.array for n in A.walk(flat) if isinstance(n, (A.ArrayRead, A.Len)) and n.array.startswith("g")} == {"g__wt", "g__pts", "g__res"}
+    assert params["g__res"] == ArrayType(params["g__pts"].elem, Role.OUT)
 
 
 def test_reference_values_by_hand():
     out = run_reference(PROGRAM, None, INPUTS, 3)
     np.testing.assert_array_equal(out["o"], O)
     np.testing.assert_array_equal(out["q"], Q)
+    np.testing.assert_array_equal(out["g__res"], RES)
 
 
 @pytest.mark.compiler
@@ -80,6 +87,7 @@ def test_jax_values_by_hand():
     out = run_jax(PROGRAM, INPUTS, 3)
     np.testing.assert_array_equal(out["o"], O)
     np.testing.assert_array_equal(out["q"], Q)
+    np.testing.assert_array_equal(out["g__res"], RES)
 
 
 @pytest.mark.compiler
@@ -89,6 +97,7 @@ def test_warp_builds_the_struct_with_its_arrays_and_agrees(tmp_path):
     (outcome,) = warp_cpu(workdir=tmp_path).compile([PROGRAM], launch=16)
     (expected,) = ReferenceBackend().compile([PROGRAM], launch=16)
     assert outcome.ok, outcome.message
+    assert "g__res" in outcome.outputs and "g__res" in expected.outputs  # the Out field is compared
     assert compare_outcomes(expected, outcome) == []
 
 
@@ -99,10 +108,16 @@ HEAD = "@kernel\ndef k(p: P, x: In[array[float32]], o: Out[array[float32]]):\n  
 @pytest.mark.parametrize(
     "text, rule, line, column",
     [
-        # an array field is In: a struct parameter is read-only
-        (STRUCT.replace("In[", "Out[") + HEAD + "    o[i] = 1.0\n", "role", 4, 5),
-        # ... so it is never stored to
+        # an array field is In or Out
+        (STRUCT.replace("In[", "InOut[") + HEAD + "    o[i] = 1.0\n", "role", 4, 5),
+        (STRUCT.replace("In[", "Acc[") + HEAD + "    o[i] = 1.0\n", "role", 4, 5),
+        # with that role's rules: an In field is never stored to, an Out field never read
         (STRUCT + HEAD + "    p.a[i] = 1.0\n", "role", 9, 5),
+        (STRUCT.replace("In[", "Out[") + HEAD + "    o[i] = p.a[i]\n", "role", 9, 12),
+        # an Out field is written only at the thread's own index
+        (STRUCT.replace("In[", "Out[") + HEAD + "    p.a[clamp(i + 1, 0, len(p.a) - 1)] = 1.0\n", "race", 9, 9),
+        # the struct itself stays read-only
+        (STRUCT.replace("In[", "Out[") + HEAD + "    p.c = 1.0\n", "read-only", 9, 5),
         # read at the thread index or a guarded one, as any In array
         (STRUCT + HEAD + "    o[i] = p.a[i + 1]\n", "index", 9, 16),
         # the field is an array, not a value

@@ -18,8 +18,9 @@ def weigh(s, v):
     return lax.mul(s, v) + 1.0
 
 
-def struct_arrays(g__scale, g__wt, g__pts, k, o, q):
+def struct_arrays(g__scale, g__wt, g__pts, g__res, k, o, q):
     def thread(tid):
+        g__res_i = jnp.zeros(g__res.shape[1:], g__res.dtype)
         o_i = jnp.zeros(o.shape[1:], o.dtype)
         q_i = jnp.zeros(q.shape[1:], q.dtype)
         i = tid
@@ -36,6 +37,8 @@ def struct_arrays(g__scale, g__wt, g__pts, k, o, q):
         t = unrolled_loop(3, for_m, t)
         o_i = weigh(g__scale, t)
         q_i = lax.add(g__pts[i] * g__scale, g__pts[clamp(k - i, 0, jnp.int32(g__pts.shape[0]) - 1)])
-        return o_i, q_i
-    o_new, q_new = jax.vmap(thread)(jnp.arange(g__wt.shape[0], dtype=jnp.int32))
-    return {"o": o_new, "q": q_new}
+        g__res_i = g__pts[i]
+        g__res_i = g__res_i.at[1].set(t)
+        return g__res_i, o_i, q_i
+    g__res_new, o_new, q_new = jax.vmap(thread)(jnp.arange(g__wt.shape[0], dtype=jnp.int32))
+    return {"g__res": g__res_new, "o": o_new, "q": q_new}

@@ -6,6 +6,7 @@ class Grid:
     scale: wp.float32
     wt: wp.array(dtype=wp.float32)
     pts: wp.array(dtype=wp.vec3)
+    res: wp.array(dtype=wp.vec3)
 
 
 @wp.func
@@ -24,3 +25,5 @@ def struct_arrays(g: Grid, k: wp.int32, o: wp.array(dtype=wp.float32), q: wp.arr
         t += g.wt[m] if m < g.wt.shape[0] else 0.0
     o[i] = weigh(g.scale, t)
     q[i] = g.pts[i] * g.scale + g.pts[wp.clamp(k - i, 0, g.pts.shape[0] - 1)]
+    g.res[i] = g.pts[i]
+    g.res[i].y = t
