@@ -94,7 +94,7 @@ def _warp_launch(compiler, module, names, program: A.Program, n: int, seed: int)
     wp = compiler.wp
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
-    float_arrays = frozenset(p.name for p in kernel.params if float_array(p))
+    float_arrays = frozenset(p.name for p in flat_params(kernel.params) if float_array(p))
     args, arrays = compiler.launch_args(kernel, make_inputs(kernel, n, seed), compiler.device, requires_grad=float_arrays, module=module, names=names)
     tape = wp.Tape()
     with tape:
@@ -135,7 +135,8 @@ def jax_gradients(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int = 0) -
         grads = jax.jit(jax.grad(loss, argnums=positions))(*args)
     except Exception as exc:
         raise GradientUnavailable(f"jax grad: {type(exc).__name__}: {exc}") from exc
-    return {kernel.params[k].name: np.asarray(g) for k, g in zip(positions, grads)}
+    # positions index the flattened parameters: a struct parameter before an array shifts them
+    return {flat_params(kernel.params)[k].name: np.asarray(g) for k, g in zip(positions, grads)}
 
 
 def _step(x: float, eps: float) -> float:

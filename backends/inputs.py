@@ -4,7 +4,8 @@ Arrays have the launch's length `n`: In and InOut arrays are filled from a
 seeded generator within grammar.ops.INPUT_*_RANGE, Out and Acc arrays start at
 zero. Scalar parameters are drawn from the same ranges. Shapes: (n,) for scalar
 elements, (n, k) for vecK, (n, 3, 3) for mat33; a vector scalar parameter is a
-(k,) array; a struct parameter is one value per leaf field.
+(k,) array; a struct parameter is one value per leaf field (an array field
+filled as an In array is, keyed `p__a`).
 """
 
 from __future__ import annotations
@@ -73,5 +74,6 @@ def make_inputs(kernel: A.Kernel, n: int = DEFAULT_LAUNCH, seed: int = 0) -> dic
 
 
 def written_arrays(kernel: A.Kernel) -> list[str]:
-    """The arrays a launch can change: its outputs, compared across backends."""
-    return [p.name for p in kernel.params if isinstance(p.ty, ArrayType) and p.ty.role is not Role.IN]
+    """The arrays a launch can change: its outputs, compared across backends
+    (a struct parameter's Out array field by its flattened name `p__a`)."""
+    return [p.name for p in flat_params(kernel.params) if isinstance(p.ty, ArrayType) and p.ty.role is not Role.IN]

@@ -306,7 +306,7 @@ class JaxCompiler:
         import jax.numpy as jnp
 
         positions = tuple(k for k, p in enumerate(flat_params(kernel.params)) if _is_float_param(p))  # as `args` are
-        outputs = [p.name for p in kernel.params if isinstance(p.ty, ArrayType) and _is_float_param(p) and p.name in written_arrays(kernel)]
+        outputs = [p.name for p in flat_params(kernel.params) if isinstance(p.ty, ArrayType) and _is_float_param(p) and p.name in written_arrays(kernel)]
         if not positions or not outputs:
             return ""
 

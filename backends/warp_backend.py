@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.types import ArrayType
 
 from .compare import acc_scales, nondeterminism
 from .errors import RenderError, Unsupported
@@ -519,7 +520,7 @@ class WarpCompiler:
             if not hasattr(param.ty, "role") and param.ty.is_struct:
                 if module is None:
                     raise ValueError("launching a kernel with a struct parameter needs its module")
-                args.append(self.struct_value(param.ty, values, param.name, lambda name: getattr(module, names[name])))
+                args.append(self.struct_value(param.ty, values, param.name, lambda name: getattr(module, names[name]), device, requires_grad, arrays))
                 continue
             value = values[param.name]
             if isinstance(value, np.ndarray) and value.ndim >= 1 and hasattr(param.ty, "role"):
@@ -532,13 +533,19 @@ class WarpCompiler:
                 args.append(value.item() if hasattr(value, "item") else value)
         return args, arrays
 
-    def struct_value(self, ty, values: dict, base: str, class_of):
-        """An instance of struct `ty` whose leaves are `values[base__field...]`."""
+    def struct_value(self, ty, values: dict, base: str, class_of, device=None, requires_grad=frozenset(), arrays=None):
+        """An instance of struct `ty` whose leaves are `values[base__field...]`;
+        its array fields go into `arrays` too, by their flattened names (where
+        the gradient oracle reads their adjoints)."""
         instance = class_of(ty.name)()
         for name, field_ty in ty.fields:
             key = f"{base}__{name}"
-            if field_ty.is_struct:
-                value = self.struct_value(field_ty, values, key, class_of)
+            if isinstance(field_ty, ArrayType):
+                value = self.wp.array(values[key], dtype=getattr(self.wp, field_ty.elem.name), device=device, requires_grad=key in requires_grad)
+                if arrays is not None:
+                    arrays[key] = value
+            elif field_ty.is_struct:
+                value = self.struct_value(field_ty, values, key, class_of, device, requires_grad, arrays)
             elif field_ty.is_vector or field_ty.is_matrix:
                 value = getattr(self.wp, field_ty.name)(*np.asarray(values[key]).reshape(-1).tolist())
             else:

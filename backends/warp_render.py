@@ -132,6 +132,8 @@ class _Renderer:
             body.insert(0, cst.SimpleStatementLine([cst.ImportFrom(module=cst.Name("typing"), names=[cst.ImportAlias(cst.Name("Any"))])]))
         if len({f.name for f in program.funcs}) < len(program.funcs):
             self.supported("overloaded_helpers", "an overloaded helper")
+        if any(isinstance(f.ty, ArrayType) for s in program.structs for f in s.fields):
+            self.supported("struct_array_fields", "a struct field of array type")
         helpers = []
         for kind, ty in sorted(self.bridged):
             helper = _bridge_helper(kind, ty)
@@ -414,8 +416,9 @@ _EXPRESSIONS = {
     A.Const: lambda self, n: literal(n),
     A.Name: lambda self, n: cst.Name(self.names[n.id] if n.id in self.constants else n.id),
     A.Tid: lambda self, n: call("wp.tid"),
-    A.Len: lambda self, n: cst.Subscript(cst.Attribute(cst.Name(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
-    A.ArrayRead: lambda self, n: cst.Subscript(cst.Name(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
+    # dotted: `p.a` names the array field a of struct parameter p
+    A.Len: lambda self, n: cst.Subscript(cst.Attribute(dotted(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
+    A.ArrayRead: lambda self, n: cst.Subscript(dotted(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
     A.Component: _Renderer.component,
     A.Field: lambda self, n: cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(n.name)),
     A.StructNew: lambda self, n: call(self.names[n.of]),

@@ -83,7 +83,8 @@ class Tid:
 
 @dataclass(frozen=True, slots=True)
 class Len:
-    """`len(a)`: the length of an array parameter (int32)."""
+    """`len(a)`: the length of an array parameter (int32); `len(s.a)` of a
+    struct parameter's array field has `array` "s.a", as ArrayRead."""
 
     array: str
     ty: DType | None = None
@@ -92,7 +93,8 @@ class Len:
 
 @dataclass(frozen=True, slots=True)
 class ArrayRead:
-    """`a[index]`: an element of an array parameter."""
+    """`a[index]`: an element of an array parameter; `array` is `s.a` for
+    the array field a of struct parameter s (the array's one name)."""
 
     array: str
     index: Expr

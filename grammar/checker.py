@@ -134,10 +134,18 @@ class _Checker:
             fields.add(f.name)
             self.check_host_name(f, f.name)
             ty = f.ty
-            if isinstance(ty, ArrayType) or ty == BOOL:
-                raise self.error(f, "unknown-type", f"a field is a value type or an earlier struct, not {ty}")
+            if isinstance(ty, ArrayType):
+                # In or Out: the rules of an array parameter of that role hold
+                # unchanged; InOut and Acc fields are not part of the language yet
+                if ty.role not in (Role.IN, Role.OUT):
+                    raise self.error(f, "role", f"an array field is In (read) or Out (written at the thread's own index), not {ty.role.value}")
+                continue
+            if ty == BOOL:
+                raise self.error(f, "unknown-type", f"a field is a value type, an In or Out array or an earlier struct, not {ty}")
             if ty.is_struct and self.structs.get(ty.name) != ty:
                 raise self.error(f, "unknown-type", f"struct {ty.name!r} is not declared before {node.name!r}")
+            if holds_array(ty):
+                raise self.error(f, "struct-array", f"struct {ty.name!r} holds an array: it is only a kernel parameter's type, never a field")
         self.structs[node.name] = struct_type(node.name, [(f.name, f.ty) for f in node.fields])
 
     def known_type(self, node, ty) -> None:
@@ -179,6 +187,11 @@ class _Checker:
             self.known_type(param, param.ty)
             if param.ty == ANY and self.in_kernel:
                 raise self.error(param, "generic", f"kernel parameter {param.name!r} cannot be Any: only a helper is generic")
+            if holds_array(param.ty):
+                if not self.in_kernel:
+                    raise self.error(param, "struct-array", f"struct {param.ty.name!r} holds an array: only a kernel takes it as a parameter")
+                for field, array in param.ty.array_fields:
+                    self.arrays[f"{param.name}.{field}"] = array
             if isinstance(param.ty, ArrayType):
                 if not self.in_kernel and param.ty.role is not Role.ACC:
                     raise self.error(param, "helper-array", "helpers take arrays only in the Acc role")
@@ -192,6 +205,8 @@ class _Checker:
         body = node.body
         if isinstance(node, A.Func):
             self.known_type(node, node.ret)
+            if holds_array(node.ret):
+                raise self.error(node, "struct-array", f"struct {node.ret.name!r} holds an array: a helper cannot return it")
             if node.ret == ANY and not is_generic(node):
                 raise self.error(node, "generic", f"helper {node.name!r} returns Any but has no Any parameter to bind it")
             if not body or not isinstance(body[-1], A.Return):
@@ -253,6 +268,8 @@ class _Checker:
         if func is not None and isinstance(func.ret, DType):  # `s = f(...)` of a struct helper
             self.whole_call = stmt.value
         value = self.expr(stmt.value)
+        if holds_array(value.ty):
+            raise self.error(stmt.value, "struct-array", f"struct {value.ty.name!r} holds an array: it is only a kernel parameter, never copied to a local")
         target = stmt.target
         if isinstance(target, A.Name):
             symbol = self.lookup(target.id)
@@ -739,12 +756,17 @@ class _Checker:
 
     def expr_Field(self, e: A.Field):
         value = self.expr(e.value)
-        return replace(e, value=value, ty=self.field_type(e, value.ty))
+        ty = self.field_type(e, value.ty)
+        if isinstance(ty, ArrayType):  # `s.a[i]` and `len(s.a)` are parsed as an array's read and length
+            raise self.error(e, "operand-types", f"array field {e.name!r} is used as a value; index it or take its len")
+        return replace(e, value=value, ty=ty)
 
     def expr_StructNew(self, e: A.StructNew):
         ty = self.structs.get(e.of)
         if ty is None:
             raise self.error(e, "unknown-type", f"struct {e.of!r} is not declared before its use")
+        if holds_array(ty):
+            raise self.error(e, "struct-array", f"struct {e.of!r} holds an array: it is only a kernel parameter, never made by {e.of}()")
         return replace(e, ty=ty)
 
     def expr_ComponentAt(self, e: A.ComponentAt):
@@ -983,6 +1005,12 @@ class _Checker:
                 raise self.error(arg, "type-mismatch", f"{e.of} components are float32, not {arg.ty}")
         return replace(e, args=args, ty=e.of)
 
+
+
+def holds_array(ty) -> bool:
+    """Whether `ty` is a struct with an array field: such a struct reaches a
+    kernel only as its parameter (Warp builds its arrays on the host)."""
+    return isinstance(ty, DType) and ty.is_struct and bool(ty.array_fields)
 
 
 def _names(node) -> set[str]:

@@ -118,6 +118,9 @@ class Gen:
         self.funcs: list[A.Func] = []
         self.depth: dict[str, int] = {}  # helper -> its depth of helper calls (1: calls none)
         self.structs: list[DType] = []
+        # structs that hold In arrays: kernel parameters only, kept apart from
+        # `structs` (which helpers, locals and nested fields draw from)
+        self.array_structs: list[DType] = []
         self.effectful: set[str] = set()
         self.helper_acc: dict[str, dict[str, str]] = {}  # helper -> Acc parameter -> class
         self.constant_scope: dict[str, _Local] = {}  # the program's constants, in every definition
@@ -218,7 +221,7 @@ class Gen:
         # arrays are as long as the launch: a tile loaded from one must fit
         tiles = [node.size for node in A.walk(kernel) if isinstance(node, A.TileLoad)]
         kernel = replace(kernel, launch=max([self.launch_size(), *tiles]))
-        defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs)
+        defs = tuple(A.StructDef(t.name, tuple(A.Param(n, ty) for n, ty in t.fields)) for t in self.structs + self.array_structs)
         return A.Program(tuple(self.funcs), (kernel,), defs, tuple(self.constant_defs))
 
     def launch_size(self) -> int:
@@ -276,11 +279,32 @@ class Gen:
             fields.append((f"m{k}", ty))
         return struct_type(self.fresh("S"), fields)
 
+    def array_struct(self) -> DType:
+        """A struct of arrays (one, sometimes two; In or Out) and value fields,
+        for a kernel parameter: `p.m0[i]` is read or stored wherever an
+        array of its role is."""
+        count = self.length("struct_fields", at_least=1)
+        arrays = {0} | ({self.integer(0, count - 1)} if count > 1 and self.boolean() else set())
+        # the array field's place among the fields is drawn too: Warp lays a struct out in field order
+        shift = self.integer(0, count - 1)
+        fields = []
+        for k in range(count):
+            if (k - shift) % count in arrays:
+                role = Role.IN if self.choose("struct_array_role") == "in" else Role.OUT
+                fields.append((f"m{k}", ArrayType(self.value_type(), role)))
+            else:
+                fields.append((f"m{k}", self.value_type()))
+        ty = struct_type(self.fresh("S"), fields)
+        self.array_structs.append(ty)
+        return ty
+
     def bind(self, scope: dict, name: str, ty: DType, kind: str, leaf_kind: str, intervals=None) -> None:
         """Put struct variable `name` in `scope` (kind "struct") with each leaf
         field as a pseudo-local "name.f.g" of `leaf_kind` ("param" or "local")."""
         scope[name] = _Local(ty, kind)
         for k, (path, leaf_ty) in enumerate(ty.leaves()):
+            if isinstance(leaf_ty, ArrayType):  # read through ctx.arrays, as "name.f"
+                continue
             key = ".".join((name, *path))
             if leaf_kind == "param":
                 local = _Local(leaf_ty, "param", param_interval(leaf_ty))
@@ -499,6 +523,14 @@ class Gen:
                 name = self.fresh("p")
                 params.append(A.Param(name, ty))
                 self.bind(scope, name, ty, "struct_param", "param")
+        if "structs" in self.features and self.choose("struct_array") == "param":
+            ty = self.array_struct()
+            name = self.fresh("p")
+            params.append(A.Param(name, ty))
+            # its own kind: never copied, passed to a helper or nested (grammar/SEMANTICS.md)
+            self.bind(scope, name, ty, "array_struct_param", "param")
+            for field, array in ty.array_fields:
+                arrays[f"{name}.{field}"] = array
         if need.get("elementwise"):
             # two readable arrays and an output of one element type
             ty = F32
@@ -1280,7 +1312,8 @@ class Gen:
 
     def tile_arrays(self) -> list[str]:
         """The arrays a tile may be loaded from: In arrays of float32."""
-        return [n for n, a in self.ctx.arrays.items() if a.role is Role.IN and a.elem == F32]
+        # not a struct's array field (`p.m0`): tile_load takes an array parameter by name
+        return [n for n, a in self.ctx.arrays.items() if a.role is Role.IN and a.elem == F32 and "." not in n]
 
     def tile_reduce(self, depth: int) -> A.TileReduce:
         """A reduction of a tile of one drawn size (every tile under it has

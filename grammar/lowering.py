@@ -5,7 +5,8 @@ flattened) held apart: a struct local or parameter `s` becomes one local or
 parameter per leaf, named `s__f` (`s__f__g` for nested fields; the checker keeps
 `__` out of every name a program defines); `S()` becomes each leaf's zero; a
 helper returning a struct returns its leaves as several values, unpacked at the
-call. Reads and writes of fields become reads and writes of those names.
+call. Reads and writes of fields become reads and writes of those names; an
+array field `s.a` of a struct parameter becomes the array parameter `s__a`.
 
 Structs are values in the language (grammar/SEMANTICS.md: `t = s` copies), so
 this changes no result: the reference and the JAX renderer run the flattened
@@ -92,6 +93,9 @@ class _Lowering:
     # -- expressions
 
     def expr(self, node):
+        if isinstance(node, (A.ArrayRead, A.Len)) and "." in node.array:  # `s.a`: the array field is a leaf parameter
+            base, field = node.array.split(".")
+            return replace(self.rebuild(node), array=leaf_name(base, (field,)))
         if isinstance(node, A.Field):  # a leaf: structs only reach here whole through `leaves`
             base, path = self.place(node)
             if isinstance(base, A.StructNew):

@@ -20,7 +20,7 @@ from lark.indenter import DedentError, Indenter
 from . import ast as A
 from .errors import ParseError
 from .ops import TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
-from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, TupleType, struct_type
+from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 
@@ -243,7 +243,8 @@ class _Builder:
             field_name, ty = decl.children
             if str(field_name) in COMPONENT_NAMES:
                 raise self.error(f"a field cannot be named {str(field_name)!r}: x, y, z and w name a vector's components", field_name, "field-name")
-            built.append(A.Param(str(field_name), self.type_name(ty), pos=self.pos(decl)))
+            field_ty = self.array_type(ty) if ty.data == "array_type" else self.type_name(ty)
+            built.append(A.Param(str(field_name), field_ty, pos=self.pos(decl)))
         node = A.StructDef(str(name), tuple(built), pos=self.pos(tree))
         # the checker judges duplicate names; the first declaration wins here
         self.structs.setdefault(node.name, struct_type(node.name, [(f.name, f.ty) for f in built]))
@@ -259,6 +260,8 @@ class _Builder:
             ret = None
         built = tuple(self.param(p) for p in params.children if p is not None) if params else ()
         self.arrays = {p.name for p in built if isinstance(p.ty, ArrayType)}
+        # `s.a`: the array field a of struct parameter s is read as an array parameter is
+        self.arrays |= {f"{p.name}.{f}" for p in built if isinstance(p.ty, DType) and p.ty.is_struct for f, _ in p.ty.array_fields}
         body = self.suite(suite)
         if ret is None:
             return A.Kernel(str(name), built, body, pos=self.pos(tree), launch=launch)
@@ -277,12 +280,15 @@ class _Builder:
     def param(self, tree: Tree) -> A.Param:
         name, ty = tree.children
         if ty.data == "array_type":
-            role, elem = ty.children
-            elem_ty = self.type_name(elem)
-            if not (elem_ty.is_numeric or elem_ty.is_vector or elem_ty.is_matrix):
-                raise self.error(f"arrays of {elem_ty} are not part of the language", elem, "unknown-type")
-            return A.Param(str(name), ArrayType(elem_ty, ROLES[str(role)]), pos=self.pos(tree))
+            return A.Param(str(name), self.array_type(ty), pos=self.pos(tree))
         return A.Param(str(name), self.type_name(ty, generic=True), pos=self.pos(tree))
+
+    def array_type(self, tree: Tree) -> ArrayType:
+        role, elem = tree.children
+        elem_ty = self.type_name(elem)
+        if not (elem_ty.is_numeric or elem_ty.is_vector or elem_ty.is_matrix):
+            raise self.error(f"arrays of {elem_ty} are not part of the language", elem, "unknown-type")
+        return ArrayType(elem_ty, ROLES[str(role)])
 
     def type_name(self, tree: Tree, generic: bool = False):
         """The type `tree` names; `Any` (a generic helper's type variable)
@@ -469,6 +475,8 @@ class _Builder:
             base, index = ch
             if base.data == "name" and str(base.children[0]) in self.arrays:
                 return A.ArrayRead(str(base.children[0]), self.expr(index), pos=pos)
+            if self.field_array(base) is not None:
+                return A.ArrayRead(self.field_array(base), self.expr(index), pos=pos)
             if index.data != "int_lit":
                 return A.ComponentAt(self.expr(base), self.expr(index), pos=pos)
             return self.component(self.expr(base), int(index.children[0]), False, index, pos)
@@ -482,6 +490,14 @@ class _Builder:
         if kind == "call":
             return self.call(tree)
         raise self.error(f"unexpected expression {kind}", tree)  # pragma: no cover
+
+    def field_array(self, tree) -> str | None:
+        """`s.a` spelled as the array name the AST holds for the array field
+        a of struct parameter s (None when `tree` is no such field)."""
+        if isinstance(tree, Tree) and tree.data == "attribute" and tree.children[0].data == "name":
+            dotted = f"{tree.children[0].children[0]}.{tree.children[1]}"
+            return dotted if dotted in self.arrays else None
+        return None
 
     def component(self, value, index: int, attr: bool, where, pos):
         if index >= len(COMPONENT_NAMES):
@@ -502,6 +518,8 @@ class _Builder:
                 raise self.error("tid() takes no arguments", tree, "call-arity")
             return A.Tid(pos=pos)
         if name == "len":
+            if len(args) == 1 and isinstance(args[0], A.Field) and isinstance(args[0].value, A.Name) and f"{args[0].value.id}.{args[0].name}" in self.arrays:
+                return A.Len(f"{args[0].value.id}.{args[0].name}", pos=pos)
             if len(args) != 1 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
                 raise self.error("len() takes one array parameter", tree, "call-arity")
             return A.Len(args[0].id, pos=pos)

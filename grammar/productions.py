@@ -23,7 +23,12 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     helpers = {f.name for f in program.funcs}
     effectful = effectful_helpers(program)
     for struct in program.structs:
-        found.update(("field_type", "struct" if f.ty.is_struct else "value") for f in struct.fields)
+        # an array field is drawn by struct_array, not field_type
+        found.update(("field_type", "struct" if f.ty.is_struct else "value") for f in struct.fields if not isinstance(f.ty, ArrayType))
+    if program.structs:
+        holds = any(f.ty.is_struct and f.ty.array_fields for k in program.kernels for f in k.params)
+        found.add(("struct_array", "param" if holds else "none"))
+        found.update(("struct_array_role", a.role.value.lower()) for k in program.kernels for f in k.params if f.ty.is_struct for _, a in f.ty.array_fields)
     constants = {c.name for c in program.constants}
     for constant in program.constants:
         found.add(("constant_type", constant.value.ty.name))

@@ -57,6 +57,8 @@ CONSTRUCTS = (
     # Warp's own constructs: structs (as parameters, returned, nested, copied,
     # their fields written) and helpers that return several values
     "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
+    # a struct kernel parameter's array field read or stored (`p.a[i]`)
+    "struct-array-field",
     # expressions evaluated when compiling, and those that read an unrolled loop's variable
     "static", "static-loop-variable",
     # module-level constants (Warp's wp.constant), of a vector or matrix type, and loops they bound
@@ -267,6 +269,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("matrix")
     if name == "quat":
         found.add("quaternion")
+    if isinstance(node, A.ArrayRead) and "." in node.array:  # `p.a[...]` (a read or a store): the AST names a field's array so
+        found.add("struct-array-field")
     if isinstance(node, A.Call) and node.func in ("quat_rotate", "quat_rotate_inv"):
         found.add("quat-rotate")
     if isinstance(node, A.BinOp) and is_quat_product(node.op, node.left.ty, node.right.ty):

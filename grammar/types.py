@@ -26,14 +26,15 @@ class DType:
 
     A struct type (kind STRUCT) is declared by a program; `fields` holds its
     (name, type) pairs in declaration order, and two struct types are equal
-    when their names and fields are."""
+    when their names and fields are. A field's type may be an In ArrayType
+    (an array held by a struct that only a kernel parameter may have)."""
 
     name: str
     kind: Kind
     length: int = 1  # components of a vector, rows*cols of a matrix
     bits: int = 32
     signed: bool = True
-    fields: tuple[tuple[str, "DType"], ...] = ()
+    fields: tuple[tuple[str, "DType | ArrayType"], ...] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -62,18 +63,24 @@ class DType:
     def is_struct(self) -> bool:
         return self.kind is Kind.STRUCT
 
-    def field(self, name: str) -> "DType | None":
+    @property
+    def array_fields(self) -> tuple[tuple[str, "ArrayType"], ...]:
+        """The (name, array type) fields of a struct type."""
+        return tuple((n, t) for n, t in self.fields if isinstance(t, ArrayType))
+
+    def field(self, name: str) -> "DType | ArrayType | None":
         """The type of field `name` of a struct type (None when it has none)."""
         return dict(self.fields).get(name)
 
     def leaves(self, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], "DType"]]:
         """(path, type) of every non-struct field, nested structs flattened, in
-        declaration order; a non-struct type is its own single leaf."""
+        declaration order; a non-struct type is its own single leaf, and an
+        array field is a leaf (its ArrayType)."""
         if not self.is_struct:
             return [(prefix, self)]
         out = []
         for name, ty in self.fields:
-            out.extend(ty.leaves(prefix + (name,)))
+            out.extend([(prefix + (name,), ty)] if isinstance(ty, ArrayType) else ty.leaves(prefix + (name,)))
         return out
 
 
@@ -174,4 +181,8 @@ class ArrayType:
 
     def __str__(self) -> str:
         return f"{self.role.value}[array[{self.elem.name}]]"
+
+    # an array is none of the value kinds (a struct's array field is asked as
+    # its value fields are): code asking a type's kind gets False
+    is_float = is_int = is_numeric = is_vector = is_matrix = is_struct = property(lambda self: False)
 

@@ -344,6 +344,13 @@ def drop_unused_fields(program: A.Program) -> Iterator[A.Program]:
         if struct.name not in named:
             yield _with_structs(program, tuple(s for s in program.structs if s is not struct))
     read = {(n.value.ty.name, n.name) for n in A.walk(program) if isinstance(n, A.Field) and n.value.ty is not None}
+    # an array field is read through its AST name `p.a` (ArrayRead, Len), never a Field node
+    for kernel in program.kernels:
+        params = {p.name: p.ty for p in kernel.params}
+        for n in A.walk(kernel):
+            if isinstance(n, (A.ArrayRead, A.Len)) and "." in n.array:
+                base, field = n.array.split(".")
+                read.add((params[base].name, field))
     for index, struct in enumerate(program.structs):
         for field in struct.fields:
             if (struct.name, field.name) not in read and len(struct.fields) > 1:

@@ -104,3 +104,14 @@ def test_the_jax_spellings_are_constructs_of_their_own():
     spellings = {"jax-where", "jax-lax-select", "jax-lax-cond", "jax-jnp-op", "jax-lax-op", "jax-jnp-reduce", "jax-lax-reduce"}
     assert spellings <= constructs(program)
     assert not {"jax-lax-select", "jax-lax-cond", "jax-jnp-reduce"} & constructs(parse(PROGRAM))
+
+
+def test_a_struct_array_field_read_is_a_construct_of_its_own():
+    program = parse(
+        "@struct\nclass S:\n    c: float32\n    a: In[array[float32]]\n\n"
+        "@kernel\ndef k(p: S, o: Out[array[float32]]):\n    i = tid()\n    o[i] = p.a[clamp(i + 1, 0, len(p.a) - 1)] * p.c\n"
+    )
+    used = constructs(program)
+    assert {"struct", "struct-param", "struct-array-field", "len"} <= used
+    assert "in-array" not in used  # the array is the struct's, not a parameter of its own
+    assert "struct-array-field" not in constructs(parse(PROGRAM))

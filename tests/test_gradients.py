@@ -465,3 +465,39 @@ def test_warp_cuda_adjoints_are_checked_only_where_a_gpu_is(monkeypatch):
     assert registry.BACKENDS["warp-cpu"].has_adjoints
     monkeypatch.setattr(registry, "cuda_device_present", lambda: True)
     assert registry.BACKENDS["warp-cuda"].has_adjoints
+
+
+STRUCT_ARRAYS = (
+    "@struct\nclass S:\n    c: float32\n    a: In[array[float32]]\n    v: In[array[vec3]]\n    n: In[array[int32]]\n    r: Out[array[float32]]\n\n"
+    "@kernel\ndef k(s: S, x: In[array[float32]], o: Out[array[float32]]):\n    i = tid()\n"
+    "    o[i] = s.a[i] * s.a[i] * s.c + x[i] * s.a[clamp(i + 1, 0, len(s.a) - 1)] + dot(s.v[i], s.v[i]) + float32(s.n[i])\n"
+    "    s.r[i] = s.a[i] * x[i]\n"
+)
+
+
+def test_a_struct_parameters_float_array_fields_are_gradient_inputs_and_outputs():
+    """By their flattened names, as the launch inputs are; the int field is not one."""
+    kernel = parse(STRUCT_ARRAYS).kernels[0]
+    assert D.gradient_inputs(kernel) == ["s__a", "s__v", "x"]
+    assert D.gradient_outputs(kernel) == ["s__r", "o"]
+    assert D.differentiability(parse(STRUCT_ARRAYS)) is None
+
+
+@pytest.mark.compiler
+def test_gradients_through_a_struct_array_field_agree_with_their_closed_form(checker):
+    (outcome,) = checker.check([parse(STRUCT_ARRAYS)], launch=4, seed=0, every_source=True)
+    found = _sources(outcome)
+    assert G.disagreements(found) == {}
+    values = make_inputs(parse(STRUCT_ARRAYS).kernels[0], 4, 0)
+    a, x, c = (values[k].astype(np.float64) for k in ("s__a", "x", "s__c"))
+    # d/da_j = 2 c a_j + the x_i whose clamp(i + 1) is j: x_{j-1} for j >= 1, and x_3 for j = 3 too;
+    # + x_j through the Out field s.r
+    expected = 2 * c * a + np.array([0.0, x[0], x[1], x[2] + x[3]]) + x
+    np.testing.assert_allclose(found["warp"]["s__a"], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(found["warp"]["s__v"], 2 * values["s__v"].astype(np.float64), rtol=1e-5, atol=1e-6)
+
+
+def test_the_store_rules_see_a_struct_parameters_out_field():
+    """It is stored as `s.r[i]` in the AST: two stores are an overwrite, as for an Out parameter."""
+    twice = parse(STRUCT_ARRAYS.replace("    s.r[i] = s.a[i] * x[i]\n", "    s.r[i] = s.a[i] * x[i]\n    s.r[i] = x[i]\n"))
+    assert D.exclusions(twice) == [D.ARRAY_OVERWRITE]
