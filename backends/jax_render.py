@@ -795,7 +795,7 @@ class _Renderer:
         for stmt in statements(body):
             if isinstance(stmt, (A.Assign, A.AugAssign)):
                 target = stmt.target
-                if isinstance(target, (A.Component, A.ComponentAt)):
+                while isinstance(target, (A.Component, A.ComponentAt)):  # m[r][c]: m
                     target = target.value
                 if isinstance(target, A.Name) and self.declared(target.id):
                     found[target.id] = None

@@ -217,7 +217,7 @@ def local_target(stmt: object) -> str | None:
     anything else (an array element's component included)."""
     if isinstance(stmt, (A.Assign, A.AugAssign)):
         target = stmt.target
-        if isinstance(target, (A.Component, A.ComponentAt)):
+        while isinstance(target, (A.Component, A.ComponentAt)):  # m[r][c] = e writes m
             target = target.value
         while isinstance(target, A.Field):  # `s.f.g = e` writes local struct s
             target = target.value

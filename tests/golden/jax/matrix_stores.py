@@ -7,6 +7,11 @@ def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
 
 
+def scan_by_two(trips, body, carry):
+    """lax.scan unrolled two iterations a step (with a remainder for an odd count)."""
+    return lax.scan(lambda c, k: (body(k, c), None), carry, jnp.arange(trips, dtype=jnp.int32), unroll=2)[0]
+
+
 def unrolled_loop(trips, body, carry):
     """A Python loop: unrolled when traced."""
     for k in range(trips):
@@ -39,6 +44,12 @@ def k(x, y, n):
             m = m.at[0].set(jnp.where(mask2, m[2] * 2.0, m[0]))
             return m
         m = unrolled_loop(3, for_j, m)
+        # for k in range(2):
+        def for_k(k, m):
+            k = jnp.int32(k)
+            m = m.at[0, 1].set(lax.add(m[0][1], jnp.float32(0.5)))
+            return m
+        m = scan_by_two(2, for_k, m)
         y_i = m
         return y_i
     y_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))

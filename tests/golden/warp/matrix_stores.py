@@ -19,4 +19,6 @@ def k(x: wp.array(dtype=wp.float32), y: wp.array(dtype=wp.mat33), n: wp.int32):
         m[2, 1] += 1.0
         if x[i] > 1.5:
             m[0] = m[2] * 2.0
+    for k in range(2):
+        m[0][1] = m[0, 1] + 0.5
     y[i] = m
