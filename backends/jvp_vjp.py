@@ -16,7 +16,9 @@ one compile); where it raises, each side runs alone to say which raised.
 
 The two must agree within `tolerance`: a few hundred roundings of the
 program's float type on the magnitudes both sums are made of (sum |g_i v_i|
-and sum |tangent_j|); the two routes add the same terms in other orders.
+and sum |tangent_j|; the two routes add the same terms in other orders) and
+on the direction's size (sum |v_i|: a derivative that cancels keeps the
+rounding of terms the sums no longer hold).
 Where they do not, central finite differences of the loss along v (the
 program's compiled forward function run twice more: no new compile; the
 loss summed in float64) say which side is off (`verdict`); finite
@@ -91,8 +93,12 @@ def unit_roundoff(program: A.Program) -> float:
 
 def tolerance(evidence: JvpVjp) -> float:
     """How far the two modes may be apart: JVP_VJP_ROUNDINGS roundings on
-    the magnitudes their sums are made of."""
-    return JVP_VJP_ROUNDINGS * evidence.eps * evidence.scale
+    the magnitudes their sums are made of, and on the direction's size: a
+    derivative that cancels (cross(x, c) . c, normalize's) is a difference
+    of terms the sums no longer hold, about one rounding of a unit-size term
+    per element of v (jax 0.4.30, seed 61: forward mode 0, reverse mode
+    6.0e-8 on a magnitude of 6.0e-8, finite differences 0)."""
+    return JVP_VJP_ROUNDINGS * evidence.eps * (evidence.scale + evidence.reach)
 
 
 def verdict(evidence: JvpVjp) -> str | None:
@@ -173,10 +179,11 @@ def jvp_vjp(jax, function, kernel: A.Kernel, args: list, forward, seed: int, eps
         jvp = float(sum(np.sum(t) for t in tangents))
         vjp = float(sum(np.sum(t) for t in terms))
         scale = float(sum(np.sum(np.abs(t)) for t in tangents) + sum(np.sum(np.abs(t)) for t in terms))
+    reach = float(sum(np.sum(np.abs(d), dtype=np.float64) for d in v))
     if not (math.isfinite(jvp) and math.isfinite(vjp) and math.isfinite(scale)):
-        return JvpVjp(jvp=jvp, vjp=vjp, scale=scale, eps=eps, skipped=NOT_FINITE)
+        return JvpVjp(jvp=jvp, vjp=vjp, scale=scale, reach=reach, eps=eps, skipped=NOT_FINITE)
     fd, fd_error = _finite_difference(forward, kernel, args, positions, hosts, v, outputs, place)
-    return JvpVjp(jvp=jvp, vjp=vjp, scale=scale, eps=eps, fd=fd, fd_error=fd_error)
+    return JvpVjp(jvp=jvp, vjp=vjp, scale=scale, reach=reach, eps=eps, fd=fd, fd_error=fd_error)
 
 
 def _which_failed(jax, forward_mode, reverse_mode, diff, rest, tangent, exc: Exception) -> JvpVjp:

@@ -107,6 +107,7 @@ class JvpVjp:
     `jvp`: the loss's derivative along the direction v by forward mode;
     `vjp`: <g, v> with g the loss's gradient by reverse mode; `scale`: the
     magnitudes their sums are made of (sum |g_i v_i| + sum |tangent_j|);
+    `reach`: the direction's size, sum |v_i|;
     `eps`: the machine epsilon of the program's float type; `fd`: the central
     finite difference of the loss along v (NaN: none), `fd_error` a bound on
     its rounding. `skipped`: why nothing was compared (counted, no finding);
@@ -117,6 +118,7 @@ class JvpVjp:
     jvp: float = math.nan
     vjp: float = math.nan
     scale: float = 0.0
+    reach: float = 0.0
     eps: float = 0.0
     fd: float = math.nan
     fd_error: float = 0.0

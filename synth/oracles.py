@@ -240,7 +240,7 @@ def judge_jvp_vjp(backend: str, outcome: Outcome, evidence: JvpVjp) -> Finding |
     return Finding(
         backend, Oracle.JVP_VJP, Stage.GRADIENT, f"{backend}:jvp-vjp:{kind}",
         f"forward mode gives {evidence.jvp!r} along the direction, reverse mode {evidence.vjp!r} "
-        f"(tolerance {tolerance(evidence):.3g} on magnitude {evidence.scale:.3g}); finite differences {evidence.fd!r} (+- {evidence.fd_error:.3g})",
+        f"(tolerance {tolerance(evidence):.3g} on magnitude {evidence.scale:.3g} and direction {evidence.reach:.3g}); finite differences {evidence.fd!r} (+- {evidence.fd_error:.3g})",
     )
 
 
