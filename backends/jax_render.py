@@ -275,8 +275,8 @@ class _Renderer:
         self.taken: set[str] = set(identifiers(self.program)) | _MODULE_NAMES
         self.funcs = {f.name: f for f in self.program.funcs}
         self.constants = constant_values(self.program)
+        self.effectful_helpers = effectful_helpers(self.program)  # what integer_carry asks
         # helper -> {Acc parameter: atomic class} for the parameters its atomics reach
-        self.effectful_helpers = effectful_helpers(self.program)
         self.updates: dict[str, dict[str, str]] = {}
         for func in self.program.funcs:
             self.updates[func.name] = self.atomic_classes(func.body)

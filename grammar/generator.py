@@ -1579,10 +1579,13 @@ class Gen:
             name, local = self.pick(locals_)
             return [], self.component(self.ref(name, local), local.ty, 0)
         if where == "matrix":
+            def local_matrix(s) -> bool:
+                return s.kind == "local" and s.root is None and s.ty == MAT33
+
             declared = []
-            if not self.locals_of(lambda s: s.kind == "local" and s.root is None and s.ty == MAT33):
+            if not self.locals_of(local_matrix):
                 declared.append(self.declare(MAT33, self.expr(MAT33, self.expr_depth(), with_interval=True)))
-            name, local = self.pick(self.locals_of(lambda s: s.kind == "local" and s.root is None and s.ty == MAT33))
+            name, local = self.pick(self.locals_of(local_matrix))
             row = A.Component(self.ref(name, local), self.integer(0, 2), False, VEC3)
             if self.choose("matrix_place") == "row":
                 return declared, row

@@ -518,8 +518,9 @@ class _Builder:
                 raise self.error("tid() takes no arguments", tree, "call-arity")
             return A.Tid(pos=pos)
         if name == "len":
-            if len(args) == 1 and isinstance(args[0], A.Field) and isinstance(args[0].value, A.Name) and f"{args[0].value.id}.{args[0].name}" in self.arrays:
-                return A.Len(f"{args[0].value.id}.{args[0].name}", pos=pos)
+            field = f"{args[0].value.id}.{args[0].name}" if len(args) == 1 and isinstance(args[0], A.Field) and isinstance(args[0].value, A.Name) else None
+            if field in self.arrays:
+                return A.Len(field, pos=pos)
             if len(args) != 1 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
                 raise self.error("len() takes one array parameter", tree, "call-arity")
             return A.Len(args[0].id, pos=pos)
