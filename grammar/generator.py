@@ -529,8 +529,8 @@ class Gen:
             params.append(A.Param(name, ty))
             # its own kind: never copied, passed to a helper or nested (grammar/SEMANTICS.md)
             self.bind(scope, name, ty, "array_struct_param", "param")
-            for field, array in ty.array_fields:
-                arrays[f"{name}.{field}"] = array
+            for field_name, array in ty.array_fields:
+                arrays[f"{name}.{field_name}"] = array
         if need.get("elementwise"):
             # two readable arrays and an output of one element type
             ty = F32
