@@ -385,7 +385,7 @@ class WarpCompiler:
         sources: dict[str, str] = {}
         for index, (module, names) in modules.items():
             if self.run_device is not None:
-                outcome = self._run(module, names, programs[index], launch, seed)
+                outcome = self.run_built(module, names, programs[index], launch, seed)
             else:
                 outcome = Outcome(Status.OK, Stage.COMPILE)
             if self.ir:
@@ -553,7 +553,9 @@ class WarpCompiler:
             setattr(instance, name, value)
         return instance
 
-    def _run(self, module, names: dict[str, str], program: A.Program, launch: int, seed: int) -> Outcome:
+    def run_built(self, module, names: dict[str, str], program: A.Program, launch: int = DEFAULT_LAUNCH, seed: int = 0) -> Outcome:
+        """Launch a program `build` compiled, twice on fresh inputs (the
+        nondeterminism oracle's evidence), and read its outputs."""
         wp = self.wp
         kernel = program.kernels[0]
         launch = A.launch_of(program, launch)  # the kernel's own launch size, if it has one
