@@ -21,8 +21,12 @@ constrained least-squares problem:
    predicted features are nearest the target on the features it names, and
    nearest the starting profile's on every other one (with a small weight,
    so that they keep roughly their shares), except those that move with a
-   named one across the levers (a loop's constructs when loops are named):
-   those are free; a small cost on moving any lever keeps the rest still;
+   named one: across the levers (a loop's constructs when loops are named),
+   or through the programs' own co-occurrence, by more than CARRIED_LIMIT
+   (programs with loops are compound more often): those are free; a small
+   cost on moving any lever keeps the rest still; the solve is weighted
+   again while a feature is predicted past its bound (Lawson's reweighting),
+   so that no single kept feature is left far out;
 3. draw `n_check` programs from the tuned profile; where a named feature
    misses, aim past it by the miss, and, once the named features are met,
    where an unnamed share drifted more than KEEP_LIMIT, hold it harder and
@@ -64,6 +68,10 @@ KEEP_PUSH = 8.0
 NAMED_MET = 0.02
 # Correlation across the levers above which a feature goes with a named one
 TIED = 0.8
+# How far the named change may carry an unnamed share through co-occurrence
+# alone before it goes with the named one (the tolerance the tune issue sets
+# for features not named)
+CARRIED_LIMIT = 0.05
 # How much moving a lever (an aim's weight, a swarm probability) costs
 RIDGE = 0.02
 # Levers on a kernel's statement count: the share of kernels drawn with this
@@ -154,9 +162,28 @@ def with_statements(weights: Weights, knobs: dict[str, float]) -> Weights:
     return replace(weights, lengths=lengths, _index={})
 
 
+def feature_rows(weights: Weights, n: int, seed: int) -> np.ndarray:
+    """The feature vectors of draws 0..n-1 of `seed`, one row each."""
+    return np.array([features(draw_program(seed, i, weights)) for i in range(n)])
+
+
 def measure(weights: Weights, n: int, seed: int) -> np.ndarray:
     """Mean feature vector of draws 0..n-1 of `seed`."""
-    return np.mean([features(draw_program(seed, i, weights)) for i in range(n)], axis=0)
+    return feature_rows(weights, n, seed).mean(axis=0)
+
+
+def carried(rows: np.ndarray, change: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """How far each feature's share moves when each `moved` share moves by
+    its `change` and nothing else does: the share among programs that have
+    the moved feature, less that among programs that lack it, times the
+    change (summed over the moved features)."""
+    total = np.zeros(rows.shape[1])
+    for k in np.nonzero(moved)[0]:
+        has = rows[:, k] > 0.5
+        if has.all() or not has.any():
+            continue
+        total += change[k] * (rows[has].mean(axis=0) - rows[~has].mean(axis=0))
+    return total
 
 
 def _project_simplex(v: np.ndarray) -> np.ndarray:
@@ -184,6 +211,31 @@ def solve_levers(aims, swarm, start_mix, low, high, goal, importance, ridge: flo
         w = _project_simplex(w - step * 2 * (aims @ residual + ridge * (w - start_mix)))
         q = np.clip(q - step * 2 * (swarm @ residual + ridge * q), low, high)
     return w, q
+
+
+def solve_holding(aims, swarm, start_mix, low, high, goal, importance, named, kept, passes: int = 16):
+    """solve_levers towards a bound on each feature rather than the least
+    squares: after each solve, a kept feature the model predicts past
+    KEEP_LIMIT, or a named one past NAMED_MET / 2, weighs more by the square
+    of how far past (Lawson's reweighting), and the solve runs again; the
+    result is the pass whose worst feature, relative to its bound, is the
+    smallest. Least squares alone spreads the error over the many features
+    that move together (a branch's if, else, and-or) and leaves a lone one
+    far out, while the target asks every kept feature to stay near."""
+    weights = importance.copy()
+    best = None
+    for _ in range(passes):
+        w, q = solve_levers(aims, swarm, start_mix, low, high, goal, weights, steps=5000)
+        error = np.abs(aims.T @ w + swarm.T @ q - goal)
+        bound = np.where(named, NAMED_MET / 2, KEEP_LIMIT)
+        over = (named | kept) & (error > bound)
+        worst = float((error / bound)[named | kept].max(initial=0.0))
+        if best is None or worst < best[0]:
+            best = (worst, w, q)
+        if not over.any():
+            break
+        weights = np.where(over, weights * (error / bound) ** 2, weights)
+    return best[1], best[2]
 
 
 @dataclass(frozen=True)
@@ -226,11 +278,13 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
     start = np.array([dict(base.swarm)[f] for f in features_of] + [0.0] * len(STATEMENT_KNOBS))
     high = np.array([1.0] * len(features_of) + [MAX_KNOB] * len(STATEMENT_KNOBS))
     say(f"measuring the starting profile ({n_check} draws)")
-    before = measure(base, n_check, seed + 99991)
+    before_rows = feature_rows(base, n_check, seed + 99991)
+    before = before_rows.mean(axis=0)
     # features on comparable scales: a share is 0..1, a mean is divided by its starting value
     scale = np.ones(len(names))
     for name in ("mean.ast_size", "mean.depth"):
         scale[index[name]] = max(before[index[name]], 1e-9)
+    shares = np.array([not name.startswith("mean.") for name in names])
     named = np.zeros(len(names), dtype=bool)
     goal = before.copy()
     for name, value in target.values.items():
@@ -249,8 +303,12 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
         pair = (index[f"primary.{category}"], index[f"categories.{category}"])
         if named[pair[0]] or named[pair[1]]:
             tied[[k for k in pair if not named[k]]] = True
+    # a feature the named change carries past CARRIED_LIMIT through the
+    # programs' own co-occurrence (compound with loops, a loop's static
+    # expressions) cannot keep its share unless the tuner distorts others
+    # to push it back: it goes with the named one
+    tied |= ~named & shares & (np.abs(carried(before_rows, goal - before, named & shares)) > CARRIED_LIMIT)
     importance = np.where(named, 1.0, np.where(tied, 0.0, KEEP_WEIGHT)) / scale**2
-    shares = np.array([not name.startswith("mean.") for name in names])
     # the starting profile's own mix predicts `before`: the model fits the change
     base_mix = np.array([dict(base.aim).get(a, 0.0) for a in AIMS])
     base_mix = base_mix / base_mix.sum()
@@ -261,7 +319,7 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
     rounds_made = []  # (tuned, achieved, largest named miss, largest drift), each round
     kept = shares & ~named & ~tied
     for round_ in range(rounds):
-        mix, change = solve_levers(aims, swarm, base_mix, -start, high - start, aimed - offset, importance)
+        mix, change = solve_holding(aims, swarm, base_mix, -start, high - start, aimed - offset, importance, named, kept)
         values = (start + change).round(3)
         tuned = with_swarm(with_aim(base, dict(zip(AIMS, mix.round(4)))), dict(zip(features_of, values)))
         tuned = with_statements(tuned, dict(zip(STATEMENT_KNOBS, values[len(features_of):])))
@@ -271,6 +329,9 @@ def tune(target: Target, base: Weights, n: int = 300, n_check: int = 2000, seed:
         miss = np.where(named, goal - achieved, 0.0)
         drift = np.where(kept, achieved - before, 0.0)
         rounds_made.append((tuned, achieved, float(np.max(np.abs(miss / np.maximum(scale, 1)))), float(np.max(np.abs(drift)))))
+        worst_miss, worst_drift = int(np.argmax(np.abs(miss / np.maximum(scale, 1)))), int(np.argmax(np.abs(drift)))
+        say(f"round {round_ + 1}/{rounds}: largest miss {names[worst_miss]} {-miss[worst_miss]:+.3f}, "
+            f"largest drift {names[worst_drift]} {drift[worst_drift]:+.3f}")
         drifting = np.abs(drift) > KEEP_LIMIT
         if np.all(np.abs(miss) <= 0.005 * np.maximum(scale, 1)) and not drifting.any():
             break
