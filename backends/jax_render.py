@@ -72,7 +72,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import lower
-from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
+from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import LAX_CALLS, LAX_OPERATORS, assigned_in_every_arm, block_exits, constant_values, effectful_helpers, identifiers, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
@@ -532,8 +532,10 @@ class _Renderer:
     @staticmethod
     def identity(kind: str, elem: DType, like: cst.BaseExpression) -> cst.Call:
         """An array like `like` holding the identity of the atomic class."""
-        if kind == "add":
+        if kind in ("add", "or", "xor"):
             return call("jnp.zeros_like", like)
+        if kind == "and":  # every bit set
+            return call("jnp.full_like", like, _all_bits(elem))
         if elem.is_float:
             bound: cst.BaseExpression = dotted("jnp.inf")
         else:
@@ -547,15 +549,22 @@ class _Renderer:
         """`base` with the contributions of every thread (axis 0) applied,
         reduced as grammar.queries.jax_reduction spells it for the array."""
         elem = param.ty.elem
-        if jax_reduction(param.name, kind, elem) == "lax":
+        if kind in BITWISE_ATOMICS or jax_reduction(param.name, kind, elem) == "lax":
             total = lax_reduce(kind, elem, contribs, axis=0)
         elif kind == "add":
             total = call("jnp.sum", contribs, axis=cst.Integer("0"), dtype=cst.Attribute(base, cst.Name("dtype")))
         else:
             total = call(f"jnp.{kind}", contribs, axis=cst.Integer("0"))
+        return _Renderer.merge(kind, base, total)
+
+    @staticmethod
+    def merge(kind: str, left: cst.BaseExpression, right: cst.BaseExpression) -> cst.BaseExpression:
+        """Two values of an element combined as atomics of class `kind` combine them."""
         if kind == "add":
-            return binary(base, cst.Add(), total)
-        return call(f"jnp.{kind}imum", base, total)
+            return binary(left, cst.Add(), right)
+        if kind in BITWISE_ATOMICS:
+            return operation(BITWISE_ATOMICS[kind], left, right)
+        return call(f"jnp.{kind}imum", left, right)
 
     # -- statements
 
@@ -674,7 +683,14 @@ class _Renderer:
                 value = call("jnp.where", cst.Name(self.mask), value, cst.Integer("0"))
             self.emit(assign(var, at(cst.Name(var), index, "add", value)))
             return
-        updated = at(cst.Name(var), index, node.op, value)
+        if node.op in BITWISE_ATOMICS:  # no `.at[k].and_`: the element read, combined and set
+            if not isinstance(node.index, (A.Const, A.Name)):  # the index computed once
+                slot = self.fresh("slot", numbered=True)
+                self.emit(assign(slot, index))
+                index = cst.Name(slot)
+            updated = at(cst.Name(var), index, "set", operation(BITWISE_ATOMICS[node.op], subscript(cst.Name(var), index), value))
+        else:
+            updated = at(cst.Name(var), index, node.op, value)
         if self.mask is not None:
             updated = call("jnp.where", cst.Name(self.mask), updated, cst.Name(var))
         self.emit(assign(var, updated))
@@ -688,6 +704,8 @@ class _Renderer:
         self.emit(assign(old, cst.Name(var)))
         if node.op in ("add", "sub"):
             new = operation(OPERATORS["+" if node.op == "add" else "-"].jax, cst.Name(var), value)
+        elif node.op in BITWISE_ATOMICS:
+            new = operation(BITWISE_ATOMICS[node.op], cst.Name(var), value)
         else:
             new = call(f"jnp.{'minimum' if node.op == 'min' else 'maximum'}", cst.Name(var), value)
         self.update(var, _Value(new), node.ty)
@@ -735,7 +753,7 @@ class _Renderer:
             kind = self.classes[array]
             combined = parts[0]
             for part in parts[1:]:
-                combined = binary(combined, cst.Add(), part) if kind == "add" else call(f"jnp.{kind}imum", combined, part)
+                combined = self.merge(kind, combined, part)
             var = self.acc_value(array).value
             if self.mask is not None:
                 combined = call("jnp.where", cst.Name(self.mask), combined, cst.Name(var))
@@ -1209,15 +1227,24 @@ def lax_reduce(kind: str, elem: DType, operand: cst.BaseExpression, axis: int = 
     the bound as a NumPy scalar of the operand's dtype (`jnp.int32.dtype.
     type(...)`): a Python int is int64 once x64 is on, whose bound is not
     int32's, and uint32's max is no int32."""
-    if kind == "add":
+    if kind in ("add", "or", "xor"):
         identity: cst.BaseExpression = number(0 if elem.is_int else 0.0)
+    elif kind == "and":
+        identity = _all_bits(elem)
     elif not elem.is_int:  # float32 and float64, and the float32 components of a vector
         identity = unary(cst.Minus(), dotted("jnp.inf")) if kind == "max" else dotted("jnp.inf")
     else:
         bound = cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("min" if kind == "max" else "max"))
         identity = call(cst.Attribute(cst.Attribute(jnp_dtype(elem), cst.Name("dtype")), cst.Name("type")), bound)
     axes = cst.Tuple([cst.Element(cst.Integer(str(axis)))])
-    return call("lax.reduce", operand, identity, dotted(f"lax.{kind}"), axes)
+    return call("lax.reduce", operand, identity, dotted(f"lax.bitwise_{kind}" if kind in BITWISE_ATOMICS else f"lax.{kind}"), axes)
+
+
+def _all_bits(elem: DType) -> cst.Call:
+    """An integer of `elem`'s dtype with every bit set (the identity of `&`),
+    as a NumPy scalar, known when tracing: -1, or an unsigned type's max."""
+    value = unary(cst.Minus(), cst.Integer("1")) if elem.signed else cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("max"))
+    return call(cst.Attribute(cst.Attribute(jnp_dtype(elem), cst.Name("dtype")), cst.Name("type")), value)
 
 
 def _shape(*extents: int) -> cst.Tuple:

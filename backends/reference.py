@@ -28,7 +28,7 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import ARITH_OPS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
+from kernel_synth.grammar.ops import ARITH_OPS, BITWISE_ATOMICS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
 from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
@@ -561,6 +561,8 @@ class _Interpreter:
             new = np.minimum(old, value)
         elif stmt.op == "max":
             new = np.maximum(old, value)
+        elif stmt.op in BITWISE_ATOMICS:
+            new = self.arith(BITWISE_ATOMICS[stmt.op], old, value, stmt.value.ty)
         else:
             raise ReferenceFailure(f"unknown atomic {stmt.op!r}")
         data[index] = new

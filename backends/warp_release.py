@@ -79,6 +79,9 @@ FEATURES: dict[str, Feature] = {
     # 1.0.1 were not measured: the table credits the oldest measured release,
     # so there such programs are unsupported, never a finding
     "struct_array_fields": Feature("1.0.2", "arrays as @wp.struct fields (wp.array in a struct parameter)"),
+    # wp.atomic_and, atomic_or, atomic_xor on int arrays (in 1.10.0's
+    # builtins, not in 1.9.0's: measured on the installed releases)
+    "atomic_bitwise": Feature("1.10.0", "wp.atomic_and, wp.atomic_or, wp.atomic_xor"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }

@@ -23,7 +23,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
-from kernel_synth.grammar.ops import BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
+from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
 from kernel_synth.grammar.lowering import is_generic
@@ -219,7 +219,12 @@ class _Renderer:
         return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[OPERATORS[node.op].warp](), self.expr(node.value)))]
 
     def atomic(self, node: A.Atomic):
-        return [line(cst.Expr(call(f"wp.atomic_{node.op}", cst.Name(node.array), self.expr(node.index), self.expr(node.value))))]
+        return [line(cst.Expr(self.atomic_call(node)))]
+
+    def atomic_call(self, node: A.Atomic | A.AtomicValue) -> cst.Call:
+        if node.op in BITWISE_ATOMICS:
+            self.supported("atomic_bitwise", f"atomic_{node.op}")
+        return call(f"wp.atomic_{node.op}", cst.Name(node.array), self.expr(node.index), self.expr(node.value))
 
     def call_stmt(self, node: A.CallStmt):
         return [line(cst.Expr(self.expr(node.call)))]
@@ -435,7 +440,7 @@ _EXPRESSIONS = {
     A.Cast: _Renderer.cast,
     A.Static: _Renderer.static,
     A.Construct: lambda self, n: call(f"wp.{n.of.name}", *(self.expr(a) for a in n.args)),
-    A.AtomicValue: lambda self, n: call(f"wp.atomic_{n.op}", cst.Name(n.array), self.expr(n.index), self.expr(n.value)),
+    A.AtomicValue: _Renderer.atomic_call,
     A.TileLoad: _Renderer.tile_load,
     A.TileFull: _Renderer.tile_full,
     A.TileMap: _Renderer.tile_map,

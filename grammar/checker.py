@@ -18,7 +18,7 @@ from . import ast as A
 from .errors import CheckError
 from .intervals import exact_interval
 from .queries import static_value
-from .ops import BUILTINS, MATMUL_ROWS, MAX_LAUNCH, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
+from .ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, MAX_LAUNCH, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
 from .lowering import instantiate, is_generic
 from .types import ANY, BOOL, F32, GENERIC_TYPES, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
@@ -477,6 +477,8 @@ class _Checker:
             raise self.error(stmt.value, "type-mismatch", f"atomic_{stmt.op} on {array.elem} array with {value.ty} value")
         if stmt.op in ("min", "max") and not array.elem.is_numeric:
             raise self.error(stmt, "operand-types", f"atomic_{stmt.op} takes scalar arrays")
+        if stmt.op in BITWISE_ATOMICS and not array.elem.is_int:
+            raise self.error(stmt, "operand-types", f"atomic_{stmt.op} takes int arrays; {stmt.array!r} holds {array.elem}")
         if not (array.elem.is_numeric or array.elem.is_vector):
             raise self.error(stmt, "operand-types", f"atomics on {array.elem} arrays are not part of the language")
         self.has_effect = True
@@ -500,6 +502,8 @@ class _Checker:
             raise self.error(node.value, "type-mismatch", f"atomic_{node.op} on {array.elem} array with {value.ty} value")
         if array.elem not in (F32, I32):
             raise self.error(node, "operand-types", f"an atomic whose value is used takes a float32 or int32 array, not {array.elem}")
+        if node.op in BITWISE_ATOMICS and not array.elem.is_int:
+            raise self.error(node, "operand-types", f"atomic_{node.op} takes int arrays; {node.array!r} holds {array.elem}")
         return replace(node, index=index, value=value, ty=array.elem)
 
     def use_atomic(self, node, array: str, classes: set[str]) -> None:

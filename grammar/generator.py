@@ -43,7 +43,7 @@ from .intervals import (
     type_interval,
     within,
 )
-from .ops import BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, QUAT_CALLS, QUAT_ROTATIONS, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
+from .ops import BITWISE_ATOMICS, BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, QUAT_CALLS, QUAT_ROTATIONS, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .lowering import call_binding, is_generic
 from .types import ANY, BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
@@ -448,7 +448,7 @@ class Gen:
                 ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
             params.append(A.Param(pname, ty))
         if effectful:
-            elem = self.value_type(("float32", "int32", "vec3"))
+            elem = TYPES[self.choose("acc_elem", ("float32", "int32", "uint32", "vec3"))]
             pname = self.fresh("acc")
             params.append(A.Param(pname, ArrayType(elem, Role.ACC)))
             ctx.arrays[pname] = ArrayType(elem, Role.ACC)
@@ -503,7 +503,7 @@ class Gen:
             add_array("io", Role.INOUT)
         acc_count = self.length("acc_arrays", at_least=need.get("acc_arrays", 0)) if "atomics" in self.features else 0
         for _ in range(acc_count):
-            add_array("acc", Role.ACC, self.value_type(("float32", "float64", "int32", "int64", "uint32", "vec3")))
+            add_array("acc", Role.ACC, TYPES[self.choose("acc_elem")])
         for func in self.funcs:  # let the kernel call effectful helpers
             for p in func.params:
                 if isinstance(p.ty, ArrayType) and p.ty not in arrays.values():
@@ -898,9 +898,9 @@ class Gen:
         ctx = self.ctx
         array = self.pick([n for n, a in ctx.arrays.items() if a.role is Role.ACC])
         elem = ctx.arrays[array].elem
-        ops = {"add", "sub"} | ({"min", "max"} if elem.is_numeric else set())
+        ops = {"add", "sub"} | ({"min", "max"} if elem.is_numeric else set()) | (set(BITWISE_ATOMICS) if elem.is_int else set())
         if elem.is_int and elem.signed and not ctx.in_kernel:
-            ops = {"min", "max"}  # a helper cannot know how often it is called
+            ops -= {"add", "sub"}  # a helper cannot know how often it is called
         committed = ctx.acc_class.get(array)
         if committed is not None:
             ops = {op for op in ops if atomic_class(op) == committed}
@@ -935,7 +935,7 @@ class Gen:
         far repeated adds would take the element."""
         array = self.pick(self.atomic_value_arrays())
         elem = self.ctx.arrays[array].elem
-        op = self.choose("atomic_op", None if elem.is_float else ("min", "max"))
+        op = self.choose("atomic_op", ("add", "sub", "min", "max") if elem.is_float else ("min", "max"))
         value = self.expr(elem, self.expr_depth())
         name = self.name_for(elem, "v")
         self.ctx.scopes[-1][name] = self.local_like(elem, None)

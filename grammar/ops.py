@@ -325,7 +325,14 @@ def host_name_reason(name: str) -> str | None:
         return "two underscores in a row join a struct's name to its fields' where structs are flattened"
     return None
 
-ATOMICS = {"add": "atomic_add", "sub": "atomic_sub", "min": "atomic_min", "max": "atomic_max"}
+ATOMICS = {
+    "add": "atomic_add", "sub": "atomic_sub", "min": "atomic_min", "max": "atomic_max",
+    # on int arrays; each commutes with itself, so threads sharing an element
+    # leave it the same in any order
+    "and": "atomic_and", "or": "atomic_or", "xor": "atomic_xor",
+}
+# The atomics that take int arrays only, and the operator each applies
+BITWISE_ATOMICS = {"and": "&", "or": "|", "xor": "^"}
 
 ARITH_OPS = ("+", "-", "*", "/", "//", "%", "@", "&", "|", "^", "<<", ">>")
 BIT_OPS = ("&", "|", "^", "<<", ">>")  # ints only

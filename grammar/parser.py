@@ -19,7 +19,7 @@ from lark.indenter import DedentError, Indenter
 
 from . import ast as A
 from .errors import ParseError
-from .ops import TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
+from .ops import ATOMICS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
@@ -526,7 +526,7 @@ class _Builder:
             return A.Len(args[0].id, pos=pos)
         if name.startswith("atomic_"):
             op = name[len("atomic_"):]
-            if op not in ("add", "sub", "min", "max"):
+            if op not in ATOMICS:
                 raise self.error(f"unknown atomic {name!r}", tree, "unknown-function")
             if len(args) != 3 or not isinstance(args[0], A.Name) or args[0].id not in self.arrays:
                 raise self.error(f"{name}(array, index, value) takes an array parameter and two values", tree, "call-arity")

@@ -11,7 +11,7 @@ from . import ast as A
 from .lowering import is_generic
 from .ops import BUILTINS, INT_BINOPS, QUAT_CALLS, QUAT_ROTATIONS, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
-from .types import ANY, ArrayType, TupleType
+from .types import ANY, ArrayType, Role, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -130,7 +130,10 @@ class _Walker:
     def run(self) -> None:
         d = self.definition
         for p in d.params:
-            self.add("value_type", (p.ty.elem if isinstance(p.ty, ArrayType) else p.ty).name)
+            if isinstance(p.ty, ArrayType) and p.ty.role is Role.ACC:
+                self.add("acc_elem", p.ty.elem.name)
+            else:
+                self.add("value_type", (p.ty.elem if isinstance(p.ty, ArrayType) else p.ty).name)
             if isinstance(d, A.Func) and not isinstance(p.ty, ArrayType):
                 self.add("param_type", "struct" if p.ty.is_struct else "value")
         if isinstance(d, A.Func):

@@ -11,7 +11,7 @@ from .checker import atomic_class
 from .lowering import is_generic, lower, monomorphize
 from .printer import print_expr
 from .productions import productions
-from .ops import LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
+from .ops import BITWISE_ATOMICS, LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
 from .weights import Weights, default_weights
 
@@ -73,6 +73,8 @@ CONSTRUCTS = (
     "reused-name",
     # `v = atomic_add(io, i, e)`: an atomic's value (the thread's own InOut element before it)
     "atomic-value",
+    # atomic_and, atomic_or, atomic_xor on an int array
+    "atomic-bitwise",
     # `m[r]`, a matrix's row (and so `m[r][c]`), and an element spelled `m[r, c]`
     "matrix-row", "matrix-element-pair",
     # a local matrix's row or element assigned (m[r] = v, m[r][c] = e, m[r, c] = e)
@@ -284,7 +286,7 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
     elif isinstance(node, A.AtomicValue):
         found.add("atomic-value")
     elif isinstance(node, A.Atomic):
-        found.add(f"atomic-{node.op}")
+        found.add("atomic-bitwise" if node.op in BITWISE_ATOMICS else f"atomic-{node.op}")
     elif isinstance(node, A.If):
         found.add("if")
         if node.elifs:

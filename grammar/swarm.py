@@ -22,14 +22,18 @@ FEATURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
     "vectors": (
         ("value_type", "vec2"), ("value_type", "vec3"), ("value_type", "vec4"), ("value_type", "mat33"), ("value_type", "quat"),
         ("constant_type", "vec2"), ("constant_type", "vec3"), ("constant_type", "vec4"), ("constant_type", "mat33"),
+        ("acc_elem", "vec3"),
     ),
     "matrices": (
         ("value_type", "mat33"), ("vector_expr", "matvec"), ("constant_type", "mat33"),
         ("vector_expr", "matrix_row"), ("float_expr", "matrix_element"),
     ),
     "quaternions": (("value_type", "quat"), ("vector_expr", "quat_rotate"), ("matrix_expr", "quat_to_matrix")),
-    "float64": (("value_type", "float64"), ("constant_type", "float64")),
-    "integers": (("value_type", "int32"), ("value_type", "int64"), ("value_type", "uint32"), ("constant_type", "int64"), ("constant_type", "uint32")),
+    "float64": (("value_type", "float64"), ("constant_type", "float64"), ("acc_elem", "float64")),
+    "integers": (
+        ("value_type", "int32"), ("value_type", "int64"), ("value_type", "uint32"), ("constant_type", "int64"), ("constant_type", "uint32"),
+        ("acc_elem", "int32"), ("acc_elem", "int64"), ("acc_elem", "uint32"),
+    ),
     "casts": (("float_expr", "cast"), ("int_expr", "cast")),
     "math": (("float_expr", "call"), ("int_expr", "call")),
     "guarded_reads": (("read_index", "guarded"), ("read_index", "proven"), ("bool_expr", "guarded")),
