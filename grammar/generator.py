@@ -110,6 +110,10 @@ class Gen:
         # no compound statement inside another (a draw aimed at a category
         # alone, when nesting would give it another)
         self.flat = flat
+        # above zero while drawing an operand whose non-finite value the
+        # backends do not define alike (a builtin's argument, a float cast to
+        # an integer): float divisors there stay guarded (float_divisor)
+        self.finite_only = 0
         self.draws = 0
         self.w = weights
         self.features = features
@@ -1271,11 +1275,11 @@ class Gen:
             return self.array_read(ty, depth)
         sub = depth - 1
         if kind == "binop":
-            op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}[self.choose("float_binop")]
-            left, right = self.float_expr(ty, sub), self.float_expr(ty, sub)
-            if op in ("/", "%"):
-                right = guard_divisor(right, ty)
-            return A.BinOp(op, left, right, ty)
+            op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}[self.choose("float_binop")]
+            left = self.float_expr(ty, sub)
+            if op in ("/", "//", "%"):
+                return A.BinOp(op, left, self.float_divisor(ty, sub), ty)
+            return A.BinOp(op, left, self.float_expr(ty, sub), ty)
         if kind == "call":
             names = [n for n, op in BUILTINS.items() if op.rule == "float_call" and op.result((ty,) * max(op.arities())) == ty]
             return self.builtin_call(self.choose("float_call", names), ty, depth)
@@ -1383,10 +1387,15 @@ class Gen:
         op = BUILTINS[name]
         arity = max(op.arities())
         args = []
+        # abs, floor and ceil take +-inf and NaN alike everywhere; other
+        # builtins' arguments keep their divisors away from zero
+        finite = name not in ("abs", "floor", "ceil")
+        self.finite_only += finite
         for position in range(arity):
             arg = self.float_expr(ty, depth - 1)
             guard = op.guards[position] if position < len(op.guards) else None
             args.append(apply_guard(guard, arg, ty))
+        self.finite_only -= finite
         return A.Call(name, tuple(args), ty)
 
     def numeric_type(self, exclude: DType) -> DType:
@@ -1468,7 +1477,9 @@ class Gen:
             return self.ternary(cond, a, b, ty), (min(ai[0], bi[0]), max(ai[1], bi[1]))
         if kind == "cast":
             source = self.numeric_type(exclude=ty)
+            self.finite_only += 1  # a NaN or infinity cast to an integer is undefined
             operand, iv = self.typed(source, sub)
+            self.finite_only -= 1
             cast, iv = int_cast(operand, iv, source, ty)
             return (self.cast_spelling(cast) if isinstance(cast, A.Cast) else cast), iv
         name = self.pick(self.callable_helpers(ty))
@@ -1598,6 +1609,29 @@ class Gen:
     def ternary(self, cond, then, orelse, ty: DType) -> A.Ternary:
         """`then if cond else orelse`, or the same choice as `where`/`select`."""
         return A.Ternary(cond, then, orelse, ty, form=self.choose("ternary_form"))
+
+    def float_divisor(self, ty: DType, depth: int) -> A.Expr:
+        """The divisor of a float `/`, `//` or `%` (rule float_divisor): kept
+        away from zero (`abs(d) + 1.0`, or a non-zero literal), the literal
+        zero, or an integer cast to `ty` (zero on the threads where the
+        integer is). A zero divisor gives IEEE's +-inf and NaN, which the
+        backends define alike (SEMANTICS.md, "Division by zero"); both zero
+        forms are +0.0 whatever the backend, so that the sign of an
+        infinity never rests on how a compiler treats -0.0, and neither is
+        ever a tiny divisor that would amplify a rounding. Inside a
+        builtin's argument or a float cast to an integer (`finite_only`) the
+        divisor is guarded: what flows there must stay finite; values that
+        reach one through a local can still make a run undefined, which the
+        reference then says."""
+        kind = "guarded" if self.finite_only else self.choose("float_divisor")
+        if kind == "zero":
+            return self.spelled(A.Const(0.0, ty))
+        if kind == "integer":
+            operand, _ = self.typed(I32, depth)
+            if isinstance(operand, A.Const):
+                return A.Const(float(operand.value), ty)
+            return self.cast_spelling(A.Cast(ty, operand, ty))
+        return guard_divisor(self.float_expr(ty, depth), ty)
 
     def cast_spelling(self, cast: A.Cast) -> A.Cast:
         """`int32(e)`/`float32(e)`, or Python's `int(e)`/`float(e)`."""
