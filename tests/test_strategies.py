@@ -138,13 +138,13 @@ def test_the_float_divisor_weights_choose_the_divisor():
                 assert all(float(e.value).is_integer() for e in divisors if isinstance(e, A.Const)), divisors
                 divisors = [e for e in divisors if not isinstance(e, A.Const)]
             seen |= {divisor_kind(e) for e in divisors}
-            # inside a scalar builtin's argument (the generator's float_call; vector
-            # builtins are left to the reference) or a float cast to an integer, a
-            # divisor stays guarded
+            # inside a builtin's argument (but abs, floor and ceil), an atomic min
+            # or max or a float cast to an integer, a divisor stays guarded
             for node in (n for d in program.funcs + program.kernels for n in A.walk(d)):
-                scalar_call = isinstance(node, A.Call) and node.func in BUILTINS and BUILTINS[node.func].rule == "float_call" and node.ty.is_float
-                finite = (scalar_call and node.func not in ("abs", "floor", "ceil")) or (
-                    isinstance(node, A.Cast) and node.to.is_int and node.operand.ty.is_float
+                finite = (
+                    (isinstance(node, A.Call) and node.func in BUILTINS and node.func not in ("abs", "floor", "ceil"))
+                    or (isinstance(node, (A.Atomic, A.AtomicValue)) and node.op in ("min", "max"))
+                    or (isinstance(node, A.Cast) and node.to.is_int and node.operand.ty.is_float)
                 )
                 if finite:
                     inner = [n.right for n in A.walk(node) if isinstance(n, A.BinOp) and n.op in ("/", "//", "%") and n.ty.is_float]
