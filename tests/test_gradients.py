@@ -131,8 +131,11 @@ SMOOTH_PROGRAMS = {
         "x: In[array[float64]], y: In[array[float32]], out: Out[array[float64]], o2: Out[array[float32]]",
         "out[i] = sin(x[i]) * x[i] + float64(y[i]) * float64(0.5)\no2[i] = float32(x[i]) * y[i]",
     ),
-    # Warp's adjoint of float // is zero, as JAX's of floor(a / b)
-    "float floor division beside a smooth term": _kernel(XO, "out[i] = x[i] // 0.75 * 0.5 + x[i] * x[i] + float32(float64(x[i]) // float64(0.25))"),
+    # Warp's adjoint of float // is zero, as JAX's of floor(a / b); the
+    # quotients keep 1/16 away from their steps on quarter-step inputs
+    "float floor division beside a smooth term": _kernel(
+        XO, "out[i] = (x[i] + 0.125) // 1.7 * 0.5 + x[i] * x[i] + float32((float64(x[i]) + float64(0.125)) // float64(2.3))"
+    ),
     "read-only InOut and vector components": _kernel(
         "x: InOut[array[float32]], a: In[array[vec3]], out: Out[array[float32]]", "v = a[i]\nout[i] = exp(x[i] * 0.25) + v.x * v[1] + sin(v.z)"
     ),
