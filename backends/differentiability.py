@@ -6,9 +6,10 @@ as differentiable (DESIGN.md, "Known semantic differences") on the release
 that compiles it. `differentiability` checks that on the AST, conservatively,
 and names the first rule that excludes a program; the campaign counts
 exclusions per rule. Branches, kinks (abs, min, max, clamp, floor, sign, float
-`%`, casts to integer) and the singular point of length/normalize exclude no
-program: the points next to them are skipped one by one
-(backends.gradients.fd_gradients_checked). `gradient_inputs` and
+`%` and `//`, casts to integer) and the singular point of length/normalize
+exclude no program: the points next to them are skipped one by one
+(backends.gradients.fd_gradients_checked), as is every point of a run in
+which a float divisor was zero. `gradient_inputs` and
 `gradient_outputs` name the arrays a gradient is taken with respect to and
 the arrays the loss sums.
 """

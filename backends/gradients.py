@@ -60,6 +60,13 @@ class GradientUnavailable(Exception):
     """A source could not give gradients for a program (not a finding by itself)."""
 
 
+class GradientUndefined(GradientUnavailable):
+    """The reference found the program's behaviour undefined on the gradient
+    launch's inputs (a builtin of NaN after a division by zero, say): no
+    source is compared, since there is nothing the language says they
+    should compute."""
+
+
 def warp_gradients(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int = 0, workdir=None, compiler=None) -> dict[str, np.ndarray]:
     """Warp's adjoint of the loss, {input array: gradient}. Compiles its own
     module with `enable_backward` (or uses `compiler`, a backward WarpCompiler)."""
@@ -181,9 +188,11 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     max, clamp, floor or sign, a float cut to an integer, a loop's trip
     count through them): there the loss is not smooth between x - h and
     x + h, and the sources may rightly differ. Everywhere else the program is
-    compared, however many branches and kinks it has.
+    compared, however many branches and kinks it has. A run in which a
+    float divisor was zero (`x / 0.0`, SEMANTICS.md "Division by zero") is
+    compared at no point.
     """
-    from .reference import ReferenceFailure, run_reference
+    from .reference import ZERO_DIVISOR, ReferenceFailure, run_reference
 
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
@@ -197,6 +206,8 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
         try:
             result = run_reference(flat, kernel.name, {**values, **changed}, n, decisions)
         except ReferenceFailure as exc:
+            if exc.rule == "undefined":
+                raise GradientUndefined(f"reference: {exc}") from exc
             raise GradientUnavailable(f"reference: {exc}") from exc
         total = error = 0.0
         for name in outputs:
@@ -207,6 +218,10 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
         return total, error, decisions
 
     taken = loss({})[2]
+    # a float divisor was zero: the run holds infinities and NaN, whose
+    # adjoints (inf * 0 in the chain rule, Warp's adjoint of a division against
+    # JAX's) the language does not define: no point is compared
+    singular = ZERO_DIVISOR in taken
     gradients, errors, skipped = {}, {}, {}
     for name in inputs:
         base = values[name]
@@ -221,7 +236,7 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
             minus[index] = x - h
             width = float(plus[index]) - float(minus[index])
             (high, high_error, high_taken), (low, low_error, low_taken) = loss({name: plus}), loss({name: minus})
-            skip[index] = high_taken != taken or low_taken != taken
+            skip[index] = singular or high_taken != taken or low_taken != taken
             with np.errstate(all="ignore"):
                 gradient[index] = (high - low) / width
                 bound[index] = FD_ROUNDINGS * (high_error + low_error) / width
@@ -394,6 +409,8 @@ class GradientChecker:
         def attempt(source: str, compute):
             try:
                 return compute()
+            except GradientUndefined:
+                raise
             except GradientUnavailable as exc:
                 unavailable[source] = str(exc)
             except Exception as exc:  # our bug, but not Warp's: keep the trace with the reason
@@ -402,7 +419,10 @@ class GradientChecker:
 
         fd_error: dict[str, np.ndarray] = {}
         skipped: dict[str, np.ndarray] = {}
-        checked = attempt("fd", lambda: fd_gradients_checked(program, launch, seed))
+        try:
+            checked = attempt("fd", lambda: fd_gradients_checked(program, launch, seed))
+        except GradientUndefined as exc:
+            return GradientResult(Status.EXCLUDED, Stage.GRADIENT, f"undefined: {exc}")
         if checked is not None:
             sources["fd"], fd_error, skipped = checked
         if every_source or "fd" not in sources or disagreements({"warp": warp, "fd": sources["fd"]}, fd_error, skipped):

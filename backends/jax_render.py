@@ -110,6 +110,15 @@ def sign(x):
     """-1 where x < 0, else 1: sign(0) == 1, as in Warp."""
     return jnp.where(x < 0, -1, 1).astype(x.dtype)
 ''',
+    "floor_div": '''
+def floor_div(a, b):
+    """floor(a / b), the quotient rounded as IEEE divides (Warp's float //).
+    XLA turns a division by a constant into a product with its reciprocal,
+    an ulp off, which floor can turn into a step of one (float32 x // 0.007
+    would be 0 at x = 0.007); a divisor that depends on the dividend is no
+    constant, and is b itself (a NaN dividend gives NaN either way)."""
+    return jnp.floor(a / jnp.where(a != a, b + 1, b))
+''',
     "clamp": '''
 def clamp(x, lo, hi):
     return jnp.minimum(jnp.maximum(x, lo), hi)
@@ -1025,6 +1034,11 @@ class _Renderer:
         if is_quat_product(node.op, node.left.ty, node.right.ty):
             self.prelude.add("quat_mul")
             return _Value(call("quat_mul", left, right))
+        if node.op == "//" and node.ty.is_float:
+            # Warp's float floordiv, floor(a / b): jnp.floor_divide follows
+            # Python's divmod on floats (float32 1.0 // 0.1 is 9 there, 10 here)
+            self.prelude.add("floor_div")
+            return _Value(call("floor_div", left, right))
         op = "@" if is_matrix_product(node.op, node.left.ty, node.right.ty) else node.op
         return _Value(operation(OPERATORS[op].jax, left, right))
 

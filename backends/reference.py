@@ -15,8 +15,10 @@ it, so `u = v` and helper arguments behave as values.
 
 Anything the semantics leave undefined or the interpreter does not know (an
 out-of-bounds index, integer division by zero, signed overflow, an
-out-of-range or NaN float-to-int cast, an unknown node, a value of the wrong
-dtype) raises `ReferenceFailure`: the reference is never silently wrong.
+out-of-range or NaN float-to-int cast, an infinity or NaN from a float
+division by zero reaching a builtin the backends define differently on it,
+an unknown node, a value of the wrong dtype) raises `ReferenceFailure`: the
+reference is never silently wrong.
 
 Imports only from `grammar`.
 """
@@ -49,9 +51,10 @@ class ReferenceFailure(Exception):
 
     `rule` says why: "undefined" (the program leaves the language's defined
     behaviour on these inputs: out-of-bounds index, integer division by zero,
-    signed overflow, invalid float-to-int cast), "input" (the launch inputs do not
-    fit the kernel), or "internal" (an unknown node or a value of the wrong type:
-    a bug of the interpreter or of the AST).
+    signed overflow, invalid float-to-int cast, a non-finite value from a
+    float division by zero where the backends differ on it), "input" (the
+    launch inputs do not fit the kernel), or "internal" (an unknown node or a
+    value of the wrong type: a bug of the interpreter or of the AST).
     """
 
     def __init__(self, message: str, rule: str = "internal"):
@@ -86,6 +89,21 @@ _EXACT = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operato
 # Flat lookups of the op table's functions: the interpreter's innermost loop.
 _NUMPY_OPS = {symbol: OPERATORS[symbol].reference for symbol in ARITH_OPS}
 _COMPARE = {symbol: OPERATORS[symbol].reference for symbol in COMPARE_OPS}
+
+# Operators whose divisor may be zero: undefined for ints; for floats IEEE's
+# +-inf and nan, after which `nonfinite_argument` watches the builtins
+_DIVISIONS = frozenset({"/", "//", "%"})
+# What the builtins do with a non-finite argument (SEMANTICS.md, "Division by
+# zero"): IEEE's result, the same in Warp (C's libm, CUDA's), XLA and NumPy,
+# for abs, floor and ceil; the same for +-inf but not for NaN in min, max and
+# clamp (Warp's fminf-style min returns the other operand, jnp.minimum NaN)
+# and sign; every other builtin is left undefined on +-inf and NaN (XLA's
+# own approximations of the transcendentals promise nothing there).
+_NONFINITE_DEFINED = frozenset({"abs", "floor", "ceil"})
+_NAN_UNDEFINED = frozenset({"min", "max", "clamp", "sign"})
+# Appended to a run's decisions when a float divisor was zero: the gradient
+# oracle compares no point of such a run (backends.gradients)
+ZERO_DIVISOR = "zero-divisor"
 
 _BREAK = "break"
 _CONTINUE = "continue"
@@ -131,6 +149,7 @@ class _Interpreter:
         # appended, so that two runs on nearby inputs show whether a step
         # between them crossed one (backends.gradients skips such points)
         self.decisions = decisions
+        self.nonfinite = False  # whether a float divisor has been zero (zero_divisor)
         self.n = n
         self.n_value = np.int32(n)
         self.funcs = {f.name: f for f in program.funcs}
@@ -318,16 +337,25 @@ class _Interpreter:
     def e_binop(self, e: A.BinOp):
         left, right = self.eval(e.left), self.eval(e.right)
         if self.decisions is not None and e.op in ("%", "//") and e.ty.is_float:
+            # the quotient's integer part: where % and // step (// floors, % truncates)
+            cut = np.floor if e.op == "//" else np.trunc
             with np.errstate(all="ignore"):
-                self.decisions.append(repr(np.trunc(np.asarray(left) / np.asarray(right))))
+                self.decisions.append(repr(cut(np.asarray(left) / np.asarray(right))))
         return self.arith(e.op, left, right, e.ty)
 
     def arith(self, op: str, left, right, ty: DType):
         """`left op right` in the operand type (ty is the result type)."""
         name = ty.name
         limits = _INT_LIMITS.get(name)
-        if limits is not None and op in ("//", "%") and right == 0:
-            raise ReferenceFailure(f"integer {op} by zero ({ty})", "undefined")
+        if op in _DIVISIONS:
+            if limits is not None:
+                if right == 0:
+                    raise ReferenceFailure(f"integer {op} by zero ({ty})", "undefined")
+            elif not np.all(right != 0):
+                self.zero_divisor()
+                if name in _FLOATS and left != 0 and abs(left) < np.finfo(left.dtype).tiny:
+                    # XLA on the CPU flushes the subnormal to zero: NaN, where IEEE gives +-inf
+                    raise ReferenceFailure(f"subnormal {left!r} {op} 0 ({ty}): a division by zero XLA flushes", "undefined")
         if op in ("<<", ">>"):
             # C++ (Warp) leaves these undefined; XLA defines them otherwise
             if not 0 <= int(right) < 8 * np.dtype(SCALAR_TYPES[name]).itemsize:
@@ -344,6 +372,30 @@ class _Interpreter:
             if not limits[0] <= exact <= limits[1]:
                 raise ReferenceFailure(f"{ty} overflow: {int(left)} {op} {int(right)} = {exact}", "undefined")
         return result
+
+    def zero_divisor(self) -> None:
+        """A float divisor was zero: from here on, non-finite values may flow,
+        and the builtins and atomics that treat them differently on different
+        backends are watched (`nonfinite_argument`)."""
+        self.nonfinite = True
+        if self.decisions is not None and ZERO_DIVISOR not in self.decisions:
+            self.decisions.append(ZERO_DIVISOR)
+
+    @staticmethod
+    def nonfinite_argument(what: str, args) -> None:
+        """ReferenceFailure ("undefined") when `what` (a builtin, or an atomic
+        "atomic_min"/"atomic_max") gets an argument whose result the backends
+        do not define alike (see _NONFINITE_DEFINED)."""
+        if what in _NONFINITE_DEFINED:
+            return
+        nan_only = what in _NAN_UNDEFINED
+        for arg in args:
+            values = np.asarray(arg)
+            if values.dtype.kind != "f":
+                continue
+            bad = np.isnan(values) if nan_only else ~np.isfinite(values)
+            if bad.any():
+                raise ReferenceFailure(f"{what} of a non-finite value ({arg!r}) after a division by zero", "undefined")
 
     def e_compare(self, e: A.Compare):
         result = bool(_COMPARE[e.op](self.eval(e.left), self.eval(e.right)))
@@ -405,6 +457,8 @@ class _Interpreter:
         op = builtin(e.func, e.ty) if e.func in BUILTINS else None
         if op is not None:
             args = [self.eval(a) for a in e.args]
+            if self.nonfinite:
+                self.nonfinite_argument(e.func, args)
             if e.func in _CORRECTLY_ROUNDED and e.ty.name == "float32":
                 # NumPy's float32 transcendentals can be an ulp off; computed in
                 # float64 and rounded once, the reference is (almost always)
@@ -459,7 +513,8 @@ class _Interpreter:
             truncated = np.trunc(value)
             # compare as Python numbers: exact, whatever the float type
             if not (np.isfinite(truncated) and limits[0] <= float(truncated) <= limits[1]):
-                raise ReferenceFailure(f"cast of {value!r} to {e.to} is out of range", "undefined")
+                after = " after a division by zero" if self.nonfinite and not np.isfinite(truncated) else ""
+                raise ReferenceFailure(f"cast of {value!r} to {e.to} is out of range{after}", "undefined")
             if self.decisions is not None:
                 self.decisions.append(float(truncated))
             return truncated.astype(target)
@@ -554,6 +609,8 @@ class _Interpreter:
         value = self.eval(stmt.value)
         self.check_element(data, value, stmt.array)
         old = data[index].copy()
+        if self.nonfinite and stmt.op in ("min", "max"):
+            self.nonfinite_argument(f"atomic_{stmt.op}", (value,))  # Warp's atomic min/max of NaN is not jnp's
         if stmt.op in ("add", "sub"):
             elem = stmt.value.ty
             new = self.arith("+" if stmt.op == "add" else "-", old, value, elem)

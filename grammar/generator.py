@@ -110,6 +110,11 @@ class Gen:
         # no compound statement inside another (a draw aimed at a category
         # alone, when nesting would give it another)
         self.flat = flat
+        # above zero while drawing an operand whose non-finite value the
+        # backends do not define alike (a builtin's argument, an atomic min
+        # or max, a float cast to an integer): float divisors there stay
+        # guarded (`finite`, float_divisor)
+        self.finite_only = 0
         self.draws = 0
         self.w = weights
         self.features = features
@@ -914,7 +919,8 @@ class Gen:
             index = self.thread()
         else:
             index = self.guarded_index(array, self.expr_depth())
-        value, iv = self.expr(elem, self.expr_depth(), with_interval=True)
+        # an atomic min or max of NaN is not the same everywhere
+        value, iv = self.finite(lambda: self.expr(elem, self.expr_depth(), with_interval=True), op in ("min", "max"))
         if elem.is_int and elem.signed and op in ("add", "sub"):
             repeats = 1
             for trip in ctx.loop_trips:
@@ -936,7 +942,7 @@ class Gen:
         array = self.pick(self.atomic_value_arrays())
         elem = self.ctx.arrays[array].elem
         op = self.choose("atomic_op", ("add", "sub", "min", "max") if elem.is_float else ("min", "max"))
-        value = self.expr(elem, self.expr_depth())
+        value = self.finite(lambda: self.expr(elem, self.expr_depth()), op in ("min", "max"))
         name = self.name_for(elem, "v")
         self.ctx.scopes[-1][name] = self.local_like(elem, None)
         return A.Assign(A.Name(name, elem), A.AtomicValue(op, array, self.thread(), value, elem))
@@ -1271,11 +1277,11 @@ class Gen:
             return self.array_read(ty, depth)
         sub = depth - 1
         if kind == "binop":
-            op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}[self.choose("float_binop")]
-            left, right = self.float_expr(ty, sub), self.float_expr(ty, sub)
-            if op in ("/", "%"):
-                right = guard_divisor(right, ty)
-            return A.BinOp(op, left, right, ty)
+            op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}[self.choose("float_binop")]
+            left = self.float_expr(ty, sub)
+            if op in ("/", "//", "%"):
+                return A.BinOp(op, left, self.float_divisor(ty, sub), ty)
+            return A.BinOp(op, left, self.float_expr(ty, sub), ty)
         if kind == "call":
             names = [n for n, op in BUILTINS.items() if op.rule == "float_call" and op.result((ty,) * max(op.arities())) == ty]
             return self.builtin_call(self.choose("float_call", names), ty, depth)
@@ -1304,10 +1310,10 @@ class Gen:
             return self.component(self.vector_expr(vec, sub), vec, sub)
         if kind == "dot":
             vec = self.value_type(("vec2", "vec3", "vec4", "quat"))
-            return A.Call("dot", (self.vector_expr(vec, sub), self.vector_expr(vec, sub)), F32)
+            return self.finite(lambda: A.Call("dot", (self.vector_expr(vec, sub), self.vector_expr(vec, sub)), F32))
         if kind == "length":
             vec = self.value_type(("vec2", "vec3", "vec4", "quat"))
-            return A.Call("length", (self.vector_expr(vec, sub),), F32)
+            return self.finite(lambda: A.Call("length", (self.vector_expr(vec, sub),), F32))
         return self.helper_call(self.pick(self.callable_helpers(ty)), ty)
 
     def tile_arrays(self) -> list[str]:
@@ -1383,8 +1389,11 @@ class Gen:
         op = BUILTINS[name]
         arity = max(op.arities())
         args = []
+        # abs, floor and ceil take +-inf and NaN alike everywhere; other
+        # builtins' arguments keep their divisors away from zero
+        finite = name not in ("abs", "floor", "ceil")
         for position in range(arity):
-            arg = self.float_expr(ty, depth - 1)
+            arg = self.finite(lambda: self.float_expr(ty, depth - 1), finite)
             guard = op.guards[position] if position < len(op.guards) else None
             args.append(apply_guard(guard, arg, ty))
         return A.Call(name, tuple(args), ty)
@@ -1468,7 +1477,7 @@ class Gen:
             return self.ternary(cond, a, b, ty), (min(ai[0], bi[0]), max(ai[1], bi[1]))
         if kind == "cast":
             source = self.numeric_type(exclude=ty)
-            operand, iv = self.typed(source, sub)
+            operand, iv = self.finite(lambda: self.typed(source, sub))  # a NaN or infinity cast to an integer is undefined
             cast, iv = int_cast(operand, iv, source, ty)
             return (self.cast_spelling(cast) if isinstance(cast, A.Cast) else cast), iv
         name = self.pick(self.callable_helpers(ty))
@@ -1503,14 +1512,14 @@ class Gen:
         if kind == "scale":
             return self.scale(ty, sub, self.vector_expr)
         if kind == "normalize":
-            return A.Call("normalize", (self.vector_expr(ty, sub),), ty)
+            return self.finite(lambda: A.Call("normalize", (self.vector_expr(ty, sub),), ty))
         if kind == "neg":
             return A.Neg(self.vector_expr(ty, sub), ty)
         if kind == "cross":
-            return A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3)
+            return self.finite(lambda: A.Call("cross", (self.vector_expr(VEC3, sub), self.vector_expr(VEC3, sub)), VEC3))
         if kind == "quat_rotate":  # q applied to v, or its inverse
             func = QUAT_ROTATIONS[self.choose("quat_rotation")]
-            return A.Call(func, (self.vector_expr(QUAT, sub), self.vector_expr(VEC3, sub)), VEC3)
+            return self.finite(lambda: A.Call(func, (self.vector_expr(QUAT, sub), self.vector_expr(VEC3, sub)), VEC3))
         if kind == "quat_product":  # the Hamilton product
             return A.BinOp("*", self.vector_expr(QUAT, sub), self.vector_expr(QUAT, sub), QUAT)
         if kind == "quat_call":
@@ -1518,8 +1527,8 @@ class Gen:
             if func == "quat_identity":
                 return A.Call(func, (), QUAT)
             if func == "quat_inverse":
-                return A.Call(func, (self.vector_expr(QUAT, sub),), QUAT)
-            return A.Call(func, (self.vector_expr(VEC3, sub), self.float_expr(F32, sub)), QUAT)
+                return self.finite(lambda: A.Call(func, (self.vector_expr(QUAT, sub),), QUAT))
+            return self.finite(lambda: A.Call(func, (self.vector_expr(VEC3, sub), self.float_expr(F32, sub)), QUAT))
         if kind == "matrix_row":
             return self.matrix_row(self.matrix_expr(sub), sub)
         if kind == "matvec":
@@ -1599,6 +1608,40 @@ class Gen:
         """`then if cond else orelse`, or the same choice as `where`/`select`."""
         return A.Ternary(cond, then, orelse, ty, form=self.choose("ternary_form"))
 
+    def finite(self, build, on: bool = True):
+        """`build()` with float divisors kept guarded inside it (`on`): for
+        the operands of the builtins and atomics that treat an infinity or
+        NaN differently on different backends (float_divisor)."""
+        self.finite_only += on
+        try:
+            return build()
+        finally:
+            self.finite_only -= on
+
+    def float_divisor(self, ty: DType, depth: int) -> A.Expr:
+        """The divisor of a float `/`, `//` or `%` (rule float_divisor): kept
+        away from zero (`abs(d) + 1.0`, or a non-zero literal), the literal
+        zero, or an integer cast to `ty` (zero on the threads where the
+        integer is). A zero divisor gives IEEE's +-inf and NaN, which the
+        backends define alike (SEMANTICS.md, "Division by zero"); both zero
+        forms are +0.0 whatever the backend, so that the sign of an
+        infinity never rests on how a compiler treats -0.0, and neither is
+        ever a tiny divisor that would amplify a rounding. Inside a
+        builtin's argument, an atomic min or max or a float cast to an
+        integer (`finite`) the divisor is guarded: what flows there must stay
+        finite; values that reach one through a local or a helper's
+        parameter can still make a run undefined, which the reference then
+        says."""
+        kind = "guarded" if self.finite_only else self.choose("float_divisor")
+        if kind == "zero":
+            return self.spelled(A.Const(0.0, ty))
+        if kind == "integer":
+            operand, _ = self.typed(I32, depth)
+            if isinstance(operand, A.Const):
+                return A.Const(float(operand.value), ty)
+            return self.cast_spelling(A.Cast(ty, operand, ty))
+        return guard_divisor(self.float_expr(ty, depth), ty)
+
     def cast_spelling(self, cast: A.Cast) -> A.Cast:
         """`int32(e)`/`float32(e)`, or Python's `int(e)`/`float(e)`."""
         if cast.to.name in A.BUILTIN_CASTS.values() and self.choose("cast_spelling") == "builtin":
@@ -1634,7 +1677,7 @@ class Gen:
         kind = self.choose("matrix_expr", options)
         sub = max(depth - 1, 0)
         if kind == "quat_to_matrix":
-            return A.Call("quat_to_matrix", (self.vector_expr(QUAT, sub),), ty)
+            return self.finite(lambda: A.Call("quat_to_matrix", (self.vector_expr(QUAT, sub),), ty))
         if kind == "matmul":
             op = self.product_operator()
             return A.BinOp(op, self.matrix_expr(sub), self.matrix_expr(sub), ty)

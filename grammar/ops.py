@@ -347,6 +347,18 @@ AUG_OPS = ("+=", "-=", "*=", "/=")
 UNARY_OPS = ("not", "neg", "invert")  # keyed by word: "-" is the binary operator's key
 
 
+def floor_divide(a, b):
+    """The language's `//` on NumPy scalars of one type: Python's floor
+    division on ints, `floor(a / b)` on floats (Warp's float floordiv, from
+    1.0 on: the quotient rounded to the type, then floored). The two differ
+    where the rounded quotient lands on an integer the exact one falls short
+    of: float32 `1.0 // 0.1` is 10 here, 9 in Python and NumPy. A zero
+    divisor gives IEEE's floor(+-inf) = +-inf and floor(nan) = nan."""
+    if isinstance(a, np.floating):
+        return np.floor(np.true_divide(a, b))
+    return np.floor_divide(a, b)
+
+
 @dataclass(frozen=True, slots=True)
 class Operator:
     """How Warp and JAX spell one DSL operator: a Python operator symbol, or a
@@ -367,7 +379,10 @@ OPERATORS: dict[str, Operator] = {
         Operator("-", "-", "-", np.subtract),
         Operator("*", "*", "*", np.multiply),
         Operator("/", "/", "/", np.true_divide),
-        Operator("//", "//", "jnp.floor_divide", np.floor_divide),
+        # `//` floors: Python's floor division on ints; on floats Warp's
+        # floor(a / b) (jnp.floor of the quotient in JAX: not jnp.floor_divide,
+        # which follows Python's divmod on floats)
+        Operator("//", "//", "jnp.floor_divide", floor_divide),
         # `%` truncates, as C's fmod and Warp's `%` do; Python's and jnp's `%` floor.
         Operator("%", "%", "jnp.fmod", np.fmod),
         Operator("@", "@", "@", np.matmul),
@@ -421,7 +436,7 @@ def binop_result(op: str, left: DType, right: DType) -> DType | None:
             return right
         return None
     if op == "//":
-        return left if left == right and left.is_int else None
+        return left if left == right and (left.is_int or left.is_float) else None
     if op == "%":
         return left if left == right and left.is_numeric else None
     if op == "@":

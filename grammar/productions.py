@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import ast as A
 from .lowering import is_generic
 from .ops import BUILTINS, INT_BINOPS, QUAT_CALLS, QUAT_ROTATIONS, is_matrix_product, is_quat_product, launch_decade
-from .queries import assigned_in_every_arm, effectful_helpers, expanded_update, has_effect
+from .queries import assigned_in_every_arm, divisor_kind, effectful_helpers, expanded_update, has_effect
 from .types import ANY, ArrayType, Role, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
@@ -368,6 +368,8 @@ class _Walker:
         elif isinstance(n, A.BinOp):
             if ty.is_float:
                 self.add("float_binop", _BINOP_NAMES[n.op])
+                if n.op in ("/", "//", "%"):
+                    self.add("float_divisor", divisor_kind(n.right))
             elif ty.is_int:
                 self.add("int_binop", _BINOP_NAMES[n.op])
             elif n.left.ty == n.right.ty and not is_quat_product(n.op, n.left.ty, n.right.ty):

@@ -218,12 +218,24 @@ LAX_CALLS = {
 }
 # DSL operator -> lax's, where lax computes the language's semantics: `%`
 # truncates (lax.rem, as jnp.fmod); `//` floors and lax.div truncates, so
-# `//` keeps jnp.floor_divide
+# `//` keeps jnp.floor_divide (jnp.floor(a / b) on floats)
 LAX_OPERATORS = {"+": "lax.add", "-": "lax.sub", "*": "lax.mul", "/": "lax.div", "%": "lax.rem"}
 
 
 def _crc(text: str) -> int:
     return zlib.crc32(text.encode())
+
+
+def divisor_kind(divisor: A.Expr) -> str:
+    """What a float `/`, `//` or `%`'s divisor is (the weights' rule
+    float_divisor): "zero", the literal; "integer", an integer cast to the
+    float type (zero on the threads where the integer is); or "guarded",
+    anything else (generated programs keep it away from zero)."""
+    if isinstance(divisor, A.Const) and divisor.value == 0:
+        return "zero"
+    if isinstance(divisor, A.Cast) and divisor.operand.ty is not None and divisor.operand.ty.is_int:
+        return "integer"
+    return "guarded"
 
 
 def jax_select(node: A.Ternary) -> str:

@@ -12,7 +12,7 @@ from .lowering import is_generic, lower, monomorphize
 from .printer import print_expr
 from .productions import productions
 from .ops import BITWISE_ATOMICS, LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
-from .queries import assigned_in_every_arm, constant_values, effectful_helpers, expanded_update, has_effect, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
+from .queries import assigned_in_every_arm, constant_values, divisor_kind, effectful_helpers, expanded_update, has_effect, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -43,7 +43,7 @@ CONSTRUCTS = (
     "helper", "helper-call", "effectful-helper", "builtin-call", "atomic-add", "atomic-sub", "atomic-min", "atomic-max",
     "if", "elif", "else", "ternary", "and-or", "not", "for-static", "for-dynamic", "while", "break", "continue",
     "nested-loop", "aug-assign", "component-read", "component-store", "vector", "matrix", "cast",
-    "integer-division", "modulo", "matmul", "vector-matrix", "matrix-matrix", "float64", "int64", "uint32", "in-array", "out-array",
+    "integer-division", "float-floordiv", "zero-divisor", "modulo", "matmul", "vector-matrix", "matrix-matrix", "float64", "int64", "uint32", "in-array", "out-array",
     "inout-array", "acc-array", "scalar-param", "len",
     # side effects inside expressions, and those the language may skip (the
     # right operand of and/or, an arm of `x if c else y`, an elif or while condition)
@@ -326,6 +326,9 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("scalar-over-vector")
         if node.op == "//" and getattr(node.ty, "is_float", False):
             found.discard("integer-division")
+            found.add("float-floordiv")
+        if node.op in ("/", "//", "%") and getattr(node.ty, "is_float", False) and divisor_kind(node.right) != "guarded":
+            found.add("zero-divisor")  # a float divisor that may be zero
     if isinstance(node, A.Ternary):
         found.add("ternary" if node.form == "ternary" else node.form)
     if isinstance(node, A.ComponentAt):

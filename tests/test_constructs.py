@@ -115,3 +115,14 @@ def test_a_struct_array_field_read_is_a_construct_of_its_own():
     assert {"struct", "struct-param", "struct-array-field", "len"} <= used
     assert "in-array" not in used  # the array is the struct's, not a parameter of its own
     assert "struct-array-field" not in constructs(parse(PROGRAM))
+
+
+def test_float_floor_division_and_zero_divisors_are_constructs_of_their_own():
+    def used(body: str) -> set[str]:
+        return constructs(parse(f"@kernel\ndef k(x: In[array[float32]], o: Out[array[float32]], q: Out[array[int32]]):\n    i = tid()\n{body}"))
+
+    assert {"float-floordiv", "zero-divisor"} <= used("    o[i] = x[i] // 0.0\n")
+    assert "integer-division" not in used("    o[i] = x[i] // 0.0\n")
+    assert "zero-divisor" in used("    o[i] = x[i] % float32(i % 3)\n")
+    guarded = used("    o[i] = x[i] // (abs(x[i]) + 1.0) + x[i] / 2.0\n    q[i] = i // 2\n")
+    assert "float-floordiv" in guarded and "integer-division" in guarded and "zero-divisor" not in guarded

@@ -93,7 +93,7 @@ PER_POINT_PROGRAMS = [
     *(
         _kernel(XO, f"out[i] = {call}")
         for call in ("abs(x[i])", "floor(x[i])", "ceil(x[i])", "sign(x[i])", "min(x[i], 1.0)", "max(x[i], 1.0)",
-                     "clamp(x[i], -1.0, 1.0)", "x[i] % 1.5", "atan2(x[i], 1.0)", "float32(int32(clamp(x[i], -8.0, 8.0)))")
+                     "clamp(x[i], -1.0, 1.0)", "x[i] % 1.5", "x[i] // 1.5", "atan2(x[i], 1.0)", "float32(int32(clamp(x[i], -8.0, 8.0)))")
     ),
     _kernel(XO, "t = x[i]\nif x[i] > 0.5:\n    t = t * t\nout[i] = t"),
     _kernel(XO, "out[i] = x[i] * 2.0 if x[i] < 1.0 else x[i]"),
@@ -130,6 +130,11 @@ SMOOTH_PROGRAMS = {
     "float64 beside float32": _kernel(
         "x: In[array[float64]], y: In[array[float32]], out: Out[array[float64]], o2: Out[array[float32]]",
         "out[i] = sin(x[i]) * x[i] + float64(y[i]) * float64(0.5)\no2[i] = float32(x[i]) * y[i]",
+    ),
+    # Warp's adjoint of float // is zero, as JAX's of floor(a / b); the
+    # quotients keep 1/16 away from their steps on quarter-step inputs
+    "float floor division beside a smooth term": _kernel(
+        XO, "out[i] = (x[i] + 0.125) // 1.7 * 0.5 + x[i] * x[i] + float32((float64(x[i]) + float64(0.125)) // float64(2.3))"
     ),
     "read-only InOut and vector components": _kernel(
         "x: InOut[array[float32]], a: In[array[vec3]], out: Out[array[float32]]", "v = a[i]\nout[i] = exp(x[i] * 0.25) + v.x * v[1] + sin(v.z)"
@@ -194,6 +199,26 @@ def test_points_beside_a_kink_are_skipped_and_the_rest_compared():
     near = np.array([any(v - _step(v, FD_STEP) < k < v + _step(v, FD_STEP) or v == k for k in (0.0, 0.5)) for v in x])
     assert near.any() and (~near).any()
     np.testing.assert_array_equal(skipped["x"], near)
+
+
+def test_floor_division_steps_and_zero_divisors_are_skipped():
+    """A point whose step crosses an integer of x / 0.75 is skipped (float
+    `//`, a decision like floor's); every point of a run with a zero float
+    divisor is, however smooth the rest."""
+    from kernel_synth.backends.gradients import FD_STEP, _step, fd_gradients_checked
+    from kernel_synth.backends.inputs import make_inputs
+
+    program = parse(_kernel(XO, "out[i] = x[i] // 0.75 + x[i] * x[i]"))
+    x = make_inputs(program.kernels[0], 64, 3)["x"]
+    _, _, skipped = fd_gradients_checked(program, 64, 3)
+    steps = [(np.floor(np.float32(v - _step(v, FD_STEP)) / np.float32(0.75)), np.floor(np.float32(v + _step(v, FD_STEP)) / np.float32(0.75))) for v in x]
+    crossing = np.array([low != high for low, high in steps])
+    assert crossing.any() and (~crossing).any()
+    np.testing.assert_array_equal(skipped["x"], crossing)
+    # thread 0 divides by float32(0): nothing is compared, not even x * x
+    zero = parse(_kernel(XO, "out[i] = x[i] * x[i] + x[i] / float32(i)"))
+    gradients, _, skipped = fd_gradients_checked(zero, 4, 3)
+    assert skipped["x"].all()
 
 
 def test_inputs_and_outputs_of_the_loss():

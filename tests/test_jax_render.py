@@ -222,7 +222,7 @@ def _parsed(name: str):
 
 # The reach issue's forms, from the hand-written corpus: side effects in
 # expressions (masked by the condition that lets each run) and the spellings
-for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops", "generics", "jax_spellings", "matrix_stores", "struct_arrays", "atomic_bitwise"):
+for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops", "generics", "jax_spellings", "matrix_stores", "struct_arrays", "atomic_bitwise", "float_division"):
     PROGRAMS[_name] = (Path(__file__).parent / "programs" / "valid" / f"{_name}.kernel").read_text()
 
 
@@ -682,3 +682,41 @@ def test_lax_spellings_lower_to_jnps_primitives_and_agree(text):
     got, want = run_jax(program, inputs, 16), run_reference(program, kernel.name, inputs, 16)
     differ = [name for name in written_arrays(kernel) if not _same(got[name], want[name])]
     assert not differ, "; ".join(f"{n}: jax {got[n]!r} reference {want[n]!r}" for n in differ)
+
+
+FLOOR_DIVISIONS = """
+@kernel
+def fd(x: In[array[float32]], d: In[array[float64]], q: Out[array[float32]], r: Out[array[float32]], s: Out[array[float64]]):
+    i = tid()
+    q[i] = x[i] // 0.007
+    r[i] = x[i] // 0.002 + x[i] // 0.0
+    s[i] = d[i] // float64(0.003)
+"""
+
+
+@pytest.mark.compiler
+@pytest.mark.skipif(run_reference is None, reason="backends.reference is not importable")
+def test_float_floor_division_by_a_constant_floors_the_ieee_quotient():
+    """Warp's float //, floor(a / b), jitted and eager: XLA divides by a
+    constant as a product with its reciprocal, and plain jnp.floor(x / 0.007)
+    is 0 at x = 0.007 (1.25 // 0.002 is 624): the rendering's floor_div
+    keeps the divisor no constant (SEMANTICS.md, Values and arithmetic)."""
+    import jax
+
+    from kernel_synth.backends.jax_run import load_kernel
+
+    program = parse(FLOOR_DIVISIONS)
+    kernel = program.kernels[0]
+    values = [0.007, 1.25, 0.006, 0.009, -0.007, 0.0]
+    inputs = {"x": np.array(values, np.float32), "d": np.array(values, np.float64) * 3,
+              **{name: np.zeros(6, dt) for name, dt in (("q", np.float32), ("r", np.float32), ("s", np.float64))}}
+    want = run_reference(program, kernel.name, inputs, 6)
+    assert want["q"].tolist() == [1.0, 178.0, 0.0, 1.0, -1.0, 0.0]
+    source = render_jax(program)
+    assert "floor_div(" in source
+    function = load_kernel(source, kernel)
+    arguments = [jax.numpy.asarray(inputs[p.name]) for p in kernel.params]
+    for run in (jax.jit(function), function):
+        got = {name: np.asarray(value) for name, value in run(*arguments).items()}
+        for name in ("q", "r", "s"):
+            assert _same(got[name], want[name]), (name, got[name], want[name])

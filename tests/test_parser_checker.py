@@ -19,6 +19,7 @@ from kernel_synth.grammar import CheckError, DSLError, ParseError, parse, parse_
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import ATOMICS, AUG_OPS, BUILTINS, COMPARE_OPS, ARITH_OPS, BOOL_OPS
 from kernel_synth.grammar.parser import RULE_NODES, grammar_rules
+from kernel_synth.grammar.queries import divisor_kind
 from kernel_synth.grammar.types import F32, F64, I32, MAT33, U32, VEC2, VEC3, VEC4, ArrayType, Role
 
 VALID_DIR = Path(__file__).parent / "programs" / "valid"
@@ -107,6 +108,9 @@ def test_valid_corpus_covers_every_construct():
     assert {t.attr for t in targets if isinstance(t, A.Component)} == {True, False}
     assert any(isinstance(t, A.ArrayRead) for t in targets)
     assert any(isinstance(n, A.BinOp) and n.op == "@" and n.ty == VEC3 for n in nodes)
+    # float `//` on both float types, and float divisors that are zero
+    assert {F32, F64} <= {n.ty for n in nodes if isinstance(n, A.BinOp) and n.op == "//"}
+    assert {"zero", "integer"} <= {divisor_kind(n.right) for n in nodes if isinstance(n, A.BinOp) and n.op in ("/", "//", "%") and n.ty.is_float}
     assert any(isinstance(n, A.CallStmt) for n in nodes)
     assert any(isinstance(n, A.ArrayRead) and isinstance(n.index, A.Call) for n in nodes)
 
@@ -199,7 +203,9 @@ NEGATIVE = [
     # --- types
     ("f32-plus-f64", K("    t = f + float64(1.5)"), "operand-types", 4, 9),
     ("int-true-division", K("    t = n / 2"), "operand-types", 4, 9),
-    ("float-floor-division", K("    t = f // 2.0"), "operand-types", 4, 9),
+    # `//` floors ints and floats of one type; vectors and mixed types have none
+    ("vector-floor-division", K("    t = v // 2.0"), "operand-types", 4, 9),
+    ("float-floor-division-mixed", K("    t = f // float64(2.0)"), "operand-types", 4, 9),
     ("int-plus-float", K("    t = 1.0 + (n + 1)"), "operand-types", 4, 9),
     ("builtin-arg-type", K("    t = sqrt(n)"), "operand-types", 4, 9),
     ("cast-same-type", K("    t = float32(f)"), "operand-types", 4, 9),

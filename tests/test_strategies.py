@@ -3,15 +3,17 @@ guarded, category-complete, reproducible, and steerable by weights and swarm."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import check, parse, print_program
 from kernel_synth.grammar.categories import CATEGORIES, classify
-from kernel_synth.grammar.ops import MAX_TRIP
+from kernel_synth.grammar.ops import BUILTINS, MAX_TRIP
 from kernel_synth.grammar.productions import productions
-from kernel_synth.grammar.queries import constant_values, loop_trips
+from kernel_synth.grammar.queries import constant_values, divisor_kind, loop_trips
 from kernel_synth.grammar.sampling import draw_program, draw_programs
 from kernel_synth.grammar.stats import summarize
 from kernel_synth.grammar.strategies import programs
@@ -97,11 +99,14 @@ def _guards_hold(node) -> None:
             assert isinstance(arg, A.BinOp) and arg.op == "+" and isinstance(arg.left, A.Call) and arg.left.func == "abs"
         if node.func in ("asin", "acos", "exp", "sinh", "cosh"):
             assert isinstance(node.args[0], A.Call) and node.args[0].func == "clamp"
-    if isinstance(node, A.BinOp) and node.op in ("/", "%") and node.ty.is_float:
+    if isinstance(node, A.BinOp) and node.op in ("/", "//", "%") and node.ty.is_float:
         right = node.right
         literal = isinstance(right, A.Const) and right.value != 0
         guarded = isinstance(right, A.BinOp) and right.op == "+" and isinstance(right.left, A.Call) and right.left.func == "abs"
-        assert literal or guarded, node
+        # or one of the two divisors that may be zero, both +0.0 there (SEMANTICS.md, Division by zero)
+        zero = isinstance(right, A.Const) and right.value == 0 and not isinstance(right.value, int)
+        integer = isinstance(right, A.Cast) and right.to == node.ty and right.operand.ty.is_int
+        assert literal or guarded or zero or integer, node
     if isinstance(node, A.Cast) and node.to.is_int and node.operand.ty.is_float:
         assert isinstance(node.operand, A.Call) and node.operand.func == "clamp"
 
@@ -112,6 +117,42 @@ def test_math_domains_divisions_and_float_casts_are_guarded(program):
     for definition in program.funcs + program.kernels:
         for node in A.walk(definition):
             _guards_hold(node)
+
+
+def test_the_float_divisor_weights_choose_the_divisor():
+    """float_divisor's alternatives, each alone: a float `/`, `//` or `%`
+    whose divisor is the literal zero, an integer cast, or guarded."""
+    forms = {"guarded": (1, 0, 0), "zero": (0, 1, 0), "integer": (0, 0, 1)}
+    for kind, (guarded, zero, integer) in forms.items():
+        only = _profile(lambda t: re.sub(
+            r"(\[rules\.float_divisor\][^\[]*?)guarded = \d+(.*?)zero = \d+(.*?)integer = \d+",
+            rf"\g<1>guarded = {guarded}\g<2>zero = {zero}\g<3>integer = {integer}", t, count=1, flags=re.S,
+        ).replace("floordiv = 1   #", "floordiv = 40   #"))
+        seen = set()
+        for index in range(40):
+            program = draw_program(13, index, only)
+            divisors = [n.right for d in program.funcs + program.kernels for n in A.walk(d)
+                        if isinstance(n, A.BinOp) and n.op in ("/", "//", "%") and n.ty.is_float]
+            if kind == "integer":
+                # an integer literal's cast is drawn as the float literal itself (0.0, 3.0)
+                assert all(float(e.value).is_integer() for e in divisors if isinstance(e, A.Const)), divisors
+                divisors = [e for e in divisors if not isinstance(e, A.Const)]
+            seen |= {divisor_kind(e) for e in divisors}
+            # inside a builtin's argument (but abs, floor and ceil), an atomic min
+            # or max or a float cast to an integer, a divisor stays guarded
+            for node in (n for d in program.funcs + program.kernels for n in A.walk(d)):
+                finite = (
+                    (isinstance(node, A.Call) and node.func in BUILTINS and node.func not in ("abs", "floor", "ceil"))
+                    or (isinstance(node, (A.Atomic, A.AtomicValue)) and node.op in ("min", "max"))
+                    or (isinstance(node, A.Cast) and node.to.is_int and node.operand.ty.is_float)
+                )
+                if finite:
+                    inner = [n.right for n in A.walk(node) if isinstance(n, A.BinOp) and n.op in ("/", "//", "%") and n.ty.is_float]
+                    assert all(divisor_kind(e) == "guarded" for e in inner), node
+        # guarded divisors are drawn there whatever the weights say
+        assert kind in seen and seen <= {kind, "guarded"}, (kind, seen)
+        if kind == "guarded":
+            assert seen == {"guarded"}
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
