@@ -135,6 +135,8 @@ class _Renderer:
             self.supported("overloaded_helpers", "an overloaded helper")
         if any(isinstance(f.ty, ArrayType) for s in program.structs for f in s.fields):
             self.supported("struct_array_fields", "a struct field of array type")
+        if any(isinstance(p.ty, ArrayType) and p.ty.ndim == 2 for k in program.kernels for p in k.params):
+            self.supported("arrays_2d", "a two-dimensional array")
         helpers = []
         for kind, ty in sorted(self.bridged):
             helper = _bridge_helper(kind, ty)

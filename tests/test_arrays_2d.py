@@ -104,6 +104,18 @@ def test_warp_agrees_with_the_reference_on_every_column_count(tmp_path):
         assert compare_outcomes(expected, outcome) == []
 
 
+def test_releases_the_table_does_not_credit_get_no_two_dimensional_array():
+    from kernel_synth.backends.errors import Unsupported
+    from kernel_synth.backends.warp_release import WarpRelease
+    from kernel_synth.backends.warp_render import render_warp
+
+    assert "x: wp.array2d(dtype=wp.float32)" in render_warp(PROGRAM)
+    assert "x[i, wp.clamp(s, 0, x.shape[1] - 1)]" in render_warp(PROGRAM)
+    assert "wp.array2d" in render_warp(PROGRAM, release=WarpRelease("1.0.2"))  # measured there
+    with pytest.raises(Unsupported, match="two-dimensional array"):
+        render_warp(PROGRAM, release=WarpRelease("1.0.1"))
+
+
 def test_inputs_have_a_row_per_thread_and_one_column_count_per_launch():
     kernel = parse(
         "@kernel\ndef k(a: In[array2d[vec3]], b: Out[array2d[int32]], z: In[array[float32]]):\n"
@@ -293,3 +305,27 @@ def test_the_reducer_shrinks_a_two_dimensional_program_to_the_read_that_matters(
     assert [p.name for p in small.kernels[0].params] in (["x", "s"], ["x", "io", "s"], ["x", "y", "s"])
     # the column read at a clamp is gone: only the guarded one is left
     assert sum(isinstance(n, A.ArrayRead) for n in A.walk(small)) == 1, print_program(small)
+
+
+@pytest.mark.compiler
+def test_a_stored_case_replays_on_its_two_dimensional_inputs(tmp_path, monkeypatch):
+    """The header's seed gives the launch its column count again: a
+    miscompiled floor (the faulty backend's first float output off by one,
+    here the 2-D array y) fails again on replay, and the real Warp passes."""
+    from kernel_synth.synth.corpus import CaseHeader, write_case
+    from kernel_synth.synth.replay import ReplayStatus, replay
+
+    monkeypatch.setenv("KERNEL_SYNTH_FAULTS", "wrong:floor")
+    source = (
+        "@kernel\ndef k(x: In[array2d[float32]], y: Out[array2d[float32]]):\n"
+        "    i = tid()\n    y[i, clamp(1, 0, y.shape[1] - 1)] = floor(x[i, clamp(i, 0, x.shape[1] - 1)])\n"
+    )
+    header = CaseHeader(
+        signature="faulty-warp-cpu:forward:float-value", oracle="forward", stage="run", backend="faulty-warp-cpu",
+        error="forward mismatch with the reference", versions="", seed=2, launch=16,
+    )
+    path = write_case(tmp_path, header, source)
+    (failing,) = replay([path])
+    assert failing.status is ReplayStatus.STILL_FAILING, failing
+    (passing,) = replay([path], backend="warp-cpu")
+    assert passing.status is ReplayStatus.FIXED, passing
