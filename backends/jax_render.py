@@ -620,6 +620,13 @@ class _Renderer:
             index = cst.Tuple([cst.Element(cst.Integer(str(target.value.index))), cst.Element(cst.Integer(str(target.index)))], lpar=[], rpar=[])
             new = value.node if self.mask is None else call("jnp.where", cst.Name(self.mask), value.node, subscript(matrix, index))
             self.emit(assign(matrix.value, at(matrix, index, "set", new)))
+        elif isinstance(target, (A.Component, A.ComponentAt)) and isinstance(target.value, A.ArrayRead) and target.value.column is not None:
+            # a component of an element of the thread's own row: row.at[c, k]
+            row = cst.Name(self.element(target.value.array))
+            component = cst.Integer(str(target.index)) if isinstance(target, A.Component) else self.expr(target.index).node
+            index = cst.Tuple([cst.Element(self.expr(target.value.column).node), cst.Element(component)], lpar=[], rpar=[])
+            new = value.node if self.mask is None else call("jnp.where", cst.Name(self.mask), value.node, subscript(row, index))
+            self.emit(assign(row.value, at(row, index, "set", new)))
         elif isinstance(target, (A.Component, A.ComponentAt)):
             # a local vector or a local matrix's row, or this thread's element of an Out/InOut array
             holder = self.element(target.value.array) if isinstance(target.value, A.ArrayRead) else target.value.id

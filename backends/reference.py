@@ -509,7 +509,7 @@ class _Interpreter:
         elif kind is A.Component or kind is A.ComponentAt:
             component = target.index if kind is A.Component else int(self.eval(target.index))
             if isinstance(target.value, A.ArrayRead):  # a component of the thread's own element
-                data, index = self.index(target.value.array, target.value.index)
+                data, index = self.element(target.value)
                 vector, name = data[index], target.value.array
             else:
                 name = target.value.id

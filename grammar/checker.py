@@ -387,8 +387,6 @@ class _Checker:
             return matrix
         # a component of a local vector, of a field, or of an array element at the thread's index
         if isinstance(target.value, A.ArrayRead):
-            if target.value.column is not None:
-                raise self.error(target, "array2d", f"a component of {target.value.array!r}'s element is read only: store the whole element")
             value = self.store_target(target.value)
             shown = f"{target.value.array}[...]"
         elif isinstance(target.value, A.Field):

@@ -1631,7 +1631,7 @@ class Gen:
         """Out and InOut arrays of vectors: their own element's components can be assigned."""
         if not self.ctx.in_kernel:
             return []
-        return [n for n, a in self.ctx.arrays.items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
+        return [n for n, a in (self.ctx.arrays | self.ctx.arrays2d).items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
 
     def component_target(self) -> tuple[list[A.Stmt], A.Expr]:
         """A component to assign: of a local vector, or of the thread's own
@@ -1661,8 +1661,11 @@ class Gen:
                 return declared, row
             return declared, A.Component(row, self.integer(0, 2), False, F32, pair=self.choose("element_spelling") == "pair")
         array = self.pick(elements)
-        elem = self.ctx.arrays[array].elem
         self.ctx.wrote = True
+        if array in self.ctx.arrays2d:  # `g[i, clamp(e, 0, g.shape[1] - 1)].x = e`: in the thread's own row
+            elem = self.ctx.arrays2d[array].elem
+            return [], self.component(A.ArrayRead(array, self.thread(), elem, column=self.clamped_column(array, 0)), elem, 0)
+        elem = self.ctx.arrays[array].elem
         return [], self.component(A.ArrayRead(array, self.thread(), elem), elem, 0)
 
     def ternary(self, cond, then, orelse, ty: DType) -> A.Ternary:

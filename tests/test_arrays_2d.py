@@ -172,8 +172,9 @@ HEAD = (
         (HEAD + "    x[i, clamp(0, 0, x.shape[1] - 1)] = 1.0\n", "role", 4, 5),
         (HEAD + "    o[i] = y[i, clamp(0, 0, y.shape[1] - 1)]\n", "role", 4, 12),
         (HEAD + "    y[i, s] = 1.0\n", "index", 4, 10),
-        # a component of a 2-D element is read only
-        (HEAD + "    v[i, clamp(0, 0, v.shape[1] - 1)].x = 1.0\n", "array2d", 4, 5),
+        # a component of a 2-D element is stored in the own row, at a proven column
+        (HEAD + "    v[i, s].x = 1.0\n", "index", 4, 10),
+        (HEAD + "    v[clamp(i + 1, 0, len(v) - 1), clamp(0, 0, v.shape[1] - 1)].x = 1.0\n", "race", 4, 7),
         # extents: a one-dimensional array has no shape[1]
         (HEAD + "    o[i] = float32(z.shape[1])\n", "array2d", 4, 20),
         # no Acc 2-D array, no atomic or tile on one
@@ -329,3 +330,26 @@ def test_a_stored_case_replays_on_its_two_dimensional_inputs(tmp_path, monkeypat
     assert failing.status is ReplayStatus.STILL_FAILING, failing
     (passing,) = replay([path], backend="warp-cpu")
     assert passing.status is ReplayStatus.FIXED, passing
+
+
+COMPONENTS = (
+    "@kernel\ndef k(x: In[array2d[float32]], v: InOut[array2d[vec3]]):\n    i = tid()\n"
+    "    v[i, clamp(1, 0, v.shape[1] - 1)].y = x[i, clamp(0, 0, x.shape[1] - 1)]\n"
+    "    v[i, clamp(0, 0, v.shape[1] - 1)][2] += 1.0\n"
+)
+# row i: v[i, 1] = (1, x[i, 0], 1), v[i, 0] = (1, 1, 2); the other components keep their value
+COMPONENT_INPUTS = {"x": np.array([[3.0, 4.0], [5.0, 6.0]], np.float32), "v": np.ones((2, 2, 3), np.float32)}
+COMPONENT_EXPECTED = np.array([[[1, 1, 2], [1, 3, 1]], [[1, 1, 2], [1, 5, 1]]], np.float32)
+
+
+def test_a_component_store_changes_one_component_of_an_element_in_the_own_row():
+    out = run_reference(parse(COMPONENTS), None, COMPONENT_INPUTS, 2)
+    np.testing.assert_array_equal(out["v"], COMPONENT_EXPECTED)
+
+
+@pytest.mark.compiler
+def test_jax_stores_a_component_of_an_element_in_the_own_row():
+    from kernel_synth.backends.jax_run import run_jax
+
+    out = run_jax(parse(COMPONENTS), COMPONENT_INPUTS, 2)
+    np.testing.assert_array_equal(np.asarray(out["v"]), COMPONENT_EXPECTED)

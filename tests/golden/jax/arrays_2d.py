@@ -33,6 +33,8 @@ def k2(x, v, n, y, io, w, z, s):
         io_i = io_i.at[clamp(i + 2, 0, jnp.int32(io.shape[1]) - 1)].set(io_i[clamp(i + 2, 0, jnp.int32(io.shape[1]) - 1)] + t * 0.25)
         io_i = io_i.at[clamp(s, 0, jnp.int32(io.shape[1]) - 1)].set(lax.mul(io_i[clamp(s, 0, jnp.int32(io.shape[1]) - 1)], jnp.float32(2.0)) - io_i[clamp(1, 0, jnp.int32(io.shape[1]) - 1)])
         w_i = w_i.at[clamp(s, 0, jnp.int32(w.shape[1]) - 1)].set(lax.add(v[i, clamp(s, 0, jnp.int32(v.shape[1]) - 1)] * t, jnp.cross(v[i, clamp(1, 0, jnp.int32(v.shape[1]) - 1)], jnp.array([1.0, 0.0, 2.0], dtype=jnp.float32))))
+        w_i = w_i.at[clamp(lax.add(s, jnp.int32(1)), 0, jnp.int32(w.shape[1]) - 1), 1].set(t - u)
+        w_i = w_i.at[clamp(i, 0, jnp.int32(w.shape[1]) - 1), 2].set(io_i[clamp(0, 0, jnp.int32(io.shape[1]) - 1)])
         return y_i, io_i, w_i
     y_new, io_new, w_new = jax.vmap(thread)(jnp.arange(x.shape[0], dtype=jnp.int32))
     return {"y": y_new, "io": io_new, "w": w_new}

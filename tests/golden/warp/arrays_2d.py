@@ -18,3 +18,5 @@ def k2(x: wp.array2d(dtype=wp.float32), v: wp.array2d(dtype=wp.vec3), n: wp.arra
     io[i, wp.clamp(i + 2, 0, io.shape[1] - 1)] += t * 0.25
     io[i, wp.clamp(s, 0, io.shape[1] - 1)] = io[i, wp.clamp(s, 0, io.shape[1] - 1)] * 2.0 - io[i, wp.clamp(1, 0, io.shape[1] - 1)]
     w[i, wp.clamp(s, 0, w.shape[1] - 1)] = v[i, wp.clamp(s, 0, v.shape[1] - 1)] * t + wp.cross(v[i, wp.clamp(1, 0, v.shape[1] - 1)], wp.vec3(1.0, 0.0, 2.0))
+    w[i, wp.clamp(s + 1, 0, w.shape[1] - 1)].y = t - u
+    w[i, wp.clamp(i, 0, w.shape[1] - 1)][2] = io[i, wp.clamp(0, 0, io.shape[1] - 1)]
