@@ -5,7 +5,11 @@ seeded generator within grammar.ops.INPUT_*_RANGE, Out and Acc arrays start at
 zero. Scalar parameters are drawn from the same ranges. Shapes: (n,) for scalar
 elements, (n, k) for vecK, (n, 3, 3) for mat33; a vector scalar parameter is a
 (k,) array; a struct parameter is one value per leaf field (an array field
-filled as an In array is, keyed `p__a`).
+filled as an In array is, keyed `p__a`). A two-dimensional array has a row
+per thread and the input set's column count: (n, c) + the element's shape,
+one c in 1 .. MAX_COLUMNS for every two-dimensional array of the launch,
+drawn from the seed by a generator of its own (so a kernel without one gets
+the values it got before they existed).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params
-from kernel_synth.grammar.ops import INPUT_FLOAT_RANGE, INPUT_INT_RANGE, INPUT_UINT_RANGE
+from kernel_synth.grammar.ops import INPUT_FLOAT_RANGE, INPUT_INT_RANGE, INPUT_UINT_RANGE, MAX_COLUMNS
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 DEFAULT_LAUNCH = 32
@@ -54,6 +58,13 @@ def _values(rng: np.random.Generator, ty: DType, shape: tuple[int, ...]) -> np.n
     return (steps / 4).astype(dtype)
 
 
+def column_count(kernel: A.Kernel, seed: int = 0) -> int:
+    """The column count of the two-dimensional arrays of `kernel`'s launch
+    with inputs `seed`: 1 .. MAX_COLUMNS, the same on every call."""
+    rng = np.random.default_rng([seed, zlib.crc32(kernel.name.encode()), 2])
+    return int(rng.integers(1, MAX_COLUMNS, endpoint=True))
+
+
 def make_inputs(kernel: A.Kernel, n: int = DEFAULT_LAUNCH, seed: int = 0) -> dict[str, np.ndarray]:
     """Every parameter's launch value, keyed by parameter name; a struct
     parameter's by its leaves' flattened names (`p__f`, grammar.lowering)."""
@@ -62,7 +73,8 @@ def make_inputs(kernel: A.Kernel, n: int = DEFAULT_LAUNCH, seed: int = 0) -> dic
     for param in flat_params(kernel.params):
         ty = param.ty
         if isinstance(ty, ArrayType):
-            shape = (n,) + element_shape(ty.elem)
+            rows = (n,) if ty.ndim == 1 else (n, column_count(kernel, seed))
+            shape = rows + element_shape(ty.elem)
             if ty.role in (Role.IN, Role.INOUT):
                 values[param.name] = _values(rng, ty.elem, shape)
             else:

@@ -624,6 +624,12 @@ class _Renderer:
                 self.emit(assign(name, self.harden(value, ty)))
             else:
                 self.update(name, value, ty)
+        elif isinstance(target, A.ArrayRead) and target.column is not None:
+            # the thread's own row of a two-dimensional array: row.at[c]
+            row = cst.Name(self.element(target.array))
+            column = self.expr(target.column).node
+            new = self.harden(value, ty) if self.mask is None else call("jnp.where", cst.Name(self.mask), value.node, subscript(row, column))
+            self.emit(assign(row.value, at(row, column, "set", new)))
         elif isinstance(target, A.ArrayRead):
             self.update(self.element(target.array), value, ty)
         elif isinstance(target, A.Component) and isinstance(target.value, A.Component):
@@ -632,6 +638,13 @@ class _Renderer:
             index = cst.Tuple([cst.Element(cst.Integer(str(target.value.index))), cst.Element(cst.Integer(str(target.index)))], lpar=[], rpar=[])
             new = value.node if self.mask is None else call("jnp.where", cst.Name(self.mask), value.node, subscript(matrix, index))
             self.emit(assign(matrix.value, at(matrix, index, "set", new)))
+        elif isinstance(target, (A.Component, A.ComponentAt)) and isinstance(target.value, A.ArrayRead) and target.value.column is not None:
+            # a component of an element of the thread's own row: row.at[c, k]
+            row = cst.Name(self.element(target.value.array))
+            component = cst.Integer(str(target.index)) if isinstance(target, A.Component) else self.expr(target.index).node
+            index = cst.Tuple([cst.Element(self.expr(target.value.column).node), cst.Element(component)], lpar=[], rpar=[])
+            new = value.node if self.mask is None else call("jnp.where", cst.Name(self.mask), value.node, subscript(row, index))
+            self.emit(assign(row.value, at(row, index, "set", new)))
         elif isinstance(target, (A.Component, A.ComponentAt)):
             # a local vector or a local matrix's row, or this thread's element of an Out/InOut array
             holder = self.element(target.value.array) if isinstance(target.value, A.ArrayRead) else target.value.id
@@ -664,8 +677,8 @@ class _Renderer:
     def s_aug_assign(self, node: A.AugAssign) -> None:
         op = node.op[:-1]  # `+=` updates with `+`
         target = node.target
-        if isinstance(target, (A.Component, A.ComponentAt)):
-            # the target read as a value (its index has no side effects: the checker's rule)
+        if isinstance(target, (A.Component, A.ComponentAt)) or (isinstance(target, A.ArrayRead) and target.column is not None):
+            # the target read as a value (its indexes have no side effects: the checker's rule)
             self.store(target, self.expr(A.BinOp(op, target, node.value, ty=target.ty)), target.ty)
             return
         name = target.id if isinstance(target, A.Name) else self.element(target.array)
@@ -1009,13 +1022,18 @@ class _Renderer:
 
     def e_len(self, node: A.Len) -> _Value:
         _, full, var = self.arrays[node.array]
-        shape = subscript(cst.Attribute(cst.Name(full), cst.Name("shape")), cst.Integer("0"))
+        shape = subscript(cst.Attribute(cst.Name(full), cst.Name("shape")), cst.Integer(str(node.dim)))
         return _Value(call("jnp.int32", shape))
 
     def e_array_read(self, node: A.ArrayRead) -> _Value:
         role, full, _ = self.arrays[node.array]
+        if role is Role.IN and node.column is not None:  # x[r, c]
+            index = cst.Tuple([cst.Element(self.expr(node.index).node), cst.Element(self.expr(node.column).node)], lpar=[], rpar=[])
+            return _Value(subscript(cst.Name(full), index))
         if role is Role.IN:
             return _Value(subscript(cst.Name(full), self.expr(node.index).node))
+        if role is Role.INOUT and node.column is not None:  # the thread's own row, at the column
+            return _Value(subscript(cst.Name(self.element(node.array)), self.expr(node.column).node))
         if role is Role.INOUT:  # read only at the thread's own index: its current element
             return _Value(cst.Name(self.element(node.array)))
         raise RenderError(f"JAX renderer: {node.array!r} is {role.value} and cannot be read")

@@ -35,7 +35,7 @@ from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
 
-from .inputs import NUMPY_DTYPES, element_shape
+from .inputs import MAX_COLUMNS, NUMPY_DTYPES, element_shape
 
 __all__ = ["ReferenceFailure", "run_reference"]
 
@@ -305,6 +305,11 @@ class _Interpreter:
     def e_len(self, e: A.Len):
         if e.array not in self.arrays:
             raise ReferenceFailure(f"len of unknown array {e.array!r}")
+        if e.dim == 1:  # a two-dimensional array's column count: its input's
+            data = self.arrays[e.array]
+            if data.ndim < 2:
+                raise ReferenceFailure(f"{e.array!r} has no column count ({_describe(data)})")
+            return np.int32(data.shape[1])
         return self.n_value
 
     def index(self, array: str, index_expr) -> tuple[np.ndarray, int]:
@@ -317,8 +322,19 @@ class _Interpreter:
             raise ReferenceFailure(f"index {int(index)} out of bounds of {array!r} (length {data.shape[0]})", "undefined")
         return data, int(index)
 
+    def element(self, read: A.ArrayRead) -> tuple[np.ndarray, int | tuple[int, int]]:
+        """The array `read` names and the key of its element: the index, or
+        (row, column) of a two-dimensional array, row evaluated first."""
+        data, row = self.index(read.array, read.index)
+        if read.column is None:
+            return data, row
+        column = self.eval(read.column)
+        if data.ndim < 2 or not 0 <= column < data.shape[1]:
+            raise ReferenceFailure(f"column {int(column)} out of bounds of {read.array!r} ({_describe(data)})", "undefined")
+        return data, (row, int(column))
+
     def e_array_read(self, e: A.ArrayRead):
-        data, index = self.index(e.array, e.index)
+        data, index = self.element(e)
         value = data[index]
         # a vector or matrix element is a view into the array: copy it (values!)
         return value.copy() if type(value) is np.ndarray else value
@@ -534,8 +550,8 @@ class _Interpreter:
         if kind is A.Name:
             self.frame[target.id] = value
         elif kind is A.ArrayRead:
-            data, index = self.index(target.array, target.index)
-            self.check_element(data, value, target.array)
+            data, index = self.element(target)
+            self.check_element(data, value, target.array, 1 if target.column is None else 2)
             data[index] = value
         elif kind is A.Component and type(target.value) is A.Component:  # an element of a local matrix
             name, row = target.value.value.id, target.value.index
@@ -548,7 +564,7 @@ class _Interpreter:
         elif kind is A.Component or kind is A.ComponentAt:
             component = target.index if kind is A.Component else int(self.eval(target.index))
             if isinstance(target.value, A.ArrayRead):  # a component of the thread's own element
-                data, index = self.index(target.value.array, target.value.index)
+                data, index = self.element(target.value)
                 vector, name = data[index], target.value.array
             else:
                 name = target.value.id
@@ -565,11 +581,12 @@ class _Interpreter:
             raise ReferenceFailure(f"cannot assign to {kind.__name__}")
 
     @staticmethod
-    def check_element(data: np.ndarray, value, array: str) -> None:
+    def check_element(data: np.ndarray, value, array: str, ndim: int = 1) -> None:
+        """`value` fits an element of `data`, an array of `ndim` indexes."""
         if type(value) is np.ndarray:
-            ok = value.dtype == data.dtype and value.shape == data.shape[1:]
+            ok = value.dtype == data.dtype and value.shape == data.shape[ndim:]
         else:
-            ok = data.ndim == 1 and value.dtype == data.dtype
+            ok = data.ndim == ndim and value.dtype == data.dtype
         if not ok:
             raise ReferenceFailure(f"storing {_describe(value)} into {array!r} ({data.dtype}{list(data.shape)})")
 
@@ -686,6 +703,11 @@ def _launch_value(param: A.Param, value, n: int):
     if isinstance(ty, ArrayType):
         expected = np.dtype(NUMPY_DTYPES[ty.elem.name])
         shape = (n,) + element_shape(ty.elem)
+        if ty.ndim == 2:  # a row per thread, of the input set's column count
+            columns = value.shape[1] if isinstance(value, np.ndarray) and value.ndim >= 2 else 0
+            if not 1 <= columns <= MAX_COLUMNS:
+                raise ReferenceFailure(f"array {param.name!r} has {columns} columns; a two-dimensional array has 1 to {MAX_COLUMNS}", "input")
+            shape = (n, columns) + element_shape(ty.elem)
         if not isinstance(value, np.ndarray) or value.dtype != expected or value.shape != shape:
             raise ReferenceFailure(f"array {param.name!r} must be {expected}{list(shape)}, got {_describe(value)}", "input")
         return np.array(value, copy=True)

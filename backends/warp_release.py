@@ -82,6 +82,14 @@ FEATURES: dict[str, Feature] = {
     # wp.atomic_and, atomic_or, atomic_xor on int arrays (in 1.10.0's
     # builtins, not in 1.9.0's: measured on the installed releases)
     "atomic_bitwise": Feature("1.10.0", "wp.atomic_and, wp.atomic_or, wp.atomic_xor"),
+    # wp.array2d kernel parameters read at g[r, c], stored and updated (+=)
+    # at the thread's own row, and g.shape[0], g.shape[1]: measured on 1.0.2
+    # and 1.19.0 on the CPU (tests/programs/valid/arrays_2d.kernel with its
+    # ternary read spelled as an if, on 4 input seeds: outputs agree with the
+    # reference; Tape adjoints through In and from Out 2-D arrays agree with
+    # JAX and finite differences). 1.0.0 and 1.0.1 were not measured: the
+    # table credits the oldest measured release, as for struct_array_fields
+    "arrays_2d": Feature("1.0.2", "two-dimensional arrays (wp.array2d parameters, a[i, j], a.shape[1])"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }

@@ -25,7 +25,7 @@ from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
-from kernel_synth.grammar.queries import effectful_helpers, has_effect, needs_guard, thread_names
+from kernel_synth.grammar.queries import effectful_helpers, has_effect, read_needs_guard, thread_names
 from kernel_synth.grammar.lowering import is_generic
 from kernel_synth.grammar.types import ANY, COMPONENT_NAMES, F32, I32, QUAT, ArrayType, DType
 
@@ -39,7 +39,8 @@ HEADER = "import warp as wp\n"
 def type_expr(ty: DType | ArrayType, names: dict[str, str] | None = None) -> cst.BaseExpression:
     """The annotation for `ty`; a struct type by its module name in `names`."""
     if isinstance(ty, ArrayType):
-        return call("wp.array", dtype=dotted(f"wp.{ty.elem.name}"))
+        # wp.array2d is in every supported release (1.0.2 and 1.19.0 measured)
+        return call("wp.array" if ty.ndim == 1 else "wp.array2d", dtype=dotted(f"wp.{ty.elem.name}"))
     if ty.is_struct:
         return cst.Name((names or {}).get(ty.name, ty.name))
     if ty == ANY:
@@ -134,6 +135,8 @@ class _Renderer:
             self.supported("overloaded_helpers", "an overloaded helper")
         if any(isinstance(f.ty, ArrayType) for s in program.structs for f in s.fields):
             self.supported("struct_array_fields", "a struct field of array type")
+        if any(isinstance(p.ty, ArrayType) and p.ty.ndim == 2 for k in program.kernels for p in k.params):
+            self.supported("arrays_2d", "a two-dimensional array")
         helpers = []
         for kind, ty in sorted(self.bridged):
             helper = _bridge_helper(kind, ty)
@@ -292,7 +295,7 @@ class _Renderer:
     def guarded_read(self, node) -> bool:
         """Whether `node` reads an array at an index only a guard around it
         keeps in bounds (neither the thread index nor a clamp)."""
-        return any(isinstance(n, A.ArrayRead) and needs_guard(n.index, self.thread_names) for n in A.walk(node))
+        return any(isinstance(n, A.ArrayRead) and read_needs_guard(n, self.thread_names) for n in A.walk(node))
 
     def ternary(self, node: A.Ternary):
         if node.form == "ternary":
@@ -422,8 +425,9 @@ _EXPRESSIONS = {
     A.Name: lambda self, n: cst.Name(self.names[n.id] if n.id in self.constants else n.id),
     A.Tid: lambda self, n: call("wp.tid"),
     # dotted: `p.a` names the array field a of struct parameter p
-    A.Len: lambda self, n: cst.Subscript(cst.Attribute(dotted(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer("0")))]),
-    A.ArrayRead: lambda self, n: cst.Subscript(dotted(n.array), [cst.SubscriptElement(cst.Index(self.expr(n.index)))]),
+    A.Len: lambda self, n: cst.Subscript(cst.Attribute(dotted(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.dim))))]),
+    # `a[r, c]`: Warp indexes a two-dimensional array with one subscript of two indexes
+    A.ArrayRead: lambda self, n: cst.Subscript(dotted(n.array), [cst.SubscriptElement(cst.Index(self.expr(i))) for i in (n.index, n.column) if i is not None]),
     A.Component: _Renderer.component,
     A.Field: lambda self, n: cst.Attribute(self.expr(n.value, POSTFIX), cst.Name(n.name)),
     A.StructNew: lambda self, n: call(self.names[n.of]),

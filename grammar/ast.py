@@ -84,22 +84,30 @@ class Tid:
 @dataclass(frozen=True, slots=True)
 class Len:
     """`len(a)`: the length of an array parameter (int32); `len(s.a)` of a
-    struct parameter's array field has `array` "s.a", as ArrayRead."""
+    struct parameter's array field has `array` "s.a", as ArrayRead. `dim` 1
+    is a two-dimensional array's column count, `a.shape[1]` (`len(a)` and
+    `a.shape[0]` are its row count, dim 0)."""
 
     array: str
     ty: DType | None = None
     pos: Pos | None = _pos()
+    dim: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.dim in (0, 1), f"an array has no dimension {self.dim}")
 
 
 @dataclass(frozen=True, slots=True)
 class ArrayRead:
     """`a[index]`: an element of an array parameter; `array` is `s.a` for
-    the array field a of struct parameter s (the array's one name)."""
+    the array field a of struct parameter s (the array's one name). `a[index,
+    column]` of a two-dimensional array has `column` too: `index` is the row."""
 
     array: str
     index: Expr
     ty: DType | None = None
     pos: Pos | None = _pos()
+    column: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,8 @@ class _Checker:
                 # unchanged; InOut and Acc fields are not part of the language yet
                 if ty.role not in (Role.IN, Role.OUT):
                     raise self.error(f, "role", f"an array field is In (read) or Out (written at the thread's own index), not {ty.role.value}")
+                if ty.ndim != 1:
+                    raise self.error(f, "struct-array", "a struct field holds a one-dimensional array only")
                 continue
             if ty == BOOL:
                 raise self.error(f, "unknown-type", f"a field is a value type, an In or Out array or an earlier struct, not {ty}")
@@ -195,13 +197,16 @@ class _Checker:
             if isinstance(param.ty, ArrayType):
                 if not self.in_kernel and param.ty.role is not Role.ACC:
                     raise self.error(param, "helper-array", "helpers take arrays only in the Acc role")
+                if param.ty.ndim == 2 and param.ty.role is Role.ACC:
+                    # atomics name one index; a two-dimensional array is read and stored only
+                    raise self.error(param, "array2d", f"{param.name!r}: a two-dimensional array is In, Out or InOut, not Acc")
                 self.arrays[param.name] = param.ty
             else:
                 self.scopes[0][param.name] = Symbol(param.ty, PARAM)
                 self.name_types[param.name] = param.ty
         self.loops = 0
-        # (index expression, array) pairs a dominating guard proves in bounds
-        self.proven: list[tuple[object, str]] = []
+        # (index expression, array, dimension) triples a dominating guard proves in bounds
+        self.proven: list[tuple[object, str, int]] = []
         body = node.body
         if isinstance(node, A.Func):
             self.known_type(node, node.ret)
@@ -363,10 +368,18 @@ class _Checker:
             if array.role in (Role.IN, Role.ACC):
                 how = "read-only" if array.role is Role.IN else "written only through atomics"
                 raise self.error(target, "role", f"{target.array!r} is {array.role.value} ({how})")
+            self.dimensions(target, array)
             index = self.expr(target.index)
             if not self.is_thread_index(index):
-                raise self.error(target.index, "race", f"{target.array!r} is written only at the thread's own index (tid())")
-            return replace(target, index=index, ty=array.elem)
+                what = "row" if array.ndim == 2 else "index"
+                raise self.error(target.index, "race", f"{target.array!r} is written only at the thread's own {what} (tid())")
+            if target.column is None:
+                return replace(target, index=index, ty=array.elem)
+            column = self.column_index(target)
+            if any(isinstance(n, A.Call) and n.func in self.effectful for n in A.walk(column)):
+                # a place's indexes have no side effects (`y[i, c] op= e` names the place twice in Warp)
+                raise self.error(target.column, "effect-in-target", "the column of a stored element has no side effects")
+            return replace(target, index=index, column=column, ty=array.elem)
         if isinstance(target, A.Field):
             return self.field_target(target)
         matrix = self.matrix_place(target)
@@ -494,6 +507,8 @@ class _Checker:
             raise self.error(node, "unknown-name", f"{node.array!r} is not an array parameter")
         if array.role is not Role.INOUT:
             raise self.error(node, "role", f"an atomic whose value is used updates the thread's own element of an InOut array; {node.array!r} is {array.role.value}")
+        if array.ndim != 1:
+            raise self.error(node, "array2d", f"an atomic takes a one-dimensional array; {node.array!r} is array2d")
         index = self.expr(node.index)
         if not self.is_thread_index(index):
             raise self.error(node.index, "index", "an atomic whose value is used takes the thread index: only then is the value it returns the same on every run")
@@ -525,7 +540,7 @@ class _Checker:
             n.target.id for inner in stmt.body for n in A.walk(inner) if isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, A.Name)
         }
         # a guard holds in the body while nothing there reassigns what it tested
-        facts = [(index, array) for index, array in self.bounds_of(cond) if not (_names(index) & assigned)]
+        facts = [(index, array, dim) for index, array, dim in self.bounds_of(cond) if not (_names(index) & assigned)]
         arms: list[dict[str, Symbol]] = []
         with self.knowing(facts):
             body = self.block(stmt.body, declared=arms)
@@ -612,16 +627,38 @@ class _Checker:
         return False
 
     @staticmethod
-    def is_guarded(index, array: str) -> bool:
-        """`clamp(e, 0, len(array) - 1)`: in bounds whatever e is."""
+    def is_guarded(index, array: str, dim: int = 0) -> bool:
+        """`clamp(e, 0, len(array) - 1)` (dimension 1: `clamp(e, 0,
+        array.shape[1] - 1)`): in bounds whatever e is."""
         return (
             isinstance(index, A.Call)
             and index.func == "clamp"
             and len(index.args) == 3
             and index.args[0].ty == I32
             and index.args[1] == A.Const(0, I32)
-            and index.args[2] == A.BinOp("-", A.Len(array, I32), A.Const(1, I32), I32)
+            and index.args[2] == A.BinOp("-", A.Len(array, I32, dim=dim), A.Const(1, I32), I32)
         )
+
+    def dimensions(self, node: A.ArrayRead, array: ArrayType) -> None:
+        """A one-dimensional array takes one index, a two-dimensional one two."""
+        given = 1 if node.column is None else 2
+        if given != array.ndim:
+            raise self.error(node, "array2d", f"{node.array!r} is {array.keyword}: index it with {array.ndim} index{'es' if array.ndim == 2 else ''}, not {given}")
+
+    def column_index(self, node: A.ArrayRead):
+        """The checked column of `a[r, c]`: clamp(e, 0, a.shape[1] - 1), or
+        an index a dominating guard proves below a.shape[1] (the column count
+        is the input set's, unknown here, so no other index is in bounds)."""
+        column = self.expr(node.column)
+        if column.ty != I32:
+            raise self.error(node.column, "type-mismatch", f"an array's column is an int32, not {column.ty}")
+        if not (self.is_guarded(column, node.array, 1) or (column, node.array, 1) in self.proven):
+            raise self.error(
+                node.column, "index",
+                f"a column of {node.array!r} is clamp(e, 0, {node.array}.shape[1] - 1), or where a guard "
+                f"(`0 <= e and e < {node.array}.shape[1]` before `and`, in a ternary's condition or an if's) proves e in bounds",
+            )
+        return column
 
     def trip_bound(self, bound) -> int | None:
         """The most trips a loop bound allows, or None if it is not one."""
@@ -695,22 +732,27 @@ class _Checker:
     def expr_Len(self, e: A.Len):
         if e.array not in self.arrays:
             raise self.error(e, "unknown-name", f"{e.array!r} is not an array parameter")
+        if e.dim >= self.arrays[e.array].ndim:
+            raise self.error(e, "array2d", f"{e.array!r} is one-dimensional: it has no {e.array}.shape[{e.dim}]")
         return replace(e, ty=I32)
 
     def expr_ArrayRead(self, e: A.ArrayRead):
         array = self.array_of(e)
+        self.dimensions(e, array)
         index = self.expr(e.index)
         if array.role in (Role.OUT, Role.ACC):
             raise self.error(e, "role", f"{e.array!r} is {array.role.value} and cannot be read")
         if array.role is Role.INOUT and not self.is_thread_index(index):
             raise self.error(e.index, "race", f"{e.array!r} is InOut: read only at the thread's own index")
-        if not (self.is_thread_index(index) or self.is_guarded(index, e.array) or (index, e.array) in self.proven):
+        if not (self.is_thread_index(index) or self.is_guarded(index, e.array) or (index, e.array, 0) in self.proven):
             raise self.error(
                 e.index, "index",
                 f"read {e.array!r} at the thread index, at clamp(e, 0, len({e.array}) - 1), or where a guard "
                 f"(`0 <= e and e < len({e.array})` before `and`, in a ternary's condition or an if's) proves e in bounds",
             )
-        return replace(e, index=index, ty=array.elem)
+        if e.column is None:
+            return replace(e, index=index, ty=array.elem)
+        return replace(e, index=index, column=self.column_index(e), ty=array.elem)
 
     # -- guards: conditions that prove an index in bounds where they dominate
 
@@ -722,10 +764,11 @@ class _Checker:
         finally:
             del self.proven[len(self.proven) - len(facts) :]
 
-    def bounds_of(self, cond) -> list[tuple[object, str]]:
-        """The (index, array) pairs a checked condition proves `0 <= index <
-        len(array)` for when it is true: its conjuncts `e < len(a)` (or
-        `len(a) > e`) with `e >= 0` (or `0 <= e`) or e a loop variable or
+    def bounds_of(self, cond) -> list[tuple[object, str, int]]:
+        """The (index, array, dimension) triples a checked condition proves
+        `0 <= index < len(array)` (dimension 1: `< array.shape[1]`) for when
+        it is true: its conjuncts `e < len(a)` (or `len(a) > e`, and the same
+        with `a.shape[1]`) with `e >= 0` (or `0 <= e`) or e a loop variable or
         the thread index; e is side-effect free."""
         conjuncts, stack = [], [cond]
         while stack:
@@ -737,19 +780,19 @@ class _Checker:
         below, nonnegative = [], []
         for c in conjuncts:
             if c.op == "<" and isinstance(c.right, A.Len):
-                below.append((c.left, c.right.array))
+                below.append((c.left, c.right.array, c.right.dim))
             elif c.op == ">" and isinstance(c.left, A.Len):
-                below.append((c.right, c.left.array))
+                below.append((c.right, c.left.array, c.left.dim))
             elif c.op == ">=" and c.right == A.Const(0, I32):
                 nonnegative.append(c.left)
             elif c.op == "<=" and c.left == A.Const(0, I32):
                 nonnegative.append(c.right)
         facts = []
-        for index, array in below:
+        for index, array, dim in below:
             if index.ty != I32 or any(isinstance(n, A.Call) and n.func in self.effectful for n in A.walk(index)):
                 continue
             if index in nonnegative or self.is_thread_index(index) or self.is_loop_variable(index):
-                facts.append((index, array))
+                facts.append((index, array, dim))
         return facts
 
     def is_loop_variable(self, index) -> bool:
@@ -971,8 +1014,8 @@ class _Checker:
         array = self.array_of(e)
         if array.role is not Role.IN:
             raise self.error(e, "role", f"a tile is loaded from an In array; {e.array!r} is {array.role.value}")
-        if array.elem != F32:
-            raise self.error(e, "tile", f"a tile is loaded from an array of float32, not of {array.elem}")
+        if array.elem != F32 or array.ndim != 1:
+            raise self.error(e, "tile", f"a tile is loaded from a one-dimensional array of float32, not from {array}")
         start = self.expr(e.start)
         if start.ty != I32:
             raise self.error(e.start, "type-mismatch", f"a tile's start is an int32, not {start.ty}")

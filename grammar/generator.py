@@ -78,6 +78,9 @@ class _Context:
 
     in_kernel: bool
     arrays: dict[str, ArrayType]
+    # the kernel's two-dimensional arrays, kept apart from `arrays` (whose
+    # reads, stores and atomics name one index)
+    arrays2d: dict[str, ArrayType] = field(default_factory=dict)
     scopes: list[dict[str, _Local]] = field(default_factory=lambda: [{}])
     loop_trips: list[int] = field(default_factory=list)  # trip bound of each enclosing loop
     block_level: int = 0
@@ -517,6 +520,15 @@ class Gen:
             add_array("out", Role.OUT)
         if not any(a.role is not Role.IN for a in arrays.values()):
             add_array("out", Role.OUT)
+        arrays2d: dict[str, ArrayType] = {}
+        for _ in range(self.length("arrays_2d")):
+            role = {"in": Role.IN, "out": Role.OUT, "inout": Role.INOUT}[self.choose("array2d_role")]
+            elem = self.value_type()
+            if role is Role.INOUT and elem.is_int:
+                elem = F32  # as for one-dimensional InOut arrays: int elements would escape interval tracking
+            name = self.fresh("g")
+            arrays2d[name] = ArrayType(elem, role, ndim=2)
+            params.append(A.Param(name, arrays2d[name]))
         for _ in range(self.length("scalar_params", at_least=need.get("scalar_params", 0))):
             ty = self.value_type()
             name = self.fresh("s")
@@ -550,7 +562,7 @@ class Gen:
             scope[name] = _Local(F32, "param", None)
 
         budget = self.w.limit("max_statements")
-        self.ctx = ctx = _Context(in_kernel=True, arrays=arrays, scopes=[self.with_constants(scope)], budget=budget)
+        self.ctx = ctx = _Context(in_kernel=True, arrays=arrays, scopes=[self.with_constants(scope)], budget=budget, arrays2d=arrays2d)
         ctx.scopes.append({"i": _Local(I32, "thread", (0, MAX_LAUNCH - 1))})
         body: list = [A.Assign(A.Name("i", I32), A.Tid(I32))]
         count = self.length("kernel_statements", at_least=need.get("statements", 1))
@@ -842,7 +854,7 @@ class Gen:
     def aug_assign(self) -> A.Stmt:
         ctx = self.ctx
         targets = {"local"} if self.locals_of(lambda s: s.kind == "local" and not s.ty.is_matrix) else set()
-        if ctx.in_kernel and any(a.role is Role.INOUT for a in ctx.arrays.values()):
+        if ctx.in_kernel and any(a.role is Role.INOUT for a in (ctx.arrays | ctx.arrays2d).values()):
             targets.add("array")
         if self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector):
             targets.add("component")
@@ -854,9 +866,13 @@ class Gen:
             name, local = self.pick_local(lambda s: s.kind == "local" and not s.ty.is_matrix)
             target, ty = self.ref(name, local), local.ty
         elif where == "array":
-            array = self.pick([n for n, a in ctx.arrays.items() if a.role is Role.INOUT])
-            ty = ctx.arrays[array].elem
-            target = A.ArrayRead(array, self.thread(), ty)
+            array = self.pick([n for n, a in (ctx.arrays | ctx.arrays2d).items() if a.role is Role.INOUT])
+            if array in ctx.arrays2d:  # `g[i, clamp(e, 0, g.shape[1] - 1)] op= e`: the thread's own row
+                ty = ctx.arrays2d[array].elem
+                target = A.ArrayRead(array, self.thread(), ty, column=self.clamped_column(array, 0))
+            else:
+                ty = ctx.arrays[array].elem
+                target = A.ArrayRead(array, self.thread(), ty)
             local = None
         else:
             name, vec = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
@@ -891,13 +907,24 @@ class Gen:
 
     def output_write(self, store_only: bool = False) -> A.Stmt:
         ctx = self.ctx
-        outs = [n for n, a in ctx.arrays.items() if a.role in (Role.OUT, Role.INOUT)]
+        outs = [n for n, a in (ctx.arrays | ctx.arrays2d).items() if a.role in (Role.OUT, Role.INOUT)]
         if not outs or (not store_only and not outs and any(a.role is Role.ACC for a in ctx.arrays.values())):
             return self.atomic()
         array = self.pick(outs)
+        if array in ctx.arrays2d:
+            return self.store_2d(array)
         elem = ctx.arrays[array].elem
         ctx.wrote = True
         return A.Assign(A.ArrayRead(array, self.thread(), elem), self.expr(elem, self.expr_depth()))
+
+    def store_2d(self, array: str) -> A.Stmt:
+        """`g[i, clamp(e, 0, g.shape[1] - 1)] = e` in the thread's own row
+        (the column a call-free leaf: a stored place's indexes have no side
+        effects). Proven columns are drawn in reads only: a store under a
+        guard would be an `if` the statement weights did not choose."""
+        elem = self.ctx.arrays2d[array].elem
+        self.ctx.wrote = True
+        return A.Assign(A.ArrayRead(array, self.thread(), elem, column=self.clamped_column(array, 0)), self.expr(elem, self.expr_depth()))
 
     def atomic(self) -> A.Atomic:
         ctx = self.ctx
@@ -1200,7 +1227,7 @@ class Gen:
             options.add("param")  # a constant is read as a parameter is
         if any(s.ty == ty and s.kind in ("local", "thread") for s in symbols.values()):
             options.add("local")
-        if any(a.elem == ty and a.role in (Role.IN, Role.INOUT) for a in ctx.arrays.values()):
+        if any(a.elem == ty and a.role in (Role.IN, Role.INOUT) for a in (ctx.arrays | ctx.arrays2d).values()):
             options.add("array_read")
         return options
 
@@ -1216,8 +1243,50 @@ class Gen:
         return options
 
     def array_read(self, ty: DType, depth: int) -> A.ArrayRead:
-        array = self.pick([n for n, a in self.ctx.arrays.items() if a.elem == ty and a.role in (Role.IN, Role.INOUT)])
+        arrays = self.ctx.arrays | self.ctx.arrays2d
+        array = self.pick([n for n, a in arrays.items() if a.elem == ty and a.role in (Role.IN, Role.INOUT)])
+        if array in self.ctx.arrays2d:
+            return self.read_2d(array, ty, depth)
         return self.read(array, ty, depth)
+
+    def read_2d(self, array: str, ty: DType, depth: int) -> A.Expr:
+        """`g[r, c]`: r the thread's row (an InOut array's only one), clamped
+        or proven as a one-dimensional read's index is; c clamped below
+        g.shape[1] or proven there by a ternary's condition."""
+        role = self.ctx.arrays2d[array].role
+        guards = []
+        row: A.Expr = self.thread()
+        if role is Role.IN and depth > 0 and "guarded_reads" in self.features:
+            how = self.choose("read_index", {"thread", "guarded"} | ({"proven"} if "ternaries" in self.features else set()))
+            if how == "guarded":
+                row = self.guarded_index(array, depth - 1)
+            elif how == "proven":
+                row, cond = self.bounds_guard(array)
+                guards.append(cond)
+        options = {"clamped"} | ({"proven"} if depth > 0 and "guarded_reads" in self.features and "ternaries" in self.features else set())
+        if self.choose("array2d_column", options) == "proven":
+            column, cond = self.bounds_guard(array, dim=1)
+            guards.append(cond)
+        else:
+            column = self.clamped_column(array, depth - 1)
+        read = A.ArrayRead(array, row, ty, column=column)
+        if not guards:
+            return read
+        cond = guards[0] if len(guards) == 1 else A.BoolOp("and", guards[0], guards[1], BOOL)
+        # an int read's interval is the inputs' (int_expr's "array_read"): the other arm must lie inside it
+        orelse = A.Const(0, ty) if ty.is_int else self.expr(ty, 0)
+        return A.Ternary(cond, read, orelse, ty)
+
+    def clamped_column(self, array: str, depth: int) -> A.Call:
+        """`clamp(e, 0, g.shape[1] - 1)`; below depth 0, e is the thread index
+        or a literal (no read, so no recursion, and no call: a stored
+        place's column has no side effects)."""
+        if depth >= 0:
+            source = self.expr(I32, depth)
+        else:
+            source = self.thread() if self.boolean() else self.int_literal(I32)
+        top = A.BinOp("-", A.Len(array, I32, dim=1), A.Const(1, I32), I32)
+        return A.Call("clamp", (source, A.Const(0, I32), top), I32)
 
     def read(self, array: str, ty: DType, depth: int = 0) -> A.Expr:
         role = self.ctx.arrays[array].role
@@ -1230,12 +1299,13 @@ class Gen:
                 return A.Ternary(cond, A.ArrayRead(array, index, ty), self.expr(ty, 0), ty)
         return A.ArrayRead(array, self.thread(), ty)
 
-    def bounds_guard(self, array: str) -> tuple[A.Expr, A.Expr]:
+    def bounds_guard(self, array: str, dim: int = 0) -> tuple[A.Expr, A.Expr]:
         """An unclamped index for `array` and the condition that proves it in
-        bounds: a loop variable (never negative) below len, or a leaf int
-        expression (no calls, so no side effects) between 0 and len."""
+        bounds: a loop variable (never negative) below len (dim 1: below
+        array.shape[1]), or a leaf int expression (no calls, so no side
+        effects) between 0 and len."""
         loops = self.locals_of(lambda s: s.kind == "loop")
-        below = lambda index: A.Compare("<", index, A.Len(array, I32), BOOL)  # noqa: E731
+        below = lambda index: A.Compare("<", index, A.Len(array, I32, dim=dim), BOOL)  # noqa: E731
         if loops and self.boolean():
             name, _ = self.pick(loops)
             index = A.Name(name, I32)
@@ -1570,7 +1640,7 @@ class Gen:
         """Out and InOut arrays of vectors: their own element's components can be assigned."""
         if not self.ctx.in_kernel:
             return []
-        return [n for n, a in self.ctx.arrays.items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
+        return [n for n, a in (self.ctx.arrays | self.ctx.arrays2d).items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
 
     def component_target(self) -> tuple[list[A.Stmt], A.Expr]:
         """A component to assign: of a local vector, or of the thread's own
@@ -1600,8 +1670,11 @@ class Gen:
                 return declared, row
             return declared, A.Component(row, self.integer(0, 2), False, F32, pair=self.choose("element_spelling") == "pair")
         array = self.pick(elements)
-        elem = self.ctx.arrays[array].elem
         self.ctx.wrote = True
+        if array in self.ctx.arrays2d:  # `g[i, clamp(e, 0, g.shape[1] - 1)].x = e`: in the thread's own row
+            elem = self.ctx.arrays2d[array].elem
+            return [], self.component(A.ArrayRead(array, self.thread(), elem, column=self.clamped_column(array, 0)), elem, 0)
+        elem = self.ctx.arrays[array].elem
         return [], self.component(A.ArrayRead(array, self.thread(), elem), elem, 0)
 
     def ternary(self, cond, then, orelse, ty: DType) -> A.Ternary:

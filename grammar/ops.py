@@ -474,6 +474,9 @@ INPUT_FLOAT_RANGE = (-4.0, 4.0)
 INPUT_INT_RANGE = (-64, 64)
 INPUT_UINT_RANGE = (0, 64)
 MAX_LAUNCH = 1 << 16
+# the most columns a two-dimensional array has: each launch's input set
+# draws its column count in 1 .. MAX_COLUMNS (backends/inputs.py)
+MAX_COLUMNS = 4
 # A kernel's own launch size (`@kernel(launch=N)`) by decade: the
 # alternatives of the weights' [rules.launch_size], smallest first (what a
 # shrunk draw lands on), together spanning 1 .. MAX_LAUNCH.

@@ -244,6 +244,8 @@ class _Builder:
             if str(field_name) in COMPONENT_NAMES:
                 raise self.error(f"a field cannot be named {str(field_name)!r}: x, y, z and w name a vector's components", field_name, "field-name")
             field_ty = self.array_type(ty) if ty.data == "array_type" else self.type_name(ty)
+            if isinstance(field_ty, ArrayType) and field_ty.ndim != 1:
+                raise self.error("a struct field holds a one-dimensional array only", ty, "struct-array")
             built.append(A.Param(str(field_name), field_ty, pos=self.pos(decl)))
         node = A.StructDef(str(name), tuple(built), pos=self.pos(tree))
         # the checker judges duplicate names; the first declaration wins here
@@ -284,11 +286,14 @@ class _Builder:
         return A.Param(str(name), self.type_name(ty, generic=True), pos=self.pos(tree))
 
     def array_type(self, tree: Tree) -> ArrayType:
-        role, elem = tree.children
+        role, keyword, elem = tree.children
+        ndims = {"array": 1, "array2d": 2}
+        if str(keyword) not in ndims:
+            raise self.error(f"an array type is array[...] or array2d[...], not {str(keyword)}[...]", keyword, "unknown-type")
         elem_ty = self.type_name(elem)
         if not (elem_ty.is_numeric or elem_ty.is_vector or elem_ty.is_matrix):
             raise self.error(f"arrays of {elem_ty} are not part of the language", elem, "unknown-type")
-        return ArrayType(elem_ty, ROLES[str(role)])
+        return ArrayType(elem_ty, ROLES[str(role)], ndims[str(keyword)])
 
     def type_name(self, tree: Tree, generic: bool = False):
         """The type `tree` names; `Any` (a generic helper's type variable)
@@ -465,12 +470,22 @@ class _Builder:
         if kind == "ternary":
             then, cond, orelse = ch
             return A.Ternary(self.expr(cond), self.expr(then), self.expr(orelse), pos=pos)
+        if kind == "subscript" and len(ch) == 3 and ch[0].data == "name" and str(ch[0].children[0]) in self.arrays:
+            # a[r, c]: an element of a two-dimensional array (the checker counts the indexes)
+            base, row, col = ch
+            return A.ArrayRead(str(base.children[0]), self.expr(row), pos=pos, column=self.expr(col))
         if kind == "subscript" and len(ch) == 3:  # m[r, c]: an element of a matrix, by literal row and column
             base, row, col = ch
             if row.data != "int_lit" or col.data != "int_lit":
                 raise self.error("a subscript of two indexes takes int literals (a matrix's row and column)", tree, "component")
             inner = self.component(self.expr(base), int(row.children[0]), False, row, pos)
             return replace(self.component(inner, int(col.children[0]), False, col, pos), pair=True)
+        if kind == "subscript" and self.shape_of(ch[0]) is not None:
+            # a.shape[k]: an extent of an array parameter, k a literal 0 or 1
+            base, index = ch
+            if index.data != "int_lit" or int(index.children[0]) > 1:
+                raise self.error("an array's extent is a.shape[0] or a.shape[1]", tree, "call-arity")
+            return A.Len(self.shape_of(base), pos=pos, dim=int(index.children[0]))
         if kind == "subscript":
             base, index = ch
             if base.data == "name" and str(base.children[0]) in self.arrays:
@@ -490,6 +505,13 @@ class _Builder:
         if kind == "call":
             return self.call(tree)
         raise self.error(f"unexpected expression {kind}", tree)  # pragma: no cover
+
+    def shape_of(self, tree) -> str | None:
+        """The array parameter `a` of `a.shape` (None when `tree` is no such attribute)."""
+        if isinstance(tree, Tree) and tree.data == "attribute" and str(tree.children[1]) == "shape" and tree.children[0].data == "name":
+            name = str(tree.children[0].children[0])
+            return name if name in self.arrays else None
+        return None
 
     def field_array(self, tree) -> str | None:
         """`s.a` spelled as the array name the AST holds for the array field

@@ -126,9 +126,10 @@ def _expr(node) -> str:
     if isinstance(node, A.Tid):
         return "tid()"
     if isinstance(node, A.Len):
-        return f"len({node.array})"
+        return f"len({node.array})" if node.dim == 0 else f"{node.array}.shape[{node.dim}]"
     if isinstance(node, A.ArrayRead):
-        return f"{node.array}[{print_expr(node.index)}]"
+        column = "" if node.column is None else f", {print_expr(node.column)}"
+        return f"{node.array}[{print_expr(node.index)}{column}]"
     if isinstance(node, A.Component) and node.pair:
         return f"{print_expr(node.value.value, POSTFIX)}[{node.value.index}, {node.index}]"
     if isinstance(node, A.Component):

@@ -35,6 +35,7 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
     for kernel in program.kernels:
         if kernel.launch is not None:
             found.add(("launch_size", launch_decade(kernel.launch)))
+        found.update(("array2d_role", p.ty.role.value.lower()) for p in kernel.params if isinstance(p.ty, ArrayType) and p.ty.ndim == 2)
     overloaded = {f.name for f in program.funcs if sum(g.name == f.name for g in program.funcs) > 1}
     for definition in program.funcs + program.kernels:
         if isinstance(definition, A.Func) and is_generic(definition):
@@ -332,6 +333,8 @@ class _Walker:
             return
         if isinstance(n, A.ArrayRead):
             self.add("read_index", self.index_kind(n.index))
+            if n.column is not None:  # a column is clamped or proven by a guard, never the thread's
+                self.add("array2d_column", "clamped" if self.index_kind(n.column) == "guarded" else "proven")
         if _matrix_row(n):
             self.add("row_index", "computed" if isinstance(n, A.ComponentAt) else "literal")
         elif _matrix_element(n):

@@ -109,6 +109,14 @@ def needs_guard(index, threads: set[str]) -> bool:
     return not (isinstance(index, A.Call) and index.func == "clamp")
 
 
+def read_needs_guard(read: A.ArrayRead, threads: set[str]) -> bool:
+    """Whether an array read is kept in bounds only by a guard around it: its
+    row (or only index) is neither the thread's nor clamped, or its column is
+    not clamped (a column is never in bounds by being the thread index)."""
+    column = read.column
+    return needs_guard(read.index, threads) or (column is not None and not (isinstance(column, A.Call) and column.func == "clamp"))
+
+
 def expanded_update(stmt) -> bool:
     """`t = t op e`: an augmented assignment spelled out."""
     value = getattr(stmt, "value", None)

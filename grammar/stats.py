@@ -12,7 +12,7 @@ from .lowering import is_generic, lower, monomorphize
 from .printer import print_expr
 from .productions import productions
 from .ops import BITWISE_ATOMICS, LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
-from .queries import assigned_in_every_arm, constant_values, divisor_kind, effectful_helpers, expanded_update, has_effect, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, needs_guard, thread_names
+from .queries import assigned_in_every_arm, constant_values, divisor_kind, effectful_helpers, expanded_update, has_effect, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, lax_spelled, loop_trips, read_needs_guard, thread_names
 from .weights import Weights, default_weights
 
 
@@ -59,6 +59,8 @@ CONSTRUCTS = (
     "struct", "struct-param", "struct-return", "nested-struct", "struct-copy", "field-store", "multi-return",
     # a struct kernel parameter's array field read or stored (`p.a[i]`)
     "struct-array-field",
+    # an element of a two-dimensional array read or stored (`g[i, c]`)
+    "array-2d",
     # expressions evaluated when compiling, and those that read an unrolled loop's variable
     "static", "static-loop-variable",
     # module-level constants (Warp's wp.constant), of a vector or matrix type, and loops they bound
@@ -143,7 +145,7 @@ def constructs(program: A.Program, produced: set | None = None) -> set[str]:
                 assigned.update(t.id for t in node.targets)
             used.update(_node_constructs(node, helpers, effectful))
             used.update(_effect_constructs(node, effectful))
-            if isinstance(node, A.ArrayRead) and needs_guard(node.index, threads):
+            if isinstance(node, A.ArrayRead) and read_needs_guard(node, threads):
                 used.add("guarded-read")
             if isinstance(node, A.Static) and any(isinstance(n, A.Name) and n.id not in constants for n in A.walk(node.operand)):
                 used.add("static-loop-variable")
@@ -273,6 +275,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("quaternion")
     if isinstance(node, A.ArrayRead) and "." in node.array:  # `p.a[...]` (a read or a store): the AST names a field's array so
         found.add("struct-array-field")
+    if isinstance(node, A.ArrayRead) and node.column is not None:  # `g[r, c]`, a read or a store
+        found.add("array-2d")
     if isinstance(node, A.Call) and node.func in ("quat_rotate", "quat_rotate_inv"):
         found.add("quat-rotate")
     if isinstance(node, A.BinOp) and is_quat_product(node.op, node.left.ty, node.right.ty):

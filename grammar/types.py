@@ -170,17 +170,27 @@ ROLES = {r.value: r for r in Role}
 
 @dataclass(frozen=True, slots=True)
 class ArrayType:
-    """A one-dimensional array of `elem`, of the launch's length, with a role."""
+    """An array of `elem` with a role: one-dimensional (`ndim` 1), of the
+    launch's length, or two-dimensional (`ndim` 2, `array2d`): a row per
+    thread of the launch and the launch's column count (grammar/SEMANTICS.md)."""
 
     elem: DType
     role: Role
+    ndim: int = 1
 
     def __post_init__(self) -> None:
         if self.elem.kind in (Kind.BOOL, Kind.STRUCT):
             raise ValueError(f"arrays of {self.elem.kind.value} are not part of the language")
+        if self.ndim not in (1, 2):
+            raise ValueError(f"arrays of {self.ndim} dimensions are not part of the language")
+
+    @property
+    def keyword(self) -> str:
+        """The array's spelling in the language: `array` or `array2d`."""
+        return "array" if self.ndim == 1 else "array2d"
 
     def __str__(self) -> str:
-        return f"{self.role.value}[array[{self.elem.name}]]"
+        return f"{self.role.value}[{self.keyword}[{self.elem.name}]]"
 
     # an array is none of the value kinds (a struct's array field is asked as
     # its value fields are): code asking a type's kind gets False

@@ -32,6 +32,7 @@ HARD_LENGTHS = {
     "in_arrays": 6,
     "out_arrays": 4,
     "inout_arrays": 4,
+    "arrays_2d": 4,
     "acc_arrays": 4,
     "scalar_params": 6,
     "expr_depth": 6,
