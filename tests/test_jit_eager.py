@@ -106,15 +106,22 @@ def k(x: In[array[float32]], o: Out[array[float32]], m: Out[array[int32]], s: fl
 @needs_jax
 @pytest.mark.compiler
 def test_jax_cpu_runs_eagerly_where_asked_and_the_runs_agree():
-    from kernel_synth.backends.jax_backend import jax_cpu
+    from kernel_synth.backends.jax_backend import EAGER_ORACLE_LIMIT, jax_cpu, thread_form
 
     programs = [parse(FLOOR_PROGRAM)] + [draw_program(11, i) for i in range(6)]
     eager = jax_cpu(eager=1.0).compile(programs, launch=16)
-    for outcome in eager:
+    ran = 0
+    for program, outcome in zip(programs, eager):
         assert outcome.ok, outcome.message
+        launch = A.launch_of(program, 16)
+        if thread_form(program.kernels[0], launch) != "vmap" or launch > EAGER_ORACLE_LIMIT:
+            assert outcome.eager is None  # op by op, a launch this large takes minutes
+            continue
         assert outcome.eager is not None and outcome.eager.ok, outcome.eager
         assert set(outcome.eager.outputs) == set(outcome.outputs)
         assert judge_jit_eager("jax-cpu", outcome, outcome.eager) is None
+        ran += 1
+    assert ran >= 4, ran
     assert all(o.eager is None for o in jax_cpu().compile(programs[:2], launch=16))  # off unless asked
 
 

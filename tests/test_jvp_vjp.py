@@ -151,11 +151,11 @@ def k(x: In[array[float32]], y: In[array[vec3]], o: Out[array[float32]], m: Out[
 @needs_jax
 @pytest.mark.compiler
 def test_jax_cpu_modes_agree_on_drawn_programs():
-    """48 drawn programs on clean jax-cpu, each differentiated both ways: no
+    """64 drawn programs on clean jax-cpu, each differentiated both ways: no
     finding, and most of those with float arrays compared."""
     from kernel_synth.backends.jax_backend import JVP_ORACLE_LIMIT, jax_cpu, thread_form
 
-    programs = [parse(SIN_PROGRAM)] + [draw_program(11, i) for i in range(48)]
+    programs = [parse(SIN_PROGRAM)] + [draw_program(11, i) for i in range(64)]
     outcomes = jax_cpu(jvp=1.0).compile(programs, launch=16)
     compared = moving = 0
     for program, outcome in zip(programs, outcomes):
