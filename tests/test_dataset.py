@@ -333,13 +333,14 @@ def test_warp_ir_does_not_depend_on_the_batch(tmp_path):
     for k in range(12):
         assert first[k].artifacts == again[(k - 6) % 12].artifacts
     # a helper the kernel calls (Warp generates code only for those)
+    built = [k for k in range(12) if "forward.cpp" in first[k].artifacts]  # a drawn program may hit a known Warp bug
     with_helper, name = next(
-        (k, n.func) for k, p in enumerate(programs) for n in A.walk(p.kernels[0]) if isinstance(n, A.Call) and n.func in {f.name for f in p.funcs}
+        (k, n.func) for k, p in enumerate(programs) if k in built for n in A.walk(p.kernels[0]) if isinstance(n, A.Call) and n.func in {f.name for f in p.funcs}
     )
     assert f"{name}_0(" in first[with_helper].artifacts["forward.cpp"]
     # a module constant read in the kernel, quoted in the generated code: its batch suffix undone too
     k, constant = next(
-        (k, n.id) for k, p in enumerate(programs) for n in A.walk(p.kernels[0]) if isinstance(n, A.Name) and n.id in {c.name for c in p.constants}
+        (k, n.id) for k, p in enumerate(programs) if k in built for n in A.walk(p.kernels[0]) if isinstance(n, A.Name) and n.id in {c.name for c in p.constants}
     )
     assert re.search(rf"//.*\b{constant}\b", first[k].artifacts["forward.cpp"]) and f"{constant}_p" not in first[k].artifacts["forward.cpp"]
     rendered = _render(programs[0], "python").splitlines()

@@ -138,11 +138,11 @@ def test_sigkill_then_resume_loses_no_reported_finding(tmp_path):
         parse(path.read_text(), str(path))
     assert not list(corpus.rglob("*.tmp"))
 
-    resumed = _synth("fuzz", "--budget", "20s", "--backend", "faulty-warp-cpu", "--corpus", str(corpus), "--resume", "--json", str(tmp_path / "s.json"), env=FAULTS)
+    resumed = _synth("fuzz", "--budget", "40s", "--backend", "faulty-warp-cpu", "--corpus", str(corpus), "--resume", "--json", str(tmp_path / "s.json"), env=FAULTS)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     after = json.loads(state.read_text())
     assert after["next_index"] > before["next_index"]
-    # the shrinks the kill interrupted were done, or, where the 20 s ran out
+    # the shrinks the kill interrupted were done, or, where the 40 s ran out
     # before any smaller program (shrinks run one at a time, and a crash's
     # restarts a worker per candidate), are still pending: none is dropped
     interrupted = {p["path"] for p in before["pending_shrinks"]}
