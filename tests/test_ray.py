@@ -214,6 +214,7 @@ def _same_findings_as_locally(cluster, tmp_path, monkeypatch, faults: str, injec
     assert {r.status for r in replay([tmp_path / "ray"])} == {ReplayStatus.STILL_FAILING}
 
 
+@pytest.mark.slow  # two 60-s campaigns; CI (under 30 minutes) keeps the crash-and-hang parity test
 @pytest.mark.compiler
 def test_a_campaign_on_ray_finds_shrinks_confirms_and_stores_what_the_local_one_does(cluster, tmp_path, monkeypatch):
     # a rejection and a miscompilation: their shrinks judge candidates in
