@@ -90,6 +90,12 @@ FEATURES: dict[str, Feature] = {
     # JAX and finite differences). 1.0.0 and 1.0.1 were not measured: the
     # table credits the oldest measured release, as for struct_array_fields
     "arrays_2d": Feature("1.0.2", "two-dimensional arrays (wp.array2d parameters, a[i, j], a.shape[1])"),
+    # with backward code on (as it always is here), `a[i].x *= e` and `/=`
+    # on a component of an array element are a codegen error that says so
+    # ("Differentiable composite slot augmented assignments with this
+    # operator are not supported"): measured on 1.18.0 and 1.19.0, not on
+    # 1.17.0; the renderer spells them `a[i].x = a[i].x * e` there
+    "component_update_products_removed": Feature("1.18.0", "no `*=` or `/=` on a component of an array element (with backward code)"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }

@@ -219,7 +219,15 @@ class _Renderer:
 
     def aug_assign(self, node: A.AugAssign):
         self.quat_store(node.target)
-        return [line(cst.AugAssign(self.expr(node.target), AUG_NODES[OPERATORS[node.op].warp](), self.expr(node.value)))]
+        target = node.target
+        if (
+            node.op in ("*=", "/=")
+            and isinstance(target, (A.Component, A.ComponentAt))
+            and isinstance(target.value, A.ArrayRead)
+            and self.release.has("component_update_products_removed")
+        ):  # the same update spelled out (the place's indexes have no side effects: the checker's rule)
+            return [assign(self.expr(target), self.expr(A.BinOp(node.op[0], target, node.value, target.ty)))]
+        return [line(cst.AugAssign(self.expr(target), AUG_NODES[OPERATORS[node.op].warp](), self.expr(node.value)))]
 
     def atomic(self, node: A.Atomic):
         return [line(cst.Expr(self.atomic_call(node)))]

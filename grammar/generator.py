@@ -716,7 +716,7 @@ class Gen:
         if kind == "struct_local":
             return [self.struct_local()]
         if kind == "aug_assign":
-            return [self.aug_assign()]
+            return self.aug_assign()
         if kind == "store":
             return [self.output_write(store_only=True)]
         if kind == "component_assign":
@@ -851,17 +851,22 @@ class Gen:
             items.append(expr)
         return A.TupleExpr(tuple(items), TupleType(tuple(local.ty for _, local in targets)))
 
-    def aug_assign(self) -> A.Stmt:
+    def aug_assign(self) -> list[A.Stmt]:
+        """`t op= e` (or `t = t op e`), with the statements to run before it."""
         ctx = self.ctx
         targets = {"local"} if self.locals_of(lambda s: s.kind == "local" and not s.ty.is_matrix) else set()
         if ctx.in_kernel and any(a.role is Role.INOUT for a in (ctx.arrays | ctx.arrays2d).values()):
             targets.add("array")
-        if self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector):
+        if self.component_targets(update=True):
             targets.add("component")
+        fields = self.locals_of(lambda s: s.root is not None and s.kind == "local" and (s.ty.is_float or s.ty.is_vector))
+        if fields:
+            targets.add("field")
         if not targets:
             ty = self.value_type()
-            return self.declare(ty, self.expr(ty, self.expr_depth()))
+            return [self.declare(ty, self.expr(ty, self.expr_depth()))]
         where = self.choose("aug_target", targets)
+        declared: list[A.Stmt] = []
         if where == "local":
             name, local = self.pick_local(lambda s: s.kind == "local" and not s.ty.is_matrix)
             target, ty = self.ref(name, local), local.ty
@@ -874,10 +879,15 @@ class Gen:
                 ty = ctx.arrays[array].elem
                 target = A.ArrayRead(array, self.thread(), ty)
             local = None
-        else:
-            name, vec = self.pick_local(lambda s: s.kind == "local" and s.ty.is_vector)
-            target = self.component(self.ref(name, vec), vec.ty, 0)
-            ty, local = F32, None
+        elif where == "field":  # `s.f op= e`, or `s.v.x op= e` for a vector field
+            name, leaf = self.pick(fields)
+            target = self.ref(name, leaf)
+            if leaf.ty.is_vector and self.choose("field_update") == "component":
+                target = self.component(target, leaf.ty, 0)
+            ty, local = target.ty, None
+        else:  # a vector local's component, the thread's own InOut element's, a local matrix's row or element
+            declared, target = self.component_target(update=True)
+            ty, local = target.ty, None
         ops = {"add", "sub"}
         if ty.is_float or ty.is_vector or ty.is_matrix:
             ops |= {"mul", "div"} if not ty.is_matrix else {"mul"}
@@ -896,14 +906,14 @@ class Gen:
                 repeats *= max(trip, 1)
             room = (INT_RESERVE - local.reserve_used) // repeats
             if room < 1:
-                return self.reassign()
+                return [self.reassign()]
             bound = max(abs(iv[0]), abs(iv[1]))
             if bound > room:
                 value, bound = clamp(value, (-room, room), ty), room
             local.reserve_used += bound * repeats
         if expanded:  # `t = t op e`: the same update, spelled out
-            return A.Assign(target, A.BinOp(symbol[0], target, value, ty))
-        return A.AugAssign(target, symbol, value)
+            return declared + [A.Assign(target, A.BinOp(symbol[0], target, value, ty))]
+        return declared + [A.AugAssign(target, symbol, value)]
 
     def output_write(self, store_only: bool = False) -> A.Stmt:
         ctx = self.ctx
@@ -1636,24 +1646,28 @@ class Gen:
             return A.Component(matrix, self.integer(0, 2), False, VEC3)
         return A.ComponentAt(matrix, self.proven_index(3, depth), VEC3)
 
-    def vector_elements(self) -> list[str]:
-        """Out and InOut arrays of vectors: their own element's components can be assigned."""
+    def vector_elements(self, update: bool = False) -> list[str]:
+        """Out and InOut arrays of vectors: their own element's components can
+        be assigned (InOut ones only, to be updated: an update reads)."""
         if not self.ctx.in_kernel:
             return []
-        return [n for n, a in (self.ctx.arrays | self.ctx.arrays2d).items() if a.role in (Role.OUT, Role.INOUT) and a.elem.is_vector]
+        roles = (Role.INOUT,) if update else (Role.OUT, Role.INOUT)
+        return [n for n, a in (self.ctx.arrays | self.ctx.arrays2d).items() if a.role in roles and a.elem.is_vector]
 
-    def component_target(self) -> tuple[list[A.Stmt], A.Expr]:
-        """A component to assign: of a local vector, or of the thread's own
-        element; or a row (`m[r]`) or an element (`m[r][c]`, `m[r, c]`) of a
-        local matrix, at literal indexes (the matrix declared first when the
-        scope has none: few programs would hold one otherwise). With the
-        statements to run before it."""
+    def component_targets(self, update: bool = False) -> set[str]:
+        """The kinds of component a statement may assign (`update`: or update) here."""
         locals_ = self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector)
-        elements = self.vector_elements()
-        matrices = "matrices" in self.features
-        where = self.choose(
-            "component_target", ({"local"} if locals_ else set()) | ({"element"} if elements else set()) | ({"matrix"} if matrices else set()),
-        )
+        return ({"local"} if locals_ else set()) | ({"element"} if self.vector_elements(update) else set()) | ({"matrix"} if "matrices" in self.features else set())
+
+    def component_target(self, update: bool = False) -> tuple[list[A.Stmt], A.Expr]:
+        """A component to assign (`update`: to update, `t op= e`): of a local
+        vector, or of the thread's own element; or a row (`m[r]`) or an
+        element (`m[r][c]`, `m[r, c]`) of a local matrix, at literal indexes
+        (the matrix declared first when the scope has none: few programs
+        would hold one otherwise). With the statements to run before it."""
+        locals_ = self.locals_of(lambda s: s.kind == "local" and s.ty.is_vector)
+        elements = self.vector_elements(update)
+        where = self.choose("component_target", self.component_targets(update))
         if where == "local":
             name, local = self.pick(locals_)
             return [], self.component(self.ref(name, local), local.ty, 0)

@@ -205,18 +205,9 @@ class _Walker:
                     add("value_type", s.value.ty.name)
             elif isinstance(t, A.ArrayRead):
                 add("statement", "store")
-            elif _matrix_row(t) or _matrix_element(t):
-                add("statement", "component_assign")
-                add("component_target", "matrix")
-                add("matrix_place", "row" if _matrix_row(t) else "element")
-                if _matrix_element(t):
-                    add("element_spelling", "pair" if t.pair else "nested")
             else:
                 add("statement", "component_assign")
-                add("component_style", _component_style(t))
-                add("component_target", "element" if isinstance(t.value, A.ArrayRead) else "local")
-                if isinstance(t, A.ComponentAt):
-                    self.expr(t.index)
+                self.component_place(t)
             self.expr(s.value)
         elif isinstance(s, A.AugAssign):
             add("statement", "aug_assign")
@@ -269,9 +260,32 @@ class _Walker:
             self.expr(s.value)
 
     def aug_target(self, t) -> None:
+        if isinstance(t, A.Field) or (isinstance(t, (A.Component, A.ComponentAt)) and isinstance(t.value, A.Field)):
+            self.add("aug_target", "field")
+            if getattr(t.ty, "is_vector", False) or isinstance(t, (A.Component, A.ComponentAt)):
+                self.add("field_update", "whole" if isinstance(t, A.Field) else "component")
+            if isinstance(t, (A.Component, A.ComponentAt)):
+                self.add("component_style", _component_style(t))
+                if isinstance(t, A.ComponentAt):
+                    self.expr(t.index)
+            return
         self.add("aug_target", "local" if isinstance(t, A.Name) else "array" if isinstance(t, A.ArrayRead) else "component")
         if isinstance(t, (A.Component, A.ComponentAt)):
-            self.add("component_style", _component_style(t))
+            self.component_place(t)
+
+    def component_place(self, t) -> None:
+        """The choices that drew an assigned or updated component."""
+        add = self.add
+        if _matrix_row(t) or _matrix_element(t):
+            add("component_target", "matrix")
+            add("matrix_place", "row" if _matrix_row(t) else "element")
+            if _matrix_element(t):
+                add("element_spelling", "pair" if t.pair else "nested")
+            return
+        add("component_style", _component_style(t))
+        add("component_target", "element" if isinstance(t.value, A.ArrayRead) else "local")
+        if isinstance(t, A.ComponentAt):
+            self.expr(t.index)
 
     def index_kind(self, index, zero_ok: bool = False) -> str:
         if isinstance(index, A.Tid) or (isinstance(index, A.Name) and index.id in self.threads):

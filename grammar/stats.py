@@ -52,6 +52,9 @@ CONSTRUCTS = (
     "where", "select", "builtin-cast", "typed-literal", "expanded-update",
     # operand orders, indexes and places
     "scalar-over-vector", "computed-component", "element-component-store",
+    # `v[k] += e`, `m[r][c] *= e`, `y[i].x -= e`: a component updated in place
+    # (or spelled out); `s.a += e`, `s.v.x -= e`: a local struct's field
+    "component-update", "field-update",
     # an array read whose index only a guard around it keeps in bounds
     "guarded-read",
     # Warp's own constructs: structs (as parameters, returned, nested, copied,
@@ -363,6 +366,12 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("matrix-store")
     if expanded_update(node):
         found.add("expanded-update")
+    if isinstance(node, A.AugAssign) or expanded_update(node):
+        place = node.target.value if isinstance(node.target, (A.Component, A.ComponentAt)) else node.target
+        if isinstance(place, A.Field):
+            found.add("field-update")
+        elif place is not node.target:
+            found.add("component-update")
     return found
 
 

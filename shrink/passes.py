@@ -484,8 +484,8 @@ def _retype_tree(node, types: dict[str, DType]):
 
 
 def stores_to_locals(program: A.Program) -> Iterator[A.Program]:
-    """Turn an array store (`out[i] = e`, `io[i] += e`, `out[i].x = e`) or a
-    field store (`s.f = e`) into the
+    """Turn an array store (`out[i] = e`, `io[i] += e`, `out[i].x = e`), a
+    field store (`s.f = e`) or a local's component store (`v.z = e`) into the
     assignment of its value to a fresh local (`v7 = e`), so that the array
     parameter, and often the thread index, can go; an atomic likewise
     (`atomic_add(a, k, e)` -> `v7 = e`); and a helper called as a
@@ -497,10 +497,11 @@ def stores_to_locals(program: A.Program) -> Iterator[A.Program]:
         for index, stmt in enumerate(stmts):
             values = []
             if isinstance(stmt, (A.Assign, A.AugAssign)):
-                target = stmt.target
-                if isinstance(target, (A.Component, A.ComponentAt)):
-                    target = target.value
-                if isinstance(target, (A.ArrayRead, A.Field)):  # an element, or a struct's field
+                target, component = stmt.target, False
+                while isinstance(target, (A.Component, A.ComponentAt)):  # `v.x`, `m[r][c]`, `y[i].x`
+                    target, component = target.value, True
+                # an element, a struct's field, or a component of a local (`v.z = e` -> `v7 = e`)
+                if isinstance(target, (A.ArrayRead, A.Field)) or (component and isinstance(target, A.Name)):
                     values.append(stmt.value)
             elif isinstance(stmt, A.CallStmt):
                 values.extend(arg for arg in stmt.call.args if arg.ty is not None)
