@@ -110,14 +110,30 @@ def sign(x):
     """-1 where x < 0, else 1: sign(0) == 1, as in Warp."""
     return jnp.where(x < 0, -1, 1).astype(x.dtype)
 ''',
+    "divisor": '''
+def divisor(a, b):
+    """b, as a divisor of a that XLA cannot fold. XLA turns a division by a
+    constant into a product with its reciprocal, an ulp off, which a floor,
+    a cast to int or a comparison can turn into another value (float32
+    floor(x / 0.007) would be 0 at x = 0.007); a divisor that depends on the
+    dividend is no constant, and is b itself (a NaN dividend gives NaN
+    either way)."""
+    return jnp.where(a != a, b + 1, b)
+''',
+    "divide": '''
+def divide(a, b):
+    """a / b, as IEEE divides (Warp's float /)."""
+    return a / divisor(a, b)
+''',
+    "lax_divide": '''
+def lax_divide(a, b):
+    """a / b, as IEEE divides, through lax.div (a and b of one dtype)."""
+    return lax.div(a, divisor(a, b))
+''',
     "floor_div": '''
 def floor_div(a, b):
-    """floor(a / b), the quotient rounded as IEEE divides (Warp's float //).
-    XLA turns a division by a constant into a product with its reciprocal,
-    an ulp off, which floor can turn into a step of one (float32 x // 0.007
-    would be 0 at x = 0.007); a divisor that depends on the dividend is no
-    constant, and is b itself (a NaN dividend gives NaN either way)."""
-    return jnp.floor(a / jnp.where(a != a, b + 1, b))
+    """floor(a / b), the quotient rounded as IEEE divides (Warp's float //)."""
+    return jnp.floor(a / divisor(a, b))
 ''',
     "clamp": '''
 def clamp(x, lo, hi):
@@ -209,7 +225,7 @@ def quat_to_matrix(q):
     return jnp.stack([quat_rotate(q, basis[k]) for k in range(3)], axis=1)
 ''',
 }
-_PRELUDE_NEEDS = {"normalize": ("length",), "normalize_quat": ("length",), "quat_rotate_inv": ("quat_rotate",), "quat_to_matrix": ("quat_rotate",)}
+_PRELUDE_NEEDS = {"divide": ("divisor",), "lax_divide": ("divisor",), "floor_div": ("divisor",), "normalize": ("length",), "normalize_quat": ("length",), "quat_rotate_inv": ("quat_rotate",), "quat_to_matrix": ("quat_rotate",)}
 _IMPORTS = ("import jax", "import jax.numpy as jnp", "from jax import lax")
 _X64 = 'jax.config.update("jax_enable_x64", True)'
 
@@ -284,6 +300,7 @@ class _Renderer:
         self.taken: set[str] = set(identifiers(self.program)) | _MODULE_NAMES
         self.funcs = {f.name: f for f in self.program.funcs}
         self.constants = constant_values(self.program)
+        self.stepped = stepped_quotients(self.program)
         self.effectful_helpers = effectful_helpers(self.program)  # what integer_carry asks
         # helper -> {Acc parameter: atomic class} for the parameters its atomics reach
         self.updates: dict[str, dict[str, str]] = {}
@@ -1045,9 +1062,19 @@ class _Renderer:
         return _Value(subscript(self.strong(node.value), self.expr(node.index).node))
 
     def e_binop(self, node: A.BinOp) -> _Value:
+        # a float quotient a step reads is IEEE's a / b, as Warp computes it:
+        # through a prelude function (its divisor through `divisor`), which
+        # evaluates the dividend once
+        exact = id(node) in self.stepped
         if jax_operation(node) == "lax":  # both operands with their dtype: lax does not promote
+            if exact:
+                self.prelude.add("lax_divide")
+                return _Value(call("lax_divide", self.strong(node.left), self.strong(node.right)))
             return _Value(call(LAX_OPERATORS[node.op], self.strong(node.left), self.strong(node.right)))
         left, right = self.operands(node.left, node.right)
+        if exact:
+            self.prelude.add("divide")
+            return _Value(call("divide", left, right))
         # Warp's `*` between a matrix and a vector or matrix is the matrix product; jnp's is element-wise
         if is_quat_product(node.op, node.left.ty, node.right.ty):
             self.prelude.add("quat_mul")
@@ -1294,6 +1321,45 @@ def typed_number(value: int | float | tuple, ty: DType) -> cst.BaseExpression:
         return call("jnp.array", items[0] if ty.is_vector else cst.List([cst.Element(r) for r in items]), dtype=cst.Attribute(cst.Name("jnp"), cst.Name("float32")))
     magnitude = number(abs(value))
     return call(jnp_dtype(ty), unary(cst.Minus(), magnitude) if value < 0 else magnitude)
+
+
+# Builtins whose value steps: an ulp in the argument can move the result by one
+_STEPS = frozenset({"floor", "ceil", "sign"})
+
+
+def stepped_quotients(program: A.Program) -> set[int]:
+    """The float quotients (`/` nodes, by id) that a step reads within their
+    expression: an operand of floor, ceil, sign, a cast to an integer, a
+    comparison, a float `//` or `%`. XLA divides by a constant as a product
+    with its reciprocal, an ulp off the quotient, which is inside the
+    tolerance of every oracle except where a step turns it into a whole
+    unit (jax 0.10.2, jitted: floor(x / 0.007) is 0 at x = 0.007, and
+    int32(x / 0.002) is 624 at x = 1.25); those quotients are rendered
+    through `divide`. A quotient that reaches a step through a local is
+    not (a rare false finding, classified by hand: SEMANTICS.md), and
+    every other keeps XLA's rewrite, which finds XLA's own bugs in it (the
+    reciprocal of 1e38, flushed: corpora/jax-cpu)."""
+    stepped: set[int] = set()
+
+    def under(node) -> None:
+        for sub in A.walk(node):
+            if isinstance(sub, A.BinOp) and sub.op == "/" and sub.ty is not None and (sub.ty.is_float or sub.ty.is_vector or sub.ty.is_matrix):
+                stepped.add(id(sub))
+
+    for definition in program.funcs + program.kernels:
+        for node in A.walk(definition):
+            if isinstance(node, A.Call) and node.func in _STEPS:
+                for arg in node.args:
+                    under(arg)
+            elif isinstance(node, A.Cast) and (node.to.is_int or node.to.name == "bool"):
+                under(node.operand)
+            elif isinstance(node, A.Compare):
+                under(node.left)
+                under(node.right)
+            elif isinstance(node, A.BinOp) and node.op in ("//", "%") and node.ty is not None and node.ty.is_float:
+                under(node.left)
+                under(node.right)
+    return stepped
 
 
 def render_jax_module(program: A.Program, threads: str = "vmap") -> cst.Module:

@@ -5,13 +5,19 @@ from jax import lax
 jax.config.update("jax_enable_x64", True)
 
 
+def divisor(a, b):
+    """b, as a divisor of a that XLA cannot fold. XLA turns a division by a
+    constant into a product with its reciprocal, an ulp off, which a floor,
+    a cast to int or a comparison can turn into another value (float32
+    floor(x / 0.007) would be 0 at x = 0.007); a divisor that depends on the
+    dividend is no constant, and is b itself (a NaN dividend gives NaN
+    either way)."""
+    return jnp.where(a != a, b + 1, b)
+
+
 def floor_div(a, b):
-    """floor(a / b), the quotient rounded as IEEE divides (Warp's float //).
-    XLA turns a division by a constant into a product with its reciprocal,
-    an ulp off, which floor can turn into a step of one (float32 x // 0.007
-    would be 0 at x = 0.007); a divisor that depends on the dividend is no
-    constant, and is b itself (a NaN dividend gives NaN either way)."""
-    return jnp.floor(a / jnp.where(a != a, b + 1, b))
+    """floor(a / b), the quotient rounded as IEEE divides (Warp's float //)."""
+    return jnp.floor(a / divisor(a, b))
 
 
 def clamp(x, lo, hi):
