@@ -17,7 +17,7 @@ the arrays the loss sums.
 from __future__ import annotations
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.lowering import flat_params
+from kernel_synth.grammar.lowering import flat_params, leaf_name
 from kernel_synth.grammar.queries import constant_values, loop_trips
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
@@ -193,7 +193,7 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
         found.add(INPLACE_MUL_DIV)
     roles = {p.name: p for p in kernel.params if isinstance(p.ty, ArrayType)}
     # a struct parameter's array field is stored as `p.a` in the AST
-    roles.update((f"{p.name}.{f}", A.Param(f"{p.name}__{f}", a)) for p in kernel.params if isinstance(p.ty, DType) and p.ty.is_struct for f, a in p.ty.array_fields)
+    roles.update((f"{p.name}.{f}", A.Param(leaf_name(p.name, (f,)), a)) for p in kernel.params if isinstance(p.ty, DType) and p.ty.is_struct for f, a in p.ty.array_fields)
     counts: dict[str, int] = {}
     _store_counts(kernel.body, False, counts)
     for name, count in counts.items():

@@ -1293,8 +1293,7 @@ def lax_reduce(kind: str, elem: DType, operand: cst.BaseExpression, axis: int = 
     elif not elem.is_int:  # float32 and float64, and the float32 components of a vector
         identity = unary(cst.Minus(), dotted("jnp.inf")) if kind == "max" else dotted("jnp.inf")
     else:
-        bound = cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("min" if kind == "max" else "max"))
-        identity = call(cst.Attribute(cst.Attribute(jnp_dtype(elem), cst.Name("dtype")), cst.Name("type")), bound)
+        identity = _numpy_scalar(elem, cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("min" if kind == "max" else "max")))
     axes = cst.Tuple([cst.Element(cst.Integer(str(axis)))])
     return call("lax.reduce", operand, identity, dotted(f"lax.bitwise_{kind}" if kind in BITWISE_ATOMICS else f"lax.{kind}"), axes)
 
@@ -1302,7 +1301,12 @@ def lax_reduce(kind: str, elem: DType, operand: cst.BaseExpression, axis: int = 
 def _all_bits(elem: DType) -> cst.Call:
     """An integer of `elem`'s dtype with every bit set (the identity of `&`),
     as a NumPy scalar, known when tracing: -1, or an unsigned type's max."""
-    value = unary(cst.Minus(), cst.Integer("1")) if elem.signed else cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("max"))
+    return _numpy_scalar(elem, unary(cst.Minus(), cst.Integer("1")) if elem.signed else cst.Attribute(call("jnp.iinfo", jnp_dtype(elem)), cst.Name("max")))
+
+
+def _numpy_scalar(elem: DType, value: cst.BaseExpression) -> cst.Call:
+    """`jnp.int32.dtype.type(value)`: `value` as a NumPy scalar of `elem`'s
+    dtype, a constant when tracing (a jnp scalar would be traced under jit)."""
     return call(cst.Attribute(cst.Attribute(jnp_dtype(elem), cst.Name("dtype")), cst.Name("type")), value)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kernel_synth.grammar import ast as A
+from kernel_synth.grammar.lowering import leaf_name
 from kernel_synth.grammar.types import ArrayType
 
 from .compare import acc_scales, nondeterminism
@@ -539,7 +540,7 @@ class WarpCompiler:
         the gradient oracle reads their adjoints)."""
         instance = class_of(ty.name)()
         for name, field_ty in ty.fields:
-            key = f"{base}__{name}"
+            key = leaf_name(base, (name,))
             if isinstance(field_ty, ArrayType):
                 value = self.wp.array(values[key], dtype=getattr(self.wp, field_ty.elem.name), device=device, requires_grad=key in requires_grad)
                 if arrays is not None:
