@@ -96,6 +96,10 @@ FEATURES: dict[str, Feature] = {
     # operator are not supported"): measured on 1.18.0 and 1.19.0, not on
     # 1.17.0; the renderer spells them `a[i].x = a[i].x * e` there
     "component_update_products_removed": Feature("1.18.0", "no `*=` or `/=` on a component of an array element (with backward code)"),
+    # `f(*v)`: a vector's components as a user function's arguments ("Construct
+    # `ast.Starred` not supported in kernels" on 1.8.1, 1.9.0 and 1.10.0; right
+    # on 1.11.1, 1.15.0, 1.17.0 and 1.19.0); before it, `f(v[0], v[1], v[2])`
+    "starred_arguments": Feature("1.11.1", "starred call arguments (f(*v))"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }

@@ -401,14 +401,18 @@ class _Renderer:
         return cst.BooleanOperation(self.expr(node.left, prec), op, self.expr(node.right, prec + 1))
 
     def builtin_or_helper(self, node: A.Call):
-        args = [self.expr(a) for a in node.args]
+        vector = A.starred_vector(node)
+        if vector is not None and self.release.has("starred_arguments"):  # else its components, listed
+            args = [cst.Arg(self.expr(vector, POSTFIX), star="*")]
+        else:
+            args = [cst.Arg(self.expr(a)) for a in node.args]
         if node.func == "abs" and node.ty.is_vector and not self.release.has("vector_abs"):
             self.bridged.add(("abs", node.ty.name))
-            return call(f"abs_{node.ty.name}{self.suffix}", *args)
+            return cst.Call(dotted(f"abs_{node.ty.name}{self.suffix}"), args)
         if node.func in BUILTINS:
-            return call(BUILTINS[node.func].warp, *args)
+            return cst.Call(dotted(BUILTINS[node.func].warp), args)
         if node.func in self.names:
-            return call(self.names[node.func], *args)
+            return cst.Call(dotted(self.names[node.func]), args)
         raise RenderError(f"Warp renderer: unknown function {node.func!r}")
 
 

@@ -261,12 +261,39 @@ class Ternary:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A math builtin (see ops.BUILTINS) or a helper function."""
+    """A math builtin (see ops.BUILTINS) or a helper function.
+
+    `starred` spells a helper's arguments that are a vector's components in
+    order (`v[0], v[1], v[2]`, as the checker expands them) as `f(*v)`."""
 
     func: str
     args: tuple[Expr, ...]
     ty: DType | None = None
     pos: Pos | None = _pos()
+    starred: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Starred:
+    """`*v` as a call's argument, before the checker expands it into `v`'s components."""
+
+    value: Expr
+    pos: Pos | None = _pos()
+
+
+def starred_vector(call: Call) -> Expr | None:
+    """The vector `v` a starred call's arguments are the components of, in
+    order (`f(*v)`); None where they no longer are (a shrink replaced one)."""
+    if not call.starred or not call.args:
+        return None
+    first = call.args[0]
+    if not isinstance(first, Component) or getattr(first.value.ty, "length", None) != len(call.args):
+        return None
+    vector = first.value
+    for k, arg in enumerate(call.args):
+        if not (isinstance(arg, Component) and arg.value == vector and arg.index == k and not arg.pair):
+            return None
+    return vector
 
 
 @dataclass(frozen=True, slots=True)

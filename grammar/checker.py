@@ -895,6 +895,8 @@ class _Checker:
         return replace(e, cond=cond, then=then, orelse=orelse, ty=then.ty)
 
     def expr_Call(self, e: A.Call):
+        if e.args and isinstance(e.args[0], A.Starred):
+            e = self.starred(e)
         args = tuple(self.expr(a) for a in e.args) if e.func not in self.funcs else None
         if e.func in BUILTINS:
             op = BUILTINS[e.func]
@@ -937,6 +939,19 @@ class _Checker:
         if bound is not None and bound != ANY:
             self.instantiate(func, bound, e)
         return replace(e, args=tuple(checked), ty=bound if func.ret == ANY else func.ret)
+
+    def starred(self, e: A.Call) -> A.Call:
+        """`f(*v)`: `v` a vec2, vec3 or vec4 without side effects, expanded
+        into `f(v[0], v[1], ...)` (evaluating `v` once or once per component
+        is then the same)."""
+        (star,) = e.args
+        value = self.expr(star.value)
+        if not isinstance(value.ty, DType) or not value.ty.is_vector or value.ty.name == "quat":
+            raise self.error(star, "starred", f"`*v` unpacks a vec2, vec3 or vec4, not a {value.ty}")
+        if any((isinstance(n, A.Call) and n.func in self.effectful) or isinstance(n, A.AtomicValue) for n in A.walk(value)):
+            raise self.error(star, "starred", "`*v` unpacks a vector without side effects (no atomic, no helper with one)")
+        components = tuple(A.Component(value, k, False, F32, pos=star.pos) for k in range(value.ty.length))
+        return replace(e, args=components, starred=True)
 
     def instantiate(self, func: A.Func, bound: DType, call: A.Call) -> None:
         """The generic helper `func` checked again with Any bound to `bound`

@@ -1200,6 +1200,11 @@ class Gen:
                 if atomic_class is not None:
                     self.ctx.acc_class[array] = atomic_class
                 arrays[p.name] = A.Name(array)
+        if 2 <= len(func.params) <= 4 and all(p.ty == F32 for p in func.params) and self.choose("call_arguments") == "starred":
+            # `f(*v)`: a vector's components, in order (v without side effects: the checker's rule)
+            vector = self.expr(TYPES[f"vec{len(func.params)}"], max(self.expr_depth() - 1, 0))
+            if not any((isinstance(n, A.Call) and n.func in self.effectful) or isinstance(n, A.AtomicValue) for n in A.walk(vector)):
+                return A.Call(name, tuple(A.Component(vector, k, False, F32) for k in range(len(func.params))), func.ret, starred=True)
         args = []
         for p in func.params:
             if p.name in arrays:

@@ -22,6 +22,9 @@ from .errors import ParseError
 from .ops import ATOMICS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
+# The language's own functions, which take no `*v`
+_NOT_STARRED = frozenset({"tid", "len", "static", "where", "select", "tile_load", "tile_map", "tile_full", "tile_matmul", *TILE_REDUCTIONS})
+
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 
 # Which AST class each grammar rule builds (aliases included). A rule may build
@@ -66,6 +69,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "attribute": (A.Component, A.Field),
     "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce),
     "args": (),
+    "starred": (A.Starred,),  # `*v`, which the checker expands into v's components
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
     "name": (A.Name,),
@@ -90,6 +94,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "unary": (),
     "postfix": (),
     "atom": (),
+    "arg": (),
 }
 
 
@@ -526,11 +531,18 @@ class _Builder:
             raise self.error(f"component index {index} out of range", where, "component")
         return A.Component(value, index, attr, pos=pos)
 
+    def argument(self, tree):
+        if isinstance(tree, Tree) and tree.data == "starred":
+            return A.Starred(self.expr(tree.children[0]), pos=self.pos(tree))
+        return self.expr(tree)
+
     def call(self, tree: Tree):
         name_token, args_tree = tree.children
         name = str(name_token)
         pos = self.pos(tree)
-        args = [self.expr(a) for a in args_tree.children if a is not None] if args_tree else []
+        args = [self.argument(a) for a in args_tree.children if a is not None] if args_tree else []
+        if any(isinstance(a, A.Starred) for a in args) and (len(args) != 1 or name in self.structs or name in _NOT_STARRED or name.startswith("atomic_") or name in TYPES or name in A.BUILTIN_CASTS):
+            raise self.error("`*v` is the only argument of a helper's or a math builtin's call", tree, "starred")
         if name in self.structs:
             if args:
                 raise self.error(f"{name}() takes no arguments (a struct starts with every field zero)", tree, "call-arity")

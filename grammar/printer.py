@@ -164,6 +164,9 @@ def _expr(node) -> str:
             return f"select({print_expr(node.cond)}, {print_expr(node.orelse)}, {print_expr(node.then)})"
         return f"{print_expr(node.then, OR)} if {print_expr(node.cond, OR)} else {print_expr(node.orelse, TERNARY)}"
     if isinstance(node, A.Call):
+        vector = A.starred_vector(node)
+        if vector is not None:
+            return f"{node.func}(*{print_expr(vector, POSTFIX)})"
         return f"{node.func}({', '.join(print_expr(a) for a in node.args)})"
     if isinstance(node, A.Cast):
         spelled = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else node.to

@@ -11,7 +11,7 @@ from . import ast as A
 from .lowering import is_generic
 from .ops import BUILTINS, INT_BINOPS, QUAT_CALLS, QUAT_ROTATIONS, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, divisor_kind, effectful_helpers, expanded_update, has_effect
-from .types import ANY, ArrayType, Role, TupleType
+from .types import ANY, F32, ArrayType, Role, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -397,6 +397,8 @@ class _Walker:
             self.add("quat_rotation", _QUAT_ROTATIONS[n.func])
         if isinstance(n, A.Call) and n.func in BUILTINS and BUILTINS[n.func].rule == "float_call":
             self.add("int_call" if ty.is_int else "float_call", n.func)
+        if isinstance(n, A.Call) and n.func not in BUILTINS and 2 <= len(n.args) <= 4 and all(a.ty == F32 for a in n.args):
+            self.add("call_arguments", "starred" if A.starred_vector(n) is not None else "listed")
 
     def expr_kind(self, n, rule: str) -> str:
         if isinstance(n, A.Const):

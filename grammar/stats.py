@@ -55,6 +55,8 @@ CONSTRUCTS = (
     # `v[k] += e`, `m[r][c] *= e`, `y[i].x -= e`: a component updated in place
     # (or spelled out); `s.a += e`, `s.v.x -= e`: a local struct's field
     "component-update", "field-update",
+    # `f(*v)`: a vector's components as a helper's arguments
+    "starred-argument",
     # an array read whose index only a guard around it keeps in bounds
     "guarded-read",
     # Warp's own constructs: structs (as parameters, returned, nested, copied,
@@ -366,6 +368,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
             found.add("matrix-store")
     if expanded_update(node):
         found.add("expanded-update")
+    if isinstance(node, A.Call) and A.starred_vector(node) is not None:
+        found.add("starred-argument")
     if isinstance(node, A.AugAssign) or expanded_update(node):
         place = node.target.value if isinstance(node.target, (A.Component, A.ComponentAt)) else node.target
         if isinstance(place, A.Field):

@@ -459,7 +459,7 @@ def test_every_grammar_rule_maps_to_nodes():
 
 def test_every_node_class_is_built_by_some_rule():
     built = {cls for classes in RULE_NODES.values() for cls in classes}
-    expected = set(A.EXPR_TYPES + A.STMT_TYPES) | {A.Elif, A.Param, A.Func, A.Kernel, A.Program, A.StructDef, A.ConstDef}
+    expected = set(A.EXPR_TYPES + A.STMT_TYPES) | {A.Elif, A.Param, A.Func, A.Kernel, A.Program, A.StructDef, A.ConstDef, A.Starred}
     assert expected <= built, expected - built
     # Every AST dataclass of the module is one of these.
     module_nodes = {

@@ -485,7 +485,7 @@ def test_hypothesis_phase_shrinks_a_generated_program_by_its_choices():
     def has_sin(program):
         return any(isinstance(n, A.Call) and n.func == "sin" for d in program.funcs + program.kernels for n in A.walk(d))
 
-    index = next(k for k in range(200) if has_sin(draw_program(0, k)) and ast_size(draw_program(0, k)) > 60)
+    index = next(k for k in range(1000) if has_sin(draw_program(0, k)) and ast_size(draw_program(0, k)) > 60)
     smaller, calls = hypothesis_shrink(0, index, has_sin, max_tests=60)
     assert smaller is not None and has_sin(smaller)
     assert ast_size(smaller) < ast_size(draw_program(0, index))

@@ -17,7 +17,7 @@ VALID = Path(__file__).parent / "programs" / "valid"
 
 @pytest.mark.compiler
 @pytest.mark.parametrize("backend", ["warp-cpu", "jax-cpu"])
-@pytest.mark.parametrize("name", ["matrix_products", "scopes", "atomic_values", "quaternions", "jax_loops", "generics", "jax_spellings", "matrix_stores", "struct_arrays", "atomic_bitwise", "float_division", "arrays_2d", "component_updates"])
+@pytest.mark.parametrize("name", ["matrix_products", "scopes", "atomic_values", "quaternions", "jax_loops", "generics", "jax_spellings", "matrix_stores", "struct_arrays", "atomic_bitwise", "float_division", "arrays_2d", "component_updates", "starred"])
 def test_backends_agree_with_the_reference(name, backend):
     from kernel_synth.backends.reference_backend import ReferenceBackend
     from kernel_synth.synth.oracles import ORACLES
