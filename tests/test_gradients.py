@@ -56,8 +56,15 @@ RULE_PROGRAMS = {
     D.HELPER_EFFECTS: [
         _kernel(
             XO + ", hits: Acc[array[int32]]",
-            "v = bump(hits, x[i])\nout[i] = v",
+            "t = x[i]\nif x[i] < 1.0 and bump(hits, x[i]) < 0.0:\n    t = t * 2.0\nout[i] = t",
             helpers="@func\ndef bump(h: Acc[array[int32]], v: float32) -> float32:\n    atomic_add(h, 0, 1)\n    return v * 2.0\n",
+        ),
+        # through a callee, under `or`, in a while condition
+        _kernel(
+            "x: In[array[float32]], acc: Acc[array[float32]]",
+            "c = 0\nwhile c < 2 and (x[i] > 3.0 or g(x[i], acc) < 1.0):\n    c += 1",
+            helpers="@func\ndef f(a: float32, h: Acc[array[float32]]) -> float32:\n    atomic_add(h, 0, a)\n    return a\n"
+            "@func\ndef g(a: float32, h: Acc[array[float32]]) -> float32:\n    return f(a * a, h)\n",
         ),
     ],
     D.ATOMIC_MIN_MAX: [
@@ -146,6 +153,13 @@ SMOOTH_PROGRAMS = {
     "while with locals of its own and atomics": _kernel(
         "x: In[array[float32]], acc: Acc[array[float32]]",
         "c = 0\nwhile c < 3 and x[i] > -10.0:\n    c += 1\n    u = sin(x[i]) * x[i]\n    atomic_add(acc, i, u * u)",
+    ),
+    # a helper's atomics, wherever it is called but in a short-circuit operand
+    "helper with atomics called plainly and in a condition": _kernel(
+        "x: In[array[float32]], acc: Acc[array[float32]], out: Out[array[float32]]",
+        "t = f(x[i], acc)\nif f(x[i] * 0.5, acc) < 100.0:\n    t = t + 1.0\nout[i] = t",
+        helpers="@func\ndef f(a: float32, h: Acc[array[float32]]) -> float32:\n    atomic_add(h, 0, a * a)\n"
+        "    atomic_sub(h, clamp(1, 0, len(h) - 1), sin(a))\n    return a * 2.0\n",
     ),
     "read-only InOut and vector components": _kernel(
         "x: InOut[array[float32]], a: In[array[vec3]], out: Out[array[float32]]", "v = a[i]\nout[i] = exp(x[i] * 0.25) + v.x * v[1] + sin(v.z)"
@@ -390,7 +404,17 @@ WARP_DIFFERS = {
         "x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = v.x * x[i]\nv.x = v.x * x[i]\nout[i] = v"
     ),
     D.INOUT_WRITE: RULE_PROGRAMS[D.INOUT_WRITE][1],
+    # a Warp bug, not a documented limitation (backends/differentiability.py):
+    # the adjoint of a helper's atomic in an `and` that came out false is lost
+    D.HELPER_EFFECTS: _kernel(
+        "x: In[array[float32]], acc: Acc[array[float32]]",
+        "if 1.0 > 0.0 and f(x[i], acc) < 0.0:\n    pass",
+        helpers="@func\ndef f(a: float32, h: Acc[array[float32]]) -> float32:\n    atomic_add(h, 0, a)\n    return 0.0\n",
+    ),
 }
+# a release that evaluates both operands of `and` cannot render a side effect
+# in the right one: the program is unsupported there, not compared
+NEEDS_SHORT_CIRCUIT = {D.HELPER_EFFECTS}
 
 
 @pytest.mark.compiler
@@ -400,6 +424,8 @@ def test_the_rules_exclude_real_warp_differences(checker):
     assert [D.differentiability(p) for p in programs] == rules
     assert all(o.status == "excluded" for o in checker.compile(programs, launch=4, seed=0))
     for rule, program, outcome in zip(rules, programs, checker.check(programs, launch=4, seed=0, rules=False, every_source=True)):
+        if outcome.status == "unsupported" and rule in NEEDS_SHORT_CIRCUIT:
+            continue
         found = _sources(outcome)
         pairs = set(G.disagreements(found))
         assert G.odd_one_out(pairs, set(found)) == "warp", (rule, pairs)
