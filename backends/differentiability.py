@@ -18,12 +18,28 @@ from __future__ import annotations
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params, leaf_name
-from kernel_synth.grammar.queries import constant_values, loop_trips
+from kernel_synth.grammar.queries import constant_values, effectful_helpers, has_effect, loop_trips
 from kernel_synth.grammar.types import ArrayType, DType, Role
 
 from .warp_release import WarpRelease
 
-DYNAMIC_LOOP = "dynamic-loop"  # a for whose bound is not a literal, or a while
+# a loop Warp does not unroll (a while, or a for whose bound is not a
+# literal: `range(clamp(e, 0, K))`) whose body assigns a local bound outside
+# it. Warp's backward pass runs such a loop's iterations in
+# reverse, each replaying its body on the values the locals hold then: a
+# local bound outside the loop and reassigned in it holds its value after the
+# last iteration, so the replays read the wrong one (`t = t * x[i]` in the
+# loop: WARP_DIFFERS in tests/test_gradients.py). A body that assigns only
+# locals it declares itself (a while's counter is its own, as a for's
+# variable is) and stores to arrays or atomics replays exactly. Measured
+# before lifting the rest (synth draws of seed 500 and 700, launch seed 0):
+# 300 drawn programs with such a for and 200 with such a while, admitted by
+# no other rule on 1.19.0, gave 294 and 197 comparisons and no disagreement
+# on 1.19.0 (the rest: Warp codegen errors the forward build has too); of
+# those admitted on 1.0.2 (116 and 80), 86 and 51 were compared and 4
+# disagreed, every one with the loop removed as well: not the loop's (two of
+# them Warp 1.0.2's known adjoints of a scalar over a vector and of `v1 = v0`).
+DYNAMIC_LOOP = "dynamic-loop"
 LONG_LOOP = "long-loop"  # a literal trip count (or a nest's product) above Warp's max_unroll
 BREAK_CONTINUE = "break-continue"
 INPLACE_MUL_DIV = "inplace-mul-div"  # `a[i] *= e`, `a[i] /= e`
@@ -44,8 +60,31 @@ COMPONENT_REASSIGN = "component-reassign"
 # documents as much for tile_atomic_add's returned tile, not for atomic_add)
 ATOMIC_VALUE = "atomic-value"
 ATOMIC_MIN_MAX = "atomic-min-max"
-HELPER_EFFECTS = "helper-effects"  # a helper (reachable from the kernel) with atomics
-INTEGER_ONLY = "integer-only"  # no float input array or no float output array
+# a helper with atomics (directly or through its callees) called in the right
+# operand of `and` or `or`. Warp's backward pass runs that operand's adjoint
+# only when the operator's result is true (`and`; false for `or`), where the
+# forward pass evaluated it when the left operand was: an operand evaluated
+# to false under `and` (true under `or`) loses the adjoints of its atomics (a
+# Warp bug, 1.19.0: `if 1.0 > 0.0 and f(x[i], acc) < 0.0: pass` with f
+# running `atomic_add(acc, 0, a)` gives d/dx 0, JAX and finite differences 1;
+# `1.0 < 0.0 or f(..) < 5.0` too; 1.0.2 does not short-circuit, and the
+# program is unsupported there). Anywhere else a
+# helper's atomics have the adjoints the kernel's have. Measured (draws of
+# seed 800, launch seed 0) on 300 drawn programs the old rule (any reachable
+# helper with atomics) alone excluded: with no rule, 1.19.0 compared 291 and
+# 3 disagreed (2 this bug, 1 an unused `pow(0.0, x[i])`: Warp's NaN beside
+# JAX's 0, no helper needed); with this rule, 218 are admitted, 212 compared
+# and none disagreed (the rest: Warp codegen errors the forward build has
+# too). On 1.0.2, 181 admitted, 65 compared (113 unsupported there), 4
+# disagreed: each, shrunk, Warp 1.0.2's known adjoint of a scalar over a
+# vector (one shrinks to a kernel with no helper at all).
+HELPER_EFFECTS = "helper-effects"
+# no float input array or no float output array. Of 2000 draws (seed 91,
+# default weights) 462 are integer-only, 197 of them with a float input
+# array: 147 write int Out or Acc arrays only (an int output's gradient is
+# zero wherever it is defined), 50 a float InOut array as well, which
+# INOUT_WRITE would exclude: nothing a narrower rule could compare.
+INTEGER_ONLY = "integer-only"
 # a tile operation: gradients of tiles are not part of the language yet (the
 # reference defines forward values only)
 TILES = "tiles"
@@ -137,23 +176,69 @@ def _typed(program: A.Program) -> A.Program:
     return program
 
 
-def _loop_rules(body, outer: int, found: set[str], constants: dict) -> None:
-    """DYNAMIC_LOOP and LONG_LOOP over a statement list; `outer` is the product
-    of the enclosing literal trip counts."""
+def _assigned_local(target) -> str | None:
+    """The local an assignment target rebinds or changes in part (`v` of
+    `v.x = e`, `s` of `s.f = e`); None for an array element."""
+    while isinstance(target, (A.Component, A.ComponentAt, A.Field)):
+        target = target.value
+    return target.id if isinstance(target, A.Name) else None
+
+
+def _binding_sites(node) -> list[str]:
+    """Every local `node` and what it holds bind, one entry per binding:
+    assignment and unpacking targets, loop variables and while counters."""
+    sites: list[str] = []
+    for sub in A.walk(node):
+        if isinstance(sub, (A.Assign, A.AugAssign)):
+            name = _assigned_local(sub.target)
+            if name is not None:
+                sites.append(name)
+        elif isinstance(sub, A.Unpack):
+            sites.extend(t.id for t in sub.targets)
+        elif isinstance(sub, A.For):
+            sites.append(sub.var)
+        elif isinstance(sub, A.While):
+            sites.append(sub.counter)
+    return sites
+
+
+def carries_outer_local(loop: A.For | A.While, definition) -> bool:
+    """Whether `loop`'s body (nested blocks included) assigns a local bound
+    outside it: a name some statement of `definition` outside the body binds
+    too (before or after the loop: conservative, as Warp scopes names per
+    function). Parameters are read-only and `return` only ends a helper's
+    body (SEMANTICS.md), so neither is assigned or left from a loop. A
+    helper called in the body cannot assign the caller's locals; its own
+    loops are checked on its own definition."""
+    inside: dict[str, int] = {}
+    for stmt in loop.body:
+        for name in _binding_sites(stmt):
+            inside[name] = inside.get(name, 0) + 1
+    everywhere: dict[str, int] = {}
+    for name in _binding_sites(definition):
+        everywhere[name] = everywhere.get(name, 0) + 1
+    return any(everywhere[name] > count for name, count in inside.items())
+
+
+def _loop_rules(body, outer: int, found: set[str], constants: dict, definition) -> None:
+    """DYNAMIC_LOOP and LONG_LOOP over a statement list of `definition`;
+    `outer` is the product of the enclosing literal trip counts."""
     for stmt in body:
         if isinstance(stmt, A.While):
-            found.add(DYNAMIC_LOOP)
-            _loop_rules(stmt.body, outer * max(stmt.limit, 1), found, constants)
+            if carries_outer_local(stmt, definition):
+                found.add(DYNAMIC_LOOP)
+            _loop_rules(stmt.body, outer * max(stmt.limit, 1), found, constants, definition)
         elif isinstance(stmt, A.For):
             trips, known = loop_trips(stmt.bound, constants)
             if not known:  # `range(clamp(e, 0, K))`: at most K trips
-                found.add(DYNAMIC_LOOP)
+                if carries_outer_local(stmt, definition):
+                    found.add(DYNAMIC_LOOP)
             elif trips > MAX_UNROLL or outer * max(trips, 1) > MAX_UNROLL:
                 found.add(LONG_LOOP)
-            _loop_rules(stmt.body, outer * max(trips, 1), found, constants)
+            _loop_rules(stmt.body, outer * max(trips, 1), found, constants, definition)
         elif isinstance(stmt, A.If):
             for body in stmt.branches:
-                _loop_rules(body, outer, found, constants)
+                _loop_rules(body, outer, found, constants, definition)
 
 
 def _store_counts(body, in_loop: bool, counts: dict[str, int]) -> None:
@@ -182,10 +267,11 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
     if not gradient_inputs(kernel) or not gradient_outputs(kernel):
         found.add(INTEGER_ONLY)
     for definition in definitions:
-        _loop_rules(definition.body, 1, found, constant_values(program))
+        _loop_rules(definition.body, 1, found, constant_values(program), definition)
     if any(isinstance(n, (A.Break, A.Continue)) for n in nodes):
         found.add(BREAK_CONTINUE)
-    if any(isinstance(n, A.Atomic) for h in helpers for n in A.walk(h)):
+    effectful = effectful_helpers(program)
+    if effectful and any(isinstance(n, A.BoolOp) and has_effect(n.right, effectful) for n in nodes):
         found.add(HELPER_EFFECTS)
     if any(isinstance(n, A.Atomic) and n.op in ("min", "max") for n in nodes):
         found.add(ATOMIC_MIN_MAX)

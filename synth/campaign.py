@@ -96,8 +96,8 @@ class CampaignConfig:
     # (measured in the closing note of the campaign issue).
     hypothesis_shrink: bool = False
     batch_timeout: float = 60.0
-    # gradient oracle: programs checked per batch (at most; None: one in
-    # 16 of the batch), threads per check
+    # gradient oracle: programs checked per batch (at most; None: three
+    # eighths of the batch size), threads per check
     gradient_per_batch: int | None = None
     gradient_launch: int = GRADIENT_LAUNCH
     # the process-state oracle: every state_every-th batch, up to state_sample
@@ -344,9 +344,13 @@ class Campaign:
         self.side_checks: list[tuple[Oracle, list[tuple[int, Program]], Future]] = []
         self.settled_batches = 0
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
-        # a quarter of each batch's eligible programs: 0.75 of the forward-only
-        # throughput on 1.19.0, two cores (benchmarks/bench_gradients.py)
-        self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size // 4)
+        # three eighths of each batch (12 of 1.19.0's 32): on 1.19.0, two
+        # cores, one worker (benchmarks/bench_gradients.py --budget 60s),
+        # 0.86, 1.01 and 0.71 of the forward-only throughput, comparing 39%,
+        # 41% and 37% of the programs with a float input array, where a
+        # quarter (8) gave 0.87 and 0.71 (24%, 27%) and a half (16) 0.68 and
+        # 1.27 (47%, 46%); the 0.71s ran together on a loaded machine
+        self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size * 3 // 8)
         # the gradient rules depend on what the installed Warp documents
         self.gradient_release = installed_warp()
         self.busy: dict[str, float] = {}

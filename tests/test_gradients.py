@@ -56,8 +56,15 @@ RULE_PROGRAMS = {
     D.HELPER_EFFECTS: [
         _kernel(
             XO + ", hits: Acc[array[int32]]",
-            "v = bump(hits, x[i])\nout[i] = v",
+            "t = x[i]\nif x[i] < 1.0 and bump(hits, x[i]) < 0.0:\n    t = t * 2.0\nout[i] = t",
             helpers="@func\ndef bump(h: Acc[array[int32]], v: float32) -> float32:\n    atomic_add(h, 0, 1)\n    return v * 2.0\n",
+        ),
+        # through a callee, under `or`, in a while condition
+        _kernel(
+            "x: In[array[float32]], acc: Acc[array[float32]]",
+            "c = 0\nwhile c < 2 and (x[i] > 3.0 or g(x[i], acc) < 1.0):\n    c += 1",
+            helpers="@func\ndef f(a: float32, h: Acc[array[float32]]) -> float32:\n    atomic_add(h, 0, a)\n    return a\n"
+            "@func\ndef g(a: float32, h: Acc[array[float32]]) -> float32:\n    return f(a * a, h)\n",
         ),
     ],
     D.ATOMIC_MIN_MAX: [
@@ -136,6 +143,24 @@ SMOOTH_PROGRAMS = {
     "float floor division beside a smooth term": _kernel(
         XO, "out[i] = (x[i] + 0.125) // 1.7 * 0.5 + x[i] * x[i] + float32((float64(x[i]) + float64(0.125)) // float64(2.3))"
     ),
+    # dynamic loops whose bodies assign only locals they declare: Warp's
+    # reverse replay of each iteration sees the values the forward one did
+    "dynamic loop with locals of its own and atomics": _kernel(
+        "x: In[array[float32]], acc: Acc[array[float32]]",
+        "for j in range(clamp(i + 2, 0, 4)):\n    u = x[i] * float32(j + 1)\n    u = sin(u) * x[i]\n"
+        "    for k in range(2):\n        u = u * cos(x[clamp(i + k, 0, len(x) - 1)])\n    atomic_add(acc, 0, u * u)",
+    ),
+    "while with locals of its own and atomics": _kernel(
+        "x: In[array[float32]], acc: Acc[array[float32]]",
+        "c = 0\nwhile c < 3 and x[i] > -10.0:\n    c += 1\n    u = sin(x[i]) * x[i]\n    atomic_add(acc, i, u * u)",
+    ),
+    # a helper's atomics, wherever it is called but in a short-circuit operand
+    "helper with atomics called plainly and in a condition": _kernel(
+        "x: In[array[float32]], acc: Acc[array[float32]], out: Out[array[float32]]",
+        "t = f(x[i], acc)\nif f(x[i] * 0.5, acc) < 100.0:\n    t = t + 1.0\nout[i] = t",
+        helpers="@func\ndef f(a: float32, h: Acc[array[float32]]) -> float32:\n    atomic_add(h, 0, a * a)\n"
+        "    atomic_sub(h, clamp(1, 0, len(h) - 1), sin(a))\n    return a * 2.0\n",
+    ),
     "read-only InOut and vector components": _kernel(
         "x: InOut[array[float32]], a: In[array[vec3]], out: Out[array[float32]]", "v = a[i]\nout[i] = exp(x[i] * 0.25) + v.x * v[1] + sin(v.z)"
     ),
@@ -158,6 +183,60 @@ def test_each_rule_excludes_the_program_made_for_it(rule, text):
 @pytest.mark.parametrize("name", sorted(SMOOTH_PROGRAMS))
 def test_smooth_programs_pass_every_rule(name):
     assert D.exclusions(parse(SMOOTH_PROGRAMS[name])) == []
+
+
+# Loops Warp does not unroll whose bodies assign a local bound outside them:
+# the narrowed dynamic-loop rule must keep excluding
+# every one. A local the body declares itself, a nested literal loop's
+# variable and an array store or atomic are not such an assignment.
+DYN = "range(clamp(n, 0, 4))"
+XON = XO + ", n: int32"
+CARRYING_LOOPS = {
+    "reassigned": _kernel(XON, f"t = x[i]\nfor j in {DYN}:\n    t = t * 0.5\nout[i] = t"),
+    "augmented": _kernel(XON, f"t = 0.0\nfor j in {DYN}:\n    t += x[i]\nout[i] = t"),
+    "in a branch of the body": _kernel(XON, f"t = x[i]\nfor j in {DYN}:\n    if j > 1:\n        t = sin(t)\nout[i] = t"),
+    "in a nested literal loop": _kernel(XON, f"t = x[i]\nfor j in {DYN}:\n    for k in range(2):\n        t = t * x[i]\nout[i] = t"),
+    "an int index": _kernel(XON, f"m = 0\nfor j in {DYN}:\n    m = m + 1\nout[i] = x[clamp(m, 0, len(x) - 1)]"),
+    "unpacked": _kernel(XON, f"a = x[i]\nb = 1.0\nfor j in {DYN}:\n    a, b = b, a\nout[i] = a * b"),
+    "declared in the outer loop, reassigned in the inner": _kernel(
+        XON + ", acc: Acc[array[float32]]",
+        f"for j in {DYN}:\n    u = x[i]\n    for k in {DYN}:\n        u = u * x[i]\n    atomic_add(acc, 0, u)\nout[i] = x[i]",
+    ),
+    "declared after the loop too (Warp scopes names per function)": _kernel(
+        XON + ", acc: Acc[array[float32]]", f"for j in {DYN}:\n    u = x[i] * 2.0\n    atomic_add(acc, 0, u)\nu = x[i]\nout[i] = u"
+    ),
+    "a while's body": _kernel(XO, "t = 0.0\nc = 0\nwhile c < 3:\n    c += 1\n    t = t * x[i]\nout[i] = t"),
+    "a helper's local": _kernel(
+        XON,
+        "out[i] = f(x[i], n)",
+        helpers="@func\ndef f(a: float32, m: int32) -> float32:\n    b = a\n    for j in range(clamp(m, 0, 4)):\n        b = b * a\n    return b\n",
+    ),
+}
+OWN_LOCAL_LOOPS = {
+    "declared in the body": _kernel(
+        XON + ", acc: Acc[array[float32]]", f"for j in {DYN}:\n    u = x[i] * float32(j)\n    u = u * u\n    atomic_add(acc, 0, u)\nout[i] = x[i]"
+    ),
+    "a nested literal loop on a body local": _kernel(
+        XON + ", acc: Acc[array[float32]]",
+        f"for j in {DYN}:\n    u = x[i]\n    for k in range(2):\n        u = u * x[i]\n    atomic_sub(acc, i, u)\nout[i] = x[i]",
+    ),
+    "a while counting alone": _kernel(XO, "c = 0\nwhile c < 3:\n    c += 1\n    u = x[i] * x[i]\nout[i] = x[i]"),
+    "a helper's loop on its own locals": _kernel(
+        XON,
+        "out[i] = f(x[i], n)",
+        helpers="@func\ndef f(a: float32, m: int32) -> float32:\n    for j in range(clamp(m, 0, 4)):\n        b = a * float32(j)\n    return a\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CARRYING_LOOPS))
+def test_a_dynamic_loop_that_assigns_an_outer_local_stays_excluded(name):
+    assert D.differentiability(parse(CARRYING_LOOPS[name])) == D.DYNAMIC_LOOP, CARRYING_LOOPS[name]
+
+
+@pytest.mark.parametrize("name", sorted(OWN_LOCAL_LOOPS))
+def test_a_dynamic_loop_on_locals_of_its_own_is_compared(name):
+    assert D.exclusions(parse(OWN_LOCAL_LOOPS[name])) == [], OWN_LOCAL_LOOPS[name]
 
 
 def test_integer_index_arithmetic_is_not_non_smooth():
@@ -325,7 +404,17 @@ WARP_DIFFERS = {
         "x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = v.x * x[i]\nv.x = v.x * x[i]\nout[i] = v"
     ),
     D.INOUT_WRITE: RULE_PROGRAMS[D.INOUT_WRITE][1],
+    # a Warp bug, not a documented limitation (backends/differentiability.py):
+    # the adjoint of a helper's atomic in an `and` that came out false is lost
+    D.HELPER_EFFECTS: _kernel(
+        "x: In[array[float32]], acc: Acc[array[float32]]",
+        "if 1.0 > 0.0 and f(x[i], acc) < 0.0:\n    pass",
+        helpers="@func\ndef f(a: float32, h: Acc[array[float32]]) -> float32:\n    atomic_add(h, 0, a)\n    return 0.0\n",
+    ),
 }
+# a release that evaluates both operands of `and` cannot render a side effect
+# in the right one: the program is unsupported there, not compared
+NEEDS_SHORT_CIRCUIT = {D.HELPER_EFFECTS}
 
 
 @pytest.mark.compiler
@@ -335,6 +424,8 @@ def test_the_rules_exclude_real_warp_differences(checker):
     assert [D.differentiability(p) for p in programs] == rules
     assert all(o.status == "excluded" for o in checker.compile(programs, launch=4, seed=0))
     for rule, program, outcome in zip(rules, programs, checker.check(programs, launch=4, seed=0, rules=False, every_source=True)):
+        if outcome.status == "unsupported" and rule in NEEDS_SHORT_CIRCUIT:
+            continue
         found = _sources(outcome)
         pairs = set(G.disagreements(found))
         assert G.odd_one_out(pairs, set(found)) == "warp", (rule, pairs)
