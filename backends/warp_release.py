@@ -100,6 +100,11 @@ FEATURES: dict[str, Feature] = {
     # `ast.Starred` not supported in kernels" on 1.8.1, 1.9.0 and 1.10.0; right
     # on 1.11.1, 1.15.0, 1.17.0 and 1.19.0); before it, `f(v[0], v[1], v[2])`
     "starred_arguments": Feature("1.11.1", "starred call arguments (f(*v))"),
+    # `f(*v[a:b:c])` with Python's slice bounds: on 1.11.1 and 1.15.0 a bound
+    # past the vector's end selects other components (`v[4:-3:-1]` of a vec4
+    # gives three, not `v[3], v[2]`), right on 1.17.0, 1.18.0 and 1.19.0;
+    # before it the renderer lists the components
+    "starred_slices": Feature("1.17.0", "slices of a vector as starred arguments (f(*v[1:3]))"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),
 }

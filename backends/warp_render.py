@@ -401,9 +401,16 @@ class _Renderer:
         return cst.BooleanOperation(self.expr(node.left, prec), op, self.expr(node.right, prec + 1))
 
     def builtin_or_helper(self, node: A.Call):
-        vector = A.starred_vector(node)
-        if vector is not None and self.release.has("starred_arguments"):  # else its components, listed
-            args = [cst.Arg(self.expr(vector, POSTFIX), star="*")]
+        starred = A.starred_vector(node)
+        if starred is not None and starred[1] is not None and not self.release.has("starred_slices"):
+            starred = None
+        if starred is not None and self.release.has("starred_arguments"):  # else its components, listed
+            vector, bounds = starred
+            value = self.expr(vector, POSTFIX)
+            if bounds is not None:
+                lower, upper, step = (None if b is None else number(b) if b >= 0 else cst.UnaryOperation(cst.Minus(), number(-b)) for b in bounds)
+                value = cst.Subscript(value, [cst.SubscriptElement(cst.Slice(lower=lower, upper=upper, step=step))])
+            args = [cst.Arg(value, star="*")]
         else:
             args = [cst.Arg(self.expr(a)) for a in node.args]
         if node.func == "abs" and node.ty.is_vector and not self.release.has("vector_abs"):

@@ -264,36 +264,49 @@ class Call:
     """A math builtin (see ops.BUILTINS) or a helper function.
 
     `starred` spells a helper's arguments that are a vector's components in
-    order (`v[0], v[1], v[2]`, as the checker expands them) as `f(*v)`."""
+    order (`v[0], v[1], v[2]`, as the checker expands them) as `f(*v)`, or
+    as `f(*v[a:b:c])` (`star_slice`) where they are a slice of them."""
 
     func: str
     args: tuple[Expr, ...]
     ty: DType | None = None
     pos: Pos | None = _pos()
     starred: bool = False
+    star_slice: tuple[int | None, int | None, int | None] | None = None  # `f(*v[a:b:c])` as written
 
 
 @dataclass(frozen=True, slots=True)
 class Starred:
-    """`*v` as a call's argument, before the checker expands it into `v`'s components."""
+    """`*v` (or `*v[a:b:c]`, `slice` its bounds) as a call's argument,
+    before the checker expands it into `v`'s components."""
 
     value: Expr
     pos: Pos | None = _pos()
+    slice: tuple[int | None, int | None, int | None] | None = None
 
 
-def starred_vector(call: Call) -> Expr | None:
-    """The vector `v` a starred call's arguments are the components of, in
-    order (`f(*v)`); None where they no longer are (a shrink replaced one)."""
+def starred_vector(call: Call) -> tuple[Expr, tuple[int | None, int | None, int | None] | None] | None:
+    """The vector `v` whose components a starred call's arguments are, and
+    the slice that selects them (None: all, in order): `f(*v)`, `f(*v[1:3])`,
+    `f(*v[3::-2])`; None where they no longer are (a shrink replaced one)."""
     if not call.starred or not call.args:
         return None
     first = call.args[0]
-    if not isinstance(first, Component) or getattr(first.value.ty, "length", None) != len(call.args):
+    if not isinstance(first, Component) or not getattr(first.value.ty, "is_vector", False):
         return None
-    vector = first.value
-    for k, arg in enumerate(call.args):
-        if not (isinstance(arg, Component) and arg.value == vector and arg.index == k and not arg.pair):
-            return None
-    return vector
+    vector, length = first.value, first.value.ty.length
+    if not all(isinstance(a, Component) and a.value == vector and not a.pair for a in call.args):
+        return None
+    indices = [a.index for a in call.args]
+    if call.star_slice is not None and list(range(length))[slice(*call.star_slice)] == indices:
+        return vector, call.star_slice  # as written
+    if indices == list(range(length)):
+        return vector, None
+    step = indices[1] - indices[0] if len(indices) > 1 else 1
+    if step == 0 or indices != list(range(indices[0], indices[-1] + (1 if step > 0 else -1), step)):
+        return None
+    stop = indices[-1] + step
+    return vector, (indices[0], stop if stop >= 0 else None, step if step != 1 else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,7 +698,7 @@ def children(node: object) -> tuple[object, ...]:
     """The direct sub-expressions, statements and clauses of a node, in order."""
     out: list[object] = []
     for name in node.__dataclass_fields__:  # type: ignore[attr-defined]
-        if name in ("pos", "ty"):
+        if name in ("pos", "ty", "star_slice", "slice"):  # a slice's bounds are int literals, no nodes
             continue
         value = getattr(node, name)
         if isinstance(value, tuple):

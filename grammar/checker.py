@@ -950,8 +950,15 @@ class _Checker:
             raise self.error(star, "starred", f"`*v` unpacks a vec2, vec3 or vec4, not a {value.ty}")
         if any((isinstance(n, A.Call) and n.func in self.effectful) or isinstance(n, A.AtomicValue) for n in A.walk(value)):
             raise self.error(star, "starred", "`*v` unpacks a vector without side effects (no atomic, no helper with one)")
-        components = tuple(A.Component(value, k, False, F32, pos=star.pos) for k in range(value.ty.length))
-        return replace(e, args=components, starred=True)
+        indices = list(range(value.ty.length))
+        if star.slice is not None:
+            if star.slice[2] == 0:
+                raise self.error(star, "starred", "a slice's step is not zero")
+            indices = indices[slice(*star.slice)]
+            if not indices:
+                raise self.error(star, "starred", f"the slice selects no component of a {value.ty}")
+        components = tuple(A.Component(value, k, False, F32, pos=star.pos) for k in indices)
+        return replace(e, args=components, starred=True, star_slice=star.slice)
 
     def instantiate(self, func: A.Func, bound: DType, call: A.Call) -> None:
         """The generic helper `func` checked again with Any bound to `bound`

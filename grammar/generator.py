@@ -1201,10 +1201,15 @@ class Gen:
                     self.ctx.acc_class[array] = atomic_class
                 arrays[p.name] = A.Name(array)
         if 2 <= len(func.params) <= 4 and all(p.ty == F32 for p in func.params) and self.choose("call_arguments") == "starred":
-            # `f(*v)`: a vector's components, in order (v without side effects: the checker's rule)
-            vector = self.expr(TYPES[f"vec{len(func.params)}"], max(self.expr_depth() - 1, 0))
-            if not any((isinstance(n, A.Call) and n.func in self.effectful) or isinstance(n, A.AtomicValue) for n in A.walk(vector)):
-                return A.Call(name, tuple(A.Component(vector, k, False, F32) for k in range(len(func.params))), func.ret, starred=True)
+            # `f(*v)` or `f(*v[a:b:c])`: a vector's components, in order (v
+            # without side effects: the checker's rule)
+            n = len(func.params)
+            length = self.integer(n, 4)
+            vector = self.expr(TYPES[f"vec{length}"], max(self.expr_depth() - 1, 0))
+            if not any((isinstance(n_, A.Call) and n_.func in self.effectful) or isinstance(n_, A.AtomicValue) for n_ in A.walk(vector)):
+                bounds = None if length == n and self.boolean() else self.pick(_slices(length, n)[length == n:])
+                indices = list(range(length))[slice(*bounds)] if bounds is not None else list(range(length))
+                return A.Call(name, tuple(A.Component(vector, k, False, F32) for k in indices), func.ret, starred=True, star_slice=bounds)
         args = []
         for p in func.params:
             if p.name in arrays:
@@ -1839,3 +1844,18 @@ def weighted_choice(integer, options) -> object:
         if r < bound:
             return alt
     return options[-1][0]  # pragma: no cover
+
+
+def _slices(length: int, count: int) -> list:
+    """The slices (lower, upper, step; None where omitted) of a vector of
+    `length` components that select `count` of them, as Python writes them
+    (negative bounds count from the end); None, the whole vector, first
+    where `count` is all of them."""
+    bounds = [None, *range(-length, length + 1)]
+    found = [None] if count == length else []
+    for step in (None, 2, -1, -2):
+        for lower in bounds:
+            for upper in bounds:
+                if len(range(length)[slice(lower, upper, step)]) == count:
+                    found.append((lower, upper, step))
+    return found

@@ -22,6 +22,10 @@ from .errors import ParseError
 from .ops import ATOMICS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
+def _is_slice(tree) -> bool:
+    return isinstance(tree, Tree) and tree.data == "slice"
+
+
 # The language's own functions, which take no `*v`
 _NOT_STARRED = frozenset({"tid", "len", "static", "where", "select", "tile_load", "tile_map", "tile_full", "tile_matmul", *TILE_REDUCTIONS})
 
@@ -70,6 +74,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce),
     "args": (),
     "starred": (A.Starred,),  # `*v`, which the checker expands into v's components
+    "slice": (),  # `v[a:b:c]` of a starred argument: its bounds, in A.Starred
     "int_lit": (A.Const,),
     "float_lit": (A.Const,),
     "name": (A.Name,),
@@ -475,6 +480,8 @@ class _Builder:
         if kind == "ternary":
             then, cond, orelse = ch
             return A.Ternary(self.expr(cond), self.expr(then), self.expr(orelse), pos=pos)
+        if kind == "subscript" and _is_slice(ch[1]):
+            raise self.error("a slice (v[a:b]) is only a starred argument's: f(*v[a:b])", tree, "starred")
         if kind == "subscript" and len(ch) == 3 and ch[0].data == "name" and str(ch[0].children[0]) in self.arrays:
             # a[r, c]: an element of a two-dimensional array (the checker counts the indexes)
             base, row, col = ch
@@ -533,8 +540,22 @@ class _Builder:
 
     def argument(self, tree):
         if isinstance(tree, Tree) and tree.data == "starred":
-            return A.Starred(self.expr(tree.children[0]), pos=self.pos(tree))
+            (value,) = tree.children
+            if isinstance(value, Tree) and value.data == "subscript" and len(value.children) == 2 and _is_slice(value.children[1]):
+                base, sliced = value.children
+                return A.Starred(self.expr(base), pos=self.pos(tree), slice=tuple(self.slice_bound(b) for b in sliced.children))
+            return A.Starred(self.expr(value), pos=self.pos(tree))
         return self.expr(tree)
+
+    def slice_bound(self, tree) -> int | None:
+        """A slice's bound: an int literal, or `-` one."""
+        if tree is None:
+            return None
+        if isinstance(tree, Tree) and tree.data == "int_lit":
+            return int(tree.children[0])
+        if isinstance(tree, Tree) and tree.data == "neg" and isinstance(tree.children[0], Tree) and tree.children[0].data == "int_lit":
+            return -int(tree.children[0].children[0])
+        raise self.error("a slice's bounds and step are int literals", tree, "starred")
 
     def call(self, tree: Tree):
         name_token, args_tree = tree.children

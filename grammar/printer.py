@@ -164,9 +164,11 @@ def _expr(node) -> str:
             return f"select({print_expr(node.cond)}, {print_expr(node.orelse)}, {print_expr(node.then)})"
         return f"{print_expr(node.then, OR)} if {print_expr(node.cond, OR)} else {print_expr(node.orelse, TERNARY)}"
     if isinstance(node, A.Call):
-        vector = A.starred_vector(node)
-        if vector is not None:
-            return f"{node.func}(*{print_expr(vector, POSTFIX)})"
+        starred = A.starred_vector(node)
+        if starred is not None:
+            vector, bounds = starred
+            sliced = "" if bounds is None else "[" + ":".join("" if b is None else str(b) for b in (bounds if bounds[2] is not None else bounds[:2])) + "]"  # noqa: E501
+            return f"{node.func}(*{print_expr(vector, POSTFIX)}{sliced})"
         return f"{node.func}({', '.join(print_expr(a) for a in node.args)})"
     if isinstance(node, A.Cast):
         spelled = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else node.to

@@ -36,6 +36,8 @@ def test_reference_values_computed_by_hand():
         v = x[t]
         following = x[min(t + 1, 2)]
         want = weigh(*v) + (w[0] - w[1]) + weigh(*(v * 2.0)) + weigh(*following) + (v[2] - w[0])
+        u = [v[0], v[1], v[2], w[1]]
+        want += (u[1] - u[2]) + (u[2] - u[3]) + (v[2] - v[0]) + weigh(u[3], u[2], u[1]) + (u[0] - u[3])
         assert out["o"][t] == pytest.approx(want, rel=1e-6)
 
 
@@ -43,12 +45,17 @@ def test_the_printer_keeps_the_spelling_and_the_checker_expands_it():
     program = parse(VALID.read_text())
     text = print_program(program)
     assert "weigh(*v)" in text and "weigh(*(v * 2.0))" in text and "gap(*vec2(v.z, w.x))" in text
+    assert "gap(*u[-2:])" in text and "gap(*v[::-2])" in text and "weigh(*u[3:0:-1])" in text  # slices as written
     assert parse(text) == program
     calls = [n for n in A.walk(program.kernels[0]) if isinstance(n, A.Call) and n.starred]
-    assert len(calls) == 5
-    for node in calls:  # the arguments are the vector's components, in order
-        assert [a.index for a in node.args] == list(range(len(node.args)))
-        assert A.starred_vector(node) is not None
+    assert len(calls) == 10
+    for node in calls:  # the arguments are the vector's components the slice selects, in order
+        vector, bounds = A.starred_vector(node)
+        whole = list(range(vector.ty.length))
+        assert [a.index for a in node.args] == (whole if bounds is None else whole[slice(*bounds)])
+    # a shrink that replaces one component leaves a listed call
+    broken = calls[6]
+    assert A.starred_vector(A.Call(broken.func, (A.Const(1.0, broken.args[0].ty),) + broken.args[1:], broken.ty, starred=True)) is None
 
 
 HEAD = """@func
@@ -75,6 +82,10 @@ def k(x: In[array[vec3]], q: quat, s: float32, w: vec2, acc: Acc[array[float32]]
         ("    o[i] = g(*w)\n", "call-arity", 12),  # two components for three parameters
         ("    o[i] = g(1.0, *w)\n", "starred", 12),  # `*v` is the only argument
         ("    o[i] = length(vec3(*x[i]))\n", "starred", 19),  # not a constructor's
+        ("    o[i] = x[i][0:2].x\n", "starred", 12),  # a slice only in a starred argument
+        ("    o[i] = g(*x[i][0:3:0])\n", "starred", 14),  # no zero step
+        ("    o[i] = g(*x[i][2:1])\n", "starred", 14),  # a slice of nothing
+        ("    o[i] = g(*x[i][0:s])\n", "starred", 22),  # bounds are int literals
     ],
 )
 def test_rules_are_located_errors(line, rule, column):
@@ -85,7 +96,9 @@ def test_rules_are_located_errors(line, rule, column):
 
 def test_releases_before_1_11_1_get_the_components_listed():
     program = parse(VALID.read_text())
-    assert "weigh(*v)" in render_warp(program, release=WarpRelease("1.11.1"))
+    sliced = render_warp(program, release=WarpRelease("1.15.0"))  # slices only from 1.17.0
+    assert "weigh(*v)" in sliced and "gap(*u[-2:])" not in sliced and "gap(u[2], u[3])" in sliced
+    assert "gap(*u[-2:])" in render_warp(program, release=WarpRelease("1.17.0"))
     old = render_warp(program, release=WarpRelease("1.10.0"))
     assert "*" not in old.split("def k(")[1].replace("10.0 *", "").replace("100.0 *", "").replace("v * 2.0", "")
     assert "weigh(v[0], v[1], v[2])" in old
