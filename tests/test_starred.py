@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from drawn import drawn_with, findings_on_cpu_backends
+
 from kernel_synth.backends.reference import run_reference
 from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.backends.warp_render import render_warp
@@ -114,10 +116,6 @@ def test_the_generator_draws_them_without_side_effects():
 
 @pytest.mark.compiler
 def test_drawn_programs_agree_on_warp_cpu_and_jax_cpu():
-    from kernel_synth.synth.triage import Launch, Triage
-
-    drawn = [p for p in draw_programs(300, seed=6) if "starred-argument" in constructs(p)][:8]
+    drawn = drawn_with("starred-argument", 300, seed=6, most=8)
     assert len(drawn) >= 6
-    for backend in ("warp-cpu", "jax-cpu"):
-        with Triage(frozenset({"compile", "crash", "forward"}), Launch(threads=32, seed=0), workers=1) as triage:
-            assert [triage.first_finding(backend, p) for p in drawn] == [None] * len(drawn)
+    assert findings_on_cpu_backends(drawn) == [None] * (2 * len(drawn))
