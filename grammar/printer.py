@@ -116,6 +116,12 @@ def print_expr(node, min_prec: int = 0) -> str:
     return f"({text})" if precedence(node) < min_prec else text
 
 
+def _slice_text(bounds: tuple[int | None, int | None, int | None]) -> str:
+    """`[a:b]` or `[a:b:c]` as Python writes a slice (an omitted bound empty)."""
+    parts = bounds if bounds[2] is not None else bounds[:2]
+    return "[" + ":".join("" if b is None else str(b) for b in parts) + "]"
+
+
 def _expr(node) -> str:
     if isinstance(node, A.AtomicValue):
         return f"atomic_{node.op}({node.array}, {print_expr(node.index)}, {print_expr(node.value)})"
@@ -167,8 +173,7 @@ def _expr(node) -> str:
         starred = A.starred_vector(node)
         if starred is not None:
             vector, bounds = starred
-            sliced = "" if bounds is None else "[" + ":".join("" if b is None else str(b) for b in (bounds if bounds[2] is not None else bounds[:2])) + "]"  # noqa: E501
-            return f"{node.func}(*{print_expr(vector, POSTFIX)}{sliced})"
+            return f"{node.func}(*{print_expr(vector, POSTFIX)}{'' if bounds is None else _slice_text(bounds)})"
         return f"{node.func}({', '.join(print_expr(a) for a in node.args)})"
     if isinstance(node, A.Cast):
         spelled = {v: k for k, v in A.BUILTIN_CASTS.items()}[node.to.name] if node.builtin else node.to
