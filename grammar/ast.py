@@ -287,26 +287,19 @@ class Starred:
 
 def starred_vector(call: Call) -> tuple[Expr, tuple[int | None, int | None, int | None] | None] | None:
     """The vector `v` whose components a starred call's arguments are, and
-    the slice that selects them (None: all, in order): `f(*v)`, `f(*v[1:3])`,
-    `f(*v[3::-2])`; None where they no longer are (a shrink replaced one)."""
+    the slice that selects them as written (None: all, in order): `f(*v)`,
+    `f(*v[1:3])`, `f(*v[3::-2])`; None where they no longer are (a shrink
+    replaced one)."""
     if not call.starred or not call.args:
         return None
     first = call.args[0]
     if not isinstance(first, Component) or not getattr(first.value.ty, "is_vector", False):
         return None
-    vector, length = first.value, first.value.ty.length
+    vector, whole = first.value, list(range(first.value.ty.length))
     if not all(isinstance(a, Component) and a.value == vector and not a.pair for a in call.args):
         return None
-    indices = [a.index for a in call.args]
-    if call.star_slice is not None and list(range(length))[slice(*call.star_slice)] == indices:
-        return vector, call.star_slice  # as written
-    if indices == list(range(length)):
-        return vector, None
-    step = indices[1] - indices[0] if len(indices) > 1 else 1
-    if step == 0 or indices != list(range(indices[0], indices[-1] + (1 if step > 0 else -1), step)):
-        return None
-    stop = indices[-1] + step
-    return vector, (indices[0], stop if stop >= 0 else None, step if step != 1 else None)
+    selected = whole if call.star_slice is None else whole[slice(*call.star_slice)]
+    return (vector, call.star_slice) if [a.index for a in call.args] == selected else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from . import ast as A
 from .errors import CheckError
 from .intervals import exact_interval
-from .queries import static_value
+from .queries import has_effect, static_value
 from .ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, MAX_LAUNCH, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
 from .lowering import instantiate, is_generic
 from .types import ANY, BOOL, F32, GENERIC_TYPES, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
@@ -948,7 +948,7 @@ class _Checker:
         value = self.expr(star.value)
         if not isinstance(value.ty, DType) or not value.ty.is_vector or value.ty.name == "quat":
             raise self.error(star, "starred", f"`*v` unpacks a vec2, vec3 or vec4, not a {value.ty}")
-        if any((isinstance(n, A.Call) and n.func in self.effectful) or isinstance(n, A.AtomicValue) for n in A.walk(value)):
+        if has_effect(value, self.effectful):  # an atomic's value is only a whole assignment's (atomic-position)
             raise self.error(star, "starred", "`*v` unpacks a vector without side effects (no atomic, no helper with one)")
         indices = list(range(value.ty.length))
         if star.slice is not None:

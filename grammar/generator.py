@@ -46,6 +46,7 @@ from .intervals import (
 from .ops import BITWISE_ATOMICS, BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, QUAT_CALLS, QUAT_ROTATIONS, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .lowering import call_binding, is_generic
+from .queries import has_effect
 from .types import ANY, BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 # the types a drawn call binds a generic helper's Any to: those its body's
@@ -1206,7 +1207,7 @@ class Gen:
             n = len(func.params)
             length = self.integer(n, 4)
             vector = self.expr(TYPES[f"vec{length}"], max(self.expr_depth() - 1, 0))
-            if not any((isinstance(n_, A.Call) and n_.func in self.effectful) or isinstance(n_, A.AtomicValue) for n_ in A.walk(vector)):
+            if not has_effect(vector, self.effectful):
                 bounds = None if length == n and self.boolean() else self.pick(_slices(length, n)[length == n:])
                 indices = list(range(length))[slice(*bounds)] if bounds is not None else list(range(length))
                 return A.Call(name, tuple(A.Component(vector, k, False, F32) for k in indices), func.ret, starred=True, star_slice=bounds)

@@ -22,6 +22,7 @@ from .errors import ParseError
 from .ops import ATOMICS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
+
 def _is_slice(tree) -> bool:
     return isinstance(tree, Tree) and tree.data == "slice"
 

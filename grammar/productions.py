@@ -265,9 +265,7 @@ class _Walker:
             if getattr(t.ty, "is_vector", False) or isinstance(t, (A.Component, A.ComponentAt)):
                 self.add("field_update", "whole" if isinstance(t, A.Field) else "component")
             if isinstance(t, (A.Component, A.ComponentAt)):
-                self.add("component_style", _component_style(t))
-                if isinstance(t, A.ComponentAt):
-                    self.expr(t.index)
+                self.component_style(t)
             return
         self.add("aug_target", "local" if isinstance(t, A.Name) else "array" if isinstance(t, A.ArrayRead) else "component")
         if isinstance(t, (A.Component, A.ComponentAt)):
@@ -282,8 +280,12 @@ class _Walker:
             if _matrix_element(t):
                 add("element_spelling", "pair" if t.pair else "nested")
             return
-        add("component_style", _component_style(t))
+        self.component_style(t)
         add("component_target", "element" if isinstance(t.value, A.ArrayRead) else "local")
+
+    def component_style(self, t) -> None:
+        """How a component is named (`v.x`, `v[0]`, `v[k]`), and a computed index's choices."""
+        self.add("component_style", _component_style(t))
         if isinstance(t, A.ComponentAt):
             self.expr(t.index)
 
