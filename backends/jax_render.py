@@ -72,7 +72,7 @@ import libcst as cst
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.checker import atomic_class
 from kernel_synth.grammar.lowering import lower
-from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
+from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_GET_ROWS, TILE_MAPS, TILE_REDUCTIONS, builtin, is_matrix_product, is_quat_product
 from kernel_synth.grammar.printer import print_expr
 from kernel_synth.grammar.queries import LAX_CALLS, LAX_OPERATORS, assigned_in_every_arm, block_exits, constant_values, effectful_helpers, identifiers, integer_carry, jax_loop, jax_operation, jax_reduction, jax_select, loop_exits, loop_trips, static_value, statements, uses_64_bits
 from kernel_synth.grammar.types import ArrayType, DType, Role
@@ -1214,6 +1214,15 @@ class _Renderer:
             return _Value(lax_reduce(kind, node.ty, tile))
         return _Value(call(TILE_REDUCTIONS[node.op].jax, tile))
 
+    def e_tile_get(self, node: A.TileGet) -> _Value:
+        """The tile reshaped to its rows, indexed at the clamped row and column
+        (evaluated in order: the tile, the row, the column)."""
+        columns = node.tile.ty.size // TILE_GET_ROWS
+        tile = call("jnp.reshape", self.expr(node.tile).node, _shape(TILE_GET_ROWS, columns))
+        row = call("jnp.clip", self.expr(node.row).node, cst.Integer("0"), cst.Integer(str(TILE_GET_ROWS - 1)))
+        col = call("jnp.clip", self.expr(node.col).node, cst.Integer("0"), cst.Integer(str(columns - 1)))
+        return _Value(cst.Subscript(tile, [cst.SubscriptElement(cst.Index(row)), cst.SubscriptElement(cst.Index(col))]))
+
     def e_tuple(self, node: A.TupleExpr) -> _Value:
         return _Value(cst.Tuple([cst.Element(self.strong(item)) for item in node.items]))
 
@@ -1267,6 +1276,7 @@ _EXPRESSIONS = {
     A.TileMap: _Renderer.e_tile_map,
     A.TileMatmul: _Renderer.e_tile_matmul,
     A.TileReduce: _Renderer.e_tile_reduce,
+    A.TileGet: _Renderer.e_tile_get,
 }
 
 

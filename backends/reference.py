@@ -30,7 +30,7 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import ARITH_OPS, BITWISE_ATOMICS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
+from kernel_synth.grammar.ops import ARITH_OPS, BITWISE_ATOMICS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_GET_ROWS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
 from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
@@ -186,6 +186,7 @@ class _Interpreter:
             A.TileMap: self.e_tile_map,
             A.TileMatmul: self.e_tile_matmul,
             A.TileReduce: self.e_tile_reduce,
+            A.TileGet: self.e_tile_get,
         }
         self.stmt_table = {
             A.Assign: self.s_assign,
@@ -298,6 +299,13 @@ class _Interpreter:
         if e.op == "tile_sum":
             return SCALAR_TYPES[e.ty.name](np.sum(tile.astype(np.float64)))
         return SCALAR_TYPES[e.ty.name](TILE_REDUCTIONS[e.op].reference(tile))
+
+    def e_tile_get(self, e: A.TileGet):
+        """The tile read as TILE_GET_ROWS rows, its indexes clamped."""
+        tile = self.eval(e.tile)
+        row, col = int(self.eval(e.row)), int(self.eval(e.col))
+        columns = tile.shape[0] // TILE_GET_ROWS
+        return tile.reshape(TILE_GET_ROWS, columns)[min(max(row, 0), TILE_GET_ROWS - 1), min(max(col, 0), columns - 1)]
 
     def e_tid(self, e: A.Tid):
         return self.tid

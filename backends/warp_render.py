@@ -23,7 +23,7 @@ import libcst as cst
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
-from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_MAPS, TILE_REDUCTIONS
+from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPERATORS, TILE_GET_ROWS, TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, read_needs_guard, thread_names
 from kernel_synth.grammar.lowering import is_generic
@@ -394,6 +394,21 @@ class _Renderer:
         reduced = call(TILE_REDUCTIONS[node.op].warp, self.expr(node.tile))
         return cst.Subscript(reduced, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
 
+    def tile_get(self, node: A.TileGet):
+        """The tile reshaped to two dimensions and subscripted twice,
+        `t2[r][c]`: each index clamped unless it is a literal already in
+        range (a chained subscript of a tile is a path of Warp's own)."""
+        self.tiles_supported()
+        columns = node.tile.ty.size // TILE_GET_ROWS
+        tile = call("wp.tile_reshape", self.expr(node.tile), shape=_shape(TILE_GET_ROWS, columns))
+        for index, extent in ((node.row, TILE_GET_ROWS), (node.col, columns)):
+            if isinstance(index, A.Const) and 0 <= index.value < extent:
+                rendered = self.expr(index)
+            else:
+                rendered = call("wp.clamp", self.expr(index), cst.Integer("0"), cst.Integer(str(extent - 1)))
+            tile = cst.Subscript(tile, [cst.SubscriptElement(cst.Index(rendered))])
+        return tile
+
     def bool_op(self, node: A.BoolOp):
         self.lazy(node.right, "short_circuit", "a side effect or a guarded read in the right operand of and/or")
         prec = precedence(node)
@@ -469,6 +484,7 @@ _EXPRESSIONS = {
     A.TileMap: _Renderer.tile_map,
     A.TileMatmul: _Renderer.tile_matmul,
     A.TileReduce: _Renderer.tile_reduce,
+    A.TileGet: _Renderer.tile_get,
 }
 
 assert COMPARE < BIT_OR  # the comparison builder relies on operands binding tighter

@@ -421,7 +421,20 @@ class TileMatmul:
     pos: Pos | None = _pos()
 
 
-TILE_NODES = (TileLoad, TileFull, TileMap, TileMatmul, TileReduce)
+@dataclass(frozen=True, slots=True)
+class TileGet:
+    """`tile_get(t, r, c)`: one element of a tile read row-major as 2 rows
+    (ops.TILE_GET_ROWS) of size / 2: the one in row `clamp(r, 0, 1)`,
+    column `clamp(c, 0, size / 2 - 1)`; `r` and `c` are int32."""
+
+    tile: Expr
+    row: Expr
+    col: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+
+TILE_NODES = (TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +454,7 @@ class AtomicValue:
         _require(self.op in ATOMICS, f"unknown atomic {self.op!r}")
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, AtomicValue]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet, AtomicValue]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -683,7 +696,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, AtomicValue)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet, AtomicValue)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

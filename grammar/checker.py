@@ -706,7 +706,7 @@ class _Checker:
             raise self.error(expr, "unpack", "several values are only returned by a helper")
         operand, self.tile_operand = self.tile_operand, None
         if isinstance(expr, (A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul)) and expr is not operand:
-            raise self.error(expr, "tile", "a tile stands only inside tile_map, tile_matmul or a reduction (tile_sum, tile_max, tile_min)")
+            raise self.error(expr, "tile", "a tile stands only inside tile_map, tile_matmul, a reduction (tile_sum, tile_max, tile_min) or tile_get")
         method = getattr(self, "expr_" + type(expr).__name__)
         checked = method(expr)
         if isinstance(checked, A.Call) and checked.func in self.effectful:
@@ -1066,6 +1066,16 @@ class _Checker:
     def expr_TileReduce(self, e: A.TileReduce):
         tile = self.tile(e.tile)
         return replace(e, tile=tile, ty=tile.ty.elem)
+
+    def expr_TileGet(self, e: A.TileGet):
+        """The indexes are any int32 (clamped: SEMANTICS.md), evaluated after
+        the tile, row before column."""
+        tile = self.tile(e.tile)
+        row, col = self.expr(e.row), self.expr(e.col)
+        for given, checked in ((e.row, row), (e.col, col)):
+            if checked.ty != I32:
+                raise self.error(given, "type-mismatch", f"a tile's row and column are int32, not {checked.ty}")
+        return replace(e, tile=tile, row=row, col=col, ty=tile.ty.elem)
 
     def expr_Construct(self, e: A.Construct):
         args = tuple(self.expr(a) for a in e.args)

@@ -1412,11 +1412,15 @@ class Gen:
         # not a struct's array field (`p.m0`): tile_load takes an array parameter by name
         return [n for n, a in self.ctx.arrays.items() if a.role is Role.IN and a.elem == F32 and "." not in n]
 
-    def tile_reduce(self, depth: int) -> A.TileReduce:
+    def tile_reduce(self, depth: int) -> A.TileReduce | A.TileGet:
         """A reduction of a tile of one drawn size (every tile under it has
-        it, but for the operands of a tile_matmul, of 4 or 8)."""
+        it, but for the operands of a tile_matmul, of 4 or 8), or one of its
+        elements at any two int32 (clamped)."""
         op = "tile_" + self.choose("tile_reduce")
         tile = self.tile_expr(TileType(F32, self.length("tile_size")), depth)
+        if op == "tile_get":
+            row, col = (self.int_expr(I32, max(depth - 1, 0))[0] for _ in range(2))
+            return A.TileGet(tile, row, col, F32)
         return A.TileReduce(op, tile, F32)
 
     def tile_expr(self, ty: TileType, depth: int) -> A.Expr:

@@ -291,10 +291,15 @@ TILE_SIZES = (2, 4, 8)
 MATMUL_ROWS = 2
 TILE_MATMUL_SIZES = (4, 8)
 
+# `tile_get(t, r, c)` reads a tile as this many rows (row-major), as Warp's
+# tile_reshape to (2, size / 2) does, then one element of them: a chained
+# subscript of a two-dimensional tile
+TILE_GET_ROWS = 2
+
 
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_full", "tile_map", "tile_matmul", *TILE_REDUCTIONS})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_full", "tile_map", "tile_matmul", "tile_get", *TILE_REDUCTIONS})
 
 # what `static(e)` may compute with: Python's arithmetic, exact on integers
 STATIC_OPS = frozenset({"+", "-", "*"})

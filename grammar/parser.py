@@ -28,7 +28,7 @@ def _is_slice(tree) -> bool:
 
 
 # The language's own functions, which take no `*v`
-_NOT_STARRED = frozenset({"tid", "len", "static", "where", "select", "tile_load", "tile_map", "tile_full", "tile_matmul", *TILE_REDUCTIONS})
+_NOT_STARRED = frozenset({"tid", "len", "static", "where", "select", "tile_load", "tile_map", "tile_full", "tile_matmul", "tile_get", *TILE_REDUCTIONS})
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 
@@ -72,7 +72,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "invert": (A.Invert,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce, A.TileGet),
     "args": (),
     "starred": (A.Starred,),  # `*v`, which the checker expands into v's components
     "slice": (),  # `v[a:b:c]` of a starred argument: its bounds, in A.Starred
@@ -618,6 +618,10 @@ class _Builder:
             if len(args) != 2:
                 raise self.error(f"tile_matmul(t, u) takes two tiles, got {len(args)} arguments", tree, "call-arity")
             return A.TileMatmul(args[0], args[1], pos=pos)
+        if name == "tile_get":
+            if len(args) != 3:
+                raise self.error(f"tile_get(tile, row, column) takes a tile and two indexes, got {len(args)} arguments", tree, "call-arity")
+            return A.TileGet(*args, pos=pos)
         if name in TILE_REDUCTIONS:
             if len(args) != 1:
                 raise self.error(f"{name}(tile) takes one tile, got {len(args)} arguments", tree, "call-arity")

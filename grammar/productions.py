@@ -329,9 +329,9 @@ class _Walker:
 
     def node(self, n) -> None:
         ty = n.ty
-        if isinstance(n, A.TileReduce):
+        if isinstance(n, (A.TileReduce, A.TileGet)):
             self.add("float_expr", "tile")
-            self.add("tile_reduce", n.op[len("tile_"):])
+            self.add("tile_reduce", "get" if isinstance(n, A.TileGet) else n.op[len("tile_"):])
             return
         if isinstance(n, A.TileMap):
             self.add("tile_expr", "map")

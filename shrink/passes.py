@@ -586,12 +586,13 @@ def simpler_values(value: int | float) -> list:
 
 
 def shrink_tiles(program: A.Program) -> Iterator[A.Program]:
-    """Make the tiles of a reduction smaller, all together (the tiles under
-    one reduction have one size): each smaller size, smallest first. A
+    """Make the tiles of a reduction (or of a tile_get, whose indexes are
+    clamped into any size) smaller, all together (the tiles under one
+    reduction have one size): each smaller size, smallest first. A
     tile_map or a tile_matmul (whose operands may have another size) is
     replaced by one of its tiles of its size by `simplify_expressions`."""
     for path, node in expressions(program):
-        if not isinstance(node, A.TileReduce) or any(isinstance(n, A.TileMatmul) for n in A.walk(node)):
+        if not isinstance(node, (A.TileReduce, A.TileGet)) or any(isinstance(n, A.TileMatmul) for n in A.walk(node.tile)):
             continue
         current = _size(node.tile)
         for size in (s for s in TILE_SIZES if s < current):

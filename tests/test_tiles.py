@@ -1,5 +1,5 @@
-"""Tiles: tile_load, tile_map and the reductions tile_sum, tile_max and
-tile_min. Hand-computed reference values, the checker's rules at their place,
+"""Tiles: tile_load, tile_map, the reductions tile_sum, tile_max and
+tile_min, and tile_get (an element of a tile read as two rows). Hand-computed reference values, the checker's rules at their place,
 the releases that can render them, the generator's draws, shrinking, and (with
 a compiler) Warp on the CPU and JAX agreeing with the reference. The
 hand-written program is tests/programs/valid/tiles.kernel; its renderings are
@@ -45,6 +45,21 @@ Y = [2.0, 1.0, 0.0, -1.0, 3.0]
 HAND_O = [0.0, 1.0, -3.0, -1.5, -12.5]
 HAND_P = [4.0, 5.0, 5.0, 5.0, 5.0]
 
+ELEMENTS = parse((Path(__file__).parent / "programs" / "valid" / "tile_get.kernel").read_text())
+HAND_GET = parse(
+    "@kernel\ndef k(x: In[array[float32]], y: In[array[float32]], o: Out[array[float32]], p: Out[array[float32]]):\n"
+    "    i = tid()\n"
+    "    o[i] = tile_get(tile_load(x, i, 4), i - 2, i)\n"
+    "    p[i] = tile_get(tile_map(abs, tile_load(y, i, 2)), 1, -7)\n"
+)
+# o: four of x from clamp(i, 0, 1) as rows [[a, b], [c, d]], at row clamp(i - 2, 0, 1)
+#   and column clamp(i, 0, 1): i=0 [[1, -2], [3, 0.5]] (0, 0) = 1; from i=1 on the
+#   tile is [[-2, 3], [0.5, -4]]: i=1 (0, 1) = 3, i=2 (0, 1) = 3, i=3 and i=4 (1, 1) = -4
+# p: |y| from clamp(i, 0, 3), two as rows of one, row 1, column clamp(-7, 0, 0) = 0:
+#   |y[clamp(i, 0, 3) + 1]|
+HAND_GET_O = [1.0, 3.0, 3.0, -4.0, -4.0]
+HAND_GET_P = [1.0, 0.0, 1.0, 3.0, 3.0]
+
 
 def _hand_inputs() -> dict:
     return {"x": np.array(X, np.float32), "y": np.array(Y, np.float32), "o": np.zeros(5, np.float32), "p": np.zeros(5, np.float32)}
@@ -54,6 +69,29 @@ def test_reference_values_by_hand():
     out = run_reference(HAND, None, _hand_inputs(), 5)
     assert out["o"].tolist() == HAND_O
     assert out["p"].tolist() == HAND_P
+
+
+def test_tile_elements_by_hand():
+    out = run_reference(HAND_GET, None, _hand_inputs(), 5)
+    assert out["o"].tolist() == HAND_GET_O
+    assert out["p"].tolist() == HAND_GET_P
+
+
+def test_tile_elements_print_and_render_as_a_chained_subscript():
+    assert parse(print_program(ELEMENTS)) == ELEMENTS
+    source = render_warp(HAND_GET, release=WarpRelease("1.19.0"))
+    # the tile reshaped to two rows, then one subscript for each index,
+    # clamped unless a literal in range
+    assert "wp.tile_reshape(wp.tile_load(x, shape=4, offset=wp.clamp(i, 0, x.shape[0] - 4)), shape=(2, 2))[wp.clamp(i - 2, 0, 1)][wp.clamp(i, 0, 1)]" in source
+    assert "shape=(2, 1))[1][wp.clamp(-7, 0, 0)]" in source
+    assert {"tile-get", "tile-map"} <= constructs(HAND_GET) and "tile" not in constructs(HAND_GET)
+    with pytest.raises(Unsupported, match=r"warp-lang >= 1\.8\.1"):
+        render_warp(HAND_GET, release=WarpRelease("1.8.0"))
+
+
+def test_shrinking_makes_the_tile_of_an_element_smaller():
+    candidates = [print_program(c) for c in shrink_tiles(HAND_GET)]
+    assert candidates == [print_program(HAND_GET).replace("tile_load(x, i, 4)", "tile_load(x, i, 2)")]
 
 
 def test_matrix_products_by_hand():
@@ -122,6 +160,11 @@ HEAD = (
         ("    o[i] = tile_sum(tile_full(i, 4))\n", "type-mismatch", 4, 31),
         ("    o[i] = tile_sum(tile_full(1.0, 5))\n", "tile", 4, 36),
         ("    o[i] = tile_max(tile_map(add, tile_load(x, i, 4), tile_full(1.0, 2)))\n", "tile", 4, 21),
+        ("    o[i] = tile_get(tile_load(x, i, 4), 1.0, 0)\n", "type-mismatch", 4, 41),
+        ("    o[i] = tile_get(tile_load(x, i, 4), 0, x[i])\n", "type-mismatch", 4, 44),
+        ("    o[i] = tile_get(x[i], 0, 1)\n", "tile", 4, 21),
+        ("    o[i] = tile_get(tile_load(x, i, 4), 0)\n", "call-arity", 4, 12),
+        ("    tile_get = 1.0\n", "duplicate-name", 4, 5),  # a name of the language
     ],
 )
 def test_tile_rules_at_their_place(body, rule, line, column):
@@ -199,7 +242,7 @@ def test_a_tile_size_in_a_profile_is_one_a_tile_may_have():
 
 
 @pytest.mark.compiler
-@pytest.mark.parametrize("program", [HAND, VALID], ids=["by-hand", "valid"])
+@pytest.mark.parametrize("program", [HAND, VALID, HAND_GET, ELEMENTS], ids=["by-hand", "valid", "elements-by-hand", "elements"])
 def test_warp_and_jax_agree_with_the_reference(tmp_path, program):
     from kernel_synth.backends.jax_backend import jax_cpu
     from kernel_synth.backends.warp_backend import warp_cpu
@@ -226,6 +269,22 @@ def test_warp_values_by_hand(tmp_path):
     launch_kernel(wp, getattr(module, names["k"]), HAND.kernels[0], 5, args, "cpu")
     assert arrays["o"].numpy().tolist() == HAND_O
     assert arrays["p"].numpy().tolist() == HAND_P
+
+
+@pytest.mark.compiler
+def test_warp_tile_elements_by_hand(tmp_path):
+    import warp as wp
+
+    from kernel_synth.backends.warp_backend import launch_kernel, warp_cpu
+
+    compiler = warp_cpu(workdir=tmp_path)
+    outcomes, modules = compiler.build([HAND_GET])
+    assert outcomes == [None]
+    module, names = modules[0]
+    args, arrays = compiler.launch_args(HAND_GET.kernels[0], _hand_inputs(), "cpu")
+    launch_kernel(wp, getattr(module, names["k"]), HAND_GET.kernels[0], 5, args, "cpu")
+    assert arrays["o"].numpy().tolist() == HAND_GET_O
+    assert arrays["p"].numpy().tolist() == HAND_GET_P
 
 
 @pytest.mark.compiler
