@@ -1214,6 +1214,15 @@ class _Renderer:
             return _Value(lax_reduce(kind, node.ty, tile))
         return _Value(call(TILE_REDUCTIONS[node.op].jax, tile))
 
+    def e_grad_call(self, node: A.GradCall) -> _Value:
+        """`jax.grad` of the builtin, held constant to differentiation as
+        Warp's adjoint holds `wp.grad` (SEMANTICS.md)."""
+        spelling = BUILTINS[node.fn].jax
+        if "." not in spelling:
+            self.prelude.add(spelling)
+        derivative = cst.Call(call("jax.grad", dotted(spelling)), [cst.Arg(self.strong(node.arg))])
+        return _Value(call("lax.stop_gradient", derivative))
+
     def e_tile_get(self, node: A.TileGet) -> _Value:
         """The tile reshaped to its rows, indexed at the clamped row and column
         (evaluated in order: the tile, the row, the column)."""
@@ -1277,6 +1286,7 @@ _EXPRESSIONS = {
     A.TileMatmul: _Renderer.e_tile_matmul,
     A.TileReduce: _Renderer.e_tile_reduce,
     A.TileGet: _Renderer.e_tile_get,
+    A.GradCall: _Renderer.e_grad_call,
 }
 
 

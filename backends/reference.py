@@ -30,7 +30,7 @@ import operator
 import numpy as np
 
 from kernel_synth.grammar import ast as A
-from kernel_synth.grammar.ops import ARITH_OPS, BITWISE_ATOMICS, BUILTINS, COMPARE_OPS, MATMUL_ROWS, OPERATORS, TILE_GET_ROWS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
+from kernel_synth.grammar.ops import ARITH_OPS, BITWISE_ATOMICS, BUILTINS, COMPARE_OPS, GRAD_FUNCTIONS, MATMUL_ROWS, OPERATORS, TILE_GET_ROWS, TILE_MAPS, TILE_REDUCTIONS, builtin, quat_product
 from kernel_synth.grammar.lowering import lower
 from kernel_synth.grammar.queries import constant_values, static_value
 from kernel_synth.grammar.types import ArrayType, DType, TileType, TupleType
@@ -187,6 +187,7 @@ class _Interpreter:
             A.TileMatmul: self.e_tile_matmul,
             A.TileReduce: self.e_tile_reduce,
             A.TileGet: self.e_tile_get,
+            A.GradCall: self.e_grad_call,
         }
         self.stmt_table = {
             A.Assign: self.s_assign,
@@ -299,6 +300,11 @@ class _Interpreter:
         if e.op == "tile_sum":
             return SCALAR_TYPES[e.ty.name](np.sum(tile.astype(np.float64)))
         return SCALAR_TYPES[e.ty.name](TILE_REDUCTIONS[e.op].reference(tile))
+
+    def e_grad_call(self, e: A.GradCall):
+        """The derivative in float64, rounded once."""
+        value = self.eval(e.arg)
+        return type(value)(GRAD_FUNCTIONS[e.fn](np.float64(value)))
 
     def e_tile_get(self, e: A.TileGet):
         """The tile read as TILE_GET_ROWS rows, its indexes clamped."""

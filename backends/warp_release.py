@@ -104,6 +104,8 @@ FEATURES: dict[str, Feature] = {
     # past the vector's end selects other components (`v[4:-3:-1]` of a vec4
     # gives three, not `v[3], v[2]`), right on 1.17.0, 1.18.0 and 1.19.0;
     # before it the renderer lists the components
+    # wp.grad(f) inside a kernel (Warp's changelog, 1.11.0)
+    "grad_calls": Feature("1.11.0", "wp.grad(f)(x), a function's derivative in a kernel"),
     "starred_slices": Feature("1.17.0", "slices of a vector as starred arguments (f(*v[1:3]))"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),

@@ -394,6 +394,12 @@ class _Renderer:
         reduced = call(TILE_REDUCTIONS[node.op].warp, self.expr(node.tile))
         return cst.Subscript(reduced, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
 
+    def grad_call(self, node: A.GradCall):
+        if not self.release.has("grad_calls"):
+            info = FEATURES["grad_calls"]
+            raise Unsupported(f"grad(f, x) needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+        return cst.Call(call("wp.grad", dotted(BUILTINS[node.fn].warp)), [cst.Arg(self.expr(node.arg))])
+
     def tile_get(self, node: A.TileGet):
         """The tile reshaped to two dimensions and subscripted twice,
         `t2[r][c]`: each index clamped unless it is a literal already in
@@ -485,6 +491,7 @@ _EXPRESSIONS = {
     A.TileMatmul: _Renderer.tile_matmul,
     A.TileReduce: _Renderer.tile_reduce,
     A.TileGet: _Renderer.tile_get,
+    A.GradCall: _Renderer.grad_call,
 }
 
 assert COMPARE < BIT_OR  # the comparison builder relies on operands binding tighter

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Union
 
-from .ops import ARITH_OPS, ATOMICS, AUG_OPS, BOOL_OPS, COMPARE_OPS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
+from .ops import ARITH_OPS, ATOMICS, AUG_OPS, BOOL_OPS, COMPARE_OPS, GRAD_FUNCTIONS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import COMPONENT_NAMES, ArrayType, DType, TileType, TupleType
 
 
@@ -434,6 +434,20 @@ class TileGet:
     pos: Pos | None = _pos()
 
 
+@dataclass(frozen=True, slots=True)
+class GradCall:
+    """`grad(f, x)`: the derivative of the unary builtin `f`
+    (ops.GRAD_FUNCTIONS) at the float32 `x`."""
+
+    fn: str
+    arg: Expr
+    ty: DType | None = None
+    pos: Pos | None = _pos()
+
+    def __post_init__(self) -> None:
+        _require(self.fn in GRAD_FUNCTIONS, f"grad takes one of {', '.join(GRAD_FUNCTIONS)}, not {self.fn!r}")
+
+
 TILE_NODES = (TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet)
 
 
@@ -454,7 +468,7 @@ class AtomicValue:
         _require(self.op in ATOMICS, f"unknown atomic {self.op!r}")
 
 
-Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet, AtomicValue]
+Expr = Union[Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet, GradCall, AtomicValue]
 Target = Union[Name, ArrayRead, Component, ComponentAt, Field]
 
 # ------------------------------------------------------------------ statements
@@ -696,7 +710,7 @@ class Program:
 
 # ------------------------------------------------------------------- traversal
 
-EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet, AtomicValue)
+EXPR_TYPES = (Const, Name, Tid, Len, ArrayRead, Component, ComponentAt, Field, StructNew, TupleExpr, BinOp, Compare, BoolOp, Not, Neg, Invert, Ternary, Call, Cast, Construct, Static, TileLoad, TileFull, TileMap, TileMatmul, TileReduce, TileGet, GradCall, AtomicValue)
 STMT_TYPES = (Assign, AugAssign, Unpack, Atomic, CallStmt, If, For, While, Break, Continue, Return)
 
 

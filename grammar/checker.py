@@ -1067,6 +1067,12 @@ class _Checker:
         tile = self.tile(e.tile)
         return replace(e, tile=tile, ty=tile.ty.elem)
 
+    def expr_GradCall(self, e: A.GradCall):
+        arg = self.expr(e.arg)
+        if arg.ty != F32:
+            raise self.error(e.arg, "type-mismatch", f"grad({e.fn}, x) takes a float32, not {arg.ty}")
+        return replace(e, arg=arg, ty=F32)
+
     def expr_TileGet(self, e: A.TileGet):
         """The indexes are any int32 (clamped: SEMANTICS.md), evaluated after
         the tile, row before column."""

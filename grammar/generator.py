@@ -1355,6 +1355,8 @@ class Gen:
                 options.add("static")
             if ty == F32 and self.tile_arrays():
                 options.add("tile")
+            if ty == F32:
+                options.add("grad")
         if ty == F32 and self.unrolled_in_scope():
             options.add("static_loop")  # float32(static(j ...)), a leaf
         kind = self.choose("float_expr", options)
@@ -1382,6 +1384,9 @@ class Gen:
             return self.static(ty)[0]
         if kind == "tile":
             return self.tile_reduce(depth)
+        if kind == "grad":  # the builtin's argument, guarded as for a call of it
+            fn = self.choose("grad_fn")
+            return A.GradCall(fn, self.builtin_call(fn, ty, depth).args[0], ty)
         if kind == "static_loop":
             return A.Cast(ty, self.static(I32, loop_var=True)[0], ty)
         if kind == "ternary":

@@ -296,10 +296,21 @@ TILE_MATMUL_SIZES = (4, 8)
 # subscript of a two-dimensional tile
 TILE_GET_ROWS = 2
 
+# `grad(f, x)`: the derivative of a unary builtin at x (Warp's
+# `wp.grad(wp.f)(x)`, from 1.11.0; JAX's `jax.grad(jnp.f)(x)`), with the
+# reference's derivative, computed in float64. A constant to differentiation:
+# Warp's adjoint does not reach through it (SEMANTICS.md)
+GRAD_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sin": np.cos,
+    "cos": lambda x: -np.sin(x),
+    "tanh": lambda x: 1.0 - np.tanh(x) ** 2,
+    "exp": np.exp,
+}
+
 
 # Functions of the language that are not math builtins: they have their own
 # AST nodes, so helpers may not take these names either.
-RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_full", "tile_map", "tile_matmul", "tile_get", *TILE_REDUCTIONS})
+RESERVED = frozenset({"tid", "len", "range", "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where", "select", "int", "float", "static", "constant", "tile_load", "tile_full", "tile_map", "tile_matmul", "tile_get", "grad", *TILE_REDUCTIONS})
 
 # what `static(e)` may compute with: Python's arithmetic, exact on integers
 STATIC_OPS = frozenset({"+", "-", "*"})

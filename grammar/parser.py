@@ -19,7 +19,7 @@ from lark.indenter import DedentError, Indenter
 
 from . import ast as A
 from .errors import ParseError
-from .ops import ATOMICS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
+from .ops import ATOMICS, GRAD_FUNCTIONS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
 from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
 
@@ -28,7 +28,7 @@ def _is_slice(tree) -> bool:
 
 
 # The language's own functions, which take no `*v`
-_NOT_STARRED = frozenset({"tid", "len", "static", "where", "select", "tile_load", "tile_map", "tile_full", "tile_matmul", "tile_get", *TILE_REDUCTIONS})
+_NOT_STARRED = frozenset({"tid", "len", "static", "where", "select", "tile_load", "tile_map", "tile_full", "tile_matmul", "tile_get", "grad", *TILE_REDUCTIONS})
 
 GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 
@@ -72,7 +72,7 @@ RULE_NODES: dict[str, tuple[type, ...]] = {
     "invert": (A.Invert,),
     "subscript": (A.ArrayRead, A.Component, A.ComponentAt),
     "attribute": (A.Component, A.Field),
-    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce, A.TileGet),
+    "call": (A.Call, A.Cast, A.Construct, A.Len, A.Tid, A.Const, A.StructNew, A.Static, A.TileLoad, A.TileFull, A.TileMap, A.TileMatmul, A.TileReduce, A.TileGet, A.GradCall),
     "args": (),
     "starred": (A.Starred,),  # `*v`, which the checker expands into v's components
     "slice": (),  # `v[a:b:c]` of a starred argument: its bounds, in A.Starred
@@ -618,6 +618,12 @@ class _Builder:
             if len(args) != 2:
                 raise self.error(f"tile_matmul(t, u) takes two tiles, got {len(args)} arguments", tree, "call-arity")
             return A.TileMatmul(args[0], args[1], pos=pos)
+        if name == "grad":
+            if len(args) != 2 or not isinstance(args[0], A.Name):
+                raise self.error("grad(f, x) takes a builtin's name and one value", tree, "call-arity")
+            if args[0].id not in GRAD_FUNCTIONS:
+                raise self.error(f"grad takes the derivative of one of {', '.join(GRAD_FUNCTIONS)}, not {args[0].id!r}", args_tree.children[0], "grad")
+            return A.GradCall(args[0].id, args[1], pos=pos)
         if name == "tile_get":
             if len(args) != 3:
                 raise self.error(f"tile_get(tile, row, column) takes a tile and two indexes, got {len(args)} arguments", tree, "call-arity")

@@ -192,6 +192,8 @@ def _expr(node) -> str:
         return f"tile_matmul({print_expr(node.left)}, {print_expr(node.right)})"
     if isinstance(node, A.TileReduce):
         return f"{node.op}({print_expr(node.tile)})"
+    if isinstance(node, A.GradCall):
+        return f"grad({node.fn}, {print_expr(node.arg)})"
     if isinstance(node, A.TileGet):
         return f"tile_get({print_expr(node.tile)}, {print_expr(node.row)}, {print_expr(node.col)})"
     raise TypeError(f"cannot print {type(node).__name__}")

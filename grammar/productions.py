@@ -393,6 +393,8 @@ class _Walker:
                 self.add("int_binop", _BINOP_NAMES[n.op])
             elif n.left.ty == n.right.ty and not is_quat_product(n.op, n.left.ty, n.right.ty):
                 self.add("vector_binop", _BINOP_NAMES[n.op])
+        if isinstance(n, A.GradCall):
+            self.add("grad_fn", n.fn)
         if isinstance(n, A.Call) and n.func in _QUAT_CALLS:
             self.add("quat_call", _QUAT_CALLS[n.func])
         if isinstance(n, A.Call) and n.func in _QUAT_ROTATIONS:
@@ -439,6 +441,8 @@ class _Walker:
             return "call"
         if isinstance(n, A.Ternary):
             return "ternary"
+        if isinstance(n, A.GradCall):
+            return "grad"
         if isinstance(n, A.Neg):
             return "neg"
         if isinstance(n, A.Invert):

@@ -90,6 +90,8 @@ CONSTRUCTS = (
     # one tile, of two tiles pairwise, a matrix product of two tiles, a
     # scalar broadcast to a tile, an element of a tile read as two rows
     "tile", "tile-map", "tile-map-pair", "tile-matmul", "tile-full", "tile-get",
+    # grad(f, x): a builtin's derivative (Warp's wp.grad)
+    "grad-call",
     # Warp's quaternions: any quat value, the Hamilton product, a rotation of a vector
     "quaternion", "quat-product", "quat-rotate",
     # how the JAX rendering drives a loop (grammar.queries.jax_loop)
@@ -360,6 +362,8 @@ def _node_constructs(node, helpers: set[str], effectful: set[str]) -> set[str]:
         found.add("tile-full")
     if isinstance(node, A.TileGet):
         found.add("tile-get")
+    if isinstance(node, A.GradCall):
+        found.add("grad-call")
     if isinstance(node, A.Unpack):
         found.add("parallel-assign" if isinstance(node.value, A.TupleExpr) else "multi-return")
     if isinstance(node, (A.Assign, A.AugAssign)) and isinstance(node.target, (A.Component, A.ComponentAt)):
