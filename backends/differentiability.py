@@ -19,7 +19,7 @@ from __future__ import annotations
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params, leaf_name
 from kernel_synth.grammar.queries import constant_values, effectful_helpers, has_effect, loop_trips
-from kernel_synth.grammar.types import ArrayType, DType, Role
+from kernel_synth.grammar.types import FUNCTION, ArrayType, DType, Role
 
 from .warp_release import WarpRelease
 
@@ -159,9 +159,11 @@ def _reachable_helpers(program: A.Program) -> list[A.Func]:
     while stack:
         node = stack.pop()
         for sub in A.walk(node):
-            if isinstance(sub, A.Call) and sub.func in funcs and sub.func not in seen:
-                seen[sub.func] = funcs[sub.func]
-                stack.append(funcs[sub.func])
+            # a helper passed for a Function parameter is called through it
+            callee = sub.func if isinstance(sub, A.Call) else sub.id if isinstance(sub, A.Name) and sub.ty == FUNCTION else None
+            if callee in funcs and callee not in seen:
+                seen[callee] = funcs[callee]
+                stack.append(funcs[callee])
     return [f for f in program.funcs if f.name in seen]  # definition order
 
 

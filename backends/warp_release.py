@@ -106,6 +106,9 @@ FEATURES: dict[str, Feature] = {
     # before it the renderer lists the components
     # wp.grad(f) inside a kernel (Warp's changelog, 1.11.0)
     "grad_calls": Feature("1.11.0", "wp.grad(f)(x), a function's derivative in a kernel"),
+    # a @wp.func parameter annotated wp.Function, passed a @wp.func by name
+    # (Warp's changelog, 1.15.0; 1.14.0 measured: "Unrecognized type")
+    "function_params": Feature("1.15.0", "wp.Function parameters of a @wp.func"),
     "starred_slices": Feature("1.17.0", "slices of a vector as starred arguments (f(*v[1:3]))"),
     # before it, a scalar is broadcast to a tile as wp.tile_ones(...) times the scalar
     "tile_full": Feature("1.10.0", "wp.tile_full(shape, value, dtype)"),

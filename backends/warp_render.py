@@ -27,7 +27,7 @@ from kernel_synth.grammar.ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, OPE
 from kernel_synth.grammar.printer import BIT_OR, COMPARE, NOT, OR, POSTFIX, TERNARY, UNARY, precedence
 from kernel_synth.grammar.queries import effectful_helpers, has_effect, read_needs_guard, thread_names
 from kernel_synth.grammar.lowering import is_generic
-from kernel_synth.grammar.types import ANY, COMPONENT_NAMES, F32, I32, QUAT, ArrayType, DType
+from kernel_synth.grammar.types import ANY, COMPONENT_NAMES, F32, FUNCTION, I32, QUAT, ArrayType, DType
 
 from .cst_nodes import AUG_NODES, BINARY_NODES, BOOLEAN_NODES, COMPARE_NODES, UNARY_NODES, assign, call, dotted, line, number, parenthesize
 from .errors import RenderError, Unsupported
@@ -45,6 +45,8 @@ def type_expr(ty: DType | ArrayType, names: dict[str, str] | None = None) -> cst
         return cst.Name((names or {}).get(ty.name, ty.name))
     if ty == ANY:
         return cst.Name("Any")  # typing.Any, imported by a module with a generic helper
+    if ty == FUNCTION:
+        return dotted("wp.Function")
     return dotted(f"wp.{ty.name}")
 
 
@@ -115,6 +117,7 @@ class _Renderer:
     effectful: set[str] = field(default_factory=set)  # helpers with side effects
     thread_names: set[str] = field(default_factory=set)  # locals holding tid()
     constants: set[str] = field(default_factory=set)  # module constants' DSL names
+    function_params: set[str] = field(default_factory=set)  # the Function parameters of the definition at hand
 
     # -- definitions
 
@@ -156,6 +159,9 @@ class _Renderer:
         )
 
     def definition(self, node: A.Func | A.Kernel, decorator: str) -> cst.FunctionDef:
+        self.function_params = {p.name for p in node.params if p.ty == FUNCTION}
+        if self.function_params:
+            self.supported("function_params", "a Function parameter")
         params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty, self.names))) for p in node.params]
         # several values: no annotation, Warp infers the tuple
         returns = cst.Annotation(type_expr(node.ret, self.names)) if isinstance(node, A.Func) and isinstance(node.ret, DType) else None
@@ -441,6 +447,8 @@ class _Renderer:
             return cst.Call(dotted(BUILTINS[node.func].warp), args)
         if node.func in self.names:
             return cst.Call(dotted(self.names[node.func]), args)
+        if node.func in self.function_params:
+            return cst.Call(cst.Name(node.func), args)
         raise RenderError(f"Warp renderer: unknown function {node.func!r}")
 
 
@@ -462,7 +470,8 @@ _STATEMENTS = {
 
 _EXPRESSIONS = {
     A.Const: lambda self, n: literal(n),
-    A.Name: lambda self, n: cst.Name(self.names[n.id] if n.id in self.constants else n.id),
+    # a helper passed for a Function parameter by its module name
+    A.Name: lambda self, n: cst.Name(self.names[n.id] if n.id in self.constants or (n.ty == FUNCTION and n.id in self.names) else n.id),
     A.Tid: lambda self, n: call("wp.tid"),
     # dotted: `p.a` names the array field a of struct parameter p
     A.Len: lambda self, n: cst.Subscript(cst.Attribute(dotted(n.array), cst.Name("shape")), [cst.SubscriptElement(cst.Index(cst.Integer(str(n.dim))))]),

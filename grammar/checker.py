@@ -20,7 +20,7 @@ from .intervals import exact_interval
 from .queries import has_effect, static_value
 from .ops import BITWISE_ATOMICS, BUILTINS, MATMUL_ROWS, MAX_LAUNCH, MAX_TRIP, RESERVED, STATIC_OPS, TILE_MATMUL_SIZES, binop_result, compare_result, host_name_reason
 from .lowering import instantiate, is_generic
-from .types import ANY, BOOL, F32, GENERIC_TYPES, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
+from .types import ANY, BOOL, F32, FUNCTION, GENERIC_TYPES, I32, MAT33, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 CONSTANT_TYPES = ("int32", "float32", "float64", "int64", "uint32", "vec2", "vec3", "vec4", "mat33")
 
@@ -116,7 +116,7 @@ class _Checker:
             if is_generic(f):
                 raise self.error(f, "overload", f"{func.name!r} is defined twice; a generic helper (Any) is not overloaded")
             for p in f.params:
-                if isinstance(p.ty, ArrayType) or p.ty.is_struct:
+                if isinstance(p.ty, ArrayType) or p.ty.is_struct or p.ty == FUNCTION:
                     raise self.error(p, "overload", f"an overloaded helper takes numbers, vectors or matrices, not {p.ty} ({p.name!r} of {func.name!r})")
             if not isinstance(f.ret, DType) or f.ret.is_struct:
                 raise self.error(f, "overload", f"an overloaded helper returns one number, vector or matrix, not {f.ret}")
@@ -162,7 +162,7 @@ class _Checker:
     def check_name(self, node, name: str, seen: set[str]) -> None:
         if name in seen:
             raise self.error(node, "duplicate-name", f"{name!r} is defined twice")
-        if name in BUILTINS or name in RESERVED or name in TYPES or name == ANY.name:
+        if name in BUILTINS or name in RESERVED or name in TYPES or name in (ANY.name, FUNCTION.name):
             raise self.error(node, "duplicate-name", f"{name!r} is a builtin of the language")
         self.check_host_name(node, name)
         seen.add(name)
@@ -189,6 +189,9 @@ class _Checker:
             self.known_type(param, param.ty)
             if param.ty == ANY and self.in_kernel:
                 raise self.error(param, "generic", f"kernel parameter {param.name!r} cannot be Any: only a helper is generic")
+            if param.ty == FUNCTION and (self.in_kernel or is_generic(node)):
+                what = "a kernel" if self.in_kernel else "a generic helper"
+                raise self.error(param, "function-param", f"{param.name!r}: {what} takes no Function; a helper of one definition does")
             if holds_array(param.ty):
                 if not self.in_kernel:
                     raise self.error(param, "struct-array", f"struct {param.ty.name!r} holds an array: only a kernel takes it as a parameter")
@@ -212,6 +215,8 @@ class _Checker:
             self.known_type(node, node.ret)
             if holds_array(node.ret):
                 raise self.error(node, "struct-array", f"struct {node.ret.name!r} holds an array: a helper cannot return it")
+            if node.ret == FUNCTION:
+                raise self.error(node, "function-param", f"helper {node.name!r} returns a value, not a Function")
             if node.ret == ANY and not is_generic(node):
                 raise self.error(node, "generic", f"helper {node.name!r} returns Any but has no Any parameter to bind it")
             if not body or not isinstance(body[-1], A.Return):
@@ -356,7 +361,7 @@ class _Checker:
 
     def names_other(self, name: str) -> bool:
         """Whether `name` is a helper's, a struct's, a builtin's or a type's."""
-        return name in self.funcs or name in self.structs or name in BUILTINS or name in RESERVED or name in TYPES or name == ANY.name
+        return name in self.funcs or name in self.structs or name in BUILTINS or name in RESERVED or name in TYPES or name in (ANY.name, FUNCTION.name)
 
     def writable(self, node, symbol: Symbol) -> None:
         if symbol.kind != LOCAL:
@@ -722,6 +727,8 @@ class _Checker:
             if e.id in self.arrays:
                 raise self.error(e, "operand-types", f"array {e.id!r} is used as a value; index it")
             raise self.error(e, "unknown-name", f"{e.id!r} is not defined")
+        if symbol.ty == FUNCTION:
+            raise self.error(e, "function-param", f"{e.id!r} is a Function: it is called, or passed to a helper's Function parameter")
         return replace(e, ty=symbol.ty)
 
     def expr_Tid(self, e: A.Tid):
@@ -897,6 +904,9 @@ class _Checker:
     def expr_Call(self, e: A.Call):
         if e.args and isinstance(e.args[0], A.Starred):
             e = self.starred(e)
+        callee = self.lookup(e.func)
+        if callee is not None and callee.ty == FUNCTION:
+            return self.function_param_call(e)
         args = tuple(self.expr(a) for a in e.args) if e.func not in self.funcs else None
         if e.func in BUILTINS:
             op = BUILTINS[e.func]
@@ -920,6 +930,9 @@ class _Checker:
         checked = []
         bound = None  # the type a generic helper's Any is bound to
         for arg, param in zip(e.args, func.params):
+            if param.ty == FUNCTION:
+                checked.append(self.function_argument(arg, e.func, param))
+                continue
             if isinstance(param.ty, ArrayType):
                 if not isinstance(arg, A.Name) or self.arrays.get(arg.id) != param.ty:
                     raise self.error(arg, "type-mismatch", f"{e.func} takes an {param.ty} array for {param.name!r}")
@@ -939,6 +952,40 @@ class _Checker:
         if bound is not None and bound != ANY:
             self.instantiate(func, bound, e)
         return replace(e, args=tuple(checked), ty=bound if func.ret == ANY else func.ret)
+
+    def function_param_call(self, e: A.Call) -> A.Call:
+        """`f(e)` of a Function parameter: one float32, a float32."""
+        if len(e.args) != 1 or isinstance(e.args[0], A.Starred):
+            raise self.error(e, "call-arity", f"{e.func} (a Function) takes one float32, got {len(e.args)} arguments")
+        value = self.expr(e.args[0])
+        if value.ty != F32:
+            raise self.error(e.args[0], "type-mismatch", f"{e.func} (a Function) takes a float32, not {value.ty}")
+        return replace(e, args=(value,), ty=F32)
+
+    def function_argument(self, arg, caller: str, param: A.Param) -> A.Name:
+        """What a call passes for a Function parameter: this helper's own
+        Function parameter, or an earlier helper of one definition taking one
+        float32 and returning float32, without side effects (so that the
+        caller's effects are its own body's) and taking no Function itself."""
+        wanted = f"{caller} takes a helper of one float32 returning float32, without side effects, for {param.name!r}"
+        if not isinstance(arg, A.Name):
+            raise self.error(arg, "function-param", wanted)
+        symbol = self.lookup(arg.id)
+        if symbol is not None:
+            if symbol.ty != FUNCTION:
+                raise self.error(arg, "function-param", f"{wanted}; {arg.id!r} is a {symbol.ty}")
+            return replace(arg, ty=FUNCTION)
+        target = self.funcs.get(arg.id)
+        if target is None:
+            raise self.error(arg, "function-param", f"{wanted}; {arg.id!r} is no helper defined before this point")
+        if (
+            len(self.overloads.get(arg.id, ())) > 1
+            or tuple(p.ty for p in target.params) != (F32,)
+            or target.ret != F32
+            or arg.id in self.effectful
+        ):
+            raise self.error(arg, "function-param", f"{wanted}; {arg.id!r} is not one")
+        return replace(arg, ty=FUNCTION)
 
     def starred(self, e: A.Call) -> A.Call:
         """`f(*v)`: `v` a vec2, vec3 or vec4 without side effects, expanded

@@ -45,9 +45,9 @@ from .intervals import (
 )
 from .ops import BITWISE_ATOMICS, BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, QUAT_CALLS, QUAT_ROTATIONS, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
-from .lowering import call_binding, is_generic
+from .lowering import call_binding, is_generic, takes_functions
 from .queries import has_effect
-from .types import ANY, BOOL, F32, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
+from .types import ANY, BOOL, F32, FUNCTION, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 # the types a drawn call binds a generic helper's Any to: those its body's
 # operations (+, -, negation) are defined on and cannot overflow in
@@ -359,13 +359,57 @@ class Gen:
 
     def helper_definitions(self) -> list[A.Func]:
         """One helper, or the several definitions of an overloaded one."""
-        kinds = {"pure", "multi", "overloaded"} | ({"generic"} if len(self.generic_types()) >= 2 else set()) | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
+        kinds = {"pure", "multi", "overloaded", "higher_order"} | ({"generic"} if len(self.generic_types()) >= 2 else set()) | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
         kind = self.choose("helper_kind", kinds)
         if kind == "generic":
             return [self.generic_helper()]
         if kind == "overloaded":
             return self.overloads()
+        if kind == "higher_order":
+            # a helper to pass for its Function parameter first, where no earlier one will do
+            passed = [] if self.function_helpers() else [self.helper("pure", types=(F32,), ret=F32)]
+            return passed + [self.higher_order_helper()]
         return [self.helper(kind)]
+
+    def function_targets(self) -> list[str]:
+        """What a call may pass for a Function parameter: the Function
+        parameters in scope, and the earlier helpers of one definition taking
+        one float32 and returning float32, without side effects."""
+        return [n for n, s in self.ctx.all_symbols().items() if s.kind == "function"] + self.function_helpers()
+
+    def function_helpers(self) -> list[str]:
+        return [
+            f.name for f in self.funcs
+            if tuple(p.ty for p in f.params) == (F32,) and f.ret == F32 and f.name not in self.effectful and sum(g.name == f.name for g in self.funcs) == 1
+        ]
+
+    def higher_order_helper(self) -> A.Func:
+        """`def h(fn: Function, a: ...) -> float32`: a body that calls `fn`
+        (`v = fn(e)`, after a call of an earlier helper where the rule
+        helper_nesting says so), may pass `fn` on to an earlier helper taking
+        a Function, then statements, and a float32 returned."""
+        name, fn = self.fresh("h"), self.fresh("fn")
+        self.ctx = ctx = _Context(in_kernel=False, arrays={}, scopes=[self.with_constants({})], budget=8)
+        ctx.scopes[0][fn] = _Local(FUNCTION, "function")
+        params = [A.Param(fn, FUNCTION)]
+        for _ in range(self.length("helper_params", at_least=1)):
+            pname, ty = self.fresh("a"), self.value_type()
+            ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
+            params.append(A.Param(pname, ty))
+        body = [*self.nested_call(), self.declare(F32, A.Call(fn, (self.expr(F32, self.expr_depth()),), F32))]
+        takers = [f.name for f in self.funcs if takes_functions(f)]
+        if takers and self.boolean():  # an earlier one, passed this helper's Function on
+            call = self.helper_call(self.pick(takers))
+            body.append(self.declare(F32, replace(call, args=tuple(A.Name(fn, FUNCTION) if a.ty == FUNCTION else a for a in call.args))))
+        for _ in range(self.length("helper_statements")):
+            body.extend(self.statement(simple_only=True))
+        body.append(A.Return(self.expr(F32, self.expr_depth())))
+        func = A.Func(name, tuple(params), F32, tuple(body))
+        self.helper_acc[name] = dict(ctx.acc_class)
+        self.note_depth(func)
+        if any(isinstance(s, A.CallStmt) for s in body):
+            self.effectful.add(name)
+        return func
 
     def overloads(self) -> list[A.Func]:
         """Pure helpers of one name, each with other parameter types (Warp's
@@ -439,7 +483,7 @@ class Gen:
             return A.Call(callee.name, tuple(self.generic_expr(names, depth - 1) for _ in callee.params), ANY)
         return A.Name(self.pick(names), ANY)
 
-    def helper(self, kind: str, name: str | None = None, types: tuple | None = None) -> A.Func:
+    def helper(self, kind: str, name: str | None = None, types: tuple | None = None, ret: DType | None = None) -> A.Func:
         name = name or self.fresh("f")
         effectful = kind == "effectful"
         params = []
@@ -480,7 +524,7 @@ class Gen:
             ret = TupleType(tuple(self.value_type() for _ in range(self.length("returned", at_least=2))))
             value = A.TupleExpr(tuple(self.expr(t, self.expr_depth()) for t in ret.elems), ret)
         else:
-            ret = self.value_type()
+            ret = ret or self.value_type()
             value = self.expr(ret, self.expr_depth())
         body.append(A.Return(value))
         func = A.Func(name, tuple(params), ret, tuple(body))
@@ -1155,6 +1199,8 @@ class Gen:
                 continue
             if not statement and _called_whole(func):
                 continue
+            if any(p.ty == FUNCTION for p in func.params) and not self.function_targets():
+                continue
             if all(not isinstance(p.ty, ArrayType) or self.array_for(p.ty, self.helper_acc[func.name].get(p.name)) for p in func.params):
                 out.append(func.name)
         return out
@@ -1215,6 +1261,8 @@ class Gen:
         for p in func.params:
             if p.name in arrays:
                 args.append(arrays[p.name])
+            elif p.ty == FUNCTION:
+                args.append(A.Name(self.pick(self.function_targets()), FUNCTION))
             elif p.ty.is_struct:
                 args.append(self.struct_value(p.ty))
             else:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from . import ast as A
-from .types import ANY, F32, DType, TupleType
+from .types import ANY, F32, FUNCTION, DType, TupleType
 
 
 def leaf_name(base: str, path: tuple[str, ...]) -> str:
@@ -294,7 +294,53 @@ def monomorphize(program: A.Program) -> A.Program:
     return A.Program(tuple(funcs), kernels, program.structs, program.constants)
 
 
+def takes_functions(func: A.Func) -> bool:
+    """Whether `func` has a Function parameter."""
+    return any(p.ty == FUNCTION for p in func.params)
+
+
+def specialize_functions(program: A.Program) -> A.Program:
+    """A checked `program` without Function parameters (itself when it has
+    none): each helper that takes some becomes one helper per choice of
+    helpers its calls pass (`apply__sq` for `apply(sq, x)`), those
+    parameters gone and their calls naming the helper passed; every call
+    names its specialization. A Function parameter passed on (`g(f, x)`
+    inside `apply`) is the helper passed by then. The reference and the JAX
+    renderer run this program; Warp specializes the originals itself."""
+    takers = {f.name: f for f in program.funcs if takes_functions(f)}
+    if not takers:
+        return program
+    made: dict[str, A.Func] = {}
+
+    def resolve(node):
+        if not isinstance(node, A.Call) or node.func not in takers:
+            return node
+        func = takers[node.func]
+        positions = [k for k, p in enumerate(func.params) if p.ty == FUNCTION]
+        passed = [node.args[k].id for k in positions]
+        name = "__".join((func.name, *passed))
+        if name not in made:
+            binding = {func.params[k].name: helper for k, helper in zip(positions, passed)}
+
+            def bind(n):
+                if isinstance(n, A.Call) and n.func in binding:
+                    return replace(n, func=binding[n.func])
+                if isinstance(n, A.Name) and n.id in binding:  # passed on to another helper
+                    return replace(n, id=binding[n.id])
+                return n
+
+            body = _map(_map(func.body, bind), resolve)
+            params = tuple(p for p in func.params if p.ty != FUNCTION)
+            made[name] = replace(func, name=name, params=params, body=body)
+        return replace(node, func=name, args=tuple(a for k, a in enumerate(node.args) if k not in positions))
+
+    funcs = tuple(_map(f, resolve) for f in program.funcs if f.name not in takers)
+    kernels = tuple(_map(k, resolve) for k in program.kernels)
+    # after every helper they may call: a specialization calls the helpers passed to it
+    return A.Program(funcs + tuple(made.values()), kernels, program.structs, program.constants)
+
+
 def lower(program: A.Program) -> A.Program:
-    """What the reference and the JAX renderer run: `program` monomorphized,
-    then its structs flattened."""
-    return flatten_structs(monomorphize(program))
+    """What the reference and the JAX renderer run: `program` without
+    Function parameters, monomorphized, then its structs flattened."""
+    return flatten_structs(monomorphize(specialize_functions(program)))

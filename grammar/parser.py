@@ -20,7 +20,7 @@ from lark.indenter import DedentError, Indenter
 from . import ast as A
 from .errors import ParseError
 from .ops import ATOMICS, GRAD_FUNCTIONS, TILE_MAPS, TILE_REDUCTIONS, TILE_SIZES
-from .types import ANY, COMPONENT_NAMES, F32, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
+from .types import ANY, COMPONENT_NAMES, F32, FUNCTION, I32, ROLES, TYPES, ArrayType, DType, TupleType, struct_type
 
 
 def _is_slice(tree) -> bool:
@@ -308,10 +308,13 @@ class _Builder:
 
     def type_name(self, tree: Tree, generic: bool = False):
         """The type `tree` names; `Any` (a generic helper's type variable)
-        only where `generic` says one may stand: a parameter or a return."""
+        only where `generic` says one may stand: a parameter or a return (as
+        `Function`, a helper's parameter that names a helper)."""
         token = tree.children[0]
         if generic and str(token) == ANY.name:
             return ANY
+        if generic and str(token) == FUNCTION.name:
+            return FUNCTION
         ty = TYPES.get(str(token)) or self.structs.get(str(token))
         if ty is None or ty.name == "bool":
             raise self.error(f"unknown type {str(token)!r} (expected one of {', '.join(sorted(t for t in TYPES if t != 'bool'))})", token, "unknown-type")

@@ -11,7 +11,7 @@ from . import ast as A
 from .lowering import is_generic
 from .ops import BUILTINS, INT_BINOPS, QUAT_CALLS, QUAT_ROTATIONS, is_matrix_product, is_quat_product, launch_decade
 from .queries import assigned_in_every_arm, divisor_kind, effectful_helpers, expanded_update, has_effect
-from .types import ANY, F32, ArrayType, Role, TupleType
+from .types import ANY, F32, FUNCTION, ArrayType, Role, TupleType
 
 _BINOP_NAMES = {"/": "div", **{symbol: name for name, symbol in INT_BINOPS.items()}}
 _COMPARE_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
@@ -131,6 +131,8 @@ class _Walker:
     def run(self) -> None:
         d = self.definition
         for p in d.params:
+            if p.ty == FUNCTION:  # no rule draws it: higher_order_helper
+                continue
             if isinstance(p.ty, ArrayType) and p.ty.role is Role.ACC:
                 self.add("acc_elem", p.ty.elem.name)
             else:
@@ -138,7 +140,9 @@ class _Walker:
             if isinstance(d, A.Func) and not isinstance(p.ty, ArrayType):
                 self.add("param_type", "struct" if p.ty.is_struct else "value")
         if isinstance(d, A.Func):
-            if any(isinstance(p.ty, ArrayType) for p in d.params):
+            if any(p.ty == FUNCTION for p in d.params):
+                kind = "higher_order"
+            elif any(isinstance(p.ty, ArrayType) for p in d.params):
                 kind = "effectful"
             elif isinstance(d.ret, TupleType):
                 kind = "multi"

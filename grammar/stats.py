@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from . import ast as A
 from .categories import CATEGORIES, classify
 from .checker import atomic_class
-from .lowering import is_generic, lower, monomorphize
+from .lowering import is_generic, lower, monomorphize, takes_functions
 from .printer import print_expr
 from .productions import productions
 from .ops import BITWISE_ATOMICS, LAUNCH_DECADES, is_matrix_product, is_quat_product, launch_decade
@@ -105,6 +105,8 @@ CONSTRUCTS = (
     # calls a helper, and a chain of three (a helper calling one that calls
     # another: helper_depths)
     "generic-helper", "generic-instances", "overload", "helper-in-helper", "helper-chain-3",
+    # a helper taking a Function (called with a helper for it)
+    "function-param",
 )
 
 
@@ -224,6 +226,9 @@ def _helper_constructs(program: A.Program) -> set[str]:
             used.add("generic-instances")
     if len({f.name for f in program.funcs}) < len(program.funcs):
         used.add("overload")
+    takers = [f for f in program.funcs if takes_functions(f)]
+    if takers:
+        used.add("function-param")
     depth = max(helper_depths(program).values(), default=0)
     if depth >= 2:
         used.add("helper-in-helper")

@@ -18,6 +18,7 @@ class Kind(enum.Enum):
     MATRIX = "matrix"
     STRUCT = "struct"
     GENERIC = "generic"
+    FUNCTION = "function"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,12 @@ QUAT = DType("quat", Kind.VECTOR, length=4)
 # only in a generic helper's parameters, return type and body; every call
 # binds it to one concrete type (grammar/SEMANTICS.md, Generic helpers).
 ANY = DType("Any", Kind.GENERIC, length=0)
+
+# `Function`: a helper's parameter standing for a helper of one float32
+# parameter that returns float32, named at each call (Warp's wp.Function
+# parameter). It is only called, or passed on to another helper's Function
+# parameter (grammar/SEMANTICS.md, Helpers taking helpers).
+FUNCTION = DType("Function", Kind.FUNCTION, length=0)
 
 SCALARS = (F32, F64, I32, I64, U32)
 VECTORS = (VEC2, VEC3, VEC4)
