@@ -104,6 +104,8 @@ FEATURES: dict[str, Feature] = {
     # past the vector's end selects other components (`v[4:-3:-1]` of a vec4
     # gives three, not `v[3], v[2]`), right on 1.17.0, 1.18.0 and 1.19.0;
     # before it the renderer lists the components
+    # @wp.func_native returning a value (Warp's changelog, 1.1.0)
+    "native_helpers": Feature("1.1.0", "@wp.func_native helpers that return a value"),
     # wp.grad(f) inside a kernel (Warp's changelog, 1.11.0)
     "grad_calls": Feature("1.11.0", "wp.grad(f)(x), a function's derivative in a kernel"),
     # a @wp.func parameter annotated wp.Function, passed a @wp.func by name

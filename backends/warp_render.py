@@ -55,6 +55,42 @@ def _shape(*extents: int) -> cst.Tuple:
     return cst.Tuple([cst.Element(cst.Integer(str(e))) for e in extents])
 
 
+def cpp_expr(node) -> str:
+    """A native helper's float32 expression as C++ (float literals with the
+    `f` suffix: the arithmetic stays in float, as Warp's own code keeps it)."""
+    if isinstance(node, A.Name):
+        return node.id
+    if isinstance(node, A.Const):
+        text = repr(float(node.value))
+        return f"{text}f" if node.value >= 0 else f"({text}f)"
+    if isinstance(node, A.Neg):
+        return f"(-{cpp_expr(node.operand)})"
+    return f"({cpp_expr(node.left)} {node.op} {cpp_expr(node.right)})"
+
+
+def cpp_derivative(node, name: str) -> str | None:
+    """The derivative of `node` by parameter `name` as C++ (None: zero)."""
+    if isinstance(node, A.Name):
+        return "1.0f" if node.id == name else None
+    if isinstance(node, A.Const):
+        return None
+    if isinstance(node, A.Neg):
+        inner = cpp_derivative(node.operand, name)
+        return None if inner is None else f"(-{inner})"
+    left, right = cpp_derivative(node.left, name), cpp_derivative(node.right, name)
+    if node.op == "*":  # the product rule
+        terms = [f"({left} * {cpp_expr(node.right)})" if left is not None else None, f"({cpp_expr(node.left)} * {right})" if right is not None else None]
+        terms = [t for t in terms if t is not None]
+        return None if not terms else terms[0] if len(terms) == 1 else f"({terms[0]} + {terms[1]})"
+    if left is None and right is None:
+        return None
+    if right is None:
+        return left
+    if left is None:
+        return right if node.op == "+" else f"(-{right})"
+    return f"({left} {node.op} {right})"
+
+
 def literal(node: A.Const) -> cst.BaseExpression:
     if node.ty in (F32, I32) and not node.typed:
         return number(node.value)
@@ -129,7 +165,7 @@ class _Renderer:
         self.thread_names = set().union(*(thread_names(k) for k in program.kernels))
         body: list = [assign(cst.Name(self.names[c.name]), call("wp.constant", self.constant(c.value))) for c in program.constants]
         body += [self.struct(s) for s in program.structs]
-        body += [self.definition(d, "wp.func") for d in program.funcs]
+        body += [self.native(d) if d.native else self.definition(d, "wp.func") for d in program.funcs]
         body += [self.definition(k, "wp.kernel") for k in program.kernels]
         if any(map(is_generic, program.funcs)):
             self.supported("generic_helpers", "a generic helper")
@@ -155,6 +191,26 @@ class _Renderer:
             name=cst.Name(self.names[node.name]),
             body=cst.IndentedBlock(body=fields),
             decorators=[cst.Decorator(dotted("wp.struct"))],
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+
+    def native(self, node: A.Func) -> cst.FunctionDef:
+        """`@wp.func_native(snippet, adj_snippet=...)` over a body of `...`:
+        the C++ of the returned expression, and its derivative by each
+        parameter for the adjoint (the checker keeps the body to + - * and
+        negation of float32 parameters and literals)."""
+        self.supported("native_helpers", "a native helper")
+        value = node.body[0].value
+        snippet = f"return {cpp_expr(value)};"
+        adjoints = [f"adj_{p.name} += {derivative} * adj_ret;" for p in node.params if (derivative := cpp_derivative(value, p.name)) is not None]
+        decorator = call("wp.func_native", cst.SimpleString(repr(snippet)), adj_snippet=cst.SimpleString(repr(" ".join(adjoints))))
+        params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty))) for p in node.params]
+        return cst.FunctionDef(
+            name=cst.Name(self.names[node.name]),
+            params=cst.Parameters(params=params),
+            body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Ellipsis())])]),
+            decorators=[cst.Decorator(decorator)],
+            returns=cst.Annotation(type_expr(node.ret)),
             leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
         )
 

@@ -16,7 +16,8 @@ struct argument's field setters, array and value conversions):
   effects inside expressions, where/select, int()/float(), typed literals,
   expanded updates) and Warp's own constructs (structs, helpers returning a
   struct or several values, tiles, generic and overloaded helpers, helpers
-  taking a helper, helpers whose bodies begin by calling a helper, grad()):
+  taking a helper, native helpers, helpers whose bodies begin by calling a
+  helper, grad()):
   the language as it was before them;
 - `templates`: programs in the manner of the template generators described in
   ../shared/seeds/ (a handful of fixed kernels per category, with the operator,
@@ -47,7 +48,7 @@ PLAIN_OFF = {
     "literal_spelling": ("typed",),
     "aug_spelling": ("expanded",),
     "effect_position": ("operand", "condition", "lazy"),
-    "helper_kind": ("struct", "multi", "generic", "overloaded", "higher_order"),
+    "helper_kind": ("struct", "multi", "generic", "overloaded", "higher_order", "native"),
     "float_expr": ("grad",),
     "helper_nesting": ("call",),
     "swarm": ("structs", "tiles"),  # probabilities: no program declares a struct or loads a tile

@@ -631,13 +631,15 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class Func:
-    """A helper (`@func`), callable from kernels and later helpers."""
+    """A helper (`@func`), callable from kernels and later helpers; `native`
+    (`@native`): one Warp compiles from C++ the renderer writes for its body."""
 
     name: str
     params: tuple[Param, ...]
     ret: DType | TupleType
     body: tuple[Stmt, ...]
     pos: Pos | None = _pos()
+    native: bool = False
 
 
 @dataclass(frozen=True, slots=True)

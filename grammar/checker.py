@@ -49,6 +49,16 @@ def check(program: A.Program, file: str = "<string>") -> A.Program:
     return _Checker(file).program(program)
 
 
+# Names a native helper's parameter cannot have: C++'s keywords and the
+# names of the types its code spells
+CPP_RESERVED = frozenset(
+    "alignas alignof and asm auto bool break case catch char class const constexpr continue decltype default delete do "
+    "double else enum explicit extern false float for friend goto if inline int long mutable namespace new noexcept not "
+    "nullptr operator or private protected public register return short signed sizeof static struct switch template this "
+    "throw true try typedef typeid typename union unsigned using virtual void volatile while xor wp".split()
+)
+
+
 class _Checker:
     def __init__(self, file: str):
         self.file = file
@@ -217,6 +227,8 @@ class _Checker:
                 raise self.error(node, "struct-array", f"struct {node.ret.name!r} holds an array: a helper cannot return it")
             if node.ret == FUNCTION:
                 raise self.error(node, "function-param", f"helper {node.name!r} returns a value, not a Function")
+            if node.native:
+                self.native(node)
             if node.ret == ANY and not is_generic(node):
                 raise self.error(node, "generic", f"helper {node.name!r} returns Any but has no Any parameter to bind it")
             if not body or not isinstance(body[-1], A.Return):
@@ -952,6 +964,26 @@ class _Checker:
         if bound is not None and bound != ANY:
             self.instantiate(func, bound, e)
         return replace(e, args=tuple(checked), ty=bound if func.ret == ANY else func.ret)
+
+    def native(self, node: A.Func) -> None:
+        """A native helper (`@native`): float32 parameters whose names C++
+        takes, a float32 returned, and a body that is one return of those
+        parameters, literals, + - * and negation (what the renderer writes
+        as C++, and differentiates for its adjoint)."""
+        for param in node.params:
+            if param.ty != F32:
+                raise self.error(param, "native", f"a native helper takes float32 parameters, not {param.ty} ({param.name!r})")
+            if param.name in CPP_RESERVED or param.name.startswith(("adj_", "var_", "_")):
+                raise self.error(param, "native", f"{param.name!r} cannot name a native helper's parameter: C++ or Warp's native code uses it")
+        if node.ret != F32:
+            raise self.error(node, "native", f"a native helper returns float32, not {node.ret}")
+        if len(node.body) != 1 or not isinstance(node.body[0], A.Return):
+            raise self.error(node.body[0] if node.body else node, "native", "a native helper's body is one return statement")
+        names = {p.name for p in node.params}
+        for sub in A.walk(node.body[0].value):
+            if isinstance(sub, A.Name) and sub.id in names or isinstance(sub, (A.Const, A.Neg)) or isinstance(sub, A.BinOp) and sub.op in ("+", "-", "*"):
+                continue
+            raise self.error(sub, "native", "a native helper returns an expression of its parameters, float literals, + - * and negation")
 
     def function_param_call(self, e: A.Call) -> A.Call:
         """`f(e)` of a Function parameter: one float32, a float32."""

@@ -359,17 +359,42 @@ class Gen:
 
     def helper_definitions(self) -> list[A.Func]:
         """One helper, or the several definitions of an overloaded one."""
-        kinds = {"pure", "multi", "overloaded", "higher_order"} | ({"generic"} if len(self.generic_types()) >= 2 else set()) | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
+        kinds = {"pure", "multi", "overloaded", "higher_order", "native"} | ({"generic"} if len(self.generic_types()) >= 2 else set()) | ({"effectful"} if "atomics" in self.features else set()) | ({"struct"} if self.structs else set())
         kind = self.choose("helper_kind", kinds)
         if kind == "generic":
             return [self.generic_helper()]
         if kind == "overloaded":
             return self.overloads()
+        if kind == "native":
+            return [self.native_helper()]
         if kind == "higher_order":
             # a helper to pass for its Function parameter first, where no earlier one will do
             passed = [] if self.function_helpers() else [self.helper("pure", types=(F32,), ret=F32)]
             return passed + [self.higher_order_helper()]
         return [self.helper(kind)]
+
+    def native_helper(self) -> A.Func:
+        """`@native def f(a: float32, ...) -> float32: return e`, `e` of the
+        parameters, float literals, + - * and negation (what Warp compiles
+        from the C++ the renderer writes)."""
+        name = self.fresh("f")
+        params = tuple(A.Param(self.fresh("a"), F32) for _ in range(self.length("helper_params", at_least=1)))
+        value = self.native_expr([p.name for p in params], self.expr_depth() + 1)
+        func = A.Func(name, params, F32, (A.Return(value),), native=True)
+        self.helper_acc[name] = {}
+        self.note_depth(func)
+        return func
+
+    def native_expr(self, names: list[str], depth: int) -> A.Expr:
+        kind = self.choose("native_expr", {"param", "const"} | ({"binop", "neg"} if depth > 0 else set()))
+        if kind == "binop":
+            op = {"add": "+", "sub": "-", "mul": "*"}[self.choose("float_binop", ("add", "sub", "mul"))]
+            return A.BinOp(op, self.native_expr(names, depth - 1), self.native_expr(names, depth - 1), F32)
+        if kind == "neg":
+            return A.Neg(self.native_expr(names, depth - 1), F32)
+        if kind == "const":
+            return self.float_literal(F32)
+        return A.Name(self.pick(names), F32)
 
     def function_targets(self) -> list[str]:
         """What a call may pass for a Function parameter: the Function

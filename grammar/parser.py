@@ -37,6 +37,9 @@ GRAMMAR_PATH = Path(__file__).with_name("kernel.lark")
 RULE_NODES: dict[str, tuple[type, ...]] = {
     "start": (A.Program,),
     "func_def": (A.Func,),
+    # `@func` or `@native` (A.Func.native)
+    "plain_func": (A.Func,),
+    "native_func": (A.Func,),
     "kernel_def": (A.Kernel,),
     "launch_spec": (),
     "struct_def": (A.StructDef,),
@@ -265,7 +268,7 @@ class _Builder:
 
     def definition(self, tree: Tree) -> A.Func | A.Kernel:
         if tree.data == "func_def":
-            name, params, ret, suite = tree.children
+            kind, name, params, ret, suite = tree.children
         else:
             children = list(tree.children)
             launch = self.launch_spec(children.pop(0)) if isinstance(children[0], Tree) and children[0].data == "launch_spec" else None
@@ -282,7 +285,7 @@ class _Builder:
             ret_ty = TupleType(tuple(self.type_name(t) for t in ret.children))
         else:
             ret_ty = self.type_name(ret, generic=True)
-        return A.Func(str(name), built, ret_ty, body, pos=self.pos(tree))
+        return A.Func(str(name), built, ret_ty, body, pos=self.pos(tree), native=kind.data == "native_func")
 
     def launch_spec(self, tree: Tree) -> int:
         key, value = tree.children

@@ -33,7 +33,7 @@ def print_struct(node: A.StructDef) -> str:
 def print_definition(node: A.Func | A.Kernel) -> str:
     params = ", ".join(f"{p.name}: {p.ty}" for p in node.params)
     if isinstance(node, A.Func):
-        head = f"@func\ndef {node.name}({params}) -> {node.ret}:"
+        head = f"{'@native' if node.native else '@func'}\ndef {node.name}({params}) -> {node.ret}:"
     else:
         launch = "" if node.launch is None else f"(launch={node.launch})"
         head = f"@kernel{launch}\ndef {node.name}({params}):"

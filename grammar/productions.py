@@ -38,6 +38,10 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
         found.update(("array2d_role", p.ty.role.value.lower()) for p in kernel.params if isinstance(p.ty, ArrayType) and p.ty.ndim == 2)
     overloaded = {f.name for f in program.funcs if sum(g.name == f.name for g in program.funcs) > 1}
     for definition in program.funcs + program.kernels:
+        if isinstance(definition, A.Func) and definition.native:
+            found.add(("helper_kind", "native"))
+            found.update(_native_exprs(definition))
+            continue
         if isinstance(definition, A.Func) and is_generic(definition):
             found.add(("helper_kind", "generic"))
             found.add(("generic_return", "any" if definition.ret == ANY else "concrete"))
@@ -52,6 +56,21 @@ def productions(program: A.Program) -> set[tuple[str, str]]:
             found.add(("helper_kind", "overloaded"))
         for node in A.walk(definition):
             found.update(("effect_position", where) for where in _effect_positions(node, effectful))
+    return found
+
+
+def _native_exprs(func: A.Func) -> set[tuple[str, str]]:
+    """The native_expr alternatives (and operators) of a native helper's body."""
+    found = set()
+    for node in A.walk(func.body[0].value):
+        if isinstance(node, A.BinOp):
+            found.update({("native_expr", "binop"), ("float_binop", _BINOP_NAMES[node.op])})
+        elif isinstance(node, A.Neg):
+            found.add(("native_expr", "neg"))
+        elif isinstance(node, A.Const):
+            found.add(("native_expr", "const"))
+        else:
+            found.add(("native_expr", "param"))
     return found
 
 

@@ -105,8 +105,9 @@ CONSTRUCTS = (
     # calls a helper, and a chain of three (a helper calling one that calls
     # another: helper_depths)
     "generic-helper", "generic-instances", "overload", "helper-in-helper", "helper-chain-3",
-    # a helper taking a Function (called with a helper for it)
-    "function-param",
+    # a helper taking a Function (called with a helper for it), a native
+    # helper (@native: Warp's func_native)
+    "function-param", "native-helper",
 )
 
 
@@ -229,6 +230,8 @@ def _helper_constructs(program: A.Program) -> set[str]:
     takers = [f for f in program.funcs if takes_functions(f)]
     if takers:
         used.add("function-param")
+    if any(f.native for f in program.funcs):
+        used.add("native-helper")
     depth = max(helper_depths(program).values(), default=0)
     if depth >= 2:
         used.add("helper-in-helper")

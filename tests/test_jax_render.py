@@ -222,7 +222,7 @@ def _parsed(name: str):
 
 # The reach issue's forms, from the hand-written corpus: side effects in
 # expressions (masked by the condition that lets each run) and the spellings
-for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops", "generics", "jax_spellings", "matrix_stores", "struct_arrays", "atomic_bitwise", "float_division", "arrays_2d", "component_updates", "starred", "tile_get", "grad_calls", "function_params"):
+for _name in ("effects_in_expressions", "spellings", "components", "guards", "structs", "statics", "constants", "bitwise", "parallel", "matrix_products", "scopes", "atomic_values", "tiles", "quaternions", "jax_loops", "generics", "jax_spellings", "matrix_stores", "struct_arrays", "atomic_bitwise", "float_division", "arrays_2d", "component_updates", "starred", "tile_get", "grad_calls", "function_params", "native_helpers"):
     PROGRAMS[_name] = (Path(__file__).parent / "programs" / "valid" / f"{_name}.kernel").read_text()
 
 
