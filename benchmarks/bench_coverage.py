@@ -23,8 +23,9 @@ struct argument's field setters, array and value conversions):
   ../shared/seeds/ (a handful of fixed kernels per category, with the operator,
   the math function and the constants drawn).
 
-Target (the reach issue): >= 60% of codegen.py at the default weights with
-1000 programs, and more than `plain` in the same run.
+Targets: >= 60% of codegen.py at the default weights with 1000 programs,
+and more than `plain` in the same run (the reach issue); >= 65% (Warp's own
+constructs).
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def main() -> None:
         result["shares"] = shares
     if "default" in results:
         share = results["default"]["shares"]["codegen.py"]
-        print(f"default weights: codegen.py {share:.1%}, compiled and launched (target >= 60%)")
+        print(f"default weights: codegen.py {share:.1%}, compiled and launched (targets: >= 60%, the reach issue; >= 65%, Warp's own constructs)")
         for other in ("plain", "templates"):
             if other in results:
                 theirs = results[other]["shares"]["codegen.py"]

@@ -13,20 +13,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.differentiability import differentiability
 from kernel_synth.backends.errors import Unsupported
 from kernel_synth.backends.reference import run_reference
-from kernel_synth.backends.reference_backend import ReferenceBackend
 from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.backends.warp_render import render_warp
-from kernel_synth.grammar import DSLError, parse, print_program
+from kernel_synth.grammar import parse, print_program
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import lower, specialize_functions
 from kernel_synth.grammar.productions import productions
 from kernel_synth.grammar.sampling import draw_programs
 from kernel_synth.grammar.stats import constructs
 from kernel_synth.grammar.types import FUNCTION
+
+from drawn import assert_agrees_with_reference, located_error
 
 VALID = parse((Path(__file__).parent / "programs" / "valid" / "function_params.kernel").read_text())
 X = [1.0, -2.0, 0.5]
@@ -82,10 +82,7 @@ HELPERS = (
     ],
 )
 def test_function_rules_at_their_place(text, rule, line, column):
-    with pytest.raises(DSLError) as info:
-        parse(text + KERNEL)
-    error = info.value
-    assert (error.rule, error.line, error.column) == (rule, line, column), str(error)
+    assert located_error(text + KERNEL) == (rule, line, column)
 
 
 def test_spellings_and_releases():
@@ -119,15 +116,7 @@ def test_the_helper_passed_is_reached_by_the_gradient_rules():
 
 @pytest.mark.compiler
 def test_warp_and_jax_agree_with_the_reference(tmp_path):
-    from kernel_synth.backends.jax_backend import jax_cpu
-    from kernel_synth.backends.warp_backend import warp_cpu
-
-    (expected,) = ReferenceBackend().compile([VALID], launch=16)
-    assert expected.ok, expected.message
-    for backend in (warp_cpu(workdir=tmp_path / "warp"), jax_cpu(tmp_path / "jax")):
-        (outcome,) = backend.compile([VALID], launch=16)
-        assert outcome.ok, outcome.message
-        assert compare_outcomes(expected, outcome) == []
+    assert_agrees_with_reference(tmp_path, VALID)
 
 
 @pytest.mark.compiler

@@ -13,19 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernel_synth.backends.compare import compare_outcomes
 from kernel_synth.backends.errors import Unsupported
 from kernel_synth.backends.gradients import GradientUnavailable, fd_gradients_checked
 from kernel_synth.backends.jax_render import render_jax
 from kernel_synth.backends.reference import run_reference
-from kernel_synth.backends.reference_backend import ReferenceBackend
 from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.backends.warp_render import render_warp
-from kernel_synth.grammar import DSLError, parse, print_program
+from kernel_synth.grammar import parse, print_program
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.productions import productions
 from kernel_synth.grammar.sampling import draw_programs
 from kernel_synth.grammar.stats import constructs
+
+from drawn import assert_agrees_with_reference, located_error
 
 VALID = parse((Path(__file__).parent / "programs" / "valid" / "grad_calls.kernel").read_text())
 
@@ -77,10 +77,7 @@ HEAD = "@kernel\ndef k(x: In[array[float32]], z: In[array[int32]], o: Out[array[
     ],
 )
 def test_grad_rules_at_their_place(body, rule, line, column):
-    with pytest.raises(DSLError) as info:
-        parse(HEAD + body)
-    error = info.value
-    assert (error.rule, error.line, error.column) == (rule, line, column), str(error)
+    assert located_error(HEAD + body) == (rule, line, column)
 
 
 def test_spellings_and_releases():
@@ -111,15 +108,7 @@ def test_generated_grad_calls_check_and_are_counted():
 @pytest.mark.compiler
 @pytest.mark.parametrize("program", [HAND, VALID], ids=["by-hand", "valid"])
 def test_warp_and_jax_agree_with_the_reference(tmp_path, program):
-    from kernel_synth.backends.jax_backend import jax_cpu
-    from kernel_synth.backends.warp_backend import warp_cpu
-
-    (expected,) = ReferenceBackend().compile([program], launch=16)
-    assert expected.ok, expected.message
-    for backend in (warp_cpu(workdir=tmp_path / "warp"), jax_cpu(tmp_path / "jax")):
-        (outcome,) = backend.compile([program], launch=16)
-        assert outcome.ok, outcome.message
-        assert compare_outcomes(expected, outcome) == []
+    assert_agrees_with_reference(tmp_path, program)
 
 
 @pytest.mark.compiler

@@ -19,7 +19,7 @@ from kernel_synth.backends.reference import ReferenceFailure, run_reference
 from kernel_synth.backends.reference_backend import ReferenceBackend
 from kernel_synth.backends.warp_release import WarpRelease
 from kernel_synth.backends.warp_render import render_warp
-from kernel_synth.grammar import DSLError, check, parse, print_program
+from kernel_synth.grammar import check, parse, print_program
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.ops import TILE_MAPS, TILE_REDUCTIONS
 from kernel_synth.grammar.sampling import draw_programs
@@ -27,6 +27,8 @@ from kernel_synth.grammar.stats import constructs
 from kernel_synth.grammar.weights import WeightsError, parse_weights, DEFAULT_PATH
 from kernel_synth.shrink.edits import names_used
 from kernel_synth.shrink.passes import shrink_tiles
+
+from drawn import assert_agrees_with_reference, located_error
 
 VALID = parse((Path(__file__).parent / "programs" / "valid" / "tiles.kernel").read_text())
 
@@ -168,10 +170,7 @@ HEAD = (
     ],
 )
 def test_tile_rules_at_their_place(body, rule, line, column):
-    with pytest.raises(DSLError) as info:
-        parse(HEAD + body)
-    error = info.value
-    assert (error.rule, error.line, error.column) == (rule, line, column), str(error)
+    assert located_error(HEAD + body) == (rule, line, column)
 
 
 def test_releases_before_tiles_cannot_render_them():
@@ -244,47 +243,24 @@ def test_a_tile_size_in_a_profile_is_one_a_tile_may_have():
 @pytest.mark.compiler
 @pytest.mark.parametrize("program", [HAND, VALID, HAND_GET, ELEMENTS], ids=["by-hand", "valid", "elements-by-hand", "elements"])
 def test_warp_and_jax_agree_with_the_reference(tmp_path, program):
-    from kernel_synth.backends.jax_backend import jax_cpu
-    from kernel_synth.backends.warp_backend import warp_cpu
-
-    (expected,) = ReferenceBackend().compile([program], launch=16)
-    assert expected.ok, expected.message
-    for backend in (warp_cpu(workdir=tmp_path / "warp"), jax_cpu(tmp_path / "jax")):
-        (outcome,) = backend.compile([program], launch=16)
-        assert outcome.ok, outcome.message
-        assert compare_outcomes(expected, outcome) == []
+    assert_agrees_with_reference(tmp_path, program)
 
 
 @pytest.mark.compiler
-def test_warp_values_by_hand(tmp_path):
+@pytest.mark.parametrize("program, o, p", [(HAND, HAND_O, HAND_P), (HAND_GET, HAND_GET_O, HAND_GET_P)], ids=["reductions", "elements"])
+def test_warp_values_by_hand(tmp_path, program, o, p):
     import warp as wp
 
     from kernel_synth.backends.warp_backend import launch_kernel, warp_cpu
 
     compiler = warp_cpu(workdir=tmp_path)
-    outcomes, modules = compiler.build([HAND])
+    outcomes, modules = compiler.build([program])
     assert outcomes == [None]
     module, names = modules[0]
-    args, arrays = compiler.launch_args(HAND.kernels[0], _hand_inputs(), "cpu")
-    launch_kernel(wp, getattr(module, names["k"]), HAND.kernels[0], 5, args, "cpu")
-    assert arrays["o"].numpy().tolist() == HAND_O
-    assert arrays["p"].numpy().tolist() == HAND_P
-
-
-@pytest.mark.compiler
-def test_warp_tile_elements_by_hand(tmp_path):
-    import warp as wp
-
-    from kernel_synth.backends.warp_backend import launch_kernel, warp_cpu
-
-    compiler = warp_cpu(workdir=tmp_path)
-    outcomes, modules = compiler.build([HAND_GET])
-    assert outcomes == [None]
-    module, names = modules[0]
-    args, arrays = compiler.launch_args(HAND_GET.kernels[0], _hand_inputs(), "cpu")
-    launch_kernel(wp, getattr(module, names["k"]), HAND_GET.kernels[0], 5, args, "cpu")
-    assert arrays["o"].numpy().tolist() == HAND_GET_O
-    assert arrays["p"].numpy().tolist() == HAND_GET_P
+    args, arrays = compiler.launch_args(program.kernels[0], _hand_inputs(), "cpu")
+    launch_kernel(wp, getattr(module, names["k"]), program.kernels[0], 5, args, "cpu")
+    assert arrays["o"].numpy().tolist() == o
+    assert arrays["p"].numpy().tolist() == p
 
 
 @pytest.mark.compiler
