@@ -154,6 +154,7 @@ class _Renderer:
     thread_names: set[str] = field(default_factory=set)  # locals holding tid()
     constants: set[str] = field(default_factory=set)  # module constants' DSL names
     function_params: set[str] = field(default_factory=set)  # the Function parameters of the definition at hand
+    loop_vars: set[str] = field(default_factory=set)  # the names the definition at hand's `for` loops bind
 
     # -- definitions
 
@@ -216,6 +217,7 @@ class _Renderer:
 
     def definition(self, node: A.Func | A.Kernel, decorator: str) -> cst.FunctionDef:
         self.function_params = {p.name for p in node.params if p.ty == FUNCTION}
+        self.loop_vars = {n.var for n in A.walk(node) if isinstance(n, A.For)}
         if self.function_params:
             self.supported("function_params", "a Function parameter")
         params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty, self.names))) for p in node.params]
@@ -395,13 +397,15 @@ class _Renderer:
         return self.expr(value)
 
     def constant_value(self, node) -> bool:
-        """Whether Warp takes `node` for a constant: a bare literal, a static or a
-        module constant, or the negation of one (a typed literal is a variable)."""
+        """Whether Warp takes `node` for a constant: a bare literal, a static, a
+        module constant or the variable of a loop Warp unrolls (a name any
+        `for` of the definition binds: a typed copy of a variable is the same
+        variable), or the negation of one (a typed literal is a variable)."""
         while isinstance(node, A.Neg):
             node = node.operand
         if isinstance(node, A.Const):
             return node.ty in (F32, I32) and not node.typed
-        return isinstance(node, A.Static) or (isinstance(node, A.Name) and node.id in self.constants)
+        return isinstance(node, A.Static) or (isinstance(node, A.Name) and (node.id in self.constants or node.id in self.loop_vars))
 
     def static(self, node: A.Static):
         if not self.release.has("static"):

@@ -28,6 +28,17 @@ FIXED = {
         "        for j1 in range(clamp(0, 0, 0)):\n"
         "            v0 = -0.0\n"
     ),
+    # warp-cpu campaign, seed 201: the same refusal for a local assigned the
+    # variable of a loop Warp unrolls (a constant in each unrolled
+    # iteration), here in a parallel assignment; the renderer now copies
+    # such a variable with a typed constructor too.
+    "unrolled-loop-variable-in-dynamic-loop": (
+        "@kernel(launch=1)\n"
+        "def k0():\n"
+        "    for j2 in range(2):\n"
+        "        for j3 in range(clamp(0, 0, 0)):\n"
+        "            v5, v6 = j2, 0.0\n"
+    ),
 }
 
 
