@@ -135,6 +135,12 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "unrolled, so a wp.static() in it cannot read the loop variable",
     ),
     (
+        re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared identifier <q>(; did you mean <q>\?)?$"),
+        "Warp bug (1.19.0): a @wp.func that calls wp.grad() is built in a later pass, and passed for a wp.Function "
+        "parameter its native code is never declared (corpora; the same helper also gets no adjoint: gradients "
+        "through it are silently zero)",
+    ),
+    (
         re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),
         "Warp bug before 1.1.0: `break` in a while loop jumps to a for-loop label that is never emitted (corpora, whilebreak)",
     ),

@@ -131,3 +131,10 @@ def test_warps_adjoint_through_a_function_parameter(tmp_path):
 
     x = make_inputs(VALID.kernels[0], GRADIENT_LAUNCH, 0)["x"].astype(np.float64)
     assert np.allclose(result.sources["warp"]["x"], 2 * x * (1 - x) - (x * x + 1) + 2, rtol=1e-4, atol=1e-4)
+
+
+def test_warps_grad_helper_passed_as_a_function_is_a_known_bug():
+    from kernel_synth.synth.oracles import recognised
+
+    for message in ("use of undeclared identifier <q>", "use of undeclared identifier <q>; did you mean <q>?"):
+        assert "wp.grad" in recognised(f"warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: {message}")
