@@ -119,10 +119,12 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     (
         re.compile(
             r"^(faulty-)?warp-(cpu|cuda):codegen:(all values used to initialize this matrix are expected to be of the type"
-            r"|all values given when constructing a matrix must have the same type)"
+            r"|all values given when constructing a matrix must have the same type"
+            r"|The function `<name>` has its return type annotated as `<id>` but the code returns a value of type `<id>`)"
         ),
         "Warp bug from 1.12.1 (still failing on 1.19.0): once a float module constant has been cast (`float64(C)`), "
-        "later reads of C in the kernel take the cast's type, and a mat33 built from C is refused (corpora)",
+        "later reads of C in the kernel take the cast's type, and a mat33 built from C, or a helper returning C, is "
+        "refused (corpora)",
     ),
     (
         re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:must be real number, not vec\d"),
