@@ -202,9 +202,13 @@ class _Renderer:
         negation of float32 parameters and literals)."""
         self.supported("native_helpers", "a native helper")
         value = node.body[0].value
-        snippet = f"return {cpp_expr(value)};"
-        adjoints = [f"adj_{p.name} += {derivative} * adj_ret;" for p in node.params if (derivative := cpp_derivative(value, p.name)) is not None]
-        decorator = call("wp.func_native", cst.SimpleString(repr(snippet)), adj_snippet=cst.SimpleString(repr(" ".join(adjoints))))
+        # each statement on a line of its own, the last too: Warp closes the
+        # function's brace right after the snippet, and a brace on a line of
+        # its own is where a function of the generated C++ ends (the IR a
+        # dataset row holds is cut there: backends.warp_backend)
+        snippet = f"return {cpp_expr(value)};\n"
+        adjoints = [f"adj_{p.name} += {derivative} * adj_ret;\n" for p in node.params if (derivative := cpp_derivative(value, p.name)) is not None]
+        decorator = call("wp.func_native", cst.SimpleString(repr(snippet)), adj_snippet=cst.SimpleString(repr("".join(adjoints))))
         params = [cst.Param(cst.Name(p.name), annotation=cst.Annotation(type_expr(p.ty))) for p in node.params]
         return cst.FunctionDef(
             name=cst.Name(self.names[node.name]),

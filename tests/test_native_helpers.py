@@ -49,10 +49,10 @@ def test_printing_rendering_and_counting():
     assert parse(print_program(VALID)) == VALID
     assert print_program(VALID).startswith("@native\ndef cubic(a: float32, b: float32) -> float32:")
     source = render_warp(VALID, release=WarpRelease("1.1.0"))
-    assert "@wp.func_native('return ((((a * a) * b) - (-(b * 0.5f))) + 2.0f);', adj_snippet=" in source
+    assert "@wp.func_native('return ((((a * a) * b) - (-(b * 0.5f))) + 2.0f);\\n', adj_snippet=" in source
     # d/da = 2ab, d/db = a*a + 0.5 (the product rule, unsimplified)
-    assert "adj_a += (((1.0f * a) + (a * 1.0f)) * b) * adj_ret;" in source
-    assert "adj_c += ((-1.0f) * 3.0f) * adj_ret;" in source
+    assert "adj_a += (((1.0f * a) + (a * 1.0f)) * b) * adj_ret;\\nadj_b += " in source
+    assert "adj_snippet='adj_c += ((-1.0f) * 3.0f) * adj_ret;\\n'" in source
     assert "def scale(c: wp.float32) -> wp.float32:\n    ...\n" in source
     with pytest.raises(Unsupported, match=r"warp-lang >= 1\.1\.0"):
         render_warp(VALID, release=WarpRelease("1.0.2"))
@@ -141,3 +141,17 @@ def test_warps_adjoint_is_the_derivative_written_for_it(tmp_path):
     cubic_y1 = y * y + 2.5
     # o = (-3x + x^2 y + y/2 + 2) * (y^2 + 2.5): d/dx = (-3 + 2xy) * cubic(y, 1)
     assert np.allclose(result.sources["warp"]["x"], (-3 + 2 * x * y) * cubic_y1, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.compiler
+def test_the_ir_of_a_native_helper_is_its_own_function(tmp_path):
+    """Warp closes a native function's brace right after the snippet: ended by
+    a newline, the brace stands on its own line and the IR a dataset row holds
+    is cut there (nothing of the batch's temporary files leaks into it)."""
+    from kernel_synth.backends.warp_backend import WarpCompiler
+
+    (outcome,) = WarpCompiler("cpu", tmp_path, ir=True).compile([VALID])
+    assert outcome.ok, outcome.message
+    forward = outcome.artifacts["forward.cpp"]
+    assert "return ((((a * a) * b) - (-(b * 0.5f))) + 2.0f);\n}" in forward
+    assert str(tmp_path) not in forward and "ks_batch" not in forward
