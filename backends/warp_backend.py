@@ -120,7 +120,8 @@ def _unbatched(text: str, position: int, program: A.Program, line_shift: int = 0
     process: `k0_p3` is `k0` again; kernels and structs lose Warp's hash (as
     with Warp's `strip_hash`), which covers the suffixed source and so would
     change with the batch position; a helper is numbered 0, as the first
-    function of its name in a process; quoted source lines are numbered and
+    function of its name in a process, and its specializations for the
+    helpers passed to it in order; quoted source lines are numbered and
     padded as in the program's own rendering (`line_shift` lines earlier)."""
     for hashed in program.kernels + program.structs:
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(hashed.name)}_p{position}_[0-9a-f]+(?![0-9A-Za-z])", hashed.name, text)
@@ -128,6 +129,11 @@ def _unbatched(text: str, position: int, program: A.Program, line_shift: int = 0
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(func.name)}_p{position}_\d+(?![0-9A-Za-z])", f"{func.name}_0", text)
     for definition in program.constants + program.structs + program.funcs + program.kernels:
         text = text.replace(f"{definition.name}_p{position}", definition.name)
+    # a helper specialized for what its wp.Function parameters are passed:
+    # Warp names it by a hash of those helpers (whose keys hold the batch
+    # suffix); numbered in order of appearance instead
+    hashes: dict[str, int] = {}
+    text = re.sub(r"(?<=_callable_)([0-9a-f]{8,})(?![0-9A-Za-z])", lambda m: str(hashes.setdefault(m[1], len(hashes))), text)
     lines = text.splitlines()
     for number, line in enumerate(lines):
         found = _SOURCE_COMMENT.match(line)

@@ -138,3 +138,18 @@ def test_warps_grad_helper_passed_as_a_function_is_a_known_bug():
 
     for message in ("use of undeclared identifier <q>", "use of undeclared identifier <q>; did you mean <q>?"):
         assert "wp.grad" in recognised(f"warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: {message}")
+
+
+@pytest.mark.compiler
+def test_the_ir_of_a_specialization_does_not_depend_on_the_batch(tmp_path):
+    """Warp names a helper specialized for its Function arguments by a hash of
+    theirs, which holds the batch suffix: the IR numbers them instead."""
+    from kernel_synth.backends.warp_backend import WarpCompiler
+
+    other = parse("@kernel\ndef k(o: Out[array[float32]]):\n    o[tid()] = 1.0\n")
+    compiler = WarpCompiler("cpu", tmp_path, run=False, ir=True)
+    alone, = compiler.compile([VALID])
+    second = compiler.compile([other, VALID])[1]
+    assert alone.artifacts == second.artifacts
+    forward = alone.artifacts["forward.cpp"]
+    assert "apply_0_callable_0(" in forward and "apply_0_callable_1(" in forward
