@@ -465,9 +465,7 @@ class _Renderer:
         return cst.Subscript(reduced, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
 
     def grad_call(self, node: A.GradCall):
-        if not self.release.has("grad_calls"):
-            info = FEATURES["grad_calls"]
-            raise Unsupported(f"grad(f, x) needs warp-lang >= {info.since} ({info.what}); the source is for warp-lang {self.release}")
+        self.supported("grad_calls", "grad(f, x)")
         return cst.Call(call("wp.grad", dotted(BUILTINS[node.fn].warp)), [cst.Arg(self.expr(node.arg))])
 
     def tile_get(self, node: A.TileGet):
