@@ -48,13 +48,21 @@ INPLACE_MUL_DIV = "inplace-mul-div"  # `a[i] *= e`, `a[i] /= e`
 # overwrites are differentiable (measured: 14 of 33 such programs disagreed on
 # 1.12.1, none of 109 on 1.19.0)
 ARRAY_OVERWRITE = "array-overwrite"
-# a float InOut array written: the backward pass replays the kernel's reads
-# on the values the forward pass wrote (a branch on `io[i]` before
-# `io[i] += s` takes the other side there), on every release
+# a float InOut array written and read: the backward pass replays the
+# kernel's reads on the values the forward pass wrote (a branch on `io[i]`
+# before `io[i] += s` takes the other side there), on every release. One
+# that is only written (a store, `+=`, `-=`) is neither a gradient input nor
+# an output, so what it holds reaches the loss nowhere
 INOUT_WRITE = "inout-write"
-# any assignment to a vector component (on 1.19.0 still: `v.x = v.x * x`
-# twice gives Warp a different gradient than JAX and finite differences)
+# an assignment to a component of a local vector, matrix or quaternion.
+# Warp documents that a component may be assigned once (`v.x = v.x * x`
+# twice gives a wrong gradient, measured on 1.19.0) unless
+# wp.config.enable_vector_component_overwrites is set, from 1.7.0, which the
+# gradient oracle sets (backends.warp_backend): lifted there
 COMPONENT_REASSIGN = "component-reassign"
+# an assignment to a component of an array element (`y[i].x = e`): Warp
+# lowers it to a store through a reference and logs it as non-differentiable
+ELEMENT_COMPONENT = "element-component"
 # `v = atomic_add(io, i, e)`: Warp gives the value an atomic returns no
 # adjoint (measured on 1.0.2 and 1.19.0: the gradient through it is zero; Warp
 # documents as much for tile_atomic_add's returned tile, not for atomic_add)
@@ -85,9 +93,17 @@ HELPER_EFFECTS = "helper-effects"
 # zero wherever it is defined), 50 a float InOut array as well, which
 # INOUT_WRITE would exclude: nothing a narrower rule could compare.
 INTEGER_ONLY = "integer-only"
-# a tile operation: gradients of tiles are not part of the language yet (the
-# reference defines forward values only)
-TILES = "tiles"
+# a tile operation Warp declares not differentiable (is_differentiable=False
+# in its builtins, 1.19.0): tile_full (and the tile_ones a release before
+# 1.10.0 broadcasts with), tile_max, tile_min. Its adjoint is zero: measured,
+# `tile_sum(tile_full(x[i] + 3.75, 4))` has d/dx 0 in Warp, 4 in JAX. The
+# other tile operations are compared on every release that has tiles
+# (measured: 40 drawn programs with tile_load, tile_map, tile_matmul,
+# tile_sum and tile_get that no other rule excludes agree with JAX and finite
+# differences on 1.19.0 and 1.15.0, and the 35 that 1.8.1 supports with
+# finite differences there), on a launch as long as their longest tile
+# (backends.gradients.gradient_launch)
+TILE_NOT_DIFFERENTIABLE = "tile-not-differentiable"
 FLOAT64 = "float64"  # reserved: float64 programs are compared (see `differentiability`)
 
 RULES = (
@@ -101,13 +117,14 @@ RULES = (
     INOUT_WRITE,
     ARRAY_OVERWRITE,
     COMPONENT_REASSIGN,
+    ELEMENT_COMPONENT,
     ATOMIC_VALUE,
-    TILES,
+    TILE_NOT_DIFFERENTIABLE,
     FLOAT64,
 )
 # The release from which Warp documents (and delivers) the adjoint a rule
 # stands in for: the rule no longer excludes programs there
-LIFTED_BY = {ARRAY_OVERWRITE: "gradient_overwrites"}
+LIFTED_BY = {ARRAY_OVERWRITE: "gradient_overwrites", COMPONENT_REASSIGN: "component_overwrites"}
 
 MAX_UNROLL = 16  # warp.config.max_unroll's default
 EXCLUDE_FLOAT64 = False  # float64 programs agree with the others (tests/test_gradients.py)
@@ -256,6 +273,20 @@ def _store_counts(body, in_loop: bool, counts: dict[str, int]) -> None:
                 _store_counts(body, in_loop, counts)
 
 
+def _read(array: str, nodes: list) -> bool:
+    """Whether any of `nodes` reads `array` (`s.a` for a struct's field):
+    an element read that is not a store's target (whole, by `=`, `+=` or
+    `-=`), a tile load, an atomic that returns the old value, or the array
+    (or its struct) passed to a helper, which may read it."""
+    targets = {id(n.target) for n in nodes if isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, A.ArrayRead) and getattr(n, "op", "+=") in ("+=", "-=")}
+    for n in nodes:
+        if isinstance(n, A.Name) and n.id in (array, array.split(".")[0]):
+            return True
+        if getattr(n, "array", None) == array and not isinstance(n, (A.Atomic, A.Len)) and id(n) not in targets:
+            return True
+    return False
+
+
 def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[str]:
     """Every rule that excludes the first kernel of `program` on `release`
     (None: every rule, as on the oldest release), in RULES order."""
@@ -289,15 +320,17 @@ def exclusions(program: A.Program, release: WarpRelease | None = None) -> list[s
         if param is None or not float_array(param):
             continue
         if param.ty.role is Role.INOUT:
-            found.add(INOUT_WRITE)
+            if _read(name, nodes):
+                found.add(INOUT_WRITE)
         elif count > 1:
             found.add(ARRAY_OVERWRITE)
     if any(isinstance(n, A.AtomicValue) and n.ty is not None and n.ty.is_float for n in nodes):
         found.add(ATOMIC_VALUE)
-    if any(isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, (A.Component, A.ComponentAt)) for n in nodes):
-        found.add(COMPONENT_REASSIGN)
-    if any(isinstance(n, A.TILE_NODES) for n in nodes):
-        found.add(TILES)
+    for n in nodes:
+        if isinstance(n, (A.Assign, A.AugAssign)) and isinstance(n.target, (A.Component, A.ComponentAt)):
+            found.add(COMPONENT_REASSIGN if _assigned_local(n.target) is not None else ELEMENT_COMPONENT)
+    if any(isinstance(n, A.TileFull) or (isinstance(n, A.TileReduce) and n.op in ("tile_max", "tile_min")) for n in nodes):
+        found.add(TILE_NOT_DIFFERENTIABLE)
     if EXCLUDE_FLOAT64 and any(getattr(n, "ty", None) is not None and n.ty.name == "float64" for n in nodes):
         found.add(FLOAT64)
     if release is not None:

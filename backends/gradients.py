@@ -39,12 +39,23 @@ import numpy as np
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params, lower
+from kernel_synth.grammar.ops import TILE_SIZES
 
 from .differentiability import float_array, differentiability, gradient_inputs, gradient_outputs
 from .inputs import make_inputs
 from .outcome import GRADIENT_SOURCES, GradientResult, Outcome, Stage, Status
 
 GRADIENT_LAUNCH = 4  # threads per gradient check: finite differences cost O(launch * elements) runs
+
+
+def gradient_launch(program: A.Program, launch: int = GRADIENT_LAUNCH) -> int:
+    """The launch a program's gradients are checked on: `launch`, or the
+    longest tile where the program loads tiles (arrays are as long as the
+    launch, and a tile is loaded whole from one: on a shorter array Warp's
+    offset goes negative and its adjoint writes outside the gradient buffer)."""
+    if any(isinstance(n, A.TILE_NODES) for d in program.funcs + program.kernels for n in A.walk(d)):
+        return max(launch, max(TILE_SIZES))
+    return launch
 GRADIENT_OPTIMIZATION_LEVEL = 0  # the backward module's native optimisation (see GradientChecker)
 FD_STEP = 2.0**-7  # exact in float32 for inputs in [-4, 4]
 
@@ -89,7 +100,7 @@ def warp_gradients_batch(compiler, programs: list[A.Program], n: int, seed: int)
     results: list = list(failures)
     for index, (module, names) in modules.items():
         try:
-            results[index] = _warp_launch(compiler, module, names, programs[index], n, seed)
+            results[index] = _warp_launch(compiler, module, names, programs[index], gradient_launch(programs[index], n), seed)
         except Exception as exc:
             results[index] = Outcome(Status.RUN_ERROR, Stage.BACKWARD, f"{type(exc).__name__}: {exc}")
     return results
@@ -396,7 +407,8 @@ class GradientChecker:
             if isinstance(result, Outcome):
                 results[index] = GradientResult(result.status, result.stage, result.message)
             else:
-                results[index] = self._others(programs[index], self.adjust_warp(programs[index], result), launch, seed, every_source)
+                program = programs[index]
+                results[index] = self._others(program, self.adjust_warp(program, result), gradient_launch(program, launch), seed, every_source)
         return results  # type: ignore[return-value]
 
     def adjust_warp(self, program: A.Program, gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

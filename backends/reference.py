@@ -282,8 +282,12 @@ class _Interpreter:
         op = TILE_MAPS[e.fn]
         tiles = [self.eval(t) for t in e.tiles]
         if e.fn in _CORRECTLY_ROUNDED:  # as for the scalar builtin (e_call)
-            return op.reference(*(t.astype(np.float64) for t in tiles)).astype(tiles[0].dtype)
-        return op.reference(*tiles).astype(tiles[0].dtype)
+            result = op.reference(*(t.astype(np.float64) for t in tiles)).astype(tiles[0].dtype)
+        else:
+            result = op.reference(*tiles).astype(tiles[0].dtype)
+        if self.decisions is not None:  # the kinks of abs, floor, min, max, element by element
+            self.decide(e.fn, tiles, result)
+        return result
 
     def e_tile_matmul(self, e: A.TileMatmul):
         """Each element's dot product exact, rounded once (the order of its

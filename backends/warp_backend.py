@@ -359,6 +359,15 @@ class WarpCompiler:
             self.release.require("optimization_level", "an optimization level")
             self.options["optimization_level"] = optimization_level
         self.wp = init_warp(self.workdir / "kernel-cache")
+        if backward and self.release.has("component_overwrites"):
+            # the differentiable lowering of component assignments, which
+            # Warp documents for components assigned more than once: the
+            # gradient oracle compares those programs too. A global switch
+            # (1.19.0 folds it into every module's options at build time), so
+            # it holds for every build of this process: backward compilers
+            # live in the gradient checker's worker, and its forward values
+            # are the same under either lowering.
+            self.wp.config.enable_vector_component_overwrites = True
         # CUDA builds to PTX instead of a cubin when PTX is wanted (a dataset's
         # rows); compile_aot_module has chosen since it exists (1.9)
         self.ptx = ptx and target == "cuda"

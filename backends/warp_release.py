@@ -42,6 +42,11 @@ FEATURES: dict[str, Feature] = {
     # the backward pass zeroes an array element's adjoint at its store, so an
     # element written more than once gets the right gradient
     "gradient_overwrites": Feature("1.13.0", "adjoints of arrays overwritten in the forward pass"),
+    # wp.config.enable_vector_component_overwrites: a local vector's, matrix's
+    # or quaternion's component assigned more than once keeps its adjoint (a
+    # copy per assignment); without it Warp documents that each component may
+    # be assigned once (Warp's changelog and differentiability guide, 1.7.0)
+    "component_overwrites": Feature("1.7.0", "wp.config.enable_vector_component_overwrites"),
     # Python expressions evaluated at code generation (Warp's changelog, 1.4.0)
     "static": Feature("1.4.0", "wp.static(expr)"),
     # tile_load(a, shape=, offset=), tile_map (one or two tiles), tile_sum,

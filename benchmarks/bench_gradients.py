@@ -1,11 +1,11 @@
 """What the gradient oracle costs a campaign, and how much of it it judges.
 
-    python benchmarks/bench_gradients.py [--budget 60s] [--per-batch N ...] [--workers N]
+    python benchmarks/bench_gradients.py [--budget 60s] [--per-check N ...] [--workers N]
 
 Runs the same campaign (warp-cpu, same seed and budget) once with the
 forward oracles only, then once with the gradient oracle added for each
---per-batch value (how many eligible programs of each batch are sent to the
-gradient checker; 0: all of them), in this one run. Prints programs/s of each,
+--per-check value (the most eligible programs one gradient check takes, the
+newest waiting; 0: the campaign's default, a batch's size), in this one run. Prints programs/s of each,
 its ratio to the forward-only campaign (target >= 0.75), and the share of the
 programs with a float input array whose gradients were compared (target >= 0.6).
 """
@@ -24,11 +24,11 @@ from kernel_synth.synth.campaign import Campaign, CampaignConfig
 FORWARD = frozenset({"compile", "crash", "timeout", "forward", "nondeterminism"})
 
 
-def campaign(budget: float, seed: int, workers: int, oracles: frozenset[str], per_batch: int | None) -> dict:
+def campaign(budget: float, seed: int, workers: int, oracles: frozenset[str], per_check: int | None) -> dict:
     corpus = Path(tempfile.mkdtemp(prefix="bench-gradients-"))
     config = CampaignConfig(
         budget=budget, backends=("warp-cpu",), seed=seed, workers=workers, corpus=corpus, oracles=oracles,
-        gradient_per_batch=per_batch,
+        gradient_per_check=per_check,
     )
     return Campaign(config).run()
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--budget", default="60s")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--per-batch", type=int, nargs="+", default=[0], help="gradient checks per batch (0: every eligible program)")
+    parser.add_argument("--per-check", type=int, nargs="+", default=[0], help="the most programs one gradient check takes (0: a batch's size)")
     parser.add_argument("--json", help="write the figures as JSON")
     args = parser.parse_args()
     budget = parse_duration(args.budget)
@@ -46,11 +46,11 @@ def main() -> None:
     base = campaign(budget, args.seed, args.workers, FORWARD, None)
     rows = {"forward only": {"programs/s": base["throughput"], "ratio": 1.0}}
     print(f"forward only: {base['throughput']:.2f} programs/s ({base['programs']} programs)")
-    for per_batch in args.per_batch:
-        summary = campaign(budget, args.seed, args.workers, FORWARD | {"gradient"}, per_batch or 10**6)
+    for per_check in args.per_check:
+        summary = campaign(budget, args.seed, args.workers, FORWARD | {"gradient"}, per_check or None)
         gradient = summary["gradient"]
         ratio = summary["throughput"] / max(base["throughput"], 1e-9)
-        label = f"gradient, {'every eligible program' if not per_batch else f'{per_batch} per batch'}"
+        label = f"gradient, {'a batch' if not per_check else per_check} per check"
         rows[label] = {"programs/s": summary["throughput"], "ratio": round(ratio, 3), **gradient}
         print(
             f"{label}: {summary['throughput']:.2f} programs/s = {ratio:.2f} of forward only (target >= 0.75); "

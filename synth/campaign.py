@@ -96,9 +96,9 @@ class CampaignConfig:
     # (measured in the closing note of the campaign issue).
     hypothesis_shrink: bool = False
     batch_timeout: float = 60.0
-    # gradient oracle: programs checked per batch (at most; None: three
-    # eighths of the batch size), threads per check
-    gradient_per_batch: int | None = None
+    # gradient oracle: the most programs one check takes (None: a batch's
+    # size), threads per check
+    gradient_per_check: int | None = None
     gradient_launch: int = GRADIENT_LAUNCH
     # the process-state oracle: every state_every-th batch, up to state_sample
     # of its clean programs again in a fresh worker
@@ -344,13 +344,16 @@ class Campaign:
         self.side_checks: list[tuple[Oracle, list[tuple[int, Program]], Future]] = []
         self.settled_batches = 0
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
-        # three eighths of each batch (12 of 1.19.0's 32): on 1.19.0, two
-        # cores, one worker (benchmarks/bench_gradients.py --budget 60s),
-        # 0.86, 1.01 and 0.71 of the forward-only throughput, comparing 39%,
-        # 41% and 37% of the programs with a float input array, where a
-        # quarter (8) gave 0.87 and 0.71 (24%, 27%) and a half (16) 0.68 and
-        # 1.27 (47%, 46%); the 0.71s ran together on a loaded machine
-        self.gradient_per_batch = config.gradient_per_batch or max(1, self.batch_size * 3 // 8)
+        # Eligible programs wait here, newest kept, until the check in flight
+        # is done; the next check takes them all. A check of many programs
+        # costs less per program (one backward module), and no batch's
+        # programs are passed over because its predecessor's were still being
+        # checked. On 1.19.0, two cores (benchmarks/bench_gradients.py
+        # --budget 60s), passing over a batch while one was in flight gave
+        # 0.82 of the forward-only throughput and compared 41% of the
+        # programs with a float input array (three eighths of each batch:
+        # 0.81, 22%)
+        self.gradient_backlog: dict[str, deque] = {b: deque(maxlen=config.gradient_per_check or self.batch_size) for b in config.backends}
         # the gradient rules depend on what the installed Warp documents
         self.gradient_release = installed_warp()
         self.busy: dict[str, float] = {}
@@ -546,24 +549,25 @@ class Campaign:
         state.forward_compared[backend] = state.forward_compared.get(backend, 0) + compared
 
     def gradients(self, backend: str, candidates: list[tuple[int, Program]], deadline: float) -> None:
-        """The gradient oracle on a sample of `candidates` (programs that ran
-        without a finding): exclusions counted per rule, then up to
-        gradient_per_batch of the rest sent to the gradient pool, unless the
-        previous sample is still being checked (the check then skips a
-        batch rather than hold the fuzzing up)."""
+        """The gradient oracle on `candidates` (programs that ran without a
+        finding): exclusions counted per rule, the rest added to the
+        backlog, and the backlog sent to the gradient pool unless a check is
+        still in flight (the fuzzing is never held up: the backlog keeps the
+        newest programs, up to gradient_per_check)."""
         state = self.state
-        eligible = []
+        backlog = self.gradient_backlog[backend]
         state.gradient_candidates += sum(bool(gradient_inputs(p.kernels[0])) for _, p in candidates)
         for index, program in candidates:
             rule = differentiability(program, self.gradient_release)
             if rule is None:
-                eligible.append((index, program))
+                backlog.append((index, program))
+                state.gradient_eligible += 1
             else:
                 state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
-        state.gradient_eligible += len(eligible)
-        sample = eligible[: self.gradient_per_batch]
-        if not sample or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.side_checks):
+        if not backlog or time.monotonic() >= deadline or any(not f.done() for _, _, f in self.side_checks):
             return
+        sample = list(backlog)
+        backlog.clear()
         future = self.side_thread.submit(self.triage.gradients, backend, [p for _, p in sample])
         self.side_checks.append((Oracle.GRADIENT, sample, future))
 

@@ -79,7 +79,7 @@ RULE_PROGRAMS = {
         _kernel(XO, "if i == 0:\n    out[i] = x[i]\nelse:\n    out[i] = cos(x[i])"),
     ],
     D.INOUT_WRITE: [
-        _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] = x[i]\nout[i] = x[i]"),
+        _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] = x[i]\nout[i] = x[i] * y[i]"),
         # found by a campaign on 1.19.0: the backward pass branches on the written value
         _kernel(
             "x: In[array[vec2]], y: InOut[array[float32]], out: Out[array[float32]], s: float32",
@@ -89,6 +89,10 @@ RULE_PROGRAMS = {
     D.COMPONENT_REASSIGN: [
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = x[i] * x[i]\nout[i] = v"),
         _kernel("x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv[1] += x[i]\nout[i] = v"),
+    ],
+    D.ELEMENT_COMPONENT: [
+        _kernel("x: In[array[float32]], out: Out[array[vec3]]", "out[i].y = x[i] * x[i]"),
+        _kernel("x: In[array[float32]], out: Out[array[vec3]]", "out[i][2] = sin(x[i])"),
     ],
 }
 
@@ -163,6 +167,10 @@ SMOOTH_PROGRAMS = {
     ),
     "read-only InOut and vector components": _kernel(
         "x: InOut[array[float32]], a: In[array[vec3]], out: Out[array[float32]]", "v = a[i]\nout[i] = exp(x[i] * 0.25) + v.x * v[1] + sin(v.z)"
+    ),
+    # an InOut array only written reaches the loss nowhere, whatever it holds
+    "write-only InOut": _kernel(
+        "x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] = x[i] * x[i]\ny[i] += sin(x[i])\nout[i] = cos(x[i])"
     ),
 }
 
@@ -263,7 +271,25 @@ def test_rules_lift_on_the_release_that_documents_the_adjoint():
     assert D.differentiability(overwrite) == D.ARRAY_OVERWRITE  # no release: every rule
     assert D.differentiability(overwrite, WarpRelease("1.12.1")) == D.ARRAY_OVERWRITE
     assert D.differentiability(overwrite, WarpRelease("1.13.0")) is None
-    assert D.differentiability(component, WarpRelease("1.19.0")) == D.COMPONENT_REASSIGN  # not lifted (WARP_DIFFERS)
+    # the gradient oracle builds with wp.config.enable_vector_component_overwrites
+    assert D.differentiability(component, WarpRelease("1.6.2")) == D.COMPONENT_REASSIGN
+    assert D.differentiability(component, WarpRelease("1.7.0")) is None
+    element = parse(RULE_PROGRAMS[D.ELEMENT_COMPONENT][0])
+    assert D.differentiability(element, WarpRelease("1.19.0")) == D.ELEMENT_COMPONENT  # never lifted
+
+
+def test_a_tile_operation_warp_does_not_differentiate_excludes_on_every_release():
+    for call in ("tile_sum(tile_full(x[i], 4))", "tile_max(tile_load(x, i, 2))", "tile_min(tile_load(x, i, 2))"):
+        program = parse(_kernel(XO, f"out[i] = {call}"))
+        assert D.exclusions(program) == [D.TILE_NOT_DIFFERENTIABLE], call
+        assert D.exclusions(program, WarpRelease("1.8.1")) == [D.TILE_NOT_DIFFERENTIABLE], call
+    assert D.exclusions(parse(TILE_PROGRAMS["matmul and get"])) == []
+
+
+def test_tile_programs_are_checked_on_a_launch_their_tiles_fit():
+    tiles = parse(TILE_PROGRAMS["map and sum"])
+    assert G.gradient_launch(tiles) == 8 and G.gradient_launch(tiles, 16) == 16
+    assert G.gradient_launch(parse(SMOOTH)) == G.GRADIENT_LAUNCH
 
 
 def test_points_beside_a_kink_are_skipped_and_the_rest_compared():
@@ -400,9 +426,6 @@ WARP_DIFFERS = {
     D.INPLACE_MUL_DIV: _kernel(
         "x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] *= x[i]\ny[i] *= x[i]\nout[i] = y[i]"
     ),
-    D.COMPONENT_REASSIGN: _kernel(
-        "x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = v.x * x[i]\nv.x = v.x * x[i]\nout[i] = v"
-    ),
     D.INOUT_WRITE: RULE_PROGRAMS[D.INOUT_WRITE][1],
     # a Warp bug, not a documented limitation (backends/differentiability.py):
     # the adjoint of a helper's atomic in an `and` that came out false is lost
@@ -429,6 +452,64 @@ def test_the_rules_exclude_real_warp_differences(checker):
         found = _sources(outcome)
         pairs = set(G.disagreements(found))
         assert G.odd_one_out(pairs, set(found)) == "warp", (rule, pairs)
+
+
+COMPONENT_TWICE = _kernel(
+    "x: In[array[float32]], out: Out[array[vec3]]", "v = vec3(x[i], 1.0, 2.0)\nv.x = v.x * x[i]\nv.x = v.x * x[i]\nout[i] = v"
+)
+
+
+@pytest.mark.compiler
+def test_component_reassignments_agree_under_warps_overwrite_switch(checker):
+    """Warp documents one assignment per component unless
+    wp.config.enable_vector_component_overwrites is on, which the checker
+    sets: with it, Warp agrees; without it, Warp alone differs."""
+    program = parse(COMPONENT_TWICE)
+    config = checker.compiler.wp.config
+    assert config.enable_vector_component_overwrites
+    (outcome,) = checker.check([program], launch=4, seed=0, every_source=True)
+    assert G.disagreements(_sources(outcome)) == {}
+    try:
+        config.enable_vector_component_overwrites = False
+        # another kernel name: a module of its own, built with the switch off
+        (outcome,) = checker.check([parse(COMPONENT_TWICE.replace("def k(", "def k_off("))], launch=4, seed=0, rules=False, every_source=True)
+    finally:
+        config.enable_vector_component_overwrites = True
+    found = _sources(outcome)
+    assert G.odd_one_out(set(G.disagreements(found)), set(found)) == "warp"
+
+
+TILE_PROGRAMS = {
+    "map and sum": _kernel(XO + ", y: In[array[float32]]", "out[i] = tile_sum(tile_map(mul, tile_load(x, i - 1, 8), tile_load(y, i, 8))) * x[i]"),
+    "matmul and get": _kernel(
+        XO + ", y: In[array[float32]]", "out[i] = tile_get(tile_matmul(tile_map(sin, tile_load(x, i, 4)), tile_load(y, 2 * i, 4)), i, i + 1)"
+    ),
+    # the kinks of abs inside a tile are skipped point by point, as a scalar abs's
+    "abs in a tile": _kernel(XO, "out[i] = tile_sum(tile_map(abs, tile_load(x, i, 2))) + tile_get(tile_map(max, tile_load(x, 0, 4), tile_load(x, i, 4)), 1, 1)"),
+}
+
+
+@pytest.mark.compiler
+def test_tile_gradients_agree(checker):
+    names = sorted(TILE_PROGRAMS)
+    programs = [parse(TILE_PROGRAMS[n]) for n in names]
+    assert [D.exclusions(p, checker.compiler.release) for p in programs] == [[]] * len(names)
+    for name, outcome in zip(names, checker.check(programs, seed=0, every_source=True)):
+        found = _sources(outcome)
+        assert G.disagreements(found, outcome.fd_error, outcome.skipped) == {}, name
+        assert all(g.shape == (8,) for g in found["warp"].values()), name  # the launch the tiles fit
+        assert any(np.any(g != 0) for g in found["warp"].values()), name
+
+
+@pytest.mark.compiler
+def test_a_tile_operation_warp_does_not_differentiate_has_a_zero_adjoint(checker):
+    program = parse(_kernel(XO, "out[i] = tile_sum(tile_full(x[i] + 3.75, 4)) + x[i]"))
+    assert D.differentiability(program, checker.compiler.release) == D.TILE_NOT_DIFFERENTIABLE
+    (outcome,) = checker.check([program], seed=0, rules=False, every_source=True)
+    found = _sources(outcome)
+    np.testing.assert_allclose(found["warp"]["x"], 1.0)  # the tile's 4 lost
+    np.testing.assert_allclose(found["jax"]["x"], 5.0)
+    assert G.odd_one_out(set(G.disagreements(found)), set(found)) == "warp"
 
 
 GENERATED = 30

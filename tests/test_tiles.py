@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kernel_synth.backends.compare import compare_outcomes
-from kernel_synth.backends.differentiability import TILES, differentiability
+from kernel_synth.backends.differentiability import TILE_NOT_DIFFERENTIABLE, differentiability
 from kernel_synth.backends.errors import Unsupported
 from kernel_synth.backends.reference import ReferenceFailure, run_reference
 from kernel_synth.backends.reference_backend import ReferenceBackend
@@ -191,8 +191,10 @@ def test_releases_before_tile_full_broadcast_with_ones():
     assert "wp.tile_sum(wp.mul(wp.tile_ones(shape=4, dtype=wp.float32), x[i]))[0]" in render_warp(program, release=WarpRelease("1.9.1"))
 
 
-def test_gradients_are_not_compared_with_tiles():
-    assert differentiability(HAND) == TILES
+def test_gradients_of_tiles_are_compared_where_warp_differentiates_them():
+    assert differentiability(HAND) == TILE_NOT_DIFFERENTIABLE  # tile_max and tile_min
+    sums = parse(HEAD + "    o[i] = tile_sum(tile_map(mul, tile_load(x, i - 1, 2), tile_load(x, i, 2)))\n")
+    assert differentiability(sums) is None
 
 
 def test_generated_tiles_check_and_are_counted():
