@@ -200,10 +200,11 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     count through them): there the loss is not smooth between x - h and
     x + h, and the sources may rightly differ. Everywhere else the program is
     compared, however many branches and kinks it has. A run in which a
-    float divisor was zero (`x / 0.0`, SEMANTICS.md "Division by zero") is
-    compared at no point.
+    float divisor was zero (`x / 0.0`, SEMANTICS.md "Division by zero"), or
+    an atomic min or max met a value equal to its element's, is compared at
+    no point.
     """
-    from .reference import ZERO_DIVISOR, ReferenceFailure, run_reference
+    from .reference import ATOMIC_TIE, ZERO_DIVISOR, ReferenceFailure, run_reference
 
     if any(isinstance(node, A.GradCall) for node in A.walk(program)):
         # the adjoints hold grad(f, x) constant (SEMANTICS.md): Warp's is
@@ -236,7 +237,7 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     # a float divisor was zero: the run holds infinities and NaN, whose
     # adjoints (inf * 0 in the chain rule, Warp's adjoint of a division against
     # JAX's) the language does not define: no point is compared
-    singular = ZERO_DIVISOR in taken
+    singular = ZERO_DIVISOR in taken or ATOMIC_TIE in taken
     gradients, errors, skipped = {}, {}, {}
     for name in inputs:
         base = values[name]

@@ -104,6 +104,11 @@ _NAN_UNDEFINED = frozenset({"min", "max", "clamp", "sign"})
 # Appended to a run's decisions when a float divisor was zero: the gradient
 # oracle compares no point of such a run (backends.gradients)
 ZERO_DIVISOR = "zero-divisor"
+# Appended when an atomic min or max met its element's value exactly: the
+# adjoints differ by convention there (Warp passes the whole adjoint to every
+# tied value, once per call; JAX splits it), so no point of such a run is
+# compared either
+ATOMIC_TIE = "atomic-tie"
 
 _BREAK = "break"
 _CONTINUE = "continue"
@@ -649,10 +654,12 @@ class _Interpreter:
         if stmt.op in ("add", "sub"):
             elem = stmt.value.ty
             new = self.arith("+" if stmt.op == "add" else "-", old, value, elem)
-        elif stmt.op == "min":
-            new = np.minimum(old, value)
-        elif stmt.op == "max":
-            new = np.maximum(old, value)
+        elif stmt.op in ("min", "max"):
+            new = np.minimum(old, value) if stmt.op == "min" else np.maximum(old, value)
+            if self.decisions is not None:  # which side won, element by element: a kink
+                self.decisions.append(repr(np.asarray(value) < old))
+                if np.any(np.asarray(value) == old) and ATOMIC_TIE not in self.decisions:
+                    self.decisions.append(ATOMIC_TIE)
         elif stmt.op in BITWISE_ATOMICS:
             new = self.arith(BITWISE_ATOMICS[stmt.op], old, value, stmt.value.ty)
         else:

@@ -68,7 +68,9 @@ RULE_PROGRAMS = {
         ),
     ],
     D.ATOMIC_MIN_MAX: [
-        _kernel("x: In[array[float32]], acc: Acc[array[float32]]", "atomic_max(acc, 0, x[i] * 2.0)"),
+        # finite differences are unavailable beside a grad call, and with them
+        # the record of which value won
+        _kernel("x: In[array[float32]], acc: Acc[array[float32]]", "atomic_max(acc, 0, x[i] * grad(sin, x[i]))"),
     ],
     D.INPLACE_MUL_DIV: [
         _kernel("x: In[array[float32]], y: InOut[array[float32]], out: Out[array[float32]]", "y[i] *= 2.0\nout[i] = x[i]"),
@@ -167,6 +169,11 @@ SMOOTH_PROGRAMS = {
     ),
     "read-only InOut and vector components": _kernel(
         "x: InOut[array[float32]], a: In[array[vec3]], out: Out[array[float32]]", "v = a[i]\nout[i] = exp(x[i] * 0.25) + v.x * v[1] + sin(v.z)"
+    ),
+    # Warp's adjoint goes to the value that won; the points where a step
+    # changes the winner are skipped
+    "atomic min and max": _kernel(
+        "x: In[array[float32]], lo: Acc[array[float32]], hi: Acc[array[float32]]", "atomic_min(lo, 0, x[i] * x[i] - 9.0)\natomic_max(hi, i, sin(x[i]) + 2.0)"
     ),
     # an InOut array only written reaches the loss nowhere, whatever it holds
     "write-only InOut": _kernel(
@@ -290,6 +297,17 @@ def test_tile_programs_are_checked_on_a_launch_their_tiles_fit():
     tiles = parse(TILE_PROGRAMS["map and sum"])
     assert G.gradient_launch(tiles) == 8 and G.gradient_launch(tiles, 16) == 16
     assert G.gradient_launch(parse(SMOOTH)) == G.GRADIENT_LAUNCH
+
+
+def test_no_point_is_compared_where_an_atomic_min_or_max_meets_an_equal_value():
+    # the same value twice into one element: Warp passes the whole adjoint to
+    # each call, JAX a share; no convention of the language decides
+    from kernel_synth.backends.gradients import fd_gradients_checked
+
+    tied = parse(_kernel("x: In[array[float32]], acc: Acc[array[float32]]", "atomic_min(acc, i, x[i] - 9.0)\natomic_min(acc, i, x[i] - 9.0)"))
+    assert fd_gradients_checked(tied, 4, 0)[2]["x"].all()
+    once = parse(_kernel("x: In[array[float32]], acc: Acc[array[float32]]", "atomic_min(acc, i, x[i] - 9.0)"))
+    assert not fd_gradients_checked(once, 4, 0)[2]["x"].any()
 
 
 def test_points_beside_a_kink_are_skipped_and_the_rest_compared():
