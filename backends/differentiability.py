@@ -254,12 +254,25 @@ def carries_outer_local(loop: A.For | A.While, definition) -> bool:
     return any(everywhere[name] > count for name, count in inside.items())
 
 
+def counter_escapes(loop: A.While, definition) -> bool:
+    """Whether `definition` reads `loop`'s counter outside the loop and
+    outside the loops that bind that name again (a for's variable is not
+    visible after its loop). Warp does not replay a while loop in the
+    backward pass, so there the counter keeps its value from before the loop
+    (found by a campaign on 1.19.0: `v[clamp(w, 0, 2)]` after `while w < 2`
+    takes the adjoint of v[0], not of v[2])."""
+    name = loop.counter
+    rebinding = [n for n in A.walk(definition) if isinstance(n, (A.For, A.While)) and (n.var if isinstance(n, A.For) else n.counter) == name]
+    inside = {id(n) for other in rebinding for n in A.walk(other)}
+    return any(isinstance(n, A.Name) and n.id == name and id(n) not in inside for n in A.walk(definition))
+
+
 def _loop_rules(body, outer: int, found: set[str], constants: dict, definition) -> None:
     """DYNAMIC_LOOP and LONG_LOOP over a statement list of `definition`;
     `outer` is the product of the enclosing literal trip counts."""
     for stmt in body:
         if isinstance(stmt, A.While):
-            if carries_outer_local(stmt, definition):
+            if carries_outer_local(stmt, definition) or counter_escapes(stmt, definition):
                 found.add(DYNAMIC_LOOP)
             _loop_rules(stmt.body, outer * max(stmt.limit, 1), found, constants, definition)
         elif isinstance(stmt, A.For):

@@ -221,6 +221,10 @@ CARRYING_LOOPS = {
         XON + ", acc: Acc[array[float32]]", f"for j in {DYN}:\n    u = x[i] * 2.0\n    atomic_add(acc, 0, u)\nu = x[i]\nout[i] = u"
     ),
     "a while's body": _kernel(XO, "t = 0.0\nc = 0\nwhile c < 3:\n    c += 1\n    t = t * x[i]\nout[i] = t"),
+    # Warp does not replay the loop backward: the counter is 0 there (a campaign on 1.19.0)
+    "a while's counter read after it": _kernel(
+        "x: In[array[vec3]], out: Out[array[float32]]", "v = x[i] * 2.0\nw = 0\nwhile w < 2:\n    w += 1\nout[i] = 1.0 / (v[clamp(w, 0, 2)] + 9.0)"
+    ),
     "a helper's local": _kernel(
         XON,
         "out[i] = f(x[i], n)",
