@@ -314,6 +314,19 @@ def test_no_point_is_compared_where_an_atomic_min_or_max_meets_an_equal_value():
     assert not fd_gradients_checked(once, 4, 0)[2]["x"].any()
 
 
+def test_a_grad_call_beside_a_zero_divisor_is_compared_at_no_point():
+    # finite differences are unavailable beside grad(f, x); the run's zero
+    # divisor still makes the program undefined for every source
+    from kernel_synth.backends.gradients import GradientUnavailable, GradientUndefined, fd_gradients_checked
+
+    zero = parse(_kernel(XO, "v = x[i] / 0.0\nout[i] = x[i] * grad(cos, 0.5)"))
+    with pytest.raises(GradientUndefined):
+        fd_gradients_checked(zero, 4, 0)
+    with pytest.raises(GradientUnavailable) as info:
+        fd_gradients_checked(parse(_kernel(XO, "out[i] = x[i] * grad(cos, 0.5)")), 4, 0)
+    assert not isinstance(info.value, GradientUndefined)
+
+
 def test_points_beside_a_kink_are_skipped_and_the_rest_compared():
     # x from make_inputs; abs has its kink at 0 and the branch flips at 0.5:
     # a point is skipped exactly when x - h < kink < x + h for one of them
