@@ -133,9 +133,9 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     ),
     (
         re.compile(r":codegen:Error evaluating static expression: name <q> is not defined"),
-        "Warp bug: a loop Warp does not unroll cannot give wp.static() its variable. On older releases a loop with break "
-        "or continue (or more trips than max_unroll, before 1.10.1); from 1.17.0 (1.14.0 unrolls it) `range(C)` after an "
-        "if/else that reads the module constant C in both branches, C being merged as a variable (corpora)",
+        "Warp bug: a wp.static() cannot read the variable of a loop that is not unrolled. On older releases a loop with "
+        "break or continue (or more trips than max_unroll, before 1.10.1); from 1.17.0 (1.14.0 unrolls it) `range(C)` "
+        "after an if/else that reads the module constant C in both branches, C being merged as a variable (corpora)",
     ),
     (
         re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared identifier <q>(; did you mean <q>\?)?$"),
