@@ -46,6 +46,15 @@ from .inputs import make_inputs
 from .outcome import GRADIENT_SOURCES, GradientResult, Outcome, Stage, Status
 
 GRADIENT_LAUNCH = 4  # threads per gradient check: finite differences cost O(launch * elements) runs
+GRADIENT_OPTIMIZATION_LEVEL = 0  # the backward module's native optimisation (see GradientChecker)
+FD_STEP = 2.0**-7  # exact in float32 for inputs in [-4, 4]
+
+# (rtol, atol); atol is relative to the largest gradient of the array (and 1)
+ANALYTIC_TOLERANCE = (1e-3, 1e-4)
+FD_TOLERANCE = (5e-2, 1e-2)
+
+
+# ------------------------------------------------------------------ the sources
 
 
 def gradient_launch(program: A.Program, launch: int = GRADIENT_LAUNCH) -> int:
@@ -56,15 +65,6 @@ def gradient_launch(program: A.Program, launch: int = GRADIENT_LAUNCH) -> int:
     if any(isinstance(n, A.TILE_NODES) for d in program.funcs + program.kernels for n in A.walk(d)):
         return max(launch, max(TILE_SIZES))
     return launch
-GRADIENT_OPTIMIZATION_LEVEL = 0  # the backward module's native optimisation (see GradientChecker)
-FD_STEP = 2.0**-7  # exact in float32 for inputs in [-4, 4]
-
-# (rtol, atol); atol is relative to the largest gradient of the array (and 1)
-ANALYTIC_TOLERANCE = (1e-3, 1e-4)
-FD_TOLERANCE = (5e-2, 1e-2)
-
-
-# ------------------------------------------------------------------ the sources
 
 
 class GradientUnavailable(Exception):

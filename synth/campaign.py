@@ -345,14 +345,13 @@ class Campaign:
         self.settled_batches = 0
         self.batch_size = config.batch_size or config.workers * max(info.programs_per_module() for info in infos)
         # Eligible programs wait here, newest kept, until the check in flight
-        # is done; the next check takes them all. A check of many programs
-        # costs less per program (one backward module), and no batch's
-        # programs are passed over because its predecessor's were still being
-        # checked. On 1.19.0, two cores (benchmarks/bench_gradients.py
-        # --budget 60s), passing over a batch while one was in flight gave
-        # 0.82 of the forward-only throughput and compared 41% of the
-        # programs with a float input array (three eighths of each batch:
-        # 0.81, 22%)
+        # is done; the next check takes them all, so no batch's programs are
+        # passed over because its predecessor's were still being checked. On
+        # 1.19.0, two cores (benchmarks/bench_gradients.py --budget 60s):
+        # 0.84 of the forward-only throughput, 57% of the programs with a
+        # float input array compared, where passing over a batch while a
+        # check was in flight gave 0.82 and 41% (three eighths of each
+        # batch: 0.81, 22%)
         self.gradient_backlog: dict[str, deque] = {b: deque(maxlen=config.gradient_per_check or self.batch_size) for b in config.backends}
         # the gradient rules depend on what the installed Warp documents
         self.gradient_release = installed_warp()
