@@ -62,7 +62,7 @@ def gradient_launch(program: A.Program, launch: int = GRADIENT_LAUNCH) -> int:
     longest tile where the program loads tiles (arrays are as long as the
     launch, and a tile is loaded whole from one: on a shorter array Warp's
     offset goes negative and its adjoint writes outside the gradient buffer)."""
-    if any(isinstance(n, A.TILE_NODES) for d in program.funcs + program.kernels for n in A.walk(d)):
+    if any(isinstance(n, A.TILE_NODES) for n in A.walk(program)):
         return max(launch, max(TILE_SIZES))
     return launch
 

@@ -657,7 +657,7 @@ class _Interpreter:
         elif stmt.op in ("min", "max"):
             new = np.minimum(old, value) if stmt.op == "min" else np.maximum(old, value)
             if self.decisions is not None:  # which side won, element by element: a kink
-                self.decisions.append(repr(np.asarray(value) < old))
+                self.decide(stmt.op, [value, old], new)
                 if np.any(np.asarray(value) == old) and ATOMIC_TIE not in self.decisions:
                     self.decisions.append(ATOMIC_TIE)
         elif stmt.op in BITWISE_ATOMICS:
