@@ -658,6 +658,46 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
     assert result.status is ReplayStatus.STILL_FAILING, result
 
 
+def test_the_gradient_backlog_goes_out_when_a_check_ends_while_a_batch_compiles():
+    """The next check must not wait for the batch to settle: the gradient
+    worker would sit idle until then."""
+    import threading
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from kernel_synth.synth.campaign import Campaign
+    from kernel_synth.synth.oracles import Oracle
+
+    sent = threading.Event()
+
+    class Triage:
+        def gradients(self, backend, programs):
+            sent.set()
+            return []
+
+    campaign = Campaign.__new__(Campaign)  # the scheduling alone: no workers
+    in_flight, outcomes = Future(), Future()
+    campaign.side_checks = [(Oracle.GRADIENT, [], in_flight)]
+    campaign.gradient_backlog = {"warp-cpu": deque([(7, parse(SMOOTH))])}
+    campaign.side_thread, campaign.triage, campaign.deadline = ThreadPoolExecutor(1), Triage(), float("inf")
+    order = []
+
+    def meanwhile():
+        in_flight.set_result([])
+        order.append(("sent before the batch", sent.wait(5)))
+        outcomes.set_result(["the batch's outcomes"])
+
+    helper = threading.Thread(target=meanwhile)
+    helper.start()
+    try:
+        assert campaign.outcomes_of(outcomes) == ["the batch's outcomes"]
+    finally:
+        helper.join()
+        campaign.side_thread.shutdown()
+    assert order == [("sent before the batch", True)]
+    assert not campaign.gradient_backlog["warp-cpu"] and len(campaign.side_checks) == 2
+
+
 CANCELLING = """
 @kernel
 def k0(x0: In[array[float32]], out1: Out[array[float32]]):
