@@ -1,6 +1,6 @@
 """Validity of generated programs on every backend available here.
 
-    python benchmarks/bench_validity.py --n 1000 --seed 0 [--launch 16] [--workers 2] [--weights P.toml]
+    python benchmarks/bench_validity.py --n 1000 --seed 0 [--launch 16] [--workers 2] [--weights P.toml] [--known-bugs avoid|draw]
 
 Draws N programs, compiles them on each backend present (warp-cpu compiled and
 run; warp-cuda compiled through NVRTC, run only where a GPU exists; jax-cpu and
@@ -8,7 +8,9 @@ jax-cuda when the JAX backend is importable; the NumPy reference), and prints
 the share compiled per backend and the share of programs whose forward outputs
 agree across the runnable backends (warp-cpu, jax-cpu, reference) within
 tolerance. Every failure and every disagreement is listed with its program:
-each one is either a compiler finding or a bug of ours.
+each one is either a compiler finding or a bug of ours. As a campaign does, the
+draws leave out the triggers of the known Warp bugs the installed release has
+(backends.warp_release.KNOWN_BUGS); `--known-bugs draw` keeps them.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import time
 
 from kernel_synth.grammar import print_program
 from kernel_synth.grammar.sampling import draw_programs
-from kernel_synth.grammar.weights import load_weights
+from kernel_synth.grammar.weights import load_weights, with_avoid
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.pool import BatchPool
 from kernel_synth.backends.registry import BACKENDS
 from kernel_synth.backends.signature import signature
+from kernel_synth.backends.warp_release import avoided_shapes
+from kernel_synth.backends.warp_release import installed as installed_warp
 from kernel_synth.synth.oracles import recognised
 
 
@@ -48,9 +52,14 @@ def main() -> int:
     parser.add_argument("--backends", default=",".join(_available()))
     parser.add_argument("--json", metavar="FILE", help="write the figures and every failure as JSON")
     parser.add_argument("--weights", metavar="PROFILE", help="draw under this weights profile (default: the shipped one)")
+    parser.add_argument("--known-bugs", choices=("avoid", "draw"), default="avoid", help="leave out the known Warp bugs' triggers (as `synth fuzz` does), or draw them")
     args = parser.parse_args()
 
-    programs = list(draw_programs(args.n, args.seed, load_weights(args.weights)))
+    weights = load_weights(args.weights)
+    if args.known_bugs == "avoid":
+        weights = with_avoid(weights, avoided_shapes(installed_warp()))
+    print(f"weights: {weights.name}")
+    programs = list(draw_programs(args.n, args.seed, weights))
     backends = args.backends.split(",")
     results = {}
     for name in backends:

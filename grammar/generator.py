@@ -58,6 +58,8 @@ from .weights import Weights
 # every draw well inside Hypothesis's buffer and under a second, whatever the
 # profile's limits say.
 DRAW_CAP = 1500
+# draws of a parallel assignment's value that may not be a bare reference
+UNPACK_DRAWS = 4
 
 
 @dataclass
@@ -84,6 +86,8 @@ class _Context:
     arrays2d: dict[str, ArrayType] = field(default_factory=dict)
     scopes: list[dict[str, _Local]] = field(default_factory=lambda: [{}])
     loop_trips: list[int] = field(default_factory=list)  # trip bound of each enclosing loop
+    # whether break or continue may leave each enclosing loop (innermost last)
+    loop_exits: list[bool] = field(default_factory=list)
     block_level: int = 0
     in_branch_of_loop: bool = False  # break/continue are allowed here
     budget: int = 40
@@ -767,7 +771,7 @@ class Gen:
             allowed.add("if")
             if len(ctx.loop_trips) < self.w.limit("loop_depth"):
                 allowed |= {"for", "while"}
-        if ctx.in_branch_of_loop or (ctx.loop_trips and "branches" in self.features and compound_ok):
+        if (ctx.in_branch_of_loop or (ctx.loop_trips and "branches" in self.features and compound_ok)) and ctx.loop_exits[-1]:
             # in a branch as it is; directly in a loop body under an `if` of its own
             allowed |= {"break", "continue"}
         if not self.locals_of(lambda s: s.kind == "local"):
@@ -904,12 +908,32 @@ class Gen:
                 name = self.fresh("v")
                 new.append((name, local))
             targets.append((name, local))
-            values.append(self.expr(local.ty, self.expr_depth(), with_interval=True))
+            values.append(self.unpack_value(local.ty))
         for name, local in new:  # declared once every value is drawn: no value reads them
             fitted = self.local_like(local.ty, dict(zip((n for n, _ in targets), (iv for _, iv in values)))[name])
             self.ctx.scopes[-1][name] = fitted
             targets = [(n, fitted if n == name else l) for n, l in targets]
         return A.Unpack(tuple(A.Name(n, l.ty) for n, l in targets), self.parallel_values(targets, values))
+
+    def unpack_value(self, ty: DType) -> tuple[A.Expr, Interval | None]:
+        """A value of a parallel assignment; with "unpack-reference" avoided,
+        never an array element or struct field as it is (drawn again, deeper,
+        then a literal)."""
+        value = self.expr(ty, self.expr_depth(), with_interval=True)
+        if "unpack-reference" not in self.w.avoid:
+            return value
+        for _ in range(UNPACK_DRAWS):
+            if not isinstance(value[0], (A.ArrayRead, A.Field)):
+                return value
+            value = self.expr(ty, max(self.expr_depth(), 1), with_interval=True)
+        if not isinstance(value[0], (A.ArrayRead, A.Field)):
+            return value
+        if ty.is_int:
+            literal = self.int_literal(ty)
+            return literal, (literal.value, literal.value)
+        if ty.is_float:
+            return self.float_literal(ty), None
+        return A.Construct(ty, tuple(self.float_literal(F32) for _ in range(ty.length)), ty), None
 
     def parallel_values(self, targets, values) -> A.TupleExpr:
         """The values of a parallel assignment, each clamped into its target's
@@ -1181,10 +1205,18 @@ class Gen:
             trip = self.integer(1, self.max_trip)
             source = self.expr(I32, min(self.expr_depth(), 1))
             bound = A.Call("clamp", (source, A.Const(0, I32), A.Const(trip, I32)), I32)
-        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=not isinstance(bound, A.Call))})
+        unrolled, exits = not isinstance(bound, A.Call), True
+        if unrolled and "exit-beside-static" in self.w.avoid:
+            # static() may read j (one loop in three), or break and continue
+            # may leave the loop: not both
+            unrolled = self.integer(0, 2) == 0
+            exits = not unrolled
+        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=unrolled)})
+        self.ctx.loop_exits.append(exits)
         try:
             body = self.block(loop_trip=trip, inner=inner)
         finally:
+            self.ctx.loop_exits.pop()
             self.ctx.bury(self.ctx.scopes.pop())
         return A.For(var, bound, body)
 
@@ -1193,7 +1225,11 @@ class Gen:
         limit = self.integer(1, self.max_trip)
         cond = self.bool_expr(self.expr_depth()) if self.choose("while_form") == "conditional" else None
         self.ctx.scopes[-1][counter] = _Local(I32, "counter", (0, limit))
-        body = self.block(loop_trip=limit)
+        self.ctx.loop_exits.append(True)
+        try:
+            body = self.block(loop_trip=limit)
+        finally:
+            self.ctx.loop_exits.pop()
         return A.While(counter, limit, cond, body)
 
     # -- lookups

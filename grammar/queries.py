@@ -312,3 +312,16 @@ def static_value(e: A.Expr, variable=None) -> int | float:
 
 _STATIC_ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 
+
+
+def avoidable_shapes(program: A.Program) -> set[str]:
+    """Which of the shapes a draw can leave out (weights.AVOIDABLE) `program` has."""
+    found: set[str] = set()
+    for node in A.walk(program):
+        if isinstance(node, A.Unpack) and isinstance(node.value, A.TupleExpr):
+            if any(isinstance(value, (A.ArrayRead, A.Field)) for value in node.value.items):
+                found.add("unpack-reference")
+        elif isinstance(node, A.For) and block_exits(node.body):
+            if any(isinstance(leaf, A.Name) and leaf.id == node.var for static in A.walk(node) if isinstance(static, A.Static) for leaf in A.walk(static)):
+                found.add("exit-beside-static")
+    return found

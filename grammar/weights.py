@@ -68,6 +68,9 @@ class Weights:
     # (that category, the features of others off); `synth tune` fits this
     # mix to a target. Optional in a profile: "any" alone.
     aim: tuple[tuple[str, float], ...] = (("any", 1.0),)
+    # Shapes the draws leave out (AVOIDABLE): set by a campaign from the
+    # known bugs of the release it runs on, never by a profile
+    avoid: frozenset[str] = frozenset()
     _index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -201,6 +204,27 @@ AIMS = ("any", *CATEGORIES, *(ALONE + c for c in CATEGORIES))
 def with_aim(weights: Weights, aim: dict[str, float], name: str | None = None) -> Weights:
     """`weights` drawing with the aim mix `aim` (zero weights dropped)."""
     return replace(weights, aim=tuple((a, float(aim.get(a, 0.0))) for a in AIMS if aim.get(a, 0.0) > 0), name=name or weights.name, _index={})
+
+
+# Shapes a draw can leave out, each the trigger of a compiler bug that is
+# known and stored in corpora: a campaign on a release that has the bug
+# would spend programs finding it again, and a program it fails to compile
+# hides whatever else it holds (backends.warp_release.KNOWN_BUGS says which
+# releases have which)
+AVOIDABLE = {
+    "unpack-reference": "a parallel assignment's value that is an array element or a struct field as it is (`a, b = x[i], 0.0`)",
+    "exit-beside-static": "break or continue in a loop whose variable a static() reads",
+}
+
+
+def with_avoid(weights: Weights, shapes) -> Weights:
+    """`weights` leaving out `shapes` (names in AVOIDABLE)."""
+    unknown = sorted(set(shapes) - AVOIDABLE.keys())
+    if unknown:
+        raise ValueError(f"no such avoidable shape: {', '.join(unknown)} (known: {', '.join(AVOIDABLE)})")
+    shapes = frozenset(shapes)
+    name = f"{weights.name}, avoiding {', '.join(sorted(shapes))}" if shapes else weights.name
+    return replace(weights, avoid=shapes, name=name, _index={})
 
 
 def with_swarm(weights: Weights, probabilities: dict[str, float]) -> Weights:

@@ -42,12 +42,13 @@ from kernel_synth.backends.gradients import GRADIENT_LAUNCH
 from kernel_synth.backends.outcome import Status
 from kernel_synth.backends.reference_backend import REFERENCE_FULL_LIMIT
 from kernel_synth.backends.registry import BACKENDS, get_backend
+from kernel_synth.backends.warp_release import avoided_shapes
 from kernel_synth.backends.warp_release import installed as installed_warp
 from kernel_synth.grammar import DSLError, Program, parse
 from kernel_synth.grammar.ops import launch_decade
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.stats import ast_size
-from kernel_synth.grammar.weights import Weights, default_weights
+from kernel_synth.grammar.weights import Weights, default_weights, with_avoid
 
 from .corpus import CorpusError, library_versions, read_case, store_finding
 from .files import write_atomic
@@ -71,6 +72,10 @@ class CampaignConfig:
     workers: int = max(os.cpu_count() or 1, 1)
     corpus: Path = Path("corpora")
     weights: Weights | None = None
+    # "avoid": the draws leave out the triggers of the known Warp bugs the
+    # installed release has (backends.warp_release.KNOWN_BUGS), where a Warp
+    # backend is fuzzed; "draw": they are drawn as the weights say
+    known_bugs: str = "avoid"
     oracles: frozenset[str] = frozenset(FORWARD_ORACLES)
     resume: bool = False
     # programs drawn per batch, split over the workers: one Warp module per
@@ -309,6 +314,10 @@ class Campaign:
         self.config = config
         self.on_event = on_event or (lambda kind, data: None)
         self.weights = config.weights or default_weights()
+        self.avoided = frozenset()
+        if config.known_bugs == "avoid" and any(get_backend(name).library == "warp" for name in config.backends):
+            self.avoided = avoided_shapes(installed_warp())
+            self.weights = with_avoid(self.weights, self.avoided)
         self.clock = lambda: self.state.elapsed  # until `run` starts its own
         infos = [get_backend(name) for name in config.backends]  # BackendUnavailable before any work
         if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):
@@ -750,6 +759,8 @@ class Campaign:
             "executor": self.config.placement.name,
             "workers": self.config.workers,
             "oracles": sorted(self.config.oracles),
+            # shapes of known Warp bugs the draws left out (--known-bugs)
+            "avoided": sorted(self.avoided),
             "throughput": round(state.programs / max(state.elapsed, 1e-9), 2),
             "batch_size": self.batch_size,
             "pipeline_depth": self.config.pipeline_depth,

@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--workers", type=_positive, default=None, help="worker processes per backend (default: the number of cores; with --executor ray, the cluster's CPUs)")
     fuzz.add_argument("--corpus", type=Path, default=Path("corpora"), metavar="DIR", help="where findings go (default corpora/)")
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
+    fuzz.add_argument("--known-bugs", choices=("avoid", "draw"), default="avoid", help="avoid (the default): leave out the triggers of the known Warp bugs the installed release has, which would fail programs again and hide what else they hold; draw: keep them")
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager,vmap-loop,xla-config,jvp-vjp (default: all; gradient where a backend has adjoints and JAX imports; jit-eager, vmap-loop, xla-config and jvp-vjp judge the JAX backends)")
     fuzz.add_argument("--loop-share", type=_share, default=None, metavar="F", help="vmap-loop oracle: the share of programs a JAX backend also runs with its threads in a fori_loop, chosen by each program's hash (default 0.25; shrinks and replays run all)")
     fuzz.add_argument("--xla-share", type=_share, default=None, metavar="F", help="xla-config oracle: the share of programs a JAX backend also compiles under another XLA configuration, chosen by each program's hash (default 0.25; shrinks and replays run every configuration)")
@@ -673,6 +674,7 @@ def cmd_fuzz(args) -> int:
             workers=workers,
             corpus=args.corpus,
             weights=weights,
+            known_bugs=args.known_bugs,
             oracles=oracles,
             resume=args.resume,
             batch_size=args.batch_size,

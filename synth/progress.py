@@ -121,6 +121,8 @@ class CampaignDisplay(LiveDisplay):
             f"compiled {summary['compiled']}; findings {summary['findings'] or 'none'}",
             file=out,
         )
+        if summary.get("avoided"):
+            print(f"left out, as triggers of known Warp bugs this release has: {', '.join(summary['avoided'])} (--known-bugs draw keeps them)", file=out)
         for bucket in summary["buckets"]:
             known = f"  [known: {bucket['known']}]" if bucket.get("known") else ""
             print(f"  {bucket['hits']:5d}  {bucket['signature']}{known}", file=out)

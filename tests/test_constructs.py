@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kernel_synth.grammar import parse
 from kernel_synth.grammar.stats import CONSTRUCTS, StatsCollector, constructs
 
@@ -81,13 +83,17 @@ def test_spellings_and_effects_are_constructs_of_their_own():
     assert not {"where", "select", "typed-literal", "builtin-cast", "expanded-update", "effect-in-expression", "effect-conditional"} & plain
 
 
-def test_every_construct_reaches_two_percent_at_the_default_weights():
+@pytest.mark.parametrize("avoiding", [False, True], ids=["default", "avoiding-known-bugs"])
+def test_every_construct_reaches_two_percent_at_the_default_weights(avoiding):
     """Acceptance of the reach issue: no construct is a rarity the campaign
-    almost never draws (3000 programs, seed 0)."""
+    almost never draws (3000 programs, seed 0), nor once the triggers of
+    known Warp bugs are left out, as a campaign on 1.19.0 does."""
     from kernel_synth.grammar.sampling import draw_programs
+    from kernel_synth.grammar.weights import AVOIDABLE, default_weights, with_avoid
 
-    collector = StatsCollector()
-    for program in draw_programs(3000, seed=0):
+    weights = with_avoid(default_weights(), AVOIDABLE) if avoiding else default_weights()
+    collector = StatsCollector(weights)
+    for program in draw_programs(3000, seed=0, weights=weights):
         collector.add(program)
     counts = collector.summary()["constructs"]
     rare = {name: count for name, count in counts.items() if count < 0.02 * 3000}

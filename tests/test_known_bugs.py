@@ -1,0 +1,68 @@
+"""Known Warp bugs whose triggers the draws leave out (grammar.weights.AVOIDABLE,
+backends.warp_release.KNOWN_BUGS): the shapes are those of the stored cases,
+the draws that avoid them never hold them, and a campaign avoids exactly what
+the installed release has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kernel_synth.backends.warp_release import KNOWN_BUGS, WarpRelease, avoided_shapes
+from kernel_synth.grammar import parse
+from kernel_synth.grammar.queries import avoidable_shapes
+from kernel_synth.grammar.sampling import draw_program
+from kernel_synth.grammar.weights import AVOIDABLE, default_weights, with_avoid
+from kernel_synth.synth.corpus import find_cases, read_case
+
+ROOT = Path(__file__).resolve().parent.parent
+DRAWS = 600
+
+
+def test_every_known_bug_names_an_avoidable_shape_and_its_case_has_it():
+    assert {bug.shape for bug in KNOWN_BUGS} == set(AVOIDABLE)
+    for bug in KNOWN_BUGS:
+        [case] = find_cases([ROOT / bug.case])
+        assert bug.shape in avoidable_shapes(parse(read_case(case).text)), bug
+
+
+@pytest.mark.parametrize("shape", sorted(AVOIDABLE))
+def test_draws_that_avoid_a_shape_never_hold_it_and_others_do(shape):
+    avoiding = with_avoid(default_weights(), {shape})
+    held = [i for i in range(DRAWS) if shape in avoidable_shapes(draw_program(0, i, default_weights()))]
+    assert len(held) >= 3  # the default draws hold it: the test can fail
+    assert not [i for i in range(DRAWS) if shape in avoidable_shapes(draw_program(0, i, avoiding))]
+
+
+def test_a_release_avoids_the_bugs_it_has():
+    assert avoided_shapes(None) == frozenset()
+    assert avoided_shapes(WarpRelease("1.19.0")) == {"unpack-reference", "exit-beside-static"}
+    assert avoided_shapes(WarpRelease("1.2.0")) == {"unpack-reference"}  # no static() before 1.4.0
+
+
+def test_a_fixed_release_draws_the_shape_again(monkeypatch):
+    import kernel_synth.backends.warp_release as R
+
+    fixed = tuple(R.KnownBug(b.shape, b.since, "1.20.0", b.case) if b.shape == "unpack-reference" else b for b in KNOWN_BUGS)
+    monkeypatch.setattr(R, "KNOWN_BUGS", fixed)
+    assert avoided_shapes(WarpRelease("1.19.0")) == {"unpack-reference", "exit-beside-static"}
+    assert avoided_shapes(WarpRelease("1.20.0")) == {"exit-beside-static"}
+
+
+def test_an_unknown_shape_is_refused_by_name():
+    with pytest.raises(ValueError, match="no such avoidable shape: parallel"):
+        with_avoid(default_weights(), {"parallel"})
+
+
+def test_a_campaign_avoids_what_the_installed_release_has_unless_told(tmp_path):
+    from kernel_synth.backends.warp_release import installed
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig
+
+    for known_bugs, expected in (("avoid", avoided_shapes(installed())), ("draw", frozenset())):
+        campaign = Campaign(CampaignConfig(budget=1, backends=("warp-cpu",), corpus=tmp_path / known_bugs, known_bugs=known_bugs, workers=1))
+        try:
+            assert campaign.weights.avoid == expected
+            assert campaign.summary(1.0)["avoided"] == sorted(expected)
+        finally:
+            campaign.close()
