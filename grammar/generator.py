@@ -86,8 +86,10 @@ class _Context:
     arrays2d: dict[str, ArrayType] = field(default_factory=dict)
     scopes: list[dict[str, _Local]] = field(default_factory=lambda: [{}])
     loop_trips: list[int] = field(default_factory=list)  # trip bound of each enclosing loop
-    # whether break or continue may leave each enclosing loop (innermost last)
-    loop_exits: list[bool] = field(default_factory=list)
+    # with "exit-beside-static" avoided, what the loop nest drawn has taken
+    # first, which rules out the other: "exits" (a break or continue) or
+    # "statics" (a static() reading a loop variable)
+    nest_mode: str | None = None
     block_level: int = 0
     in_branch_of_loop: bool = False  # break/continue are allowed here
     budget: int = 40
@@ -771,7 +773,7 @@ class Gen:
             allowed.add("if")
             if len(ctx.loop_trips) < self.w.limit("loop_depth"):
                 allowed |= {"for", "while"}
-        if (ctx.in_branch_of_loop or (ctx.loop_trips and "branches" in self.features and compound_ok)) and ctx.loop_exits[-1]:
+        if (ctx.in_branch_of_loop or (ctx.loop_trips and "branches" in self.features and compound_ok)) and ctx.nest_mode != "statics":
             # in a branch as it is; directly in a loop body under an `if` of its own
             allowed |= {"break", "continue"}
         if not self.locals_of(lambda s: s.kind == "local"):
@@ -809,6 +811,7 @@ class Gen:
         if kind == "while":
             return [self.while_stmt()]
         exit_stmt = A.Break() if kind == "break" else A.Continue()
+        self.nest_takes("exits")
         if ctx.in_branch_of_loop:
             return [exit_stmt]
         return [A.If(self.bool_expr(self.expr_depth()), (exit_stmt,))]
@@ -1205,31 +1208,32 @@ class Gen:
             trip = self.integer(1, self.max_trip)
             source = self.expr(I32, min(self.expr_depth(), 1))
             bound = A.Call("clamp", (source, A.Const(0, I32), A.Const(trip, I32)), I32)
-        unrolled, exits = not isinstance(bound, A.Call), True
-        if unrolled and "exit-beside-static" in self.w.avoid:
-            # static() may read j (one loop in three), or break and continue
-            # may leave the loop: not both
-            unrolled = self.integer(0, 2) == 0
-            exits = not unrolled
-        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=unrolled)})
-        self.ctx.loop_exits.append(exits)
+        if not self.ctx.loop_trips:
+            self.ctx.nest_mode = None  # a new nest
+        self.ctx.scopes.append({var: _Local(I32, "loop", (0, max(trip - 1, 0)), unrolled=not isinstance(bound, A.Call))})
         try:
             body = self.block(loop_trip=trip, inner=inner)
         finally:
-            self.ctx.loop_exits.pop()
             self.ctx.bury(self.ctx.scopes.pop())
         return A.For(var, bound, body)
+
+    def nest_takes(self, mode: str) -> None:
+        """With "exit-beside-static" avoided, a loop nest that has a break or
+        continue ("exits") draws no static() of its loop variables, and one
+        that has such a static() ("statics") no break or continue: Warp
+        unrolls a loop whose variable a static() reads and fails on an exit
+        anywhere in or around it. Whichever comes first decides."""
+        if "exit-beside-static" in self.w.avoid:
+            self.ctx.nest_mode = mode
 
     def while_stmt(self) -> A.While:
         counter = self.fresh("w")
         limit = self.integer(1, self.max_trip)
         cond = self.bool_expr(self.expr_depth()) if self.choose("while_form") == "conditional" else None
         self.ctx.scopes[-1][counter] = _Local(I32, "counter", (0, limit))
-        self.ctx.loop_exits.append(True)
-        try:
-            body = self.block(loop_trip=limit)
-        finally:
-            self.ctx.loop_exits.pop()
+        if not self.ctx.loop_trips:
+            self.ctx.nest_mode = None
+        body = self.block(loop_trip=limit)
         return A.While(counter, limit, cond, body)
 
     # -- lookups
@@ -1557,15 +1561,21 @@ class Gen:
             start, _ = self.int_expr(I32, 0)
         return A.TileLoad(array, start, ty.size, ty)
 
+    def static_loop_variables(self) -> list[str]:
+        """The loop variables a static() may read here (`nest_takes`)."""
+        if self.ctx.nest_mode == "exits":
+            return []
+        return [n for n, s in self.ctx.all_symbols().items() if s.unrolled]
+
     def unrolled_in_scope(self) -> bool:
-        return any(s.unrolled for s in self.ctx.all_symbols().values())
+        return bool(self.static_loop_variables())
 
     def static(self, ty: DType, loop_var: bool = False) -> tuple[A.Static, Interval | None]:
         """`static(e)`: one or two leaves (bare literals; for int32 also the
         variables of unrolled loops, the first one such with `loop_var`),
         joined by + - * and maybe negated; with the interval of its int value."""
         symbols = self.ctx.all_symbols()
-        unrolled = [n for n, s in symbols.items() if s.unrolled] if ty == I32 else []
+        unrolled = self.static_loop_variables() if ty == I32 else []
         constants = [n for n, s in symbols.items() if s.kind == "constant" and s.ty == ty]
         first = [loop_var]
 
@@ -1574,6 +1584,7 @@ class Gen:
             allowed = {"literal"} | ({"loop_var"} if unrolled else set()) | ({"constant"} if constants else set())
             kind = "loop_var" if forced and unrolled else self.choose("static_leaf", allowed)
             if kind == "loop_var":
+                self.nest_takes("statics")
                 name = self.pick(unrolled)
                 return A.Name(name, I32), symbols[name].interval
             if kind == "constant":

@@ -321,7 +321,16 @@ def avoidable_shapes(program: A.Program) -> set[str]:
         if isinstance(node, A.Unpack) and isinstance(node.value, A.TupleExpr):
             if any(isinstance(value, (A.ArrayRead, A.Field)) for value in node.value.items):
                 found.add("unpack-reference")
-        elif isinstance(node, A.For) and block_exits(node.body):
-            if any(isinstance(leaf, A.Name) and leaf.id == node.var for static in A.walk(node) if isinstance(static, A.Static) for leaf in A.walk(static)):
-                found.add("exit-beside-static")
+        elif isinstance(node, (A.For, A.While)) and _exit_beside_static(node):
+            found.add("exit-beside-static")
     return found
+
+
+def _exit_beside_static(loop) -> bool:
+    """A break or continue in `loop`'s nest beside a static() that reads one
+    of the nest's loop variables (Warp then unrolls that loop)."""
+    inside = list(A.walk(loop))
+    if not any(isinstance(node, (A.Break, A.Continue)) for node in inside):
+        return False
+    variables = {node.var for node in inside if isinstance(node, A.For)}
+    return any(isinstance(leaf, A.Name) and leaf.id in variables for node in inside if isinstance(node, A.Static) for leaf in A.walk(node))

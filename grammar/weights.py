@@ -213,7 +213,7 @@ def with_aim(weights: Weights, aim: dict[str, float], name: str | None = None) -
 # releases have which)
 AVOIDABLE = {
     "unpack-reference": "a parallel assignment's value that is an array element or a struct field as it is (`a, b = x[i], 0.0`)",
-    "exit-beside-static": "break or continue in a loop whose variable a static() reads",
+    "exit-beside-static": "break or continue in a loop nest beside a static() that reads one of its loop variables",
 }
 
 
