@@ -46,7 +46,7 @@ from .intervals import (
 from .ops import BITWISE_ATOMICS, BUILTINS, INT_BINOPS, LAUNCH_DECADES, MATMUL_ROWS, MAX_LAUNCH, QUAT_CALLS, QUAT_ROTATIONS, STATIC_OPS, TILE_MAPS, TILE_MATMUL_SIZES
 from .swarm import CATEGORY_NEEDS, disabled_alternatives
 from .lowering import call_binding, is_generic, takes_functions
-from .queries import has_effect
+from .queries import binds_reference, grad_helpers, has_effect
 from .types import ANY, BOOL, F32, FUNCTION, I32, MAT33, QUAT, TYPES, VEC3, ArrayType, DType, Role, TileType, TupleType, struct_type
 
 # the types a drawn call binds a generic helper's Any to: those its body's
@@ -125,6 +125,8 @@ class Gen:
         # or max, a float cast to an integer): float divisors there stay
         # guarded (`finite`, float_divisor)
         self.finite_only = 0
+        # above zero while drawing a helper that must not call grad() (passed_helper)
+        self.no_grad = 0
         self.draws = 0
         self.w = weights
         self.features = features
@@ -375,9 +377,18 @@ class Gen:
             return [self.native_helper()]
         if kind == "higher_order":
             # a helper to pass for its Function parameter first, where no earlier one will do
-            passed = [] if self.function_helpers() else [self.helper("pure", types=(F32,), ret=F32)]
+            passed = [] if self.function_helpers() else [self.passed_helper()]
             return passed + [self.higher_order_helper()]
         return [self.helper(kind)]
+
+    def passed_helper(self) -> A.Func:
+        """A pure float32 helper to pass for a Function parameter; one that
+        calls grad() where "grad-helper-in-helper" is avoided could not be."""
+        self.no_grad += "grad-helper-in-helper" in self.w.avoid
+        try:
+            return self.helper("pure", types=(F32,), ret=F32)
+        finally:
+            self.no_grad -= "grad-helper-in-helper" in self.w.avoid
 
     def native_helper(self) -> A.Func:
         """`@native def f(a: float32, ...) -> float32: return e`, `e` of the
@@ -412,7 +423,16 @@ class Gen:
         return [
             f.name for f in self.funcs
             if tuple(p.ty for p in f.params) == (F32,) and f.ret == F32 and f.name not in self.effectful and sum(g.name == f.name for g in self.funcs) == 1
+            and f.name not in self.grad_helpers_banned(passed=True)
         ]
+
+    def grad_helpers_banned(self, passed: bool = False) -> set[str]:
+        """With "grad-helper-in-helper" avoided, the helpers that call grad(),
+        which a helper may not call, nor anything be passed (a helper calls
+        what it is passed)."""
+        if "grad-helper-in-helper" not in self.w.avoid or not (passed or not self.ctx.in_kernel):
+            return set()
+        return grad_helpers(self.funcs)
 
     def higher_order_helper(self) -> A.Func:
         """`def h(fn: Function, a: ...) -> float32`: a body that calls `fn`
@@ -428,7 +448,7 @@ class Gen:
             ctx.scopes[0][pname] = _Local(ty, "param", param_interval(ty))
             params.append(A.Param(pname, ty))
         body = [*self.nested_call(), self.declare(F32, A.Call(fn, (self.expr(F32, self.expr_depth()),), F32))]
-        takers = [f.name for f in self.funcs if takes_functions(f)]
+        takers = [f.name for f in self.funcs if takes_functions(f) and f.name not in self.grad_helpers_banned()]
         if takers and self.boolean():  # an earlier one, passed this helper's Function on
             call = self.helper_call(self.pick(takers))
             body.append(self.declare(F32, replace(call, args=tuple(A.Name(fn, FUNCTION) if a.ty == FUNCTION else a for a in call.args))))
@@ -920,16 +940,17 @@ class Gen:
 
     def unpack_value(self, ty: DType) -> tuple[A.Expr, Interval | None]:
         """A value of a parallel assignment; with "unpack-reference" avoided,
-        never an array element or struct field as it is (drawn again, deeper,
-        then a literal)."""
+        never one Warp would bind without a copy (queries.binds_reference:
+        no bare variable at all, whether assigned there or not), drawn
+        again, deeper, then a literal."""
         value = self.expr(ty, self.expr_depth(), with_interval=True)
         if "unpack-reference" not in self.w.avoid:
             return value
         for _ in range(UNPACK_DRAWS):
-            if not isinstance(value[0], (A.ArrayRead, A.Field)):
+            if not binds_reference(value[0], set()):
                 return value
             value = self.expr(ty, max(self.expr_depth(), 1), with_interval=True)
-        if not isinstance(value[0], (A.ArrayRead, A.Field)):
+        if not binds_reference(value[0], set()):
             return value
         if ty.is_int:
             literal = self.int_literal(ty)
@@ -1253,8 +1274,9 @@ class Gen:
 
     def callable_helpers(self, ret: DType | None = None, statement: bool = False) -> list[str]:
         out = []
+        banned = self.grad_helpers_banned()
         for func in self.funcs:
-            if func.name in out:  # an overload of a helper already taken
+            if func.name in out or func.name in banned:  # taken already (an overload), or grad-helper-in-helper
                 continue
             if func.ret == ANY:
                 if ret is None or ret.name in self.generic_types():
@@ -1468,7 +1490,7 @@ class Gen:
                 options.add("static")
             if ty == F32 and self.tile_arrays():
                 options.add("tile")
-            if ty == F32:
+            if ty == F32 and not self.no_grad:
                 options.add("grad")
         if ty == F32 and self.unrolled_in_scope():
             options.add("static_loop")  # float32(static(j ...)), a leaf

@@ -314,12 +314,32 @@ _STATIC_ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lam
 
 
 
+def binds_reference(value: A.Expr, targets: set[str]) -> bool:
+    """A parallel assignment's value that Warp gives its name without a copy,
+    so that two names hold one variable: an array element, a struct field, or
+    a variable that is not itself assigned again there (`b, c = a, 0.0`: a
+    later `b = 0.0` in a dynamic loop changes `a`)."""
+    return isinstance(value, (A.ArrayRead, A.Field)) or (isinstance(value, A.Name) and value.id not in targets)
+
+
+def grad_helpers(funcs) -> set[str]:
+    """The helpers among `funcs` whose body calls grad()."""
+    return {f.name for f in funcs if any(isinstance(node, A.GradCall) for node in A.walk(f))}
+
+
 def avoidable_shapes(program: A.Program) -> set[str]:
     """Which of the shapes a draw can leave out (weights.AVOIDABLE) `program` has."""
     found: set[str] = set()
+    calling_grad = grad_helpers(program.funcs)
+    in_helpers = [node for f in program.funcs for node in A.walk(f)]
+    if any(isinstance(node, A.Call) and node.func in calling_grad for node in in_helpers):
+        found.add("grad-helper-in-helper")
     for node in A.walk(program):
-        if isinstance(node, A.Unpack) and isinstance(node.value, A.TupleExpr):
-            if any(isinstance(value, (A.ArrayRead, A.Field)) for value in node.value.items):
+        if isinstance(node, A.Name) and node.ty is not None and node.ty.kind is Kind.FUNCTION and node.id in calling_grad:
+            found.add("grad-helper-in-helper")  # passed to a helper, which calls it
+        elif isinstance(node, A.Unpack) and isinstance(node.value, A.TupleExpr):
+            targets = {target.id for target in node.targets}
+            if any(binds_reference(value, targets) for value in node.value.items):
                 found.add("unpack-reference")
         elif isinstance(node, (A.For, A.While)) and _exit_beside_static(node):
             found.add("exit-beside-static")

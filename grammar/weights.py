@@ -212,8 +212,9 @@ def with_aim(weights: Weights, aim: dict[str, float], name: str | None = None) -
 # hides whatever else it holds (backends.warp_release.KNOWN_BUGS says which
 # releases have which)
 AVOIDABLE = {
-    "unpack-reference": "a parallel assignment's value that is an array element or a struct field as it is (`a, b = x[i], 0.0`)",
+    "unpack-reference": "a parallel assignment's value that is an array element, a struct field or another variable as it is (`a, b = x[i], 0.0`)",
     "exit-beside-static": "break or continue in a loop nest beside a static() that reads one of its loop variables",
+    "grad-helper-in-helper": "a helper that calls grad() called by another helper, or passed for a Function parameter (which a helper calls)",
 }
 
 

@@ -118,12 +118,12 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     ),
     (
         re.compile(
-            r"^(faulty-)?warp-(cpu|cuda):codegen:(all values used to initialize this matrix are expected to be of the type"
+            r"^(faulty-)?warp-(cpu|cuda):codegen:(all values used to initialize this (matrix|vector) are expected to be of the type"
             r"|all values given when constructing a matrix must have the same type"
             r"|The function `<name>` has its return type annotated as `<id>` but the code returns a value of type `<id>`)"
         ),
         "Warp bug from 1.12.1 (still failing on 1.19.0): once a float module constant has been cast (`float64(C)`), "
-        "later reads of C in the kernel take the cast's type, and a mat33 built from C, or a helper returning C, is "
+        "later reads of C in the kernel take the cast's type, and a mat33 or vec3 built from C, or a helper returning C, is "
         "refused (corpora)",
     ),
     (
@@ -139,9 +139,9 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     ),
     (
         re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared identifier <q>(; did you mean <q>\?)?$"),
-        "Warp bug (1.19.0): a @wp.func that calls wp.grad() is built in a later pass, and passed for a wp.Function "
-        "parameter its native code is never declared (corpora; the same helper also gets no adjoint: gradients "
-        "through it are silently zero)",
+        "Warp bug (1.19.0): a @wp.func that calls wp.grad() is built in a later pass, and where another @wp.func "
+        "calls it (by name, or passed for a wp.Function parameter) its native code is never declared (corpora; "
+        "the same helper also gets no adjoint: gradients through it are silently zero)",
     ),
     (
         re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),

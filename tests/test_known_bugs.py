@@ -17,14 +17,16 @@ from kernel_synth.grammar.weights import AVOIDABLE, default_weights, with_avoid
 from kernel_synth.synth.corpus import find_cases, read_case
 
 ROOT = Path(__file__).resolve().parent.parent
-DRAWS = 600
+DRAWS = 1000
 
 
 def test_every_known_bug_names_an_avoidable_shape_and_its_case_has_it():
     assert {bug.shape for bug in KNOWN_BUGS} == set(AVOIDABLE)
     for bug in KNOWN_BUGS:
-        [case] = find_cases([ROOT / bug.case])
-        assert bug.shape in avoidable_shapes(parse(read_case(case).text)), bug
+        cases = find_cases([ROOT / case for case in bug.cases])
+        assert len(cases) >= len(bug.cases)
+        for case in cases:
+            assert bug.shape in avoidable_shapes(parse(read_case(case).text)), case
 
 
 @pytest.mark.parametrize("shape", sorted(AVOIDABLE))
@@ -37,17 +39,18 @@ def test_draws_that_avoid_a_shape_never_hold_it_and_others_do(shape):
 
 def test_a_release_avoids_the_bugs_it_has():
     assert avoided_shapes(None) == frozenset()
-    assert avoided_shapes(WarpRelease("1.19.0")) == {"unpack-reference", "exit-beside-static"}
+    assert avoided_shapes(WarpRelease("1.19.0")) == {"unpack-reference", "exit-beside-static", "grad-helper-in-helper"}
+    assert avoided_shapes(WarpRelease("1.10.0")) == {"unpack-reference", "exit-beside-static"}  # no grad() before 1.11.0
     assert avoided_shapes(WarpRelease("1.2.0")) == {"unpack-reference"}  # no static() before 1.4.0
 
 
 def test_a_fixed_release_draws_the_shape_again(monkeypatch):
     import kernel_synth.backends.warp_release as R
 
-    fixed = tuple(R.KnownBug(b.shape, b.since, "1.20.0", b.case) if b.shape == "unpack-reference" else b for b in KNOWN_BUGS)
+    fixed = tuple(R.KnownBug(b.shape, b.since, "1.20.0", b.cases) if b.shape == "unpack-reference" else b for b in KNOWN_BUGS)
     monkeypatch.setattr(R, "KNOWN_BUGS", fixed)
-    assert avoided_shapes(WarpRelease("1.19.0")) == {"unpack-reference", "exit-beside-static"}
-    assert avoided_shapes(WarpRelease("1.20.0")) == {"exit-beside-static"}
+    assert avoided_shapes(WarpRelease("1.19.0")) == {"unpack-reference", "exit-beside-static", "grad-helper-in-helper"}
+    assert avoided_shapes(WarpRelease("1.20.0")) == {"exit-beside-static", "grad-helper-in-helper"}
 
 
 def test_an_unknown_shape_is_refused_by_name():
