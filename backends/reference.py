@@ -650,7 +650,8 @@ class _Interpreter:
         self.check_element(data, value, stmt.array)
         old = data[index].copy()
         if self.nonfinite and stmt.op in ("min", "max"):
-            self.nonfinite_argument(f"atomic_{stmt.op}", (value,))  # Warp's atomic min/max of NaN is not jnp's
+            # Warp's atomic min/max of NaN is not jnp's, on either side
+            self.nonfinite_argument(f"atomic_{stmt.op}", (value, old))
         if stmt.op in ("add", "sub"):
             elem = stmt.value.ty
             new = self.arith("+" if stmt.op == "add" else "-", old, value, elem)

@@ -260,9 +260,14 @@ _ERROR_LINE = re.compile(r"\berror\b[^:]*:\s*(.+)", re.IGNORECASE)
 
 
 def _first_error(text: str) -> str:
+    """The first native error of a build's diagnostics, but for a precompiled
+    header that does not match the build's options: Warp then builds again
+    without it, and what fails there is the program's error (1.14.0's -O0
+    backward builds meet a PCH made at -O3 and say so first, so the same
+    failure had two signatures from run to run)."""
     for line in text.splitlines():
         found = _ERROR_LINE.search(line)
-        if found and "NVRTC_ERROR" not in line:
+        if found and "NVRTC_ERROR" not in line and "PCH file" not in line:
             return found[1].strip()
     return ""
 

@@ -139,3 +139,17 @@ def test_native_compile_errors_carry_the_compilers_first_error(tmp_path, capsys)
     assert row["status"] == "compile_error"
     assert row["signature"] == "warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: no matching function for call to <q>"
     assert recognised(row["signature"])
+
+
+def test_a_precompiled_header_mismatch_is_not_the_first_error():
+    """warp-lang 1.14.0: an -O0 backward build that meets a PCH made at -O3
+    says so first; Warp builds again without it, and the program's own error
+    is the one its signature must keep (a tile_map(tanh) adjoint, from a
+    campaign on 1.14.0, had two signatures from run to run)."""
+    from kernel_synth.backends.warp_backend import _first_error
+
+    diagnostics = (
+        "error: __OPTIMIZE__ predefined macro was enabled in PCH file but is currently disabled\n"
+        "/tmp/cache/wp_m.cpp:41:5: error: no matching function for call to 'adj_tanh'\n"
+    )
+    assert _first_error(diagnostics) == "no matching function for call to 'adj_tanh'"

@@ -131,6 +131,18 @@ def k(x: In[array[float32]], o: Out[array[float32]], c: Acc[array[float32]], j: 
         with pytest.raises(ReferenceFailure) as info:
             run(head + body, values, 2)
         assert info.value.rule == "undefined", body
+    # the element an atomic min meets is NaN (a campaign on 1.14.0: Warp
+    # keeps the value, jnp.minimum the NaN)
+    met = """
+@kernel
+def k(x: In[array[float32]], io: InOut[array[float32]]):
+    i = tid()
+    v = atomic_add(io, i, x[i] % 0.0)
+    w = atomic_min(io, i, 1.0)
+"""
+    with pytest.raises(ReferenceFailure) as info:
+        run(met, {"x": a([1.0, 2.0], f32), "io": a([0.0, 0.0], f32)}, 2)
+    assert info.value.rule == "undefined" and "atomic_min" in str(info.value)
     # after thread 0's division by zero, builtins of finite values stay defined
     out = run(head + "    o[i] = sin(t) + min(t, 3.0) if i == 1 else 0.0\n", inputs, 2)
     assert out["o"].tolist() == [0.0, np.float32(np.sin(1.0) + 1.0)]
