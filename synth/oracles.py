@@ -110,8 +110,9 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     ),
     (
         re.compile(
-            r"^(faulty-)?warp-(cpu|cuda):codegen:(Couldn<q>\w+' that matched inputs with types: \[vec\d"
-            r"|The provided value is expected to be a scalar of type <id>)"
+            r"^(faulty-)?warp-(cpu|cuda):codegen:(Couldn<q>(\w+|<name>)' that matched inputs with types: \[vec\d"
+            r"|The provided value is expected to be a scalar of type <id>"
+            r"|atomic_(min|max|add|sub)\(\) value argument type \(vec\d)"
         ),
         "Warp bug of 1.9 to 1.18 (fixed in 1.19.0): a component of a vector module constant (`C.z`, C = wp.constant(wp.vec3(...))) "
         "is typed as the whole vector (corpora)",

@@ -170,3 +170,14 @@ def test_a_negated_typed_constant_is_built_negative():
 
     program = parse("C0 = constant(-float64(3.25))\n\n" + HEAD.replace("float32", "float64") + "    o[i] = x[i] * C0\n")
     assert "C0 = wp.constant(wp.float64(-3.25))" in render_warp(program)
+
+
+@pytest.mark.parametrize("message", [
+    "Couldn<q><name>' that matched inputs with types: [vec2f, vec4f, vec3f]",  # a helper given C.y (1.14.0)
+    "atomic_min() value argument type (vec3f) must be of the same type as the array (<id>)",  # atomic_min(a, 0, C.y)
+    "The provided value is expected to be a scalar of type <id>",
+])
+def test_the_forms_of_a_vector_constants_component_typed_whole_are_recognised(message):
+    from kernel_synth.synth.oracles import recognised
+
+    assert "1.19.0" in recognised(f"warp-cpu:codegen:{message}")
