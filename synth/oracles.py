@@ -145,6 +145,11 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
         "the same helper also gets no adjoint: gradients through it are silently zero)",
     ),
     (
+        re.compile(r"^(faulty-)?warp-cpu:gradient-compile:RuntimeError: CPU kernel build failed with error code <n>: no matching function for call to <q>$"),
+        "Warp bug before 1.19.0 (1.14.0 to 1.18.0 bisected, 1.8.1 too): tile_map(tanh, t) has no adjoint in the native code "
+        "(`adj_tanh` of a tile), so the backward build of a program mapping tanh over a tile fails (corpora)",
+    ),
+    (
         re.compile(r"^(faulty-)?warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: use of undeclared label <q>"),
         "Warp bug before 1.1.0: `break` in a while loop jumps to a for-loop label that is never emitted (corpora, whilebreak)",
     ),

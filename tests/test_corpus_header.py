@@ -83,3 +83,12 @@ def test_the_shipped_cases_of_old_warp_bugs_are_recognised():
     root = Path(__file__).resolve().parents[1] / "corpora" / "warp-cpu"
     label = [read_case(p) for p in find_cases([root]) if "undeclared label" in read_case(p).signature]
     assert label and all("1.1.0" in recognised(case.signature) for case in label)
+
+
+def test_the_shipped_case_of_the_tile_tanh_adjoint_is_recognised():
+    from kernel_synth.synth.corpus import find_cases
+    from kernel_synth.synth.oracles import recognised
+
+    root = Path(__file__).resolve().parents[1] / "corpora" / "warp-cpu"
+    cases = [read_case(p) for p in find_cases([root]) if read_case(p).header.stage == "gradient-compile" and "no matching function" in read_case(p).signature]
+    assert cases and all("tanh" in recognised(case.signature) and case.header.first_fixed == "1.19.0" for case in cases)
