@@ -71,6 +71,17 @@ class GradientUnavailable(Exception):
     """A source could not give gradients for a program (not a finding by itself)."""
 
 
+class BesideGradCall(GradientUnavailable):
+    """Finite differences see through grad(f, x), which the adjoints hold
+    constant, so they give no gradient; but the points where a step of +-h
+    changes a decision (`skipped`) are still where Warp and JAX may rightly
+    differ (a clamp's bound: Warp's derivative 0, JAX's 0.5)."""
+
+    def __init__(self, message: str, skipped: dict[str, np.ndarray]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
 class GradientUndefined(GradientUnavailable):
     """The reference found the program's behaviour undefined on the gradient
     launch's inputs (a builtin of NaN after a division by zero, say): no
@@ -234,14 +245,15 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     # adjoints (inf * 0 in the chain rule, Warp's adjoint of a division against
     # JAX's) the language does not define: no point is compared
     singular = ZERO_DIVISOR in taken or ATOMIC_TIE in taken
-    if any(isinstance(node, A.GradCall) for node in A.walk(program)):
-        # the adjoints hold grad(f, x) constant (SEMANTICS.md): Warp's is
-        # compared with JAX's alone, and not at all where no point would be
-        # (a campaign on 1.19.0 stored `x / 0.0` beside a grad call: Warp's
-        # NaN against JAX's 0)
-        if singular:
-            raise GradientUndefined("a float divisor was zero or an atomic min or max met an equal value: no point is compared")
-        raise GradientUnavailable("finite differences see through grad(f, x), which the adjoints hold constant")
+    # the adjoints hold grad(f, x) constant (SEMANTICS.md): Warp's is
+    # compared with JAX's alone, away from the points a step would change a
+    # decision at (a campaign on 1.19.0 stored `clamp(x, 0.0, 1.5)` at x =
+    # 0.0 beside a grad call: Warp's 0 against JAX's 0.5), and not at all
+    # where no point would be (`x / 0.0` beside a grad call: Warp's NaN
+    # against JAX's 0)
+    beside_grad_call = any(isinstance(node, A.GradCall) for node in A.walk(program))
+    if beside_grad_call and singular:
+        raise GradientUndefined("a float divisor was zero or an atomic min or max met an equal value: no point is compared")
     gradients, errors, skipped = {}, {}, {}
     for name in inputs:
         base = values[name]
@@ -261,6 +273,8 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
                 gradient[index] = (high - low) / width
                 bound[index] = FD_ROUNDINGS * (high_error + low_error) / width
         gradients[name], errors[name], skipped[name] = gradient, bound, skip
+    if beside_grad_call:
+        raise BesideGradCall("finite differences see through grad(f, x), which the adjoints hold constant", skipped)
     return gradients, errors, skipped
 
 
@@ -427,11 +441,16 @@ class GradientChecker:
         sources = {"warp": warp}
         unavailable: dict[str, str] = {}
 
+        blind: dict[str, np.ndarray] = {}
+
         def attempt(source: str, compute):
             try:
                 return compute()
             except GradientUndefined:
                 raise
+            except BesideGradCall as exc:
+                unavailable[source] = str(exc)
+                blind.update(exc.skipped)
             except GradientUnavailable as exc:
                 unavailable[source] = str(exc)
             except Exception as exc:  # our bug, but not Warp's: keep the trace with the reason
@@ -446,6 +465,8 @@ class GradientChecker:
             return GradientResult(Status.EXCLUDED, Stage.GRADIENT, f"undefined: {exc}")
         if checked is not None:
             sources["fd"], fd_error, skipped = checked
+        else:
+            skipped = blind
         if every_source or "fd" not in sources or disagreements({"warp": warp, "fd": sources["fd"]}, fd_error, skipped):
             jax = attempt("jax", lambda: jax_gradients(program, launch, seed))
             if jax is not None:

@@ -658,6 +658,21 @@ def test_campaign_counts_exclusions_and_stores_an_injected_gradient_fault(tmp_pa
     assert result.status is ReplayStatus.STILL_FAILING, result
 
 
+@pytest.mark.compiler
+def test_beside_a_grad_call_a_point_at_a_kink_is_skipped(checker):
+    """Ours, from a campaign on 1.19.0 (seed 404): with grad(f, x) in the
+    program, finite differences give no gradient, and Warp (0) was compared
+    with JAX (0.5) at a clamp's bound (the input 1.5, exactly). The steps
+    still tell where a decision changes; those points are skipped."""
+    program = parse(_kernel(XO, "v0 = grad(sin, 0.0)\nout[i] = clamp(x[i], 0.0, 1.5)"))
+    values = make_inputs(program.kernels[0], G.GRADIENT_LAUNCH, 404)["x"].tolist()
+    assert 1.5 in values  # the launch's inputs meet the bound
+    [result] = checker.check([program], seed=404)
+    assert "fd" in result.unavailable and "jax" in result.sources
+    assert result.skipped["x"].tolist() == [v in (0.0, 1.5) for v in values]
+    assert judge_gradient("warp-cpu", program, result) is None
+
+
 def test_the_gradient_backlog_goes_out_when_a_check_ends_while_a_batch_compiles():
     """The next check must not wait for the batch to settle: the gradient
     worker would sit idle until then."""
