@@ -248,7 +248,7 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     # the adjoints hold grad(f, x) constant (SEMANTICS.md): Warp's is
     # compared with JAX's alone, away from the points a step would change a
     # decision at (a campaign on 1.19.0 stored `clamp(x, 0.0, 1.5)` at x =
-    # 0.0 beside a grad call: Warp's 0 against JAX's 0.5), and not at all
+    # 1.5 beside a grad call: Warp's 0 against JAX's 0.5), and not at all
     # where no point would be (`x / 0.0` beside a grad call: Warp's NaN
     # against JAX's 0)
     beside_grad_call = any(isinstance(node, A.GradCall) for node in A.walk(program))

@@ -161,10 +161,11 @@ class KnownBug:
 
 # The known bugs that failed programs of a draw at the default weights
 # (benchmarks/bench_validity.py --n 1000 --seed 0 on 1.19.0: 17, 12 and 4
-# of the 33 programs warp-cpu failed, all of them). A campaign leaves their shapes out where
-# the installed release has them (`synth fuzz --known-bugs draw` keeps them);
-# `synth replay corpora/` still runs each case, and shows a fix. Measured
-# with `synth bisect --releases 1.0.2,1.4.1,1.8.1,1.14.0,latest` on the cases.
+# of the 33 programs warp-cpu failed, all of them). A campaign leaves their
+# shapes out where the installed release has them (`synth fuzz --known-bugs
+# draw` keeps them); `synth replay corpora/` still runs each case, and shows
+# a fix. The first two measured with `synth bisect --releases
+# 1.0.2,1.4.1,1.8.1,1.14.0,latest` on their cases.
 KNOWN_BUGS = (
     # fails on 1.19.0, and with other messages on 1.0.2, 1.8.1 and 1.14.0;
     # where the names are then assigned a value of the same type, it compiles
