@@ -58,6 +58,7 @@ def test_an_unknown_shape_is_refused_by_name():
         with_avoid(default_weights(), {"parallel"})
 
 
+@pytest.mark.compiler  # a campaign on warp-cpu needs Warp installed
 def test_a_campaign_avoids_what_the_installed_release_has_unless_told(tmp_path):
     from kernel_synth.backends.warp_release import installed
     from kernel_synth.synth.campaign import Campaign, CampaignConfig
