@@ -313,7 +313,6 @@ def static_value(e: A.Expr, variable=None) -> int | float:
 _STATIC_ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 
 
-
 def binds_reference(value: A.Expr, targets: set[str]) -> bool:
     """A parallel assignment's value that Warp gives its name without a copy,
     so that two names hold one variable: an array element, a struct field, or

@@ -314,10 +314,8 @@ class Campaign:
         self.config = config
         self.on_event = on_event or (lambda kind, data: None)
         self.weights = config.weights or default_weights()
-        self.avoided = frozenset()
         if config.known_bugs == "avoid" and any(get_backend(name).library == "warp" for name in config.backends):
-            self.avoided = avoided_shapes(installed_warp())
-            self.weights = with_avoid(self.weights, self.avoided)
+            self.weights = with_avoid(self.weights, avoided_shapes(installed_warp()))
         self.clock = lambda: self.state.elapsed  # until `run` starts its own
         infos = [get_backend(name) for name in config.backends]  # BackendUnavailable before any work
         if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):
@@ -764,7 +762,7 @@ class Campaign:
             "workers": self.config.workers,
             "oracles": sorted(self.config.oracles),
             # shapes of known Warp bugs the draws left out (--known-bugs)
-            "avoided": sorted(self.avoided),
+            "avoided": sorted(self.weights.avoid),
             "throughput": round(state.programs / max(state.elapsed, 1e-9), 2),
             "batch_size": self.batch_size,
             "pipeline_depth": self.config.pipeline_depth,
