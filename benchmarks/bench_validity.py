@@ -24,13 +24,12 @@ import time
 
 from kernel_synth.grammar import print_program
 from kernel_synth.grammar.sampling import draw_programs
-from kernel_synth.grammar.weights import load_weights, with_avoid
+from kernel_synth.grammar.weights import load_weights
 from kernel_synth.backends.compare import compare_outputs
 from kernel_synth.backends.pool import BatchPool
 from kernel_synth.backends.registry import BACKENDS
 from kernel_synth.backends.signature import signature
-from kernel_synth.backends.warp_release import avoided_shapes
-from kernel_synth.backends.warp_release import installed as installed_warp
+from kernel_synth.synth.campaign import avoiding_known_bugs
 from kernel_synth.synth.oracles import recognised
 
 
@@ -56,11 +55,11 @@ def main() -> int:
     args = parser.parse_args()
 
     weights = load_weights(args.weights)
+    backends = args.backends.split(",")
     if args.known_bugs == "avoid":
-        weights = with_avoid(weights, avoided_shapes(installed_warp()))
+        weights = avoiding_known_bugs(weights, backends)
     print(f"weights: {weights.name}")
     programs = list(draw_programs(args.n, args.seed, weights))
-    backends = args.backends.split(",")
     results = {}
     for name in backends:
         start = time.perf_counter()

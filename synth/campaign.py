@@ -309,13 +309,21 @@ def default_oracles(backends: tuple[str, ...]) -> frozenset[str]:
     return frozenset(oracles)
 
 
+def avoiding_known_bugs(weights: Weights, backends) -> Weights:
+    """`weights` leaving out the triggers of the known Warp bugs the installed
+    release has, where one of `backends` is Warp's (`--known-bugs avoid`)."""
+    if any(get_backend(name).library == "warp" for name in backends):
+        return with_avoid(weights, avoided_shapes(installed_warp()))
+    return weights
+
+
 class Campaign:
     def __init__(self, config: CampaignConfig, on_event=None):
         self.config = config
         self.on_event = on_event or (lambda kind, data: None)
         self.weights = config.weights or default_weights()
-        if config.known_bugs == "avoid" and any(get_backend(name).library == "warp" for name in config.backends):
-            self.weights = with_avoid(self.weights, avoided_shapes(installed_warp()))
+        if config.known_bugs == "avoid":
+            self.weights = avoiding_known_bugs(self.weights, config.backends)
         self.clock = lambda: self.state.elapsed  # until `run` starts its own
         infos = [get_backend(name) for name in config.backends]  # BackendUnavailable before any work
         if Oracle.GRADIENT in config.oracles and not any(info.has_adjoints for info in infos):

@@ -18,7 +18,7 @@ from pathlib import Path
 from kernel_synth.grammar import DSLError, parse, print_program
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.categories import CATEGORIES, classify
-from kernel_synth.grammar.weights import DEFAULT_PATH, Weights, load_weights
+from kernel_synth.grammar.weights import AVOIDABLE, DEFAULT_PATH, Weights, load_weights, with_avoid
 
 from . import __version__
 from .files import write_atomic
@@ -156,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--format", choices=FORMATS, default=None, help="jsonl or parquet (default: from --out's suffix, else jsonl)")
     generate.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
     generate.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
+    generate.add_argument("--known-bugs", choices=("avoid", "draw"), default="avoid", help="avoid (the default): with a Warp backend, leave out the triggers of the known Warp bugs the installed release has (such programs fail to compile and make no row); draw: keep them")
     generate.add_argument("--balanced", action="store_true", help="the same number of rows (within one) for every category asked for")
     generate.add_argument("--category", nargs="+", action="extend", choices=CATEGORIES, metavar="C", help=f"keep rows of these primary categories only: {', '.join(CATEGORIES)}")
     generate.add_argument("--workers", type=_positive, default=None, help="worker processes per backend (default: the number of cores; with --executor ray, the cluster's CPUs)")
@@ -207,6 +208,10 @@ def _draw_options(parser: argparse.ArgumentParser, default_n: int) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the seed: same seed, same programs (default 0)")
     parser.add_argument("--category", choices=CATEGORIES, metavar="C", help=f"every program has category C: {', '.join(CATEGORIES)}")
     parser.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML); default: the shipped default.toml")
+    parser.add_argument(
+        "--avoid", type=_avoid_shapes, default=frozenset(), metavar="SHAPE[,SHAPE...]",
+        help=f"leave out these shapes, as a campaign does on a release with their known bugs (a case's weights name them after 'avoiding'): {', '.join(AVOIDABLE)}",
+    )
     swarm = parser.add_mutually_exclusive_group()
     swarm.add_argument("--swarm", dest="swarm", action="store_true", default=None, help="switch optional features off per program")
     swarm.add_argument("--no-swarm", dest="swarm", action="store_false", help="every feature on for every program")
@@ -347,7 +352,17 @@ def _read_program(path: Path):
 
 
 def _weights(args) -> Weights:
-    return load_weights(args.weights)
+    weights = load_weights(args.weights)
+    avoid = getattr(args, "avoid", None)
+    return with_avoid(weights, avoid) if avoid else weights
+
+
+def _avoid_shapes(text: str) -> frozenset[str]:
+    shapes = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(shapes - AVOIDABLE.keys())
+    if unknown:
+        raise argparse.ArgumentTypeError(f"no such shape: {', '.join(unknown)} (known: {', '.join(AVOIDABLE)})")
+    return shapes
 
 
 @contextmanager
@@ -718,6 +733,10 @@ def cmd_generate(args) -> int:
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise UsageError("--format parquet needs pyarrow: pip install 'kernel-synth[dataset]'")
     weights = _weights(args)
+    if args.known_bugs == "avoid":
+        from .campaign import avoiding_known_bugs
+
+        weights = avoiding_known_bugs(weights, args.backend)
     with _placement(args) as (placement, workers):
         try:
             config = DatasetConfig(

@@ -70,3 +70,26 @@ def test_a_campaign_avoids_what_the_installed_release_has_unless_told(tmp_path):
             assert campaign.summary(1.0)["avoided"] == sorted(expected)
         finally:
             campaign.close()
+
+
+def test_sample_avoid_draws_what_a_campaign_avoiding_those_shapes_draws(capsys):
+    from kernel_synth.synth.cli import main
+
+    shapes = ("unpack-reference", "exit-beside-static")
+    avoiding = with_avoid(default_weights(), shapes)
+    index = next(i for i in range(DRAWS) if "unpack-reference" in avoidable_shapes(draw_program(0, i, default_weights())))
+    assert main(["sample", "--n", str(index + 1), "--avoid", ",".join(shapes)]) == 0
+    drawn = "# kernel-synth " + capsys.readouterr().out.split("# kernel-synth ")[-1]
+    assert f"weights {avoiding.name}," in drawn
+    # the draw that held the shape without --avoid is the campaign's draw with it
+    assert parse(drawn) == draw_program(0, index, avoiding) != draw_program(0, index, default_weights())
+
+
+def test_sample_refuses_an_unknown_shape_by_name(capsys):
+    from kernel_synth.synth.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["sample", "--avoid", "unpack-reference,parallel"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--avoid: no such shape: parallel" in err and "Traceback" not in err
