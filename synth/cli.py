@@ -134,12 +134,12 @@ def _parser() -> argparse.ArgumentParser:
 
     shrink_ = commands.add_parser("shrink", help="shrink a failing program from a file, keeping its signature")
     shrink_.add_argument("file", type=Path, metavar="FILE")
-    shrink_.add_argument("--backend", default="warp-cpu", metavar="B", help="the backend it fails on (default warp-cpu)")
+    shrink_.add_argument("--backend", default=None, metavar="B", help="the backend it fails on (default: a corpus case's, else warp-cpu)")
     shrink_.add_argument("--budget", type=_duration, default=600.0, help="time limit for shrinking (default 10m)")
     shrink_.add_argument("--out", type=Path, metavar="FILE", help="write the shrunk program here instead of stdout")
     shrink_.add_argument("--corpus", type=Path, metavar="DIR", help="also store the result as a corpus case under DIR, after a confirming replay in a fresh process")
-    shrink_.add_argument("--launch", type=_positive, default=16, help="threads per launch for the forward oracle (default 16)")
-    shrink_.add_argument("--seed", type=int, default=0, help="the seed of the launch inputs (default 0)")
+    shrink_.add_argument("--launch", type=_positive, default=None, help="threads per launch for the forward oracles (default: a corpus case's, else 16)")
+    shrink_.add_argument("--seed", type=int, default=None, help="the seed of the launch inputs (default: a corpus case's, else 0)")
     shrink_.set_defaults(run=cmd_shrink)
 
     from .dataset import FORMATS
@@ -948,11 +948,12 @@ def cmd_shrink(args) -> int:
     from kernel_synth.backends.registry import BackendUnavailable, get_backend
     from .corpus import library_versions, store_finding
     from .oracles import ORACLES
-    from .triage import SHRINK_TESTS, Launch, OutOfTime, Triage, shrink_finding
+    from .triage import SHRINK_TESTS, OutOfTime, Triage, shrink_finding
 
     program = _read_program(args.file)
+    backend, launch = _shrink_launch(args)
     try:
-        get_backend(args.backend)
+        get_backend(backend)
     except BackendUnavailable as exc:
         raise UsageError(f"--backend: {exc}") from None
 
@@ -960,10 +961,10 @@ def cmd_shrink(args) -> int:
         print(f"shrinking: {result.size_after} AST nodes after {result.tests} tests", file=sys.stderr, flush=True)
 
     deadline = time.monotonic() + args.budget
-    with Triage(frozenset(ORACLES), Launch(threads=args.launch, seed=args.seed)) as triage:
-        finding = triage.first_finding(args.backend, program)
+    with Triage(frozenset(ORACLES), launch) as triage:
+        finding = triage.first_finding(backend, program)
         if finding is None:
-            raise UsageError(f"{args.file}: does not fail on {args.backend}; nothing to shrink")
+            raise UsageError(f"{args.file}: does not fail on {backend} (seed {launch.seed}, launch {launch.threads}); nothing to shrink")
         print(f"signature: {finding.signature}", file=sys.stderr)
         try:
             shrunk = shrink_finding(triage, finding, program, deadline, SHRINK_TESTS, progress)
@@ -979,7 +980,7 @@ def cmd_shrink(args) -> int:
             if confirmed is None:
                 raise UsageError(f"{args.file}: the shrunk program did not fail again in a fresh process; not stored")
             path = store_finding(
-                args.corpus, confirmed, result.program, versions=library_versions(), seed=args.seed,
+                args.corpus, confirmed, result.program, versions=library_versions(), seed=launch.seed,
                 launch=triage.launch.threads_for(finding.oracle), origin=args.file.name,
                 size_before=result.size_before, size_after=result.size_after,
             )
@@ -990,6 +991,26 @@ def cmd_shrink(args) -> int:
     else:
         write_atomic(args.out, text)
     return 0
+
+
+def _shrink_launch(args):
+    """The backend and launch `synth shrink` runs FILE on: what the options
+    say, else what FILE's header says when it is a corpus case (a gradient
+    case's launch is the gradient check's: replay's choice), else the
+    defaults. A finding shows on the inputs it was found on, not on others:
+    the `%` by its divisor gives a wrong adjoint only where |x| >= |divisor|."""
+    from .corpus import CorpusError, read_case
+    from .triage import Launch
+
+    try:
+        header = read_case(args.file).header
+    except CorpusError:
+        header = None
+    backend = args.backend or (header.backend if header is not None else "warp-cpu")
+    seed = args.seed if args.seed is not None else (header.seed if header is not None else 0)
+    if args.launch is None and header is not None:
+        return backend, Launch(threads=header.launch, seed=seed, gradient_threads=header.launch)
+    return backend, Launch(threads=args.launch or 16, seed=seed)
 
 
 def cmd_weights(args) -> int:

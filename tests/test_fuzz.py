@@ -15,10 +15,12 @@ import pytest
 
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar import parse
+from kernel_synth.grammar.stats import ast_size
 from kernel_synth.synth.budget import parse_duration
 from kernel_synth.synth.cli import main
 from kernel_synth.synth.corpus import CaseHeader, find_cases, format_case, read_case
 
+ROOT = Path(__file__).resolve().parent.parent
 FAULTS = {"KERNEL_SYNTH_FAULTS": "crash:atan2,wrong:floor"}
 
 
@@ -279,7 +281,26 @@ def test_shrink_command_refuses_a_program_that_does_not_fail(tmp_path):
     source.write_text(FLOOR_PROGRAM.replace("floor(x[i])", "x[i]"))
     done = _synth("shrink", str(source), "--backend", "faulty-warp-cpu", "--budget", "1m", env=FAULTS)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == f"synth: error: {source}: does not fail on faulty-warp-cpu; nothing to shrink"
+    assert done.stderr.strip().splitlines()[-1] == f"synth: error: {source}: does not fail on faulty-warp-cpu (seed 0, launch 16); nothing to shrink"
+
+
+@pytest.mark.compiler
+def test_shrink_command_runs_a_corpus_case_on_the_inputs_its_header_names(tmp_path):
+    """Warp's adjoint of `a % b` leaves out b's: wrong only where |a| >= |b|,
+    which the stored case's inputs (seed 21, 4 threads) hold and seed 0's do
+    not: shrinking it on the defaults found nothing to shrink."""
+    stored = read_case(ROOT / "corpora/warp-cpu/warp-cpu-gradient-float32-warp-bacc7670/d3afefc1c3746b4c.kernel")
+    assert (stored.header.seed, stored.header.launch) == (21, 4)
+    padded = stored.text.replace("    out1[i] = v0\n", "    v1 = v0 * 2.0\n    if v1 > 100.0:\n        v1 = 0.0\n    out1[i] = v0 + v1 * 0.0\n")
+    assert padded != stored.text
+    source = tmp_path / "case.kernel"
+    source.write_text(padded)
+    done = _synth("shrink", str(source), "--budget", "3m")
+    assert done.returncode == 0, done.stderr
+    assert "signature: warp-cpu:gradient:float32:warp" in done.stderr
+    shrunk = parse(done.stdout)
+    assert ast_size(shrunk) < ast_size(parse(padded))
+    assert any(isinstance(n, A.BinOp) and n.op == "%" for n in A.walk(shrunk))
 
 
 @pytest.mark.compiler
