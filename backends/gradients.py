@@ -215,7 +215,7 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
     an atomic min or max met a value equal to its element's, is compared at
     no point.
     """
-    from .reference import ATOMIC_TIE, ZERO_DIVISOR, ReferenceFailure, run_reference
+    from .reference import ATOMIC_TIE, OVERFLOW, ZERO_DIVISOR, ReferenceFailure, run_reference
 
     kernel = program.kernels[0]
     inputs, outputs = gradient_inputs(kernel), gradient_outputs(kernel)
@@ -241,10 +241,10 @@ def fd_gradients_checked(program: A.Program, n: int = GRADIENT_LAUNCH, seed: int
         return total, error, decisions
 
     taken = loss({})[2]
-    # a float divisor was zero: the run holds infinities and NaN, whose
+    # a float divisor was zero or an operation overflowed: the run holds infinities and NaN, whose
     # adjoints (inf * 0 in the chain rule, Warp's adjoint of a division against
     # JAX's) the language does not define: no point is compared
-    singular = ZERO_DIVISOR in taken or ATOMIC_TIE in taken
+    singular = ZERO_DIVISOR in taken or OVERFLOW in taken or ATOMIC_TIE in taken
     # the adjoints hold grad(f, x) constant (SEMANTICS.md): Warp's is
     # compared with JAX's alone, away from the points a step would change a
     # decision at (a campaign on 1.19.0 stored `clamp(x, 0.0, 1.5)` at x =

@@ -104,6 +104,9 @@ _NAN_UNDEFINED = frozenset({"min", "max", "clamp", "sign"})
 # Appended to a run's decisions when a float divisor was zero: the gradient
 # oracle compares no point of such a run (backends.gradients)
 ZERO_DIVISOR = "zero-divisor"
+# ... and when a float operation overflowed to an infinity (or made a NaN)
+# from finite operands: non-finite values flow from there too
+OVERFLOW = "overflow"
 # Appended when an atomic min or max met its element's value exactly: the
 # adjoints differ by convention there (Warp passes the whole adjoint to every
 # tied value, once per call; JAX splits it), so no point of such a run is
@@ -136,6 +139,12 @@ def _has_type(value, ty: DType | TupleType | TileType) -> bool:
     return type(value) is np.ndarray and value.dtype == _F32 and value.shape == _SHAPES.get(name)
 
 
+def _nonfinite(value) -> bool:
+    """Whether a float value (scalar, vector, matrix, tile) holds an infinity or NaN."""
+    kind = getattr(value, "dtype", None)
+    return kind is not None and kind.kind == "f" and not np.isfinite(value).all()
+
+
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"ndarray {value.dtype}{list(value.shape)}"
@@ -163,7 +172,7 @@ class _Interpreter:
         # appended, so that two runs on nearby inputs show whether a step
         # between them crossed one (backends.gradients skips such points)
         self.decisions = decisions
-        self.nonfinite = False  # whether a float divisor has been zero (zero_divisor)
+        self.nonfinite = False  # whether a non-finite value may flow (zero_divisor, overflowed)
         self.n = n
         self.n_value = np.int32(n)
         self.funcs = {f.name: f for f in program.funcs}
@@ -415,6 +424,8 @@ class _Interpreter:
         if op == "*" and type(left) is np.ndarray and type(right) is np.ndarray:
             op = "@"  # between a matrix and a vector or matrix, `*` is the matrix product (scalars are not arrays here)
         result = _NUMPY_OPS[op](left, right)
+        if not self.nonfinite and _nonfinite(result):
+            self.overflowed()
         if name in _SIGNED_INTS and op in _EXACT:
             exact = _EXACT[op](int(left), int(right))
             if not limits[0] <= exact <= limits[1]:
@@ -428,6 +439,16 @@ class _Interpreter:
         self.nonfinite = True
         if self.decisions is not None and ZERO_DIVISOR not in self.decisions:
             self.decisions.append(ZERO_DIVISOR)
+
+    def overflowed(self) -> None:
+        """A float operation of finite operands gave an infinity or NaN (a
+        product past float32's range, `inf - inf` after it): watched from
+        here on as after a zero divisor. A campaign on 1.19.0 (seed 405)
+        stored a NaN that reached an atomic_max through an overflow, where
+        the watch began only at a zero divisor."""
+        self.nonfinite = True
+        if self.decisions is not None and OVERFLOW not in self.decisions:
+            self.decisions.append(OVERFLOW)
 
     @staticmethod
     def nonfinite_argument(what: str, args) -> None:
@@ -516,6 +537,11 @@ class _Interpreter:
                 value = op.reference(*args)
             if type(value) is np.ndarray and value.ndim == 0:
                 value = value[()]  # a 0-d result (np.where, ...) is a scalar
+            if _nonfinite(value) and not any(_nonfinite(a) for a in args):
+                # overflowed inside: where is the implementation's own formula
+                # (quat_rotate's by a quaternion of 1e33 gave NaN here, a
+                # finite value on Warp), and XLA's approximations promise nothing
+                raise ReferenceFailure(f"{e.func} of finite arguments gave {_describe(value)} {value!r}", "undefined")
             if self.decisions is not None:
                 self.decide(e.func, args, value)
             return value
@@ -567,8 +593,11 @@ class _Interpreter:
                 self.decisions.append(float(truncated))
             return truncated.astype(target)
         # int -> int wraps (two's complement), int -> float rounds to nearest,
-        # float -> float rounds
-        return value.astype(target)
+        # float -> float rounds (past float32's range, to an infinity)
+        result = value.astype(target)
+        if not self.nonfinite and _nonfinite(result):
+            self.overflowed()
+        return result
 
     def e_construct(self, e: A.Construct):
         values = [self.eval(a) for a in e.args]

@@ -359,6 +359,12 @@ def test_floor_division_steps_and_zero_divisors_are_skipped():
     zero = parse(_kernel(XO, "out[i] = x[i] * x[i] + x[i] / float32(i)"))
     gradients, _, skipped = fd_gradients_checked(zero, 4, 3)
     assert skipped["x"].all()
+    # nor where an operation overflowed (inf, then inf - inf = NaN, flows as after a zero divisor)
+    overflow = parse(_kernel(XO, "v = x[i] * 1.0e30\nv = v * 1.0e30\nout[i] = x[i] * x[i] + (0.0 if v - v != v - v else 1.0)"))
+    _, _, skipped = fd_gradients_checked(overflow, 4, 3)
+    assert skipped["x"].all()
+    _, _, skipped = fd_gradients_checked(parse(_kernel(XO, "v = x[i] * 1.0e30\nout[i] = x[i] * x[i] + (0.0 if v - v != v - v else 1.0)")), 4, 3)
+    assert not skipped["x"].any()  # 1e30 alone is finite: compared
 
 
 def test_inputs_and_outputs_of_the_loss():

@@ -148,6 +148,40 @@ def k(x: In[array[float32]], io: InOut[array[float32]]):
     assert out["o"].tolist() == [0.0, np.float32(np.sin(1.0) + 1.0)]
 
 
+
+def test_an_overflow_lets_non_finite_values_flow_as_a_zero_divisor_does():
+    """A campaign on 1.19.0 (seed 405) stored a NaN that reached an atomic_max
+    with no zero divisor before it: a product overflowed (`quat_rotate` by a
+    quaternion of 1e33: NaN in the reference, finite on Warp). Arithmetic that
+    overflows is IEEE's on every backend and starts the watch; a builtin whose
+    result overflows from finite arguments is the implementation's own."""
+    overflowing = """
+@kernel
+def k(x: In[array[float32]], io: InOut[array[float32]], o: Out[array[float32]]):
+    i = tid()
+    v = x[i] * 1.0e30
+    v = v * 1.0e30
+    o[i] = v - v
+"""
+    inputs = {"x": a([1.0, -2.0], f32), "io": a([0.0, 0.0], f32)}
+    assert np.isnan(run(overflowing, inputs, 2)["o"]).all()  # inf - inf: IEEE's NaN, defined
+    with pytest.raises(ReferenceFailure) as info:
+        run(overflowing.replace("    o[i] = v - v\n", "    w = atomic_max(io, i, v - v)\n"), inputs, 2)
+    assert info.value.rule == "undefined" and "atomic_max" in str(info.value)
+    rotated = """
+@kernel
+def k(x: In[array[vec3]], io: InOut[array[float32]]):
+    i = tid()
+    w = atomic_max(io, i, dot(vec3(0.0, 1.0, 0.0), quat_rotate(quat(0.0, 0.0, 0.0, io[i]), x[i])))
+"""
+    values = {"x": a([[1.25, 2.5, 1.25]], f32), "io": a([6.6e33], f32)}
+    with pytest.raises(ReferenceFailure) as info:
+        run(rotated, values, 1)
+    assert info.value.rule == "undefined" and "quat_rotate of finite arguments" in str(info.value)
+    values["io"] = a([2.0], f32)  # no overflow: defined; q = (0, 0, 0, w) scales v by 2w^2 - 1
+    assert run(rotated, values, 1)["io"].tolist() == [2.5 * (2 * 2.0**2 - 1)]
+
+
 def test_zero_divisor_of_a_subnormal_is_undefined():
     src = """
 @kernel
