@@ -45,6 +45,7 @@ import numpy as np
 from kernel_synth.grammar import ast as A
 from kernel_synth.grammar.lowering import flat_params
 from kernel_synth.grammar.printer import print_program
+from kernel_synth.grammar.queries import in_share
 from kernel_synth.grammar.types import ArrayType
 
 from .compare import acc_scales, nondeterminism
@@ -72,13 +73,7 @@ def runs_eagerly(program: A.Program | str, share: float, salt: str = "") -> bool
     programs run eagerly too: chosen by a hash of its text, so a replay
     chooses as the campaign did. (`salt` draws another sample the same way:
     the vmap-loop oracle's.)"""
-    if share >= 1.0:
-        return True
-    if share <= 0.0:
-        return False
-    text = program if isinstance(program, str) else print_program(program)
-    digest = hashlib.sha256((salt + text).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    return in_share(program, share, salt)
 
 
 # The vmap-loop oracle compares launches of at most this many threads (its

@@ -9,11 +9,12 @@ knows how a backend spells or runs a program.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 from . import ast as A
 from .ops import BUILTINS
-from .printer import print_expr
+from .printer import print_expr, print_program
 from .types import ArrayType, DType, Kind
 
 
@@ -353,3 +354,16 @@ def _exit_beside_static(loop) -> bool:
         return False
     variables = {node.var for node in inside if isinstance(node, A.For)}
     return any(isinstance(leaf, A.Name) and leaf.id in variables for node in inside if isinstance(node, A.Static) for leaf in A.walk(node))
+
+
+def in_share(program: A.Program | str, share: float, salt: str = "") -> bool:
+    """Whether `program` (or its printed text) is among a `share` of programs
+    chosen by a hash of its text, so a replay chooses as the campaign did;
+    `salt` draws another sample the same way (one per sampled oracle)."""
+    if share >= 1.0:
+        return True
+    if share <= 0.0:
+        return False
+    text = program if isinstance(program, str) else print_program(program)
+    digest = hashlib.sha256((salt + text).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share

@@ -15,7 +15,9 @@ With the gradient oracle on, a sample of each batch's programs that compiled
 and ran on warp-cpu without a finding, and that stay inside what Warp
 documents as differentiable (backends.differentiability), goes
 through a gradient-checker pool (its own worker process and kernel cache);
-the exclusions are counted per rule.
+the exclusions are counted per rule. `gradient_share` (chosen by each
+program's hash) leaves the rest of the eligible programs unchecked: the
+fuzzing's throughput against the share compared.
 
 With the jit-eager oracle on, a JAX backend's workers run a share of the
 programs (`eager_share`, chosen by each program's hash) eagerly as well as
@@ -46,6 +48,7 @@ from kernel_synth.backends.warp_release import avoided_shapes
 from kernel_synth.backends.warp_release import installed as installed_warp
 from kernel_synth.grammar import DSLError, Program, parse
 from kernel_synth.grammar.ops import launch_decade
+from kernel_synth.grammar.queries import in_share
 from kernel_synth.grammar.sampling import draw_program
 from kernel_synth.grammar.stats import ast_size
 from kernel_synth.grammar.weights import Weights, default_weights, with_avoid
@@ -105,6 +108,13 @@ class CampaignConfig:
     # size), threads per check
     gradient_per_check: int | None = None
     gradient_launch: int = GRADIENT_LAUNCH
+    # the share of eligible programs sent to be checked (by the program's
+    # hash; 1.0: every one the checker keeps up with). A check costs about as
+    # much CPU as the program's fuzzing: on two cores, 1.19.0, 2 minutes
+    # (benchmarks/bench_gradients.py --share 1.0 0.5), every one compared 62%
+    # of the programs with a float input array at 0.64 of the forward-only
+    # throughput, 0.5 compared 35% at 0.78
+    gradient_share: float = 1.0
     # the process-state oracle: every state_every-th batch, up to state_sample
     # of its clean programs again in a fresh worker
     state_every: int = 16
@@ -183,6 +193,7 @@ class State:
     gradient_checked: int = 0
     gradient_candidates: int = 0  # clean programs with a float input array
     gradient_eligible: int = 0
+    gradient_unsampled: int = 0  # eligible, but outside gradient_share
     gradient_excluded: dict[str, int] = field(default_factory=dict)
     gradient_unavailable: dict[str, int] = field(default_factory=dict)
     state_checked: int = 0  # programs the process-state oracle compared
@@ -233,6 +244,7 @@ class State:
             "gradient_checked": self.gradient_checked,
             "gradient_candidates": self.gradient_candidates,
             "gradient_eligible": self.gradient_eligible,
+            "gradient_unsampled": self.gradient_unsampled,
             "gradient_excluded": self.gradient_excluded,
             "gradient_unavailable": self.gradient_unavailable,
             "state_checked": self.state_checked,
@@ -260,6 +272,7 @@ class State:
         state.pending_shrinks = list(data.get("pending_shrinks", []))
         state.gradient_checked = data.get("gradient_checked", 0)
         state.gradient_eligible = data.get("gradient_eligible", 0)
+        state.gradient_unsampled = data.get("gradient_unsampled", 0)
         state.gradient_candidates = data.get("gradient_candidates", 0)
         state.gradient_excluded = dict(data.get("gradient_excluded", {}))
         state.gradient_unavailable = dict(data.get("gradient_unavailable", {}))
@@ -371,8 +384,10 @@ class Campaign:
         # 63% compared at 0.91, where waiting gave 55% at 0.81. With the known
         # Warp bugs' triggers left out, forward-only runs 1.55x faster (24.5
         # programs/s: failing builds were its costly part) and the same
-        # checks are 60% at 0.64 (15.6/s): a check costs ~110 ms of CPU a
-        # program, 62% of it Warp's -O0 backward build, 30% finite differences
+        # checks are 60% at 0.64 (15.6/s). A forward program costs ~64 ms of
+        # CPU (its -O3 build ~50), a check ~61 (Warp's -O0 backward build
+        # ~40, JAX ~8, finite differences ~5): a worker always checking takes
+        # a third of two cores, so 60% and 0.75 together need checks of ~40 ms
         self.gradient_backlog: dict[str, deque] = {b: deque(maxlen=config.gradient_per_check or self.batch_size) for b in config.backends}
         # the gradient rules depend on what the installed Warp documents
         self.gradient_release = installed_warp()
@@ -579,8 +594,11 @@ class Campaign:
         for index, program in candidates:
             rule = differentiability(program, self.gradient_release)
             if rule is None:
-                backlog.append((index, program))
                 state.gradient_eligible += 1
+                if in_share(program, self.config.gradient_share, "gradient:"):
+                    backlog.append((index, program))
+                else:
+                    state.gradient_unsampled += 1
             else:
                 state.gradient_excluded[rule] = state.gradient_excluded.get(rule, 0) + 1
         self.feed_gradients(deadline)
@@ -846,6 +864,8 @@ class Campaign:
             "candidates": state.gradient_candidates,
             "compared_share": round(state.gradient_checked / max(state.gradient_candidates, 1), 3),
             "eligible": state.gradient_eligible,
+            "share": self.config.gradient_share,
+            "unsampled": state.gradient_unsampled,
             "excluded": dict(sorted(state.gradient_excluded.items(), key=lambda kv: -kv[1])),
             "unavailable": state.gradient_unavailable,
             "findings": state.findings.get(Oracle.GRADIENT.value, 0),

@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--weights", type=Path, metavar="P", help="a weights profile (TOML)")
     fuzz.add_argument("--known-bugs", choices=("avoid", "draw"), default="avoid", help="avoid (the default): leave out the triggers of the known Warp bugs the installed release has, which would fail programs again and hide what else they hold; draw: keep them")
     fuzz.add_argument("--oracles", type=_oracle_list, default=None, metavar="O[,O2...]", help="some of compile,crash,timeout,forward,nondeterminism,gradient,process-state,jit-eager,vmap-loop,xla-config,jvp-vjp (default: all; gradient where a backend has adjoints and JAX imports; jit-eager, vmap-loop, xla-config and jvp-vjp judge the JAX backends)")
+    fuzz.add_argument("--gradient-share", type=_share, default=None, metavar="F", help="gradient oracle: the share of the programs it may compare that are sent to be checked, chosen by each program's hash (default 1: every one the checker keeps up with; a check costs about what fuzzing the program did, so a smaller share leaves the fuzzing more of the CPU)")
     fuzz.add_argument("--loop-share", type=_share, default=None, metavar="F", help="vmap-loop oracle: the share of programs a JAX backend also runs with its threads in a fori_loop, chosen by each program's hash (default 0.25; shrinks and replays run all)")
     fuzz.add_argument("--xla-share", type=_share, default=None, metavar="F", help="xla-config oracle: the share of programs a JAX backend also compiles under another XLA configuration, chosen by each program's hash (default 0.25; shrinks and replays run every configuration)")
     fuzz.add_argument("--jvp-share", type=_share, default=None, metavar="F", help="jvp-vjp oracle: the share of programs a JAX backend also differentiates in forward and in reverse mode, chosen by each program's hash (default 0.25: both modes cost about half the rest of a program's path; shrinks and replays run all)")
@@ -699,6 +700,7 @@ def cmd_fuzz(args) -> int:
             placement=placement,
             **({"shrink_nice": args.shrink_nice} if args.shrink_nice is not None else {}),
             **({"eager_share": args.eager_share} if args.eager_share is not None else {}),
+            **({"gradient_share": args.gradient_share} if args.gradient_share is not None else {}),
             **({"loop_share": args.loop_share} if args.loop_share is not None else {}),
             **({"xla_share": args.xla_share} if args.xla_share is not None else {}),
             **({"jvp_share": args.jvp_share} if args.jvp_share is not None else {}),

@@ -136,8 +136,10 @@ class CampaignDisplay(LiveDisplay):
         gradient = summary.get("gradient")
         if gradient is not None:
             excluded = ", ".join(f"{rule} {n}" for rule, n in gradient["excluded"].items()) or "none"
+            unsampled = f", {gradient['unsampled']} outside --gradient-share {gradient['share']:g}" if gradient.get("unsampled") else ""
             print(
-                f"gradients: {gradient['checked']} checked of {gradient['eligible']} eligible, "
+                f"gradients: {gradient['checked']} checked of {gradient['eligible']} eligible{unsampled} "
+                f"({gradient['compared_share']:.0%} of the {gradient['candidates']} programs with a float input array), "
                 f"{gradient['findings']} findings; excluded: {excluded}",
                 file=out,
             )

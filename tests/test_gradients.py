@@ -719,6 +719,59 @@ def test_the_gradient_backlog_goes_out_when_a_check_ends_while_a_batch_compiles(
     assert not campaign.gradient_backlog["warp-cpu"] and len(campaign.side_checks) == 2
 
 
+
+def test_gradient_share_sends_the_programs_its_hash_chooses_and_counts_the_rest():
+    """A share below one leaves eligible programs unchecked, the same ones
+    whatever the order (chosen by each program's text), and says how many."""
+    from collections import deque
+
+    from kernel_synth.grammar.queries import in_share
+    from kernel_synth.synth.campaign import Campaign, CampaignConfig, State
+
+    programs = [(k, parse(SMOOTH.replace("2.0 * y[i]", f"{k}.0 * y[i]"))) for k in range(40)]
+    chosen = {k for k, program in programs if in_share(program, 0.5, "gradient:")}
+    assert 10 < len(chosen) < 30  # about half: the test can fail either way
+
+    def sent(share: float, order) -> tuple[set[int], State]:
+        campaign = Campaign.__new__(Campaign)  # the counting alone: no workers
+        campaign.config = CampaignConfig(budget=1, backends=("warp-cpu",), gradient_share=share)
+        campaign.state, campaign.gradient_release = State(seed=0), WarpRelease("1.19.0")
+        campaign.gradient_backlog = {"warp-cpu": deque(maxlen=64)}
+        campaign.gradients("warp-cpu", order, deadline=0.0)  # spent: nothing leaves the backlog
+        return {k for k, _ in campaign.gradient_backlog["warp-cpu"]}, campaign.state
+
+    half, state = sent(0.5, programs)
+    assert half == chosen and sent(0.5, programs[::-1])[0] == chosen
+    assert (state.gradient_eligible, state.gradient_unsampled) == (40, 40 - len(chosen))
+    every, state = sent(1.0, programs)
+    assert every == set(range(40)) and state.gradient_unsampled == 0
+
+
+
+def test_the_summary_says_the_share_compared_and_what_the_gradient_share_left_out():
+    import io
+
+    from kernel_synth.synth.progress import CampaignDisplay
+
+    class Config:
+        backends = ("warp-cpu",)
+
+    def line(**gradient) -> str:
+        out = io.StringIO()
+        CampaignDisplay(Config(), out).print_summary({
+            "programs": 64, "wall_seconds": 20, "throughput": 3.2, "compiled": {"warp-cpu": 64}, "findings": {}, "buckets": [],
+            "shrink": {"count": 0},
+            "gradient": {"checked": 20, "candidates": 50, "compared_share": 0.4, "eligible": 40, "excluded": {"integer-only": 3}, "findings": 0, **gradient},
+        })
+        return next(text for text in out.getvalue().splitlines() if text.startswith("gradients: "))
+
+    assert line(share=0.5, unsampled=19) == (
+        "gradients: 20 checked of 40 eligible, 19 outside --gradient-share 0.5 (40% of the 50 programs with a float input array), "
+        "0 findings; excluded: integer-only 3"
+    )
+    assert "outside" not in line(share=1.0, unsampled=0) and "(40% of the 50 programs" in line(share=1.0, unsampled=0)
+
+
 CANCELLING = """
 @kernel
 def k0(x0: In[array[float32]], out1: Out[array[float32]]):
