@@ -119,13 +119,15 @@ KNOWN_SIGNATURES: tuple[tuple[re.Pattern, str], ...] = (
     ),
     (
         re.compile(
-            r"^(faulty-)?warp-(cpu|cuda):codegen:(all values used to initialize this (matrix|vector) are expected to be of the type"
+            r"^(faulty-)?warp-(cpu|cuda):(codegen:(all values used to initialize this (matrix|vector) are expected to be of the type"
             r"|all values given when constructing a matrix must have the same type"
-            r"|The function `<name>` has its return type annotated as `<id>` but the code returns a value of type `<id>`)"
+            r"|The function `<name>` has its return type annotated as `<id>` but the code returns a value of type `<id>`"
+            r"|Input types must be the same, got \[<q>, <q>, <q>\])"
+            r"|compile:RuntimeError: (CPU|CUDA) kernel build failed with error code <n>: call to <q> is ambiguous)"
         ),
-        "Warp bug from 1.12.1 (still failing on 1.19.0): once a float module constant has been cast (`float64(C)`), "
-        "later reads of C in the kernel take the cast's type, and a mat33 or vec3 built from C, or a helper returning C, is "
-        "refused (corpora)",
+        "Warp bug from 1.12.1 (still failing on 1.19.0): once a module constant has been cast (`float64(C)`, `int64(C)`), "
+        "reads of C in the kernel, even earlier ones, take the cast's type: a mat33 or vec3 built from C, a helper "
+        "returning C, or `clamp(C, -10.0, 10.0)` is refused, and `C // 0.5` or `0 * C` finds two native overloads (corpora)",
     ),
     (
         re.compile(r"^(faulty-)?warp-(cpu|cuda):codegen:must be real number, not vec\d"),

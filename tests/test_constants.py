@@ -181,3 +181,36 @@ def test_the_forms_of_a_vector_constants_component_typed_whole_are_recognised(me
     from kernel_synth.synth.oracles import recognised
 
     assert "1.19.0" in recognised(f"warp-cpu:codegen:{message}")
+
+
+@pytest.mark.parametrize("signature", [
+    "warp-cpu:codegen:Input types must be the same, got [<q>, <q>, <q>]",  # clamp(C, -10.0, 10.0) after float64(C)
+    "warp-cpu:compile:RuntimeError: CPU kernel build failed with error code <n>: call to <q> is ambiguous",  # C // 0.5 after float64(C)
+    "warp-cpu:codegen:The function `<name>` has its return type annotated as `<id>` but the code returns a value of type `<id>`",
+])
+def test_the_forms_of_a_cast_module_constant_are_recognised(signature):
+    """Campaigns on 1.19.0 (seed 405): the constant's cast retypes its reads,
+    before the cast too; each form is a stored case."""
+    from kernel_synth.synth.oracles import recognised
+
+    assert "cast" in recognised(signature) and "1.12.1" in recognised(signature)
+    assert recognised(signature.replace("<q>, <q>, <q>", "<q>, <q>")) is not None  # two inputs: the loop-variable cast's
+
+
+
+CAST_CONSTANT_BUCKETS = ("52750deb", "43c2610f", "325ae1a2", "62a2beb9", "28a908d7")
+
+
+def test_every_shipped_case_of_the_cast_constant_is_recognised_as_it():
+    import re
+
+    from kernel_synth.synth.corpus import find_cases, read_case
+    from kernel_synth.synth.oracles import recognised
+
+    root = Path(__file__).resolve().parent.parent / "corpora" / "warp-cpu"
+    buckets = [d for d in root.iterdir() if d.name.endswith(CAST_CONSTANT_BUCKETS)]
+    assert len(buckets) == len(CAST_CONSTANT_BUCKETS)
+    for case in (read_case(c) for c in find_cases(buckets)):
+        assert re.search(r"(float64|int64|float32)\(C\d\)", case.text), case.path  # a module constant cast
+        note = recognised(case.signature)
+        assert note is not None and "cast" in note, case.path
