@@ -154,7 +154,7 @@ def _describe(value) -> str:
 # ------------------------------------------------------------------ interpreter
 
 
-def _decision(side) -> tuple | bytes:
+def _decision(side) -> tuple:
     """A piecewise decision as a value `==` compares whole: the bytes of each
     array (a repr, formatted by NumPy, cost a fifth of a finite-difference run)."""
     if isinstance(side, tuple):
@@ -538,9 +538,9 @@ class _Interpreter:
             if type(value) is np.ndarray and value.ndim == 0:
                 value = value[()]  # a 0-d result (np.where, ...) is a scalar
             if _nonfinite(value) and not any(_nonfinite(a) for a in args):
-                # overflowed inside: where is the implementation's own formula
-                # (quat_rotate's by a quaternion of 1e33 gave NaN here, a
-                # finite value on Warp), and XLA's approximations promise nothing
+                # it overflowed inside, where the result rests on the
+                # implementation's own formula (quat_rotate by a quaternion of
+                # 1e33: NaN here, finite on Warp); XLA's promise nothing there
                 raise ReferenceFailure(f"{e.func} of finite arguments gave {_describe(value)} {value!r}", "undefined")
             if self.decisions is not None:
                 self.decide(e.func, args, value)

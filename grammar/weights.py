@@ -69,8 +69,10 @@ class Weights:
     # mix to a target. Optional in a profile: "any" alone.
     aim: tuple[tuple[str, float], ...] = (("any", 1.0),)
     # Shapes the draws leave out (AVOIDABLE): set by a campaign from the
-    # known bugs of the release it runs on, never by a profile
-    avoid: frozenset[str] = frozenset()
+    # known bugs of the release it runs on, never by a profile. Sorted, not a
+    # set: the repr is a dataset's identity (its weights digest), and a set's
+    # order changes from process to process with the string hash seed
+    avoid: tuple[str, ...] = ()
     _index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -223,8 +225,8 @@ def with_avoid(weights: Weights, shapes) -> Weights:
     unknown = sorted(set(shapes) - AVOIDABLE.keys())
     if unknown:
         raise ValueError(f"no such avoidable shape: {', '.join(unknown)} (known: {', '.join(AVOIDABLE)})")
-    shapes = frozenset(shapes)
-    name = f"{weights.name}, avoiding {', '.join(sorted(shapes))}" if shapes else weights.name
+    shapes = tuple(sorted(set(shapes)))
+    name = f"{weights.name}, avoiding {', '.join(shapes)}" if shapes else weights.name
     return replace(weights, avoid=shapes, name=name, _index={})
 
 
