@@ -1012,7 +1012,7 @@ def _shrink_launch(args):
     seed = args.seed if args.seed is not None else (header.seed if header is not None else 0)
     if args.launch is None and header is not None:
         return backend, Launch(threads=header.launch, seed=seed, gradient_threads=header.launch)
-    return backend, Launch(threads=args.launch or 16, seed=seed)
+    return backend, Launch(seed=seed) if args.launch is None else Launch(threads=args.launch, seed=seed)
 
 
 def cmd_weights(args) -> int:
